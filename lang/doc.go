@@ -1,0 +1,18 @@
+// Package lang parses nrun runbooks (.nrun.hcl files) into a typed
+// intermediate representation (IR) and checks everything that can be checked
+// without a cluster.
+//
+// Input: HCL source bytes, one file or every .nrun.hcl file of a directory,
+// plus input variable values (-var, -var-file).
+// Output: a *Runbook whose every node keeps its source ranges, and
+// hcl.Diagnostics. Decoding uses an explicit schema per block type (one file
+// per block type, types.<block>.go), so an unknown attribute, block or action
+// is an error. Nothing from the cluster is evaluated here: data sources are
+// unknown values of a known type until the planner resolves them.
+//
+// Consumers: planner (graph, safety analysis, plan resolution), executor
+// (through the plan), cmd/nrun (validate, fmt, graph).
+//
+// Use this package to load and statically validate runbooks. Do not use it
+// to talk to Nomad or Consul; that is the job of the planner and executor.
+package lang

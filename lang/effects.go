@@ -1,0 +1,39 @@
+package lang
+
+// Effect says what an action does to its target. exec actions declare one of
+// none, restart, stop, start or destroy; every built-in action implies one.
+type Effect string
+
+// Effects. The first five may be declared on exec; the rest are implied by
+// built-in actions and used by the safety analysis.
+const (
+	EffectNone        Effect = "none"
+	EffectRestart     Effect = "restart"
+	EffectStop        Effect = "stop"
+	EffectStart       Effect = "start"
+	EffectDestroy     Effect = "destroy"
+	EffectDrain       Effect = "drain"       // nomad_node_drain
+	EffectEligibility Effect = "eligibility" // nomad_node_eligibility
+	EffectLeave       Effect = "leave"       // nomad_server_force_leave, consul_force_leave
+	EffectRemovePeer  Effect = "remove-peer" // *_raft_remove_peer
+	EffectLeadership  Effect = "leadership"  // nomad_raft_transfer_leadership
+	EffectMaintenance Effect = "maintenance" // consul_maintenance
+	EffectSnapshot    Effect = "snapshot"    // *_snapshot_save
+	EffectJob         Effect = "job"         // job run, promote, revert
+	EffectCreate      Effect = "create"      // terraform_apply (creates/destroys declared)
+)
+
+// DeclarableEffects are the effects an exec action may declare.
+var DeclarableEffects = []Effect{EffectNone, EffectRestart, EffectStop, EffectStart, EffectDestroy}
+
+// TargetKind is the kind of object a step instance acts on.
+type TargetKind string
+
+// Target kinds.
+const (
+	TargetNone         TargetKind = ""
+	TargetNomadServer  TargetKind = "nomad_server"
+	TargetNomadNode    TargetKind = "nomad_node"
+	TargetConsulServer TargetKind = "consul_server"
+	TargetJob          TargetKind = "job"
+)

@@ -1,0 +1,16 @@
+module github.com/nrun-dev/nrun/tools/nomad-1.9
+
+go 1.26
+
+tool github.com/hashicorp/nomad
+
+require (
+	github.com/hashicorp/nomad v1.9.4
+	github.com/hashicorp/nomad/api v0.0.0-20241218080744-e3ac00f30eec
+)
+
+replace github.com/hashicorp/hcl => github.com/hashicorp/hcl v1.0.1-0.20201016140508-a07e7d50bbee
+
+replace github.com/Microsoft/go-winio => github.com/endocrimes/go-winio v0.4.13-0.20190628114223-fb47a8b41948
+
+replace github.com/armon/go-metrics => github.com/armon/go-metrics v0.0.0-20230509193637-d9ca9af9f1f9
