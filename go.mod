@@ -4,6 +4,7 @@ go 1.26.7
 
 require (
 	github.com/hashicorp/hcl/v2 v2.25.0
+	github.com/rogpeppe/go-internal v1.16.0
 	github.com/zclconf/go-cty v1.19.0
 	golang.org/x/term v0.47.0
 )
