@@ -1,0 +1,16 @@
+// Package views prints what the nrun commands produce: diagnostics as
+// human text or as JSON, and the one-line summaries of commands such as
+// `nrun validate`.
+//
+// Input: hcl.Diagnostics (with the parsed files, for source snippets) and
+// small result structs built by the commands.
+// Output: bytes on an io.Writer. Every function here is a pure function of
+// its arguments: it reads no environment and decides nothing about
+// terminals; callers pass the colour and width they want. That keeps the
+// output testable against goldens (views/testdata/*.golden, regenerated
+// with `go test ./views -update`).
+//
+// Consumers: cmd/nrun. Use this package for anything a command prints.
+// Do not put decisions here (exit codes, which files to read); those belong
+// to the command that calls the view.
+package views
