@@ -1,0 +1,24 @@
+// Package planner turns a validated runbook IR into the step graph, proves
+// it safe, and resolves it into the plan model.
+//
+// Input: a *lang.Runbook (from lang.Load or lang.Parse) and its input
+// variable values; later stages also take the live inventory read from
+// Nomad and Consul.
+// Output: a *Graph (the static step DAG: top-level steps, plus one small
+// DAG per composite step) and hcl.Diagnostics for dependency cycles and
+// safety findings, each with a Subject range in the runbook.
+//
+// Consumers: cmd/nrun (validate, graph, plan) and the executor, which walks
+// the plan in the graph's deterministic order.
+//
+// The graph is stored in github.com/dominikbraun/graph, but every order the
+// planner hands out (Order, Waves, Preds, Succs, Ancestor) is computed here
+// by one linear Kahn pass, never by the library's own sorts or
+// PreventCycles: those are quadratic and took seconds on a few thousand
+// steps (see BenchmarkStableTopologicalSort). The same runbook always gives
+// the same order, waves and DOT bytes.
+//
+// Use Validate to check a runbook end to end without a cluster. Do not use
+// this package to parse HCL (that is lang) or to run steps (that is the
+// executor).
+package planner
