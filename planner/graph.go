@@ -593,24 +593,31 @@ func (g *Graph) Ancestor(a, b addrs.Step) bool {
 }
 
 func (g *Graph) ancestors() []bitset {
-	g.ancOnce.Do(func() {
-		n := len(g.order)
-		words := (n + 63) / 64
-		backing := make([]uint64, n*words)
-		g.anc = make([]bitset, n)
-		for p := range n {
-			row := bitset(backing[p*words : (p+1)*words : (p+1)*words])
-			for _, q := range g.preds[p] {
-				if q >= p {
-					continue // an edge closing a cycle
-				}
-				row.set(q)
-				row.or(g.anc[q])
-			}
-			g.anc[p] = row
-		}
-	})
+	g.ancOnce.Do(func() { g.anc = computeAncestors(g.preds) })
 	return g.anc
+}
+
+// computeAncestors returns, for each vertex p of a graph given by its
+// predecessor lists in topological order, the set of vertices that must
+// finish before p starts. Edges that point forward (closing a cycle) are
+// ignored.
+func computeAncestors(preds [][]int) []bitset {
+	n := len(preds)
+	words := (n + 63) / 64
+	backing := make([]uint64, n*words)
+	anc := make([]bitset, n)
+	for p := range n {
+		row := bitset(backing[p*words : (p+1)*words : (p+1)*words])
+		for _, q := range preds[p] {
+			if q >= p {
+				continue
+			}
+			row.set(q)
+			row.or(anc[q])
+		}
+		anc[p] = row
+	}
+	return anc
 }
 
 // EdgeRange returns where the dependency of to on from was declared: the
