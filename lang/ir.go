@@ -28,6 +28,11 @@ type Runbook struct {
 	// Files maps each source file name to its parsed file, so diagnostics
 	// can be printed with source snippets.
 	Files map[string]*hcl.File
+
+	// InputRanges maps a variable name to where its input value was set
+	// (a -var-file attribute, or a synthetic "-var" range). InputValues
+	// fills it; validation errors about a value point there.
+	InputRanges map[string]hcl.Range
 }
 
 // RunbookMeta is the `runbook "NAME" {}` block.
@@ -46,6 +51,8 @@ type Variable struct {
 	Sensitive   bool
 	Validations []*VariableValidation
 	DeclRange   hcl.Range
+	// DefaultRange is the default expression's range, zero when none.
+	DefaultRange hcl.Range
 }
 
 // VariableValidation is a `validation {}` block inside a variable.
@@ -175,6 +182,10 @@ type Step struct {
 
 	DeclRange hcl.Range // the `step "NAME"` header
 	Body      hcl.Range // the whole block, for Context ranges
+
+	// dependsOn holds the depends_on traversals until resolveStepRefs
+	// turns them into DependsOn.
+	dependsOn []hcl.Traversal
 }
 
 // Retry is a step's `retry {}` block.
@@ -215,7 +226,9 @@ type Check struct {
 	Condition    hcl.Expression
 	ErrorMessage hcl.Expression
 	// Timeout is required on waits and optional (unused) on preconditions.
-	Timeout   time.Duration
+	Timeout time.Duration
+	// Interval is a wait's poll interval, 0 for the default (5s).
+	Interval  time.Duration
 	DeclRange hcl.Range
 	NameRange hcl.Range
 }
@@ -237,7 +250,8 @@ type Action struct {
 // Output is an `output "NAME" { value = ... }` block.
 type Output struct {
 	Name      string
-	Value     hcl.Expression
-	Sensitive bool
+	Value       hcl.Expression
+	Description string
+	Sensitive   bool
 	DeclRange hcl.Range
 }

@@ -1,0 +1,303 @@
+package lang
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// AttrSpec describes one argument of an action or check.
+type AttrSpec struct {
+	Name string
+	// Type is the type the value must convert to. cty.DynamicPseudoType
+	// means the value is checked by Objects or by the argument's own rule
+	// (see LANGUAGE.md) instead.
+	Type     cty.Type
+	Required bool
+	Doc      string
+	// Objects, when set, makes this a reference to a cluster object: the
+	// value is either a string (name or ID, resolved at plan time) or an
+	// object of one of these types, e.g. each.value of a server for_each.
+	Objects []cty.Type
+	// Duration marks a string argument that must parse as a duration.
+	Duration bool
+
+	// check, when set, is an extra rule on known values; it returns a
+	// sentence saying what is wrong, or "".
+	check func(v cty.Value) string
+}
+
+// ActionSpec is the schema of one action type. There is no catch-all: an
+// argument not listed here is an error.
+type ActionSpec struct {
+	Attrs []AttrSpec
+	// Effect is what the action does to its target. For exec it is
+	// EffectNone here; the exec block declares its own.
+	Effect Effect
+	// Target is the kind of object the action acts on, TargetNone when it
+	// acts on the cluster as a whole or on nothing.
+	Target TargetKind
+	// TargetAttr names the argument that says which object is acted on,
+	// e.g. "node". When that argument is omitted the step's target is used.
+	TargetAttr string
+	Doc        string
+}
+
+// Attr returns the argument spec named name, or nil.
+func (s *ActionSpec) Attr(name string) *AttrSpec { return findAttr(s.Attrs, name) }
+
+func findAttr(attrs []AttrSpec, name string) *AttrSpec {
+	for i := range attrs {
+		if attrs[i].Name == name {
+			return &attrs[i]
+		}
+	}
+	return nil
+}
+
+var (
+	serverObjects       = []cty.Type{ServerType}
+	nodeObjects         = []cty.Type{NodeType}
+	consulServerObjects = []cty.Type{ConsulServerType}
+	// A Consul agent usually runs on every Nomad node and server under the
+	// same name, so Consul node arguments accept any of the three.
+	consulNodeObjects = []cty.Type{ConsulServerType, NodeType, ServerType}
+)
+
+// CreatesType is the type of terraform_apply's creates argument: how many
+// members of each kind the apply adds to the cluster.
+var CreatesType = cty.ObjectWithOptionalAttrs(map[string]cty.Type{
+	"nomad_servers":  cty.Number,
+	"nomad_clients":  cty.Number,
+	"consul_servers": cty.Number,
+}, []string{"nomad_servers", "nomad_clients", "consul_servers"})
+
+// ActionSpecs maps every action type to its schema.
+var ActionSpecs = map[string]*ActionSpec{
+	"nomad_node_drain": {
+		Doc:    "Drains a Nomad client node and waits until the drain completes.",
+		Effect: EffectDrain, Target: TargetNomadNode, TargetAttr: "node",
+		Attrs: []AttrSpec{
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node to drain: a node object or its name or ID. Defaults to the step's target."},
+			{Name: "deadline", Type: cty.String, Duration: true, Doc: "How long allocations may take to migrate before they are stopped (Nomad's -deadline). Default 1h."},
+			{Name: "ignore_system_jobs", Type: cty.Bool, Doc: "Leave system jobs running on the node. Default false."},
+			{Name: "force", Type: cty.Bool, Doc: "Stop allocations at once instead of migrating them. Default false."},
+		},
+	},
+	"nomad_node_eligibility": {
+		Doc:    "Marks a Nomad client node eligible or ineligible for scheduling.",
+		Effect: EffectEligibility, Target: TargetNomadNode, TargetAttr: "node",
+		Attrs: []AttrSpec{
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node: a node object or its name or ID. Defaults to the step's target."},
+			{Name: "eligible", Type: cty.Bool, Required: true, Doc: "true to make the node eligible, false to make it ineligible."},
+		},
+	},
+	"nomad_server_force_leave": {
+		Doc:    "Forces a Nomad server out of the gossip pool (nomad server force-leave).",
+		Effect: EffectLeave, Target: TargetNomadServer, TargetAttr: "server",
+		Attrs: []AttrSpec{
+			{Name: "server", Type: cty.DynamicPseudoType, Objects: serverObjects, Doc: "The server: a server object or its name. Defaults to the step's target."},
+			{Name: "prune", Type: cty.Bool, Doc: "Also remove it from the member list (-prune). Default false."},
+		},
+	},
+	"nomad_raft_remove_peer": {
+		Doc:    "Removes a Nomad server from the Raft peer set.",
+		Effect: EffectRemovePeer, Target: TargetNomadServer, TargetAttr: "server",
+		Attrs: []AttrSpec{
+			{Name: "server", Type: cty.DynamicPseudoType, Objects: serverObjects, Doc: "The server: a server object, its name or its Raft ID. Defaults to the step's target."},
+		},
+	},
+	"nomad_raft_transfer_leadership": {
+		Doc:    "Transfers Raft leadership away from the current leader.",
+		Effect: EffectLeadership, Target: TargetNomadServer, TargetAttr: "to",
+		Attrs: []AttrSpec{
+			{Name: "to", Type: cty.DynamicPseudoType, Objects: serverObjects, Doc: "The server that should become leader. When omitted Nomad picks any other voter."},
+		},
+	},
+	"nomad_snapshot_save": {
+		Doc:    "Saves a Nomad Raft snapshot to a local file.",
+		Effect: EffectSnapshot,
+		Attrs: []AttrSpec{
+			{Name: "path", Type: cty.String, Required: true, Doc: "Where to write the snapshot, relative to the runbook directory."},
+		},
+	},
+	"nomad_job_run": {
+		Doc:    "Registers a job from a jobspec file (the server parses it).",
+		Effect: EffectJob, Target: TargetJob,
+		Attrs: []AttrSpec{
+			{Name: "jobspec", Type: cty.String, Required: true, Doc: "Path of the HCL jobspec, relative to the runbook directory."},
+			{Name: "check_index", Type: cty.Number, Doc: "Only register if the job's modify index equals this (nomad job run -check-index)."},
+			{Name: "vars", Type: cty.Map(cty.String), Doc: "HCL2 jobspec variables (nomad job run -var)."},
+		},
+	},
+	"nomad_deployment_promote": {
+		Doc:    "Promotes the canaries of a job's latest deployment.",
+		Effect: EffectJob, Target: TargetJob, TargetAttr: "job",
+		Attrs: []AttrSpec{
+			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
+			{Name: "groups", Type: cty.List(cty.String), Doc: "Promote only these task groups. Default: all."},
+		},
+	},
+	"nomad_job_revert": {
+		Doc:    "Reverts a job to an earlier version.",
+		Effect: EffectJob, Target: TargetJob, TargetAttr: "job",
+		Attrs: []AttrSpec{
+			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
+			{Name: "version", Type: cty.Number, Required: true, Doc: "The job version to revert to.", check: checkWholeNonNegative},
+		},
+	},
+	"consul_maintenance": {
+		Doc:    "Enables or disables Consul node maintenance mode.",
+		Effect: EffectMaintenance, Target: TargetConsulServer, TargetAttr: "node",
+		Attrs: []AttrSpec{
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. Defaults to the step's target."},
+			{Name: "enable", Type: cty.Bool, Doc: "true to enter maintenance, false to leave it. Default true."},
+			{Name: "reason", Type: cty.String, Doc: "Reason recorded with the maintenance flag."},
+		},
+	},
+	"consul_force_leave": {
+		Doc:    "Forces a Consul node out of the gossip pool (consul force-leave).",
+		Effect: EffectLeave, Target: TargetConsulServer, TargetAttr: "node",
+		Attrs: []AttrSpec{
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The node: a Consul server object or a node name. Defaults to the step's target."},
+			{Name: "prune", Type: cty.Bool, Doc: "Also remove it from the member list (-prune). Default false."},
+		},
+	},
+	"consul_raft_remove_peer": {
+		Doc:    "Removes a Consul server from the Raft peer set.",
+		Effect: EffectRemovePeer, Target: TargetConsulServer, TargetAttr: "server",
+		Attrs: []AttrSpec{
+			{Name: "server", Type: cty.DynamicPseudoType, Objects: consulServerObjects, Doc: "The server: a Consul server object, its name or its Raft ID. Defaults to the step's target."},
+		},
+	},
+	"consul_snapshot_save": {
+		Doc:    "Saves a Consul snapshot to a local file.",
+		Effect: EffectSnapshot,
+		Attrs: []AttrSpec{
+			{Name: "path", Type: cty.String, Required: true, Doc: "Where to write the snapshot, relative to the runbook directory."},
+		},
+	},
+	"terraform_apply": {
+		Doc:    "Runs terraform apply in a declared terraform directory. creates and destroys tell the safety analysis what the apply does to the cluster.",
+		Effect: EffectCreate,
+		Attrs: []AttrSpec{
+			{Name: "terraform", Type: cty.DynamicPseudoType, Required: true, Objects: []cty.Type{TerraformType}, Doc: "The directory: terraform.NAME or the name of a terraform block."},
+			{Name: "vars", Type: cty.DynamicPseudoType, Doc: "Terraform input variables (-var), a map or object of any values.", check: checkMapOrObject},
+			{Name: "creates", Type: CreatesType, Doc: "How many members the apply adds: { nomad_servers = N, nomad_clients = N, consul_servers = N }.", check: checkCreates},
+			{Name: "destroys", Type: cty.DynamicPseudoType, Doc: "The members the apply removes: a map, set, list or object of server/node objects or names, e.g. data.nomad_servers.blue.by_name.", check: checkDestroys},
+		},
+	},
+	"exec": {
+		Doc:    "Runs a local command (argv, no shell). The block declares its effect on the step's target.",
+		Effect: EffectNone,
+		Attrs: []AttrSpec{
+			{Name: "command", Type: cty.List(cty.String), Required: true, Doc: "argv of the command; the first element is looked up on PATH.", check: checkNonEmpty},
+			{Name: "effect", Type: cty.String, Required: true, Doc: "What the command does to the target: none, restart, stop, start or destroy. Must be a literal."},
+			{Name: "env", Type: cty.Map(cty.String), Doc: "Extra environment variables for the command."},
+			{Name: "timeout", Type: cty.String, Duration: true, Doc: "Kill the command after this long. Default: the step's timeout."},
+			{Name: "check", Type: cty.List(cty.String), Doc: "argv of a command that must exit 0 after the main command for the step to succeed.", check: checkNonEmpty},
+		},
+	},
+	"approval": {
+		Doc:    "Stops until an operator approves (interactive prompt, or nrun apply -approve).",
+		Effect: EffectNone,
+		Attrs: []AttrSpec{
+			{Name: "message", Type: cty.String, Required: true, Doc: "What the operator is asked to confirm."},
+		},
+	},
+	"sleep": {
+		Doc:    "Waits for a fixed time.",
+		Effect: EffectNone,
+		Attrs: []AttrSpec{
+			{Name: "duration", Type: cty.String, Required: true, Duration: true, Doc: "How long to sleep."},
+		},
+	},
+}
+
+// ActionTypes returns every action type name, sorted.
+func ActionTypes() []string { return sortedKeys(ActionSpecs) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func checkNonEmpty(v cty.Value) string {
+	if v.Type().IsListType() && v.IsKnown() && !v.IsNull() && v.LengthInt() == 0 {
+		return "The list must have at least one element."
+	}
+	return ""
+}
+
+func checkWholeNonNegative(v cty.Value) string {
+	if !v.IsKnown() || v.IsNull() || !v.Type().Equals(cty.Number) {
+		return ""
+	}
+	bf := v.AsBigFloat()
+	if !bf.IsInt() || bf.Sign() < 0 {
+		return "The value must be a whole number, 0 or more."
+	}
+	return ""
+}
+
+func checkMapOrObject(v cty.Value) string {
+	t := v.Type()
+	if t == cty.DynamicPseudoType || t.IsMapType() || t.IsObjectType() {
+		return ""
+	}
+	return fmt.Sprintf("A map or object is required, such as { name = \"value\" }, but this is a %s.", t.FriendlyName())
+}
+
+// checkCreates rejects unknown attribute names, which conversion to
+// CreatesType would silently drop.
+func checkCreates(v cty.Value) string {
+	t := v.Type()
+	if !t.IsObjectType() {
+		return ""
+	}
+	for name := range t.AttributeTypes() {
+		if !CreatesType.HasAttribute(name) {
+			return fmt.Sprintf("creates has no attribute %q; use nomad_servers, nomad_clients or consul_servers.", name)
+		}
+	}
+	return ""
+}
+
+// checkDestroys accepts a collection of cluster objects or names.
+func checkDestroys(v cty.Value) string {
+	t := v.Type()
+	if t == cty.DynamicPseudoType {
+		return ""
+	}
+	ok := func(et cty.Type) bool {
+		return et == cty.DynamicPseudoType || et.Equals(cty.String) || TargetKindOf(et) != TargetNone
+	}
+	switch {
+	case t.IsMapType() || t.IsSetType() || t.IsListType():
+		if ok(t.ElementType()) {
+			return ""
+		}
+	case t.IsObjectType():
+		good := true
+		for _, at := range t.AttributeTypes() {
+			good = good && ok(at)
+		}
+		if good {
+			return ""
+		}
+	case t.IsTupleType():
+		good := true
+		for _, et := range t.TupleElementTypes() {
+			good = good && ok(et)
+		}
+		if good {
+			return ""
+		}
+	}
+	return fmt.Sprintf("destroys must be a map, set or list of server or node objects (or their names), such as data.nomad_servers.blue.by_name; this is a %s.", t.FriendlyName())
+}

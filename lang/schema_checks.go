@@ -1,0 +1,142 @@
+package lang
+
+import "github.com/zclconf/go-cty/cty"
+
+// CheckSpec is the schema of one built-in check, usable as
+// `precondition "NAME" {}` and as `wait "NAME" {}`. A check acts on the
+// step's target unless one of its arguments names another object.
+type CheckSpec struct {
+	Attrs []AttrSpec
+	// Target is the kind of object the check looks at; TargetNone for a
+	// cluster-wide check.
+	Target TargetKind
+	// TargetAttr names the argument that overrides the step's target.
+	TargetAttr string
+	Doc        string
+}
+
+// Attr returns the argument spec named name, or nil.
+func (s *CheckSpec) Attr(name string) *AttrSpec { return findAttr(s.Attrs, name) }
+
+// Arguments every check block accepts besides its schema's.
+const (
+	checkTimeoutAttr  = "timeout"  // required on wait, optional on precondition
+	checkIntervalAttr = "interval" // wait only: poll interval, default 5s
+)
+
+// Servers of both clusters qualify for server checks; the object's type
+// says which cluster to ask.
+var anyServerObjects = []cty.Type{ServerType, ConsulServerType}
+
+// CheckSpecs maps every built-in check name to its schema.
+var CheckSpecs = map[string]*CheckSpec{
+	"quorum_ok": {
+		Doc: "The cluster keeps quorum if the step's target goes down: autopilot reports healthy and failure tolerance is at least 1 (or the target is not a voter).",
+		Attrs: []AttrSpec{
+			{Name: "cluster", Type: cty.String, Doc: `"nomad" or "consul". Default: consul when the target is a Consul server, else nomad.`, check: checkOneOf("nomad", "consul")},
+		},
+	},
+	"leader_not_target": {
+		Doc:    "The step's target server is not the Raft leader. With transfer = true, leadership is first transferred away if it is.",
+		Target: TargetNomadServer, TargetAttr: "server",
+		Attrs: []AttrSpec{
+			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},
+			{Name: "transfer", Type: cty.Bool, Doc: "Transfer leadership away instead of failing. Default false."},
+		},
+	},
+	"server_healthy": {
+		Doc:    "Autopilot reports the server healthy (alive, voter, caught up).",
+		Target: TargetNomadServer, TargetAttr: "server",
+		Attrs: []AttrSpec{
+			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},
+		},
+	},
+	"servers_healthy": {
+		Doc: "Autopilot reports every server healthy, and, when count is set, exactly that many servers.",
+		Attrs: []AttrSpec{
+			{Name: "count", Type: cty.Number, Doc: "Expected number of servers.", check: checkWholeNonNegative},
+			{Name: "cluster", Type: cty.String, Doc: `"nomad" or "consul". Default nomad.`, check: checkOneOf("nomad", "consul")},
+		},
+	},
+	"raft_peer_present": {
+		Doc:    "The server is in the Raft peer set.",
+		Target: TargetNomadServer, TargetAttr: "server",
+		Attrs: []AttrSpec{
+			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},
+		},
+	},
+	"raft_peer_absent": {
+		Doc:    "The server is not in the Raft peer set.",
+		Target: TargetNomadServer, TargetAttr: "server",
+		Attrs: []AttrSpec{
+			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},
+		},
+	},
+	"node_ready": {
+		Doc:    "The client node's status is ready.",
+		Target: TargetNomadNode, TargetAttr: "node",
+		Attrs: []AttrSpec{
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node. Defaults to the step's target."},
+		},
+	},
+	"node_ineligible": {
+		Doc:    "The client node is ineligible for scheduling.",
+		Target: TargetNomadNode, TargetAttr: "node",
+		Attrs: []AttrSpec{
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node. Defaults to the step's target."},
+		},
+	},
+	"node_drained": {
+		Doc:    "The client node's drain is complete and it runs no non-system allocations.",
+		Target: TargetNomadNode, TargetAttr: "node",
+		Attrs: []AttrSpec{
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node. Defaults to the step's target."},
+		},
+	},
+	"consul_maintenance": {
+		Doc:    "The Consul node's maintenance mode is as expected.",
+		Target: TargetConsulServer, TargetAttr: "node",
+		Attrs: []AttrSpec{
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node. Defaults to the step's target."},
+			{Name: "enabled", Type: cty.Bool, Doc: "Expected state. Default true."},
+		},
+	},
+	"deployment_successful": {
+		Doc:    "The job's latest deployment succeeded.",
+		Target: TargetJob, TargetAttr: "job",
+		Attrs: []AttrSpec{
+			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
+		},
+	},
+	"servers_version": {
+		Doc: "Every server runs the given version.",
+		Attrs: []AttrSpec{
+			{Name: "version", Type: cty.String, Required: true, Doc: "The version, e.g. \"1.10.0\"."},
+			{Name: "cluster", Type: cty.String, Doc: `"nomad" or "consul". Default nomad.`, check: checkOneOf("nomad", "consul")},
+		},
+	},
+	"http_ok": {
+		Doc: "An HTTP GET of the URL answers with the expected status.",
+		Attrs: []AttrSpec{
+			{Name: "url", Type: cty.String, Required: true, Doc: "The URL."},
+			{Name: "status", Type: cty.Number, Doc: "Expected status code. Default 200.", check: checkWholeNonNegative},
+		},
+	},
+}
+
+// CheckNames returns every built-in check name, sorted.
+func CheckNames() []string { return sortedKeys(CheckSpecs) }
+
+func checkOneOf(options ...string) func(cty.Value) string {
+	return func(v cty.Value) string {
+		if !v.IsKnown() || v.IsNull() || !v.Type().Equals(cty.String) {
+			return ""
+		}
+		for _, o := range options {
+			if v.AsString() == o {
+				return ""
+			}
+		}
+		return "The value must be one of " + quoteList(options) + "."
+	}
+}
