@@ -109,6 +109,7 @@ func buildLevel(outer addrs.Step, steps []*lang.Step) (*Graph, hcl.Diagnostics) 
 	// keeps its first declaration.
 	declIdx := make(map[addrs.Step]int, len(steps))
 	byVertex := make(map[string]int, len(steps))
+	var vertex []string // vertex names by declaration index
 	var decl []*lang.Step
 	for _, s := range steps {
 		if s == nil {
@@ -117,22 +118,24 @@ func buildLevel(outer addrs.Step, steps []*lang.Step) (*Graph, hcl.Diagnostics) 
 		if _, dup := declIdx[s.Addr]; dup {
 			continue
 		}
-		if err := g.lib.AddVertex(s.Addr.String()); err != nil {
+		v := s.Addr.String()
+		if err := g.lib.AddVertex(v); err != nil {
 			continue
 		}
 		declIdx[s.Addr] = len(decl)
-		byVertex[s.Addr.String()] = len(decl)
+		byVertex[v] = len(decl)
+		vertex = append(vertex, v)
 		decl = append(decl, s)
 	}
 
-	for _, s := range decl {
-		g.addEdges(s, s, declIdx)
+	for i, s := range decl {
+		g.addEdges(vertex[i], s, s, declIdx, vertex)
 		if outer.Name == "" {
 			// An inner step that names a top-level step makes its whole
 			// composite wait for that step.
 			for _, in := range s.Steps {
 				if in != nil {
-					g.addEdges(s, in, declIdx)
+					g.addEdges(vertex[i], s, in, declIdx, vertex)
 				}
 			}
 		}
@@ -144,8 +147,8 @@ func buildLevel(outer addrs.Step, steps []*lang.Step) (*Graph, hcl.Diagnostics) 
 	n := len(decl)
 	predDecl := make([][]int, n)
 	succDecl := make([][]int, n)
-	for i, s := range decl {
-		for from := range pm[s.Addr.String()] {
+	for i := range decl {
+		for from := range pm[vertex[i]] {
 			j, ok := byVertex[from]
 			if !ok {
 				continue
@@ -202,7 +205,7 @@ func buildLevel(outer addrs.Step, steps []*lang.Step) (*Graph, hcl.Diagnostics) 
 // addEdges adds an edge into dependent for every dependency declared in the
 // body of src (dependent itself, or one of its inner steps when dependent is
 // a top-level composite).
-func (g *Graph) addEdges(dependent, src *lang.Step, declIdx map[addrs.Step]int) {
+func (g *Graph) addEdges(to string, dependent, src *lang.Step, declIdx map[addrs.Step]int, vertex []string) {
 	// On the top-level graph, a sibling reference inside a composite lifts
 	// to the composite itself and is dropped as a self-edge below; it is
 	// an edge of the inner graph instead.
@@ -219,7 +222,8 @@ func (g *Graph) addEdges(dependent, src *lang.Step, declIdx map[addrs.Step]int) 
 		if dep == dependent.Addr {
 			return
 		}
-		if _, ok := declIdx[dep]; !ok {
+		j, ok := declIdx[dep]
+		if !ok {
 			return
 		}
 		info := edgeInfo{kind: kind, rng: ref.Range}
@@ -227,7 +231,7 @@ func (g *Graph) addEdges(dependent, src *lang.Step, declIdx map[addrs.Step]int) 
 			info.inner = src.Addr
 		}
 		// ErrEdgeAlreadyExists keeps the first declaration's range.
-		_ = g.lib.AddEdge(dep.String(), dependent.Addr.String(), graph.EdgeData(info))
+		_ = g.lib.AddEdge(vertex[j], to, graph.EdgeData(info))
 	}
 	for _, r := range src.DependsOn {
 		add(r, edgeDependsOn)
