@@ -1,0 +1,252 @@
+# Replace the blue Nomad fleet (servers and clients built from the old
+# image) with a green one built from the new image, without losing quorum
+# or allocations:
+#
+#   1. terraform adds the green servers and clients next to the blue ones;
+#   2. nrun waits until the green servers are Raft voters and the green
+#      clients are ready;
+#   3. the blue clients are made ineligible and drained, one at a time;
+#   4. each blue server is put in Consul maintenance, stopped, forced out of
+#      the gossip pool and removed from Raft, one at a time, leader last;
+#   5. terraform destroys the blue members.
+#
+# The fleets live in blue-green/infra (terraform_data resources that add and
+# remove sandbox agents). Data sources are read when the plan is made,
+# before anything green exists, so data.nomad_servers.blue holds exactly the
+# blue servers; a precondition refuses to retire any server whose name does
+# not match var.blue_name_regex, in case the plan is made too late.
+
+runbook "blue-green-image-migration" {
+  description = "Replace the blue Nomad servers and clients with green ones."
+}
+
+variable "blue_server_count" {
+  type    = number
+  default = 3
+}
+
+variable "blue_client_count" {
+  type    = number
+  default = 2
+}
+
+variable "green_server_count" {
+  type    = number
+  default = 3
+}
+
+variable "green_client_count" {
+  type    = number
+  default = 2
+}
+
+variable "green_version" {
+  type        = string
+  default     = "1.10.0"
+  description = "The Nomad version of the green image."
+}
+
+variable "blue_name_regex" {
+  type        = string
+  default     = "^blue-"
+  description = "Matches the names of blue servers and clients, and nothing green."
+}
+
+variable "mode" {
+  type        = string
+  default     = "sandbox"
+  description = "How a blue server is stopped: \"sandbox\" (nrun sandbox) or \"ssh\" (systemd on the host)."
+  validation {
+    condition     = contains(["sandbox", "ssh"], var.mode)
+    error_message = "mode must be \"sandbox\" or \"ssh\"."
+  }
+}
+
+variable "ssh_user" {
+  type    = string
+  default = "ops"
+}
+
+locals {
+  green_client_names = toset([for i in range(var.green_client_count) : "green-client-${i + 1}"])
+}
+
+terraform "fleet" {
+  dir = "./blue-green/infra"
+}
+
+data "nomad_servers" "blue" {}
+
+data "nomad_nodes" "blue" {
+  name = var.blue_name_regex
+}
+
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "nomad-before-blue-green.snap"
+  }
+}
+
+step "green" {
+  depends_on = [step.snapshot]
+  timeout    = "20m"
+  action "terraform_apply" {
+    terraform = terraform.fleet
+    vars = {
+      blue_server_count  = var.blue_server_count
+      blue_client_count  = var.blue_client_count
+      green_server_count = var.green_server_count
+      green_client_count = var.green_client_count
+      green_version      = var.green_version
+    }
+    creates = {
+      nomad_servers = var.green_server_count
+      nomad_clients = var.green_client_count
+    }
+  }
+  # Every blue and green server is an alive, caught-up voter.
+  wait "servers_healthy" {
+    count   = var.blue_server_count + var.green_server_count
+    timeout = "10m"
+  }
+}
+
+# Registration can lag behind terraform, hence the retries.
+step "green_clients" {
+  for_each     = local.green_client_names
+  max_parallel = 5
+  depends_on   = [step.green]
+  target       = each.key
+  retry {
+    attempts = 10
+    delay    = "10s"
+  }
+  action "nomad_node_eligibility" {
+    eligible = true
+  }
+  wait "node_ready" {
+    timeout = "5m"
+  }
+}
+
+step "blue_ineligible" {
+  for_each     = data.nomad_nodes.blue.by_name
+  max_parallel = 5
+  depends_on   = [step.green, step.green_clients]
+  target       = each.value
+  action "nomad_node_eligibility" {
+    eligible = false
+  }
+  wait "node_ineligible" {
+    timeout = "1m"
+  }
+}
+
+step "blue_drain" {
+  for_each     = data.nomad_nodes.blue.by_name
+  max_parallel = 1
+  depends_on   = [step.blue_ineligible]
+  target       = each.value
+  timeout      = "45m"
+  on_failure   = "pause"
+  action "nomad_node_drain" {
+    deadline = "30m"
+  }
+  wait "node_drained" {
+    timeout = "40m"
+  }
+}
+
+# Services registered by the blue servers' Consul agents stop receiving
+# traffic before the servers go away.
+step "blue_maintenance" {
+  for_each     = data.nomad_servers.blue.by_name
+  max_parallel = 5
+  depends_on   = [step.blue_drain]
+  target       = each.value
+  action "consul_maintenance" {
+    enable = true
+    reason = "blue-green migration: retiring ${each.key}"
+  }
+  wait "consul_maintenance" {
+    timeout = "1m"
+  }
+}
+
+step "blue_retire" {
+  for_each     = data.nomad_servers.blue.by_name
+  order        = "leader_last"
+  max_parallel = 1
+  depends_on   = [step.blue_maintenance]
+  target       = each.value
+  timeout      = "15m"
+  on_failure   = "pause"
+
+  precondition {
+    condition     = can(regex(var.blue_name_regex, each.value.name))
+    error_message = "This server's name does not match blue_name_regex; it may be green. Make the plan again before the green servers join, or fix blue_name_regex."
+  }
+  precondition "quorum_ok" {}
+  precondition "leader_not_target" {
+    transfer = true
+  }
+
+  step "stop" {
+    action "exec" {
+      command = (var.mode == "sandbox"
+        ? ["nrun", "sandbox", "server", "stop", split(".", each.value.name)[0]]
+      : ["ssh", "${var.ssh_user}@${each.value.host}", "sudo", "systemctl", "stop", "nomad"])
+      effect = "stop"
+    }
+  }
+
+  step "force_leave" {
+    depends_on = [step.stop]
+    action "nomad_server_force_leave" {
+      prune = true
+    }
+  }
+
+  step "remove_peer" {
+    depends_on = [step.force_leave]
+    action "nomad_raft_remove_peer" {}
+    wait "raft_peer_absent" {
+      timeout = "2m"
+    }
+    # The servers that remain are healthy before the next one goes.
+    wait "servers_healthy" {
+      timeout = "5m"
+    }
+  }
+}
+
+step "blue_destroy" {
+  depends_on = [step.blue_retire]
+  timeout    = "20m"
+  action "terraform_apply" {
+    terraform = terraform.fleet
+    vars = {
+      blue_server_count  = 0
+      blue_client_count  = 0
+      green_server_count = var.green_server_count
+      green_client_count = var.green_client_count
+      green_version      = var.green_version
+    }
+    destroys = merge(data.nomad_servers.blue.by_name, data.nomad_nodes.blue.by_name)
+  }
+}
+
+step "verify" {
+  depends_on = [step.blue_destroy]
+  action "sleep" {
+    duration = "10s"
+  }
+  wait "servers_healthy" {
+    count   = var.green_server_count
+    timeout = "5m"
+  }
+  wait "servers_version" {
+    version = var.green_version
+    timeout = "2m"
+  }
+}

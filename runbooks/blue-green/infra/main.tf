@@ -1,0 +1,119 @@
+# The blue and green Nomad fleets of blue-green-image-migration.nrun.hcl.
+#
+# Each member is a terraform_data resource whose create and destroy
+# provisioners add or remove a real agent of the local sandbox, so the
+# configuration needs no provider and runs offline. On real infrastructure
+# these would be instance groups built from the blue and green images; the
+# runbook drives both the same way, through the four counts.
+
+terraform {
+  required_version = ">= 1.5"
+}
+
+variable "blue_server_count" {
+  type    = number
+  default = 3
+}
+
+variable "blue_client_count" {
+  type    = number
+  default = 2
+}
+
+variable "green_server_count" {
+  type    = number
+  default = 0
+}
+
+variable "green_client_count" {
+  type    = number
+  default = 0
+}
+
+variable "blue_version" {
+  type        = string
+  default     = "1.9.4"
+  description = "The Nomad version of the blue image."
+}
+
+variable "green_version" {
+  type        = string
+  default     = "1.10.0"
+  description = "The Nomad version of the green image."
+}
+
+variable "nrun" {
+  type        = string
+  default     = "nrun"
+  description = "The nrun binary that manages the sandbox."
+}
+
+locals {
+  fleets = {
+    blue  = { servers = var.blue_server_count, clients = var.blue_client_count, version = var.blue_version }
+    green = { servers = var.green_server_count, clients = var.green_client_count, version = var.green_version }
+  }
+}
+
+# Destroy-time provisioners may only use self, so every value they need is
+# kept in input.
+
+resource "terraform_data" "blue_server" {
+  count = local.fleets.blue.servers
+  input = { name = "blue-server-${count.index + 1}", version = local.fleets.blue.version, nrun = var.nrun }
+
+  provisioner "local-exec" {
+    command = "${self.input.nrun} sandbox server add ${self.input.name} -version ${self.input.version}"
+  }
+  provisioner "local-exec" {
+    when    = destroy
+    command = "${self.input.nrun} sandbox server remove ${self.input.name}"
+  }
+}
+
+resource "terraform_data" "blue_client" {
+  count = local.fleets.blue.clients
+  input = { name = "blue-client-${count.index + 1}", version = local.fleets.blue.version, nrun = var.nrun }
+
+  provisioner "local-exec" {
+    command = "${self.input.nrun} sandbox client add ${self.input.name} -version ${self.input.version}"
+  }
+  provisioner "local-exec" {
+    when    = destroy
+    command = "${self.input.nrun} sandbox client remove ${self.input.name}"
+  }
+}
+
+resource "terraform_data" "green_server" {
+  count = local.fleets.green.servers
+  input = { name = "green-server-${count.index + 1}", version = local.fleets.green.version, nrun = var.nrun }
+
+  provisioner "local-exec" {
+    command = "${self.input.nrun} sandbox server add ${self.input.name} -version ${self.input.version}"
+  }
+  provisioner "local-exec" {
+    when    = destroy
+    command = "${self.input.nrun} sandbox server remove ${self.input.name}"
+  }
+}
+
+resource "terraform_data" "green_client" {
+  count = local.fleets.green.clients
+  input = { name = "green-client-${count.index + 1}", version = local.fleets.green.version, nrun = var.nrun }
+
+  provisioner "local-exec" {
+    command = "${self.input.nrun} sandbox client add ${self.input.name} -version ${self.input.version}"
+  }
+  provisioner "local-exec" {
+    when    = destroy
+    command = "${self.input.nrun} sandbox client remove ${self.input.name}"
+  }
+}
+
+output "green_server_names" {
+  value = terraform_data.green_server[*].input.name
+}
+
+output "green_client_names" {
+  value = terraform_data.green_client[*].input.name
+}
