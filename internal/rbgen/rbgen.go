@@ -121,6 +121,10 @@ func Generate(o Options) []byte {
 			declared = append(declared, name)
 			phase = append(phase, name)
 		}
+		if len(phase) == 0 && gate != "" {
+			// The last step, when no room was left for workers.
+			phase = []string{gate}
+		}
 		name := fmt.Sprintf("s%05d", len(declared))
 		if len(declared) == forEachAt {
 			writeForEach(&b, name, phase, hostsRef)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -130,6 +131,22 @@ func ExampleGenerate() {
 	// output "last" {
 	//   value = step.s00002.output
 	// }
+}
+
+// TestGenerateSingleSink checks that every step but the first phase's
+// workers has a dependency and that the last step is the one sink, so the
+// whole runbook is one connected chain of phases.
+func TestGenerateSingleSink(t *testing.T) {
+	for _, n := range []int{2, 3, 10, 99, 100, 2000} {
+		for seed := range uint64(5) {
+			src := string(Generate(Options{Steps: n, ForEachKeys: 3, Seed: seed}))
+			blocks := regexp.MustCompile(`(?m)^step "`).Split(src, -1)
+			last := blocks[len(blocks)-1]
+			if n > 1 && !strings.Contains(last, "depends_on") && !strings.Contains(last, "step.s") {
+				t.Errorf("steps=%d seed=%d: the last step has no dependency:\n%s", n, seed, last)
+			}
+		}
+	}
 }
 
 func TestGenerateNoDuplicateDependencies(t *testing.T) {
