@@ -20,7 +20,8 @@ func (g *Graph) DOT() string {
 			b.WriteString("  subgraph " + dotID("cluster_"+s.String()) + " {\n")
 			b.WriteString("    label = " + dotID(s.String()) + ";\n")
 			for _, in := range ig.order {
-				b.WriteString("    " + dotID(in.String()) + ";\n")
+				// The cluster's label already names the composite.
+				b.WriteString("    " + dotID(in.String()) + " [label = " + dotID(in.Name) + "];\n")
 			}
 			ig.writeEdges(&b, "    ")
 			b.WriteString("  }\n")

@@ -596,3 +596,23 @@ func TestBuildGraphNil(t *testing.T) {
 		t.Error("an empty graph answers for unknown steps")
 	}
 }
+
+// TestDOTGolden draws every runbook in testdata/graph and compares it with
+// the .dot file next to it.
+func TestDOTGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "graph", "*.nrun.hcl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no runbooks in testdata/graph (%v)", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			rb, diags := lang.Load(f)
+			g, gdiags := BuildGraph(rb)
+			diags = append(diags, gdiags...)
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			checkGolden(t, strings.TrimSuffix(f, ".nrun.hcl")+".dot", g.DOT())
+		})
+	}
+}
