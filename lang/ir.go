@@ -249,9 +249,9 @@ type Action struct {
 
 // Output is an `output "NAME" { value = ... }` block.
 type Output struct {
-	Name      string
+	Name        string
 	Value       hcl.Expression
 	Description string
 	Sensitive   bool
-	DeclRange hcl.Range
+	DeclRange   hcl.Range
 }

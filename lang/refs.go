@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/nrun-dev/nrun/addrs"
 )
@@ -143,4 +144,29 @@ func lookupStep(from *Step, scope map[string]*Step, name string, rng hcl.Range, 
 		}
 	}
 	return target, nil
+}
+
+// EffectiveTarget returns the expression that gives the step's target: its
+// own target, else (for an inner step) its composite's target, else
+// each.value when the step or its composite has for_each. It returns nil
+// when the step has no target. The planner evaluates it per instance; a
+// value that is not a server or node object means "no target".
+func (s *Step) EffectiveTarget() hcl.Expression {
+	if s.Target != nil {
+		return s.Target
+	}
+	if s.Outer != nil {
+		return s.Outer.EffectiveTarget()
+	}
+	if s.ForEach != nil {
+		rng := s.ForEach.Range()
+		return &hclsyntax.ScopeTraversalExpr{
+			Traversal: hcl.Traversal{
+				hcl.TraverseRoot{Name: "each", SrcRange: rng},
+				hcl.TraverseAttr{Name: "value", SrcRange: rng},
+			},
+			SrcRange: rng,
+		}
+	}
+	return nil
 }

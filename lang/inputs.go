@@ -1,0 +1,154 @@
+package lang
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// InputValues reads input variable values, like terraform: varFiles (HCL,
+// or JSON when the name ends in .json) are read in order, then each -var
+// NAME=VALUE in order; a later value replaces an earlier one. A -var value
+// is taken as a literal string when the variable's type is string or not
+// given, and parsed as an HCL expression otherwise (-var 'ports=[1,2]').
+// Values are converted to the declared types. A required variable without
+// a value is not an error here: it stays unknown until plan time, where the
+// planner requires it. InputValues records where each value came from in
+// rb.InputRanges.
+func InputValues(rb *Runbook, vars []string, varFiles []string) (map[string]cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	out := map[string]cty.Value{}
+	if rb == nil {
+		rb = &Runbook{}
+	}
+	if rb.InputRanges == nil {
+		rb.InputRanges = map[string]hcl.Range{}
+	}
+	for _, path := range varFiles {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read variables file",
+				Detail:   fmt.Sprintf("%v. Check the -var-file path.", err),
+			})
+			continue
+		}
+		var file *hcl.File
+		var d hcl.Diagnostics
+		if strings.HasSuffix(path, ".json") {
+			file, d = hcljson.Parse(src, path)
+		} else {
+			file, d = hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		}
+		diags = append(diags, d...)
+		if file == nil || d.HasErrors() {
+			continue
+		}
+		attrs, d := file.Body.JustAttributes()
+		diags = append(diags, d...)
+		for _, a := range sortedHCLAttrs(attrs) {
+			v := rb.Variable(a.Name)
+			if v == nil {
+				// As in terraform: a shared variables file may set more
+				// than one runbook uses, so this is only a warning.
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagWarning,
+					Summary:  "Value for undeclared variable",
+					Detail:   fmt.Sprintf("The runbook declares no variable %q, so this value is ignored. Remove it, or declare the variable.", a.Name),
+					Subject:  a.NameRange.Ptr(),
+				})
+				continue
+			}
+			val, d := a.Expr.Value(nil)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			cv, d := convertInput(v, val, a.Expr.Range())
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			out[a.Name] = cv
+			rb.InputRanges[a.Name] = a.Expr.Range()
+		}
+	}
+	for _, kv := range vars {
+		name, raw, ok := strings.Cut(kv, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid -var option",
+				Detail:   fmt.Sprintf("The option -var %q is not of the form NAME=VALUE. Write it as -var 'name=value'.", kv),
+			})
+			continue
+		}
+		v := rb.Variable(name)
+		if v == nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Value for undeclared variable",
+				Detail:   fmt.Sprintf("The runbook declares no variable %q.%s Fix the name in -var, or declare the variable.", name, suggestion(name, variableNames(rb))),
+			})
+			continue
+		}
+		filename := fmt.Sprintf("<value for var.%s>", name)
+		rng := hcl.Range{
+			Filename: filename,
+			Start:    hcl.InitialPos,
+			End:      hcl.Pos{Line: 1, Column: len(raw) + 1, Byte: len(raw)},
+		}
+		var val cty.Value
+		if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
+			val = cty.StringVal(raw)
+		} else {
+			expr, d := hclsyntax.ParseExpression([]byte(raw), filename, hcl.InitialPos)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			val, d = expr.Value(nil)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+		}
+		cv, d := convertInput(v, val, rng)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		out[name] = cv
+		rb.InputRanges[name] = rng
+	}
+	return out, diags
+}
+
+func convertInput(v *Variable, val cty.Value, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	cv, err := convert.Convert(val, v.Type)
+	if err != nil {
+		return cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for input variable",
+			Detail:   fmt.Sprintf("The value given for variable %q is not a %s: %s. Pass a value of the declared type.", v.Name, v.Type.FriendlyName(), convertErrText(err)),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	return cv, nil
+}
+
+func variableNames(rb *Runbook) []string {
+	var out []string
+	for _, v := range rb.Variables {
+		out = append(out, v.Name)
+	}
+	return out
+}
