@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	nomad "github.com/hashicorp/nomad/api"
+)
+
+// Client reads Nomad and Consul. It is safe for concurrent use. Printing or
+// marshalling a Client shows its addresses, never its tokens.
+type Client struct {
+	cfg      Config
+	nomad    *nomad.Client
+	consul   *consul.Client
+	waitTime time.Duration
+	now      func() time.Time
+}
+
+type options struct {
+	httpClient *http.Client
+	getenv     func(string) string
+	waitTime   time.Duration
+	now        func() time.Time
+}
+
+// Option configures New.
+type Option func(*options)
+
+// WithHTTPClient makes both API clients send requests through hc. The
+// Config's TLS settings are then ignored: hc must carry its own.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) { o.httpClient = hc }
+}
+
+// WithTransport is WithHTTPClient with a fresh http.Client around rt; tests
+// use it to count or fake requests.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(o *options) { o.httpClient = &http.Client{Transport: rt} }
+}
+
+// WithGetenv replaces os.Getenv when resolving the Config.
+func WithGetenv(getenv func(string) string) Option {
+	return func(o *options) { o.getenv = getenv }
+}
+
+// WithWaitTime sets how long one blocking query may wait before it returns
+// with an unchanged index (default one minute; servers cap it at ten).
+func WithWaitTime(d time.Duration) Option {
+	return func(o *options) { o.waitTime = d }
+}
+
+// WithClock replaces time.Now for View.Taken, so golden tests are stable.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// New resolves cfg against the environment and builds the API clients. It
+// does not contact either cluster; the first request does.
+//
+// Consul's client falls back to the process environment
+// (CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE, CONSUL_CACERT, ...) for fields
+// still empty after resolution; that matters only when WithGetenv hides a
+// variable the process does have.
+func New(cfg Config, opts ...Option) (*Client, error) {
+	o := options{waitTime: time.Minute, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg = cfg.Resolve(o.getenv)
+
+	nc := &nomad.Config{
+		Address:    cfg.NomadAddress,
+		Region:     cfg.NomadRegion,
+		Namespace:  cfg.NomadNamespace,
+		SecretID:   cfg.NomadToken.Reveal(),
+		HttpClient: o.httpClient,
+		TLSConfig: &nomad.TLSConfig{
+			CACert:        cfg.NomadCACert,
+			ClientCert:    cfg.NomadClientCert,
+			ClientKey:     cfg.NomadClientKey,
+			TLSServerName: cfg.NomadTLSServerName,
+			Insecure:      cfg.NomadSkipVerify,
+		},
+	}
+	n, err := nomad.NewClient(nc)
+	if err != nil {
+		return nil, newError("nomad", cfg.NomadAddress, cfg.NomadAddressFrom, "configure the client", cfg.NomadToken, err)
+	}
+
+	cc := &consul.Config{
+		Address:    cfg.ConsulAddress,
+		Scheme:     cfg.ConsulScheme,
+		Datacenter: cfg.ConsulDatacenter,
+		Token:      cfg.ConsulToken.Reveal(),
+		HttpClient: o.httpClient,
+		TLSConfig: consul.TLSConfig{
+			Address:            cfg.ConsulTLSServerName,
+			CAFile:             cfg.ConsulCACert,
+			CertFile:           cfg.ConsulClientCert,
+			KeyFile:            cfg.ConsulClientKey,
+			InsecureSkipVerify: cfg.ConsulSkipVerify,
+		},
+	}
+	cs, err := consul.NewClient(cc)
+	if err != nil {
+		return nil, newError("consul", cfg.ConsulURL(), cfg.ConsulAddressFrom, "configure the client", cfg.ConsulToken, err)
+	}
+	return &Client{cfg: cfg, nomad: n, consul: cs, waitTime: o.waitTime, now: o.now}, nil
+}
+
+// Config returns the resolved configuration (tokens stay redacted when it
+// is printed).
+func (c *Client) Config() Config { return c.cfg }
+
+// String describes the client by its addresses.
+func (c Client) String() string {
+	return fmt.Sprintf("cluster.Client{nomad: %s, consul: %s}", c.cfg.NomadAddress, c.cfg.ConsulURL())
+}
+
+// Format implements fmt.Formatter so that every verb, %#v and %x included,
+// prints String and never walks the unexported fields (which hold the API
+// clients and, inside them, the tokens).
+// Value receivers, so a copied Client is covered too.
+func (c Client) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+// MarshalJSON writes the redacted Config.
+func (c Client) MarshalJSON() ([]byte, error) {
+	return json.Marshal(c.cfg)
+}
+
+func (c *Client) nomadErr(op string, err error) *Error {
+	return newError("nomad", c.cfg.NomadAddress, c.cfg.NomadAddressFrom, op, c.cfg.NomadToken, err)
+}
+
+func (c *Client) consulErr(op string, err error) *Error {
+	return newError("consul", c.cfg.ConsulURL(), c.cfg.ConsulAddressFrom, op, c.cfg.ConsulToken, err)
+}

@@ -1,0 +1,281 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "snapshot", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; run go test ./cluster -update and review the diff.\ngot:\n%s", path, got)
+	}
+}
+
+func TestSnapshotHealthy(t *testing.T) {
+	f := newFakeAPI(t, "testdata/api/healthy3.json")
+	rt := &countingTransport{}
+	c := newTestClient(t, f, rt, "NOMAD_TOKEN", "nomad-secret-1", "CONSUL_HTTP_TOKEN", "consul-secret-2")
+
+	v, err := c.Snapshot(context.Background(), SnapshotOptions{
+		Nomad: true, Consul: true, Nodes: true,
+		NodeFilters: []NodeFilter{{NodePool: "blue"}},
+		Jobs:        []JobRef{{ID: "web"}, {ID: "gone"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake servers listen on random ports.
+	v.Nomad.Address, v.Consul.Address = "http://nomad.test:4646", "http://consul.test:8500"
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "healthy3.json", append(b, '\n'))
+
+	// Nomad: raft, members, leader, autopilot, node list, 2 x (node,
+	// allocations) for the blue nodes only, job + deployment for web, job
+	// for gone. Consul: raft, members, leader, autopilot, catalog nodes,
+	// critical checks.
+	if got, want := rt.count(), 4+1+2*2+2+1+6; got != want {
+		t.Errorf("Snapshot made %d requests, want %d", got, want)
+	}
+	if n := f.count("nomad GET /v1/node/c0ffee00-0000-4000-8000-000000000003"); n != 0 {
+		t.Errorf("the green node g1 was read %d times; the pool filter should skip it before the full read", n)
+	}
+	for i, tok := range f.tokens {
+		if tok != "nomad-secret-1" && tok != "consul-secret-2" {
+			t.Errorf("request %d carried token %q, want the configured one", i, tok)
+		}
+	}
+	if bytes.Contains(b, []byte("secret")) {
+		t.Errorf("view JSON contains a token")
+	}
+
+	r := v.Nomad.Raft
+	if r.Voters() != 3 || r.HealthyVoters() != 3 || r.Quorum() != 2 || r.FailureTolerance() != 1 {
+		t.Errorf("voters %d healthy %d quorum %d tolerance %d, want 3 3 2 1", r.Voters(), r.HealthyVoters(), r.Quorum(), r.FailureTolerance())
+	}
+	if l, ok := r.Leader(); !ok || l.Name != "s1.global" {
+		t.Errorf("leader = %+v, %v; want s1.global", l, ok)
+	}
+	if len(r.Servers) != 3 {
+		t.Errorf("got %d servers, want the 3 of region global (not europe's)", len(r.Servers))
+	}
+	if s, ok := r.Find("s2"); !ok || s.Address != "127.0.0.1:4657" || s.Version != "1.10.0" || s.Status != "alive" || !s.Healthy {
+		t.Errorf("Find(s2) = %+v, %v", s, ok)
+	}
+	if _, ok := r.Find("127.0.0.1"); ok {
+		t.Errorf("Find by a host shared by three servers must not pick one")
+	}
+	c1, ok := v.Nomad.Node("c1")
+	if !ok || c1.Allocs.NonTerminal != 2 || c1.Allocs.System != 1 || c1.LastDrain == nil || c1.LastDrain.Status != "complete" || c1.Meta["rack"] != "r1" {
+		t.Errorf("c1 = %+v", c1)
+	}
+	if got := v.Nomad.NodesMatching(NodeFilter{Meta: map[string]string{"rack": "r2"}}); len(got) != 1 || got[0].Name != "c2" {
+		t.Errorf("NodesMatching(rack=r2) = %+v", got)
+	}
+	if got := v.Nomad.NodesMatching(NodeFilter{Name: regexp.MustCompile(`^c`), Status: "ready"}); len(got) != 2 {
+		t.Errorf("NodesMatching(name ^c) = %d nodes, want 2", len(got))
+	}
+	if _, ok := v.Nomad.Job("", "gone"); ok {
+		t.Errorf("a 404 job must be left out of the view")
+	}
+	cr := v.Consul.Raft
+	if cr.Voters() != 3 || cr.FailureTolerance() != 1 || v.Consul.Datacenter != "dc1" {
+		t.Errorf("consul voters %d tolerance %d dc %q", cr.Voters(), cr.FailureTolerance(), v.Consul.Datacenter)
+	}
+	if n, _ := v.Consul.Node("c1"); !n.Maintenance || n.MaintenanceReason != "nomad upgrade" {
+		t.Errorf("consul node c1 = %+v, want in maintenance", n)
+	}
+	if n, _ := v.Consul.Node("cs2"); n.Maintenance {
+		t.Errorf("cs2 has a critical service check, not node maintenance: %+v", n)
+	}
+
+	// The golden file must read back into an equal view.
+	var back View
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := json.MarshalIndent(&back, "", "  ")
+	if !bytes.Equal(b, b2) {
+		t.Errorf("View does not survive a JSON round trip")
+	}
+}
+
+const unhealthyNomad = `{"Healthy": false, "FailureTolerance": 0, "Leader": "6b0c8b1a-2f0e-4a4c-9a57-1f0c5c1a0001",
+ "Servers": [
+  {"ID": "6b0c8b1a-2f0e-4a4c-9a57-1f0c5c1a0001", "Name": "s1.global", "Address": "127.0.0.1:4647", "SerfStatus": "alive", "Version": "1.10.0", "Leader": true, "LastContact": "0s", "Healthy": true, "Voter": true, "StableSince": "2026-11-22T06:50:10Z"},
+  {"ID": "6b0c8b1a-2f0e-4a4c-9a57-1f0c5c1a0002", "Name": "s2.global", "Address": "127.0.0.1:4657", "SerfStatus": "alive", "Version": "1.10.0", "Leader": false, "LastContact": "5ms", "Healthy": true, "Voter": true, "StableSince": "2026-11-22T06:50:10Z"},
+  {"ID": "6b0c8b1a-2f0e-4a4c-9a57-1f0c5c1a0003", "Name": "s3.global", "Address": "127.0.0.1:4667", "SerfStatus": "failed", "Version": "1.10.0", "Leader": false, "LastContact": "-1ns", "Healthy": false, "Voter": true, "StableSince": "2026-11-22T07:10:00Z"}]}`
+
+func TestSnapshotUnhealthyIsAnAnswer(t *testing.T) {
+	f := newFakeAPI(t, "testdata/api/healthy3.json")
+	f.set("nomad GET /v1/operator/autopilot/health", answer{Status: 429, Body: json.RawMessage(unhealthyNomad)})
+	f.set("consul GET /v1/operator/autopilot/health", answer{Status: 429, Body: json.RawMessage(
+		`{"Healthy": false, "FailureTolerance": 0, "Servers": [
+		 {"ID": "11111111-aaaa-4bbb-8ccc-000000000001", "Name": "cs1", "Address": "127.0.0.1:8300", "SerfStatus": "alive", "Leader": true, "Healthy": true, "Voter": true},
+		 {"ID": "11111111-aaaa-4bbb-8ccc-000000000002", "Name": "cs2", "Address": "127.0.0.1:8310", "SerfStatus": "failed", "Leader": false, "Healthy": false, "Voter": true},
+		 {"ID": "11111111-aaaa-4bbb-8ccc-000000000003", "Name": "cs3", "Address": "127.0.0.1:8320", "SerfStatus": "alive", "Leader": false, "Healthy": true, "Voter": true}]}`)})
+	c := newTestClient(t, f, nil)
+	v, err := c.Snapshot(context.Background(), SnapshotOptions{Nomad: true, Consul: true})
+	if err != nil {
+		t.Fatalf("429 from autopilot is an answer, got error %v", err)
+	}
+	for name, r := range map[string]RaftView{"nomad": v.Nomad.Raft, "consul": v.Consul.Raft} {
+		if r.Autopilot.StatusCode != 429 || r.Autopilot.Healthy {
+			t.Errorf("%s autopilot = %+v, want unhealthy 429", name, r.Autopilot)
+		}
+		if r.HealthyVoters() != 2 || r.FailureTolerance() != 0 {
+			t.Errorf("%s healthy voters %d tolerance %d, want 2 and 0", name, r.HealthyVoters(), r.FailureTolerance())
+		}
+	}
+	if s, _ := v.Nomad.Raft.Find("s3"); s.Healthy || s.SerfStatus != "failed" {
+		t.Errorf("s3 = %+v, want unhealthy", s)
+	}
+	if n := v.Nomad.Nodes; n != nil {
+		t.Errorf("nodes were read without SnapshotOptions.Nodes: %v", n)
+	}
+}
+
+func TestSnapshotNoLeader(t *testing.T) {
+	f := newFakeAPI(t, "testdata/api/healthy3.json")
+	f.set("nomad GET /v1/status/leader", answer{Body: json.RawMessage(`""`)})
+	f.set("nomad GET /v1/operator/autopilot/health", answer{Status: 500, Body: json.RawMessage(`"No cluster leader"`)})
+	c := newTestClient(t, f, nil)
+	v, err := c.Snapshot(context.Background(), SnapshotOptions{Nomad: true})
+	if err != nil {
+		t.Fatalf("a leaderless cluster must still give a view, got %v", err)
+	}
+	r := v.Nomad.Raft
+	if !strings.Contains(r.Autopilot.Error, "No cluster leader") {
+		t.Errorf("Autopilot.Error = %q, want the server's reason", r.Autopilot.Error)
+	}
+	if r.Voters() != 3 || r.HealthyVoters() != 0 || r.FailureTolerance() != -2 {
+		t.Errorf("voters %d healthy %d tolerance %d, want 3 0 -2 (negative, not clamped)", r.Voters(), r.HealthyVoters(), r.FailureTolerance())
+	}
+	// The raft configuration still marks s1 as leader (stale read); the
+	// view keeps what the server said.
+	if v.Consul != nil {
+		t.Errorf("Consul was read although not asked for")
+	}
+}
+
+func TestSnapshotErrors(t *testing.T) {
+	const token = "s3cr3t-t0ken-value"
+	cases := map[string]struct {
+		setup       func(f *fakeAPI) func(string) string
+		wantProblem Problem
+		wantStatus  int
+		hint        []string
+	}{
+		"unreachable": {
+			setup: func(f *fakeAPI) func(string) string {
+				f.nomad.Close()
+				return f.env("NOMAD_TOKEN", token)
+			},
+			wantProblem: ProblemUnreachable,
+			hint:        []string{"NOMAD_ADDR", "(from NOMAD_ADDR)", "No agent answered"},
+		},
+		"forbidden": {
+			setup: func(f *fakeAPI) func(string) string {
+				f.set("nomad GET /v1/operator/raft/configuration", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
+				return f.env("NOMAD_TOKEN", token)
+			},
+			wantProblem: ProblemPermission,
+			wantStatus:  403,
+			hint:        []string{"The token in NOMAD_TOKEN was refused"},
+		},
+		"forbidden without token": {
+			setup: func(f *fakeAPI) func(string) string {
+				f.set("nomad GET /v1/operator/raft/configuration", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
+				return f.env()
+			},
+			wantProblem: ProblemPermission,
+			wantStatus:  403,
+			hint:        []string{"no token was given", "Set NOMAD_TOKEN"},
+		},
+		"server echoes the token": {
+			setup: func(f *fakeAPI) func(string) string {
+				f.set("nomad GET /v1/operator/raft/configuration", answer{Status: 500, Body: json.RawMessage(`"bad token ` + token + `"`)})
+				return f.env("NOMAD_TOKEN", token)
+			},
+			wantProblem: ProblemResponse,
+			wantStatus:  500,
+			hint:        []string{"answered, but not as expected"},
+		},
+		"https against http": {
+			setup: func(f *fakeAPI) func(string) string {
+				return func(k string) string {
+					switch k {
+					case "NOMAD_ADDR":
+						return strings.Replace(f.nomad.URL, "http://", "https://", 1)
+					case "NOMAD_TOKEN":
+						return token
+					}
+					return ""
+				}
+			},
+			wantProblem: ProblemTLS,
+			hint:        []string{"TLS handshake failed", "NOMAD_CACERT"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeAPI(t, "testdata/api/healthy3.json")
+			getenv := tc.setup(f)
+			c, err := New(Config{}, WithGetenv(getenv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Snapshot(context.Background(), SnapshotOptions{Nomad: true})
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v (%T) is not a *cluster.Error", err, err)
+			}
+			if e.Problem != tc.wantProblem || e.Status != tc.wantStatus {
+				t.Errorf("problem %q status %d, want %q %d (%s)", e.Problem, e.Status, tc.wantProblem, tc.wantStatus, e)
+			}
+			if e.System != "nomad" || e.Address != c.Config().NomadAddress || e.From != FromEnv {
+				t.Errorf("error names %s at %s from %s", e.System, e.Address, e.From)
+			}
+			for _, h := range tc.hint {
+				if !strings.Contains(e.Hint(), h) {
+					t.Errorf("hint %q lacks %q", e.Hint(), h)
+				}
+			}
+			for _, s := range []string{err.Error(), e.Hint(), e.Detail} {
+				if strings.Contains(s, token) {
+					t.Errorf("token leaked: %s", s)
+				}
+			}
+			if !strings.Contains(e.Error(), c.Config().NomadAddress) || !strings.Contains(e.Error(), "read the Raft configuration") {
+				t.Errorf("Error() = %q, want the address and the operation", e.Error())
+			}
+		})
+	}
+}
