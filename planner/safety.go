@@ -1,0 +1,845 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nrun-dev/nrun/addrs"
+	"github.com/nrun-dev/nrun/lang"
+)
+
+// The safety rule IDs. SAFETY.md (merged into LANGUAGE.md) describes each.
+const (
+	RuleQuorumPrecondition = "NR-S001"
+	RuleFailureTolerance   = "NR-S002"
+	RuleLeaderLast         = "NR-S003"
+	RuleSnapshotFirst      = "NR-S004"
+	RuleWaitForHealth      = "NR-S005"
+	RuleDrainBeforeDestroy = "NR-S006"
+	RuleNoRejoin           = "NR-S007"
+	RuleMaintIsNotRemoval  = "NR-S008"
+	RuleServersFirst       = "NR-S009"
+	RuleNewBeforeOld       = "NR-S010"
+)
+
+// Rules lists every safety rule ID in order.
+var Rules = []string{
+	RuleQuorumPrecondition, RuleFailureTolerance, RuleLeaderLast, RuleSnapshotFirst,
+	RuleWaitForHealth, RuleDrainBeforeDestroy, RuleNoRejoin, RuleMaintIsNotRemoval,
+	RuleServersFirst, RuleNewBeforeOld,
+}
+
+// RuleDiag is the Extra value of every safety diagnostic.
+type RuleDiag struct {
+	Rule string
+}
+
+// RuleOf returns the safety rule ID a diagnostic reports, or "" when it is
+// not a safety diagnostic.
+func RuleOf(d *hcl.Diagnostic) string {
+	if d == nil {
+		return ""
+	}
+	if r, ok := hcl.DiagnosticExtra[RuleDiag](d); ok {
+		return r.Rule
+	}
+	return ""
+}
+
+// SafetyOptions are the cluster facts the safety analysis assumes. The zero
+// value is the offline worst case.
+type SafetyOptions struct {
+	// NomadVoters and ConsulVoters are the voter counts before the runbook
+	// runs. 0 means unknown: a variable named server_count (Nomad) or
+	// consul_server_count decides, else the largest known set of targeted
+	// servers, else 3 (the smallest cluster that tolerates a failure).
+	NomadVoters  int
+	ConsulVoters int
+	// DataCounts maps a data source address, "data.nomad_servers.blue", to
+	// the number of members it holds (from an inventory or the live
+	// cluster). by_name and names have that many instances, followers one
+	// fewer.
+	DataCounts map[string]int
+	// Inputs are the runbook's input variable values; a for_each over a
+	// variable or local with a known value counts its elements.
+	Inputs map[string]cty.Value
+}
+
+// SafetyReport is what the analysis found besides diagnostics.
+type SafetyReport struct {
+	// Waivers lists every rule an allow_unsafe block waives, in step
+	// declaration order.
+	Waivers []Waiver
+	// NomadVoters and ConsulVoters are the voter counts the analysis
+	// assumed.
+	NomadVoters, ConsulVoters int
+}
+
+// Waiver is one rule waived for one step by allow_unsafe.
+type Waiver struct {
+	Step   addrs.Step
+	Rule   string
+	Reason string
+	Range  hcl.Range // the rule ID in the rules list, or the block header
+	// Used is true when the analysis found a violation of Rule on Step
+	// (or, for a composite, on one of its inner steps) and suppressed it.
+	Used bool
+}
+
+// cluster is one Raft cluster: Nomad's servers or Consul's.
+type cluster int
+
+const (
+	clusterNone cluster = iota
+	clusterNomad
+	clusterConsul
+)
+
+func (c cluster) String() string {
+	switch c {
+	case clusterNomad:
+		return "Nomad"
+	case clusterConsul:
+		return "Consul"
+	}
+	return "no"
+}
+
+func clusterOf(k lang.TargetKind) cluster {
+	switch k {
+	case lang.TargetNomadServer:
+		return clusterNomad
+	case lang.TargetConsulServer:
+		return clusterConsul
+	}
+	return clusterNone
+}
+
+// target is what a step acts on, as far as it can be known without a
+// cluster.
+type target struct {
+	kind lang.TargetKind
+	// set names the group of objects: a data source address
+	// ("data.nomad_servers.blue"), that address with a literal key
+	// ("data.nomad_servers.blue[\"s1\"]"), or "lit:" and the source text of
+	// an expression naming one object. "" when unknown.
+	set string
+	// attr is the data source attribute used: by_name, followers, leader...
+	attr string
+	// perInstance is true when each for_each instance acts on its own
+	// member of set (each.value, or the for_each itself).
+	perInstance bool
+}
+
+func (t target) isServer() bool { return clusterOf(t.kind) != clusterNone }
+
+// covers reports whether acting on a also acts on b: the same set, or b is
+// one keyed member of a.
+func (a target) covers(b target) bool {
+	if a.set == "" || b.set == "" {
+		return false
+	}
+	return a.set == b.set || strings.HasPrefix(b.set, a.set+"[")
+}
+
+// facts are the safety-relevant facts of one step (top-level or inner).
+type facts struct {
+	step   *lang.Step
+	outer  *facts // the composite, for inner steps
+	tgt    target
+	effect lang.Effect
+	// creates counts the servers a terraform_apply adds, per cluster.
+	creates map[cluster]int
+	// destroys is what a terraform_apply removes, one target per data
+	// source named, and destroysCount how many members each has.
+	destroys      []target
+	destroysCount []int
+	// count and parallel are for_each instances and how many run at once
+	// (top-level steps; inner steps copy their composite's).
+	count, parallel int
+	countKnown      bool
+	inner           []*facts
+	pos             int // index in the graph order of its level
+}
+
+// serverEffect is the effect the step has on its (server) target, or ""
+// when it acts on no Raft server.
+func (f *facts) serverEffect() lang.Effect {
+	if f.tgt.isServer() {
+		return f.effect
+	}
+	return ""
+}
+
+// disrupts reports whether f restarts, stops, destroys or removes a Raft
+// server of cluster c that is still a live voter when f starts. Acting on
+// servers that already left Raft disrupts nothing.
+func (s *safety) disrupts(f *facts, c cluster) bool {
+	for _, d := range f.destroys {
+		if clusterOf(d.kind) == c && s.priorState(f, d).status == statusUp {
+			return true
+		}
+	}
+	if clusterOf(f.tgt.kind) != c {
+		return false
+	}
+	switch f.effect {
+	case lang.EffectStop, lang.EffectDestroy:
+		return s.priorState(f, f.tgt).status == statusUp
+	case lang.EffectRestart, lang.EffectLeave, lang.EffectRemovePeer:
+		return s.priorState(f, f.tgt).status != statusRemoved
+	}
+	return false
+}
+
+// unitDisrupts is disrupts for a top-level step, composite or not.
+func (s *safety) unitDisrupts(f *facts, c cluster) bool {
+	if len(f.inner) == 0 {
+		return s.disrupts(f, c)
+	}
+	for _, in := range f.inner {
+		if s.disrupts(in, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// destroysKind returns the first target of kind k that f's terraform
+// apply destroys.
+func (f *facts) destroysKind(match func(lang.TargetKind) bool) (target, bool) {
+	for _, d := range f.destroys {
+		if match(d.kind) {
+			return d, true
+		}
+	}
+	return target{}, false
+}
+
+func (f *facts) addr() addrs.Step { return f.step.Addr }
+
+// safety holds one run of the analysis.
+type safety struct {
+	rb     *lang.Runbook
+	g      *Graph
+	opts   SafetyOptions
+	ctx    *hcl.EvalContext
+	voters map[cluster]int
+
+	units    []*facts // top-level steps in graph order
+	changers []*facts // the units that act on a target set, in order
+	byPos map[addrs.Step]*facts
+
+	prior map[priorKey]setState // memo of priorState
+
+	diags   hcl.Diagnostics
+	waivers []Waiver
+}
+
+// CheckSafety proves the runbook's step graph safe for the clusters it
+// operates, rule by rule (NR-S001 to NR-S010, see SAFETY.md). Each finding
+// is a diagnostic whose Summary ends with the rule ID, whose Extra is a
+// RuleDiag, whose Subject is the offending step header or attribute and
+// whose Context is the step block. Violations of rules a step waives with
+// allow_unsafe are left out and marked Used in the report's Waivers.
+//
+// g must be BuildGraph(rb)'s graph. Offline, opts may be zero: counts
+// that are not known assume the worst legal case.
+func CheckSafety(rb *lang.Runbook, g *Graph, opts SafetyOptions) (*SafetyReport, hcl.Diagnostics) {
+	rep := &SafetyReport{}
+	if rb == nil || g == nil {
+		return rep, nil
+	}
+	s := &safety{rb: rb, g: g, opts: opts, byPos: map[addrs.Step]*facts{}, prior: map[priorKey]setState{}}
+	s.ctx = s.evalContext()
+	s.collectWaivers()
+	s.collect()
+	s.voters = map[cluster]int{
+		clusterNomad:  s.initialVoters(clusterNomad, opts.NomadVoters, "server_count", "nomad_server_count"),
+		clusterConsul: s.initialVoters(clusterConsul, opts.ConsulVoters, "consul_server_count"),
+	}
+	s.resolveCounts()
+
+	s.checkQuorumPrecondition()
+	for _, c := range []cluster{clusterNomad, clusterConsul} {
+		s.checkFailureTolerance(c)
+	}
+	s.checkLeaderLast()
+	s.checkSnapshotFirst()
+	s.checkWaitForHealth()
+	s.checkDrainBeforeDestroy()
+	s.checkNoRejoin()
+	s.checkMaintIsNotRemoval()
+	s.checkServersFirst()
+	s.checkNewBeforeOld()
+
+	rep.Waivers = s.waivers
+	rep.NomadVoters = s.voters[clusterNomad]
+	rep.ConsulVoters = s.voters[clusterConsul]
+	return rep, s.diags
+}
+
+// collect builds the facts of every step in graph order.
+func (s *safety) collect() {
+	for _, a := range s.g.Order() {
+		st := s.g.Step(a)
+		if st == nil {
+			continue
+		}
+		f := s.stepFacts(st, nil)
+		if ig := s.g.Inner(a); ig != nil {
+			for _, ia := range ig.Order() {
+				ist := ig.Step(ia)
+				if ist == nil {
+					continue
+				}
+				in := s.stepFacts(ist, f)
+				in.pos = len(f.inner)
+				f.inner = append(f.inner, in)
+			}
+		}
+		f.pos = len(s.units)
+		s.units = append(s.units, f)
+		s.byPos[a] = f
+		if f.tgt.set != "" || len(f.destroys) > 0 || slices.ContainsFunc(f.inner, func(in *facts) bool { return in.tgt.set != "" || len(in.destroys) > 0 }) {
+			s.changers = append(s.changers, f)
+		}
+	}
+}
+
+// stepFacts works out one step's target and effect.
+func (s *safety) stepFacts(st *lang.Step, outer *facts) *facts {
+	f := &facts{step: st, outer: outer}
+	forEach := st.ForEach
+	targetExpr := st.Target
+	if outer != nil {
+		forEach = outer.step.ForEach
+		if targetExpr == nil {
+			targetExpr = outer.step.Target
+		}
+	}
+	var each *target
+	if forEach != nil {
+		t := s.exprTarget(forEach, nil)
+		if t.kind != lang.TargetNone {
+			t.perInstance = true
+		}
+		each = &t
+	}
+	switch {
+	case targetExpr != nil:
+		f.tgt = s.exprTarget(targetExpr, each)
+		f.tgt.perInstance = f.tgt.perInstance || forEach != nil && usesEach(targetExpr)
+	case each != nil:
+		f.tgt = *each
+	}
+	if st.Action == nil {
+		return f
+	}
+	f.effect = st.Action.Effect
+	spec := lang.ActionSpecs[st.Action.Type]
+	if spec != nil && spec.TargetAttr != "" {
+		if attr := st.Action.Args[spec.TargetAttr]; attr != nil {
+			f.tgt = s.exprTarget(attr.Expr, each)
+			f.tgt.perInstance = f.tgt.perInstance || forEach != nil && usesEach(attr.Expr)
+		}
+	}
+	if spec != nil && spec.Target != lang.TargetNone && f.tgt.kind == lang.TargetNone &&
+		(f.tgt.set != "" || spec.TargetAttr != "") {
+		f.tgt.kind = spec.Target
+	}
+	if st.Action.Type == "terraform_apply" {
+		f.effect = lang.EffectCreate
+		if attr := st.Action.Args["creates"]; attr != nil {
+			f.creates = s.createsOf(attr.Expr)
+		}
+		if attr := st.Action.Args["destroys"]; attr != nil {
+			f.destroys = s.exprTargets(attr.Expr, each)
+		}
+	}
+	return f
+}
+
+// exprTarget finds what an expression refers to: a data source (possibly
+// one keyed member of it), each (the for_each target), or a literal.
+func (s *safety) exprTarget(expr hcl.Expression, each *target) target {
+	if expr == nil {
+		return target{}
+	}
+	for _, tr := range expr.Variables() {
+		switch tr.RootName() {
+		case "data":
+			if t, ok := dataTarget(tr); ok {
+				return t
+			}
+		case "each":
+			if each != nil && each.kind != lang.TargetNone {
+				return *each
+			}
+		}
+	}
+	if len(expr.Variables()) == 0 {
+		if src := s.source(expr.Range()); src != "" {
+			return target{set: "lit:" + src}
+		}
+	}
+	return target{}
+}
+
+// usesEach reports whether expr refers to each.key or each.value.
+func usesEach(expr hcl.Expression) bool {
+	for _, tr := range expr.Variables() {
+		if tr.RootName() == "each" {
+			return true
+		}
+	}
+	return false
+}
+
+// exprTargets returns every data source an expression names, each once,
+// or its single other target.
+func (s *safety) exprTargets(expr hcl.Expression, each *target) []target {
+	if expr == nil {
+		return nil
+	}
+	var out []target
+	seen := map[string]bool{}
+	for _, tr := range expr.Variables() {
+		if tr.RootName() != "data" {
+			continue
+		}
+		if t, ok := dataTarget(tr); ok && !seen[t.set] {
+			seen[t.set] = true
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		if t := s.exprTarget(expr, each); t.kind != lang.TargetNone {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// dataTarget reads data.TYPE.NAME[.attr[key]].
+func dataTarget(tr hcl.Traversal) (target, bool) {
+	var names []string
+	var key string
+	for _, step := range tr[1:] {
+		switch st := step.(type) {
+		case hcl.TraverseAttr:
+			names = append(names, st.Name)
+		case hcl.TraverseIndex:
+			if st.Key.Type() == cty.String && st.Key.IsKnown() && !st.Key.IsNull() {
+				key = st.Key.AsString()
+			}
+		}
+		if key != "" {
+			break
+		}
+	}
+	if len(names) < 2 {
+		return target{}, false
+	}
+	t := target{set: "data." + names[0] + "." + names[1]}
+	switch lang.DataSourceType(names[0]) {
+	case lang.DataNomadServers:
+		t.kind = lang.TargetNomadServer
+	case lang.DataConsulServers:
+		t.kind = lang.TargetConsulServer
+	case lang.DataNomadNodes:
+		t.kind = lang.TargetNomadNode
+	default:
+		return target{}, false
+	}
+	if len(names) > 2 {
+		t.attr = names[2]
+	}
+	if key != "" {
+		t.set += fmt.Sprintf("[%q]", key)
+	}
+	return t, true
+}
+
+// source returns the source text of rng with runs of blanks folded, or "".
+func (s *safety) source(rng hcl.Range) string {
+	f := s.rb.Files[rng.Filename]
+	if f == nil || rng.Start.Byte < 0 || rng.End.Byte > len(f.Bytes) || rng.Start.Byte >= rng.End.Byte {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(f.Bytes[rng.Start.Byte:rng.End.Byte])), " ")
+}
+
+// createsOf reads terraform_apply's creates = { nomad_servers = N, ... }.
+// An unknown count is taken as 0: new servers that cannot be counted do not
+// help the failure tolerance.
+func (s *safety) createsOf(expr hcl.Expression) map[cluster]int {
+	v, diags := expr.Value(s.ctx)
+	out := map[cluster]int{}
+	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || !v.CanIterateElements() {
+		return out
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if k.Type() != cty.String || e.IsNull() || e.Type() != cty.Number {
+			continue
+		}
+		n, acc := e.AsBigFloat().Int64()
+		if acc != 0 || n < 0 || n > 1<<20 {
+			continue
+		}
+		switch k.AsString() {
+		case "nomad_servers":
+			out[clusterNomad] += int(n)
+		case "consul_servers":
+			out[clusterConsul] += int(n)
+		}
+	}
+	return out
+}
+
+// evalContext evaluates var and local with the inputs and defaults, so
+// for_each over a known map can be counted. Anything not known offline is
+// unknown; no function is available, so locals that call one are unknown.
+func (s *safety) evalContext() *hcl.EvalContext {
+	vars := map[string]cty.Value{}
+	for _, v := range s.rb.Variables {
+		if v == nil {
+			continue
+		}
+		switch {
+		case s.opts.Inputs[v.Name] != cty.NilVal:
+			vars[v.Name] = s.opts.Inputs[v.Name]
+		case v.Default != cty.NilVal:
+			vars[v.Name] = v.Default
+		default:
+			vars[v.Name] = cty.DynamicVal
+		}
+	}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
+		"var":   cty.ObjectVal(vars),
+		"local": cty.DynamicVal,
+	}}
+	// Locals may refer to each other; a few passes settle any order.
+	locals := map[string]cty.Value{}
+	for range 4 {
+		next := map[string]cty.Value{}
+		for _, l := range s.rb.Locals {
+			if l == nil || l.Expr == nil {
+				continue
+			}
+			v, diags := l.Expr.Value(ctx)
+			if diags.HasErrors() {
+				v = cty.DynamicVal
+			}
+			next[l.Name] = v
+		}
+		locals = next
+		ctx.Variables["local"] = cty.ObjectVal(locals)
+	}
+	return ctx
+}
+
+// knownLength returns the number of elements of a known collection.
+func knownLength(v cty.Value) (n int, ok bool) {
+	defer func() {
+		if recover() != nil {
+			n, ok = 0, false
+		}
+	}()
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
+		return 0, false
+	}
+	t := v.Type()
+	if !(t.IsCollectionType() || t.IsObjectType() || t.IsTupleType()) {
+		return 0, false
+	}
+	if t.IsSetType() && !v.IsWhollyKnown() {
+		return 0, false
+	}
+	return v.LengthInt(), true
+}
+
+// countOf returns how many members the expression ranges over, and whether
+// that is known rather than assumed.
+func (s *safety) countOf(expr hcl.Expression, t target) (int, bool) {
+	if expr == nil {
+		return 1, true
+	}
+	if t.set != "" && strings.HasPrefix(t.set, "data.") && !strings.Contains(t.set, "[") {
+		n, ok := s.opts.DataCounts[t.set]
+		c := clusterOf(t.kind)
+		switch {
+		case !ok && c != clusterNone:
+			n = s.voters[c]
+		case !ok:
+			// A filtered node set of unknown size: assume at least two,
+			// so that parallel steps over it really run in parallel.
+			n = 2
+		}
+		switch t.attr {
+		case "leader":
+			return 1, true
+		case "followers":
+			return max(n-1, 0), ok
+		}
+		return n, ok
+	}
+	v, diags := expr.Value(s.ctx)
+	if !diags.HasErrors() {
+		if n, ok := knownLength(v); ok {
+			return n, true
+		}
+	}
+	if strings.Contains(t.set, "[") {
+		return 1, true
+	}
+	return 2, false
+}
+
+// initialVoters decides the voter count of cluster c before the runbook
+// runs.
+func (s *safety) initialVoters(c cluster, given int, varNames ...string) int {
+	if given > 0 {
+		return given
+	}
+	for _, name := range varNames {
+		v := s.ctx.Variables["var"]
+		if !v.Type().IsObjectType() || !v.Type().HasAttribute(name) {
+			continue
+		}
+		x := v.GetAttr(name)
+		if x.IsKnown() && !x.IsNull() && x.Type() == cty.Number {
+			if n, acc := x.AsBigFloat().Int64(); acc == 0 && n > 0 && n < 1<<16 {
+				return int(n)
+			}
+		}
+	}
+	n := 3
+	for addr, k := range s.opts.DataCounts {
+		if (c == clusterNomad && strings.HasPrefix(addr, "data.nomad_servers.")) ||
+			(c == clusterConsul && strings.HasPrefix(addr, "data.consul_servers.")) {
+			n = max(n, k)
+		}
+	}
+	// A for_each over a known map of this cluster's servers proves the
+	// cluster has at least that many.
+	for _, u := range s.units {
+		if u.step.ForEach == nil || s.instanceCluster(u) != c {
+			continue
+		}
+		v, diags := u.step.ForEach.Value(s.ctx)
+		if diags.HasErrors() {
+			continue
+		}
+		if k, ok := knownLength(v); ok {
+			n = max(n, k)
+		}
+	}
+	return n
+}
+
+// instanceCluster returns the cluster whose servers the instances of a
+// for_each step act on, one each.
+func (s *safety) instanceCluster(u *facts) cluster {
+	if len(u.inner) == 0 {
+		if u.tgt.perInstance {
+			return clusterOf(u.tgt.kind)
+		}
+		return clusterNone
+	}
+	for _, in := range u.inner {
+		if in.tgt.perInstance && in.tgt.isServer() {
+			return clusterOf(in.tgt.kind)
+		}
+	}
+	return clusterNone
+}
+
+// resolveCounts fills count and parallel now that voters are known.
+func (s *safety) resolveCounts() {
+	for _, u := range s.units {
+		t := u.tgt
+		if len(u.inner) > 0 {
+			for _, in := range u.inner {
+				if in.tgt.perInstance {
+					t = in.tgt
+					break
+				}
+			}
+		}
+		u.count, u.countKnown = 1, true
+		if u.step.ForEach != nil {
+			ft := s.exprTarget(u.step.ForEach, nil)
+			if ft.kind == lang.TargetNone {
+				ft = t
+				ft.set, ft.attr = "", ""
+			}
+			u.count, u.countKnown = s.countOf(u.step.ForEach, ft)
+		}
+		u.parallel = min(max(u.step.MaxParallel, 1), max(u.count, 1))
+		s.countDestroys(u)
+		for _, in := range u.inner {
+			in.count, in.parallel, in.countKnown = u.count, u.parallel, u.countKnown
+			s.countDestroys(in)
+		}
+	}
+}
+
+// countDestroys counts the members of each set a terraform_apply
+// destroys. A set named inside a larger expression (merge, values) still
+// counts whole: the worst case.
+func (s *safety) countDestroys(f *facts) {
+	f.destroysCount = make([]int, len(f.destroys))
+	for i, d := range f.destroys {
+		f.destroysCount[i], _ = s.countOf(nil, d)
+		if strings.HasPrefix(d.set, "data.") {
+			f.destroysCount[i], _ = s.countOf(s.actionArg(f.step, "destroys"), d)
+		}
+	}
+}
+
+func (s *safety) actionArg(st *lang.Step, name string) hcl.Expression {
+	if st.Action == nil || st.Action.Args[name] == nil {
+		return nil
+	}
+	return st.Action.Args[name].Expr
+}
+
+// collectWaivers records every allow_unsafe rule, and rejects IDs that
+// name no rule.
+func (s *safety) collectWaivers() {
+	var visit func(st *lang.Step)
+	visit = func(st *lang.Step) {
+		if st == nil {
+			return
+		}
+		if au := st.AllowUnsafe; au != nil {
+			for i, r := range au.Rules {
+				rng := au.DeclRange
+				if i < len(au.RuleRanges) {
+					rng = au.RuleRanges[i]
+				}
+				if !slices.Contains(Rules, r) {
+					s.diags = append(s.diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Unknown safety rule",
+						Detail:   fmt.Sprintf("%q is not one of nrun's safety rules (%s to %s). Name the rule that nrun validate reported for this step, or remove it from rules.", r, Rules[0], Rules[len(Rules)-1]),
+						Subject:  rng.Ptr(),
+						Context:  st.Body.Ptr(),
+					})
+					continue
+				}
+				s.waivers = append(s.waivers, Waiver{Step: st.Addr, Rule: r, Reason: au.Reason, Range: rng})
+			}
+		}
+		for _, in := range st.Steps {
+			visit(in)
+		}
+	}
+	for _, st := range s.rb.Steps {
+		visit(st)
+	}
+}
+
+// waived reports whether st (or its composite) waives rule, and marks the
+// waiver used.
+func (s *safety) waived(st *lang.Step, rule string) bool {
+	found := false
+	for i := range s.waivers {
+		w := &s.waivers[i]
+		if w.Rule == rule && (w.Step == st.Addr || st.Addr.Nested() && w.Step == st.Addr.Parent()) {
+			w.Used = true
+			found = true
+		}
+	}
+	return found
+}
+
+// report adds a safety diagnostic for st unless st waives the rule.
+func (s *safety) report(st *lang.Step, rule string, sev hcl.DiagnosticSeverity, subject hcl.Range, summary, detail string) {
+	if s.waived(st, rule) {
+		return
+	}
+	if subject.Filename == "" {
+		subject = st.DeclRange
+	}
+	ctx := st.Body
+	if ctx.Filename == "" {
+		ctx = st.DeclRange
+	}
+	s.diags = append(s.diags, &hcl.Diagnostic{
+		Severity: sev,
+		Summary:  summary + " (" + rule + ")",
+		Detail:   detail,
+		Subject:  subject.Ptr(),
+		Context:  ctx.Ptr(),
+		Extra:    RuleDiag{Rule: rule},
+	})
+}
+
+// attrRange returns the range of attribute name in st's block, or st's
+// header when the attribute is absent or the source is not HCL native
+// syntax.
+func (s *safety) attrRange(st *lang.Step, name string) hcl.Range {
+	f := s.rb.Files[st.DeclRange.Filename]
+	if f == nil {
+		return st.DeclRange
+	}
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return st.DeclRange
+	}
+	if b := findBlock(body, st.DeclRange); b != nil {
+		if a := b.Body.Attributes[name]; a != nil {
+			return a.SrcRange
+		}
+	}
+	return st.DeclRange
+}
+
+// findBlock finds the block whose header starts where decl starts.
+func findBlock(body *hclsyntax.Body, decl hcl.Range) *hclsyntax.Block {
+	for _, b := range body.Blocks {
+		if b.TypeRange.Start.Byte == decl.Start.Byte {
+			return b
+		}
+		if b.Range().Start.Byte <= decl.Start.Byte && decl.Start.Byte < b.Range().End.Byte {
+			if in := findBlock(b.Body, decl); in != nil {
+				return in
+			}
+		}
+	}
+	return nil
+}
+
+// hasCheck reports whether st has a precondition (or wait) named one of
+// names.
+func hasCheck(checks []*lang.Check, names ...string) bool {
+	for _, c := range checks {
+		if c != nil && slices.Contains(names, c.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// addrList renders step addresses for a Detail.
+func addrList(fs []*facts) string {
+	var parts []string
+	for _, f := range fs {
+		parts = append(parts, f.addr().String())
+	}
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}

@@ -1,0 +1,326 @@
+package planner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/nrun-dev/nrun/internal/rbgen"
+	"github.com/nrun-dev/nrun/lang"
+)
+
+// analyse parses one runbook source and runs the graph and the safety
+// analysis over it, returning every diagnostic.
+func analyse(t testing.TB, name string, src []byte, opts SafetyOptions) (*SafetyReport, hcl.Diagnostics) {
+	t.Helper()
+	rb, diags := lang.Parse(map[string][]byte{name: src})
+	if rb == nil {
+		return nil, diags
+	}
+	g, gdiags := BuildGraph(rb)
+	diags = append(diags, gdiags...)
+	rep, sdiags := CheckSafety(rb, g, opts)
+	return rep, append(diags, sdiags...)
+}
+
+var ruleComment = regexp.MustCompile(`NR-S[0-9]{3}`)
+
+// expectedRules reads the `# NR-S00X` comments that end code lines: the
+// rules that must be reported with a Subject on that line. Comment-only
+// lines are prose and may name rules freely.
+func expectedRules(src []byte) map[string]int {
+	want := map[string]int{}
+	for i, line := range strings.Split(string(src), "\n") {
+		code, comment, ok := strings.Cut(line, "#")
+		if !ok || strings.TrimSpace(code) == "" {
+			continue
+		}
+		for _, r := range ruleComment.FindAllString(comment, -1) {
+			want[fmt.Sprintf("%d:%s", i+1, r)]++
+		}
+	}
+	return want
+}
+
+func diagKey(d *hcl.Diagnostic) string {
+	line := 0
+	if d.Subject != nil {
+		line = d.Subject.Start.Line
+	}
+	return fmt.Sprintf("%d:%s", line, RuleOf(d))
+}
+
+func fixtureFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "safety", dir, "*.nrun.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(files)
+	return files
+}
+
+// TestSafetyUnsafe checks that each unsafe fixture yields exactly the rule
+// diagnostics its comments name, on those lines, and no other error.
+func TestSafetyUnsafe(t *testing.T) {
+	files := fixtureFiles(t, "unsafe")
+	if len(files) < 32 {
+		t.Errorf("%d unsafe fixtures, want at least 32", len(files))
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := expectedRules(src)
+			if len(want) == 0 {
+				t.Fatalf("%s names no expected rule", path)
+			}
+			_, diags := analyse(t, filepath.Base(path), src, SafetyOptions{})
+			got := map[string]int{}
+			for _, d := range diags {
+				if RuleOf(d) == "" {
+					if d.Severity == hcl.DiagError {
+						t.Errorf("unexpected error: %s", d)
+					}
+					continue
+				}
+				got[diagKey(d)]++
+				checkDiagShape(t, d)
+			}
+			for k, n := range want {
+				if got[k] != n {
+					t.Errorf("want %d× %s, got %d", n, k, got[k])
+				}
+			}
+			for k, n := range got {
+				if want[k] == 0 {
+					t.Errorf("unexpected %d× %s: %s", n, k, findDiag(diags, k))
+				}
+			}
+		})
+	}
+}
+
+// TestSafetySafe checks that each safe fixture yields no error and no
+// safety warning.
+func TestSafetySafe(t *testing.T) {
+	files := fixtureFiles(t, "safe")
+	if len(files) < 22 {
+		t.Errorf("%d safe fixtures, want at least 22", len(files))
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, diags := analyse(t, filepath.Base(path), src, SafetyOptions{})
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError || RuleOf(d) != "" {
+					t.Errorf("%s", d)
+				}
+			}
+			for _, w := range rep.Waivers {
+				if !w.Used {
+					t.Errorf("waiver of %s on %s is not needed", w.Rule, w.Step)
+				}
+			}
+		})
+	}
+}
+
+func findDiag(diags hcl.Diagnostics, key string) string {
+	for _, d := range diags {
+		if diagKey(d) == key {
+			return d.Error() + " — " + d.Detail
+		}
+	}
+	return ""
+}
+
+// checkDiagShape holds every safety diagnostic to the house style.
+func checkDiagShape(t *testing.T, d *hcl.Diagnostic) {
+	t.Helper()
+	if d.Subject == nil || d.Context == nil || d.Subject.Filename == "" {
+		t.Errorf("%s: safety diagnostics need a Subject and a Context", d.Summary)
+	}
+	if !strings.HasSuffix(d.Summary, "("+RuleOf(d)+")") {
+		t.Errorf("summary %q must end with the rule ID", d.Summary)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(d.Detail), ".") || len(d.Detail) < 60 {
+		t.Errorf("detail %q must be full sentences saying how to fix it", d.Detail)
+	}
+}
+
+// TestSafetyRunbooks requires every example runbook to be safe as written:
+// no error, no safety warning and no waiver.
+func TestSafetyRunbooks(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "runbooks", "*.nrun.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("runbooks/ has no .nrun.hcl file yet")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			rb, diags := lang.Load(path)
+			if rb == nil {
+				t.Fatalf("load: %s", diags)
+			}
+			g, gdiags := BuildGraph(rb)
+			diags = append(diags, gdiags...)
+			rep, sdiags := CheckSafety(rb, g, SafetyOptions{})
+			diags = append(diags, sdiags...)
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError || RuleOf(d) != "" {
+					t.Errorf("%s — %s", d, d.Detail)
+				}
+			}
+			if len(rep.Waivers) != 0 {
+				t.Errorf("example runbooks must not waive safety rules: %+v", rep.Waivers)
+			}
+		})
+	}
+}
+
+// TestSafetyWaiver checks that allow_unsafe suppresses exactly the named
+// rule and reports the waiver.
+func TestSafetyWaiver(t *testing.T) {
+	src := `
+data "nomad_servers" "all" {}
+step "restart" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = 1
+  precondition "quorum_ok" {}
+  allow_unsafe {
+    rules  = ["NR-S004"]
+    reason = "a snapshot was taken by hand"
+  }
+  action "exec" {
+    command = ["true"]
+    effect  = "restart"
+  }
+  wait "server_healthy" { timeout = "5m" }
+}
+`
+	rep, diags := analyse(t, "w.nrun.hcl", []byte(src), SafetyOptions{})
+	for _, d := range diags {
+		t.Errorf("%s", d)
+	}
+	if len(rep.Waivers) != 1 || rep.Waivers[0].Rule != RuleSnapshotFirst || !rep.Waivers[0].Used ||
+		rep.Waivers[0].Reason != "a snapshot was taken by hand" || rep.Waivers[0].Step.String() != "step.restart" {
+		t.Fatalf("waivers = %+v", rep.Waivers)
+	}
+}
+
+// TestSafetyLiveCounts checks that the options' counts replace the
+// offline worst case.
+func TestSafetyLiveCounts(t *testing.T) {
+	src := `
+data "nomad_servers" "all" {}
+step "snap" {
+  action "nomad_snapshot_save" { path = "x.snap" }
+}
+step "restart" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = 2
+  depends_on   = [step.snap]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["true"]
+    effect  = "restart"
+  }
+  wait "server_healthy" { timeout = "5m" }
+}
+`
+	tests := map[string]struct {
+		opts SafetyOptions
+		fail bool
+	}{
+		"offline assumes 3":  {SafetyOptions{}, true},
+		"5 live voters":      {SafetyOptions{NomadVoters: 5}, false},
+		"inventory counts 5": {SafetyOptions{DataCounts: map[string]int{"data.nomad_servers.all": 5}}, false},
+		"4 live voters":      {SafetyOptions{NomadVoters: 4}, true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, diags := analyse(t, "c.nrun.hcl", []byte(src), tc.opts)
+			failed := false
+			for _, d := range diags {
+				if RuleOf(d) == RuleFailureTolerance {
+					failed = true
+				} else {
+					t.Errorf("unexpected %s", d)
+				}
+			}
+			if failed != tc.fail {
+				t.Errorf("NR-S002 reported = %v, want %v (%s)", failed, tc.fail, diags)
+			}
+		})
+	}
+}
+
+// serverRunbook generates n server steps in chains of width w: each step
+// restarts servers, depends on the step w places before it, and is safe.
+func serverRunbook(n, w int) []byte {
+	var b strings.Builder
+	b.WriteString("data \"nomad_servers\" \"all\" {}\n")
+	b.WriteString("step \"snap\" {\n  action \"nomad_snapshot_save\" { path = \"x.snap\" }\n}\n")
+	for i := range n {
+		dep := "step.snap"
+		if i >= w {
+			dep = fmt.Sprintf("step.s%d", i-w)
+		} else if i > 0 {
+			dep = fmt.Sprintf("step.s%d", i-1)
+		}
+		// The first w steps form one chain, so the whole runbook is a
+		// set of w interleaved chains joined at the start: an antichain
+		// of width w exists only among non-server steps.
+		kind := "restart"
+		target := "\n  target = data.nomad_servers.all.leader"
+		if i%w != 0 {
+			kind, target = "none", ""
+		}
+		fmt.Fprintf(&b, "step \"s%d\" {\n  depends_on = [%s]%s\n  precondition \"quorum_ok\" {}\n  action \"exec\" {\n    command = [\"true\"]\n    effect  = %q\n  }\n  wait \"server_healthy\" { timeout = \"5m\" }\n}\n", i, dep, target, kind)
+	}
+	return []byte(b.String())
+}
+
+func benchmarkSafety(b *testing.B, src []byte) {
+	rb, diags := lang.Parse(map[string][]byte{"bench.nrun.hcl": src})
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	g, _ := BuildGraph(rb)
+	g.Ancestor(g.Order()[0], g.Order()[1]) // build the ancestor bitsets outside the timer
+	b.ResetTimer()
+	for b.Loop() {
+		_, sdiags := CheckSafety(rb, g, SafetyOptions{})
+		if sdiags.HasErrors() {
+			b.Fatal(sdiags)
+		}
+	}
+}
+
+// BenchmarkSafety analyses 2,000 steps: the rbgen runbook (mostly steps
+// that touch no server) and one where every step of a chain restarts
+// servers.
+func BenchmarkSafety(b *testing.B) {
+	b.Run("rbgen-2000", func(b *testing.B) {
+		benchmarkSafety(b, rbgen.Generate(rbgen.Options{Steps: 2000, ForEachKeys: 50, Seed: 1}))
+	})
+	b.Run("servers-2000", func(b *testing.B) {
+		benchmarkSafety(b, serverRunbook(2000, 4))
+	})
+}
