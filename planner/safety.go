@@ -233,7 +233,7 @@ type safety struct {
 
 	units    []*facts // top-level steps in graph order
 	changers []*facts // the units that act on a target set, in order
-	byPos map[addrs.Step]*facts
+	byPos    map[addrs.Step]*facts
 
 	prior map[priorKey]setState // memo of priorState
 

@@ -41,9 +41,9 @@ type setState struct {
 // point is a change to the cluster: voters down and voter-set size.
 type point struct{ down, voters int }
 
-func (p point) add(q point) point       { return point{p.down + q.down, p.voters + q.voters} }
-func (p point) times(k int) point       { return point{p.down * k, p.voters * k} }
-func (p point) pressure() int64         { return 2*int64(p.down) - int64(p.voters) }
+func (p point) add(q point) point { return point{p.down + q.down, p.voters + q.voters} }
+func (p point) times(k int) point { return point{p.down * k, p.voters * k} }
+func (p point) pressure() int64   { return 2*int64(p.down) - int64(p.voters) }
 
 // worse returns the point with the higher pressure, p on a tie.
 func worse(p, q point) point {
@@ -55,7 +55,7 @@ func worse(p, q point) point {
 
 // runningPoint is a running step's contribution, as the closure search
 // counts it: the worst of its run, its end and its start.
-func runningPoint(run, fin point) point { return worse(worse(run, fin), point{}) }
+func runningPoint(run, fin point) point  { return worse(worse(run, fin), point{}) }
 func (s *safety) enableOf(f *facts) bool { return s.boolArg(f.step, "enable", true) }
 
 // boolArg evaluates a literal bool action argument, def when absent or not
