@@ -27,15 +27,24 @@ type DiagnosticsOptions struct {
 // is printed without a snippet; a sourceless diagnostic (an environment
 // problem) is printed as its summary and detail only.
 func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, opts DiagnosticsOptions) error {
-	if len(diags) == 0 {
-		return nil
+	dw := hcl.NewDiagnosticTextWriter(w, files, opts.Width, opts.Color)
+	for _, d := range diags {
+		if d == nil {
+			continue // hcl's writer refuses nil; there is nothing to print
+		}
+		if err := dw.WriteDiagnostic(d); err != nil {
+			return err
+		}
 	}
-	return hcl.NewDiagnosticTextWriter(w, files, opts.Width, opts.Color).WriteDiagnostics(diags)
+	return nil
 }
 
 // Count returns the number of errors and warnings in diags.
 func Count(diags hcl.Diagnostics) (errors, warnings int) {
 	for _, d := range diags {
+		if d == nil {
+			continue
+		}
 		switch d.Severity {
 		case hcl.DiagError:
 			errors++

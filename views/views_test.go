@@ -218,3 +218,26 @@ func TestCount(t *testing.T) {
 		t.Fatalf("Count = %d, %d; want 3, 1", e, w)
 	}
 }
+
+// A nil diagnostic (a bug in whoever built the list) is skipped, not a
+// panic or a half-printed list.
+func TestNilDiagnostic(t *testing.T) {
+	diags, files := sample(t)
+	withNil := append(hcl.Diagnostics{nil}, diags...)
+	var want, got bytes.Buffer
+	if err := Diagnostics(&want, diags, files, DiagnosticsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Diagnostics(&got, withNil, files, DiagnosticsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("with a nil diagnostic:\n%s\nwant:\n%s", got.String(), want.String())
+	}
+	if e, w := Count(withNil); e != 3 || w != 1 {
+		t.Errorf("Count = %d, %d; want 3, 1", e, w)
+	}
+	if r := NewJSONReport(withNil, files); len(r.Diagnostics) != 4 {
+		t.Errorf("JSON has %d diagnostics, want 4", len(r.Diagnostics))
+	}
+}
