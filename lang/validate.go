@@ -201,6 +201,7 @@ func (v *validator) evalArg(e hcl.Expression, ctx *hcl.EvalContext, spec AttrSpe
 		}
 		return val
 	}
+	raw := val
 	t := val.Type()
 	switch {
 	case len(spec.Objects) > 0:
@@ -240,7 +241,13 @@ func (v *validator) evalArg(e hcl.Expression, ctx *hcl.EvalContext, spec AttrSpe
 		}
 	}
 	if spec.check != nil {
-		if msg := spec.check(val); msg != "" {
+		msg := spec.check(val)
+		if msg == "" && !raw.RawEquals(val) {
+			// Conversion may drop what the rule looks for, such as an
+			// unknown attribute name in an object.
+			msg = spec.check(raw)
+		}
+		if msg != "" {
 			v.diags = append(v.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid argument value",
@@ -348,7 +355,7 @@ func (v *validator) forEach(st *Step) eachInfo {
 	}
 	unknownEach := eachInfo{each: &Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal}}
 	r := refRules{
-		where:     "for_each",
+		where:     "the for_each argument",
 		noEachWhy: "for_each decides the instances, so it is evaluated before there is an each. Refer to the collection directly.",
 		data:      true, local: true, terraform: true,
 	}

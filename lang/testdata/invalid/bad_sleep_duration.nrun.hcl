@@ -1,0 +1,5 @@
+step "pause" {
+  action "sleep" {
+    duration = "a while" # ERROR: Invalid duration
+  }
+}

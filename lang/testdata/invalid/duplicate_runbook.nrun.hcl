@@ -1,0 +1,2 @@
+runbook "one" {}
+runbook "two" {} # ERROR: Duplicate runbook block

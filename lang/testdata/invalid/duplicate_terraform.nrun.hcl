@@ -1,0 +1,7 @@
+terraform "platform" {
+  dir = "./a"
+}
+
+terraform "platform" { # ERROR: Duplicate terraform block
+  dir = "./b"
+}

@@ -1,0 +1,8 @@
+step "outer" {
+  step "inner" {
+    action "exec" {
+      command = ["echo", each.key] # ERROR: Reference to "each" in context without for_each
+      effect  = "none"
+    }
+  }
+}

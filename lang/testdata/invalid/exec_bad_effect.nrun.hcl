@@ -1,0 +1,6 @@
+step "hello" {
+  action "exec" {
+    command = ["echo", "hello"]
+    effect  = "reboot" # ERROR: Invalid effect
+  }
+}

@@ -1,0 +1,6 @@
+step "hello" {
+  action "exec" {
+    command = [] # ERROR: Invalid argument value
+    effect  = "none"
+  }
+}

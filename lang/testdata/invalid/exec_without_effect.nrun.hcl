@@ -1,0 +1,5 @@
+step "hello" {
+  action "exec" { # ERROR: Missing required argument
+    command = ["echo", "hello"]
+  }
+}

@@ -1,0 +1,6 @@
+step "hello" {
+  action "exec" {
+    command = ["echo", path.module] # ERROR: Invalid reference
+    effect  = "none"
+  }
+}

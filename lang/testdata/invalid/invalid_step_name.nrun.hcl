@@ -1,0 +1,5 @@
+step "1st" { # ERROR: Invalid name
+  action "approval" {
+    message = "go?"
+  }
+}

@@ -1,0 +1,4 @@
+step "snapshot" {
+  action "nomad_snapshot_save" { # ERROR: Missing required argument
+  }
+}

@@ -1,0 +1,5 @@
+step { # ERROR: Missing block label
+  action "approval" {
+    message = "go?"
+  }
+}

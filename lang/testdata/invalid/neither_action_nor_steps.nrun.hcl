@@ -1,0 +1,3 @@
+step "empty" { # ERROR: Missing action
+  timeout = "5m"
+}

@@ -1,0 +1,3 @@
+nomad {
+  adress = "http://127.0.0.1:4646" # ERROR: Unsupported argument
+}

@@ -1,0 +1,7 @@
+step "restart" {
+  order = "leader_last" # ERROR: Invalid use of order
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}

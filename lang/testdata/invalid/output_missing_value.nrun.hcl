@@ -1,0 +1,3 @@
+output "nothing" { # ERROR: Missing required argument
+  description = "forgot the value"
+}

@@ -1,0 +1,6 @@
+step "loop" {
+  depends_on = [step.loop] # ERROR: Step depends on itself
+  action "approval" {
+    message = "again?"
+  }
+}

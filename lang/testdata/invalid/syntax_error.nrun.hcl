@@ -1,0 +1,5 @@
+step "broken" {
+  action "approval" {
+    message = # ERROR: Invalid expression
+  }
+}

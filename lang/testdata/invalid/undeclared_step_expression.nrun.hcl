@@ -1,0 +1,6 @@
+step "upgrade" {
+  action "exec" {
+    command = ["echo", step.version.output] # ERROR: Reference to undeclared step
+    effect  = "none"
+  }
+}

@@ -1,0 +1,9 @@
+terraform "platform" {
+  dir = "./infra"
+}
+
+step "grow" {
+  action "terraform_apply" {
+    terraform = terraform.platfrom # ERROR: Reference to undeclared terraform block
+  }
+}

@@ -1,0 +1,6 @@
+step "hello" {
+  action "exec" {
+    command = ["echo", var.greeting] # ERROR: Reference to undeclared input variable
+    effect  = "none"
+  }
+}

@@ -1,0 +1,1 @@
+data "nomad_server" "all" {} # ERROR: Unknown data source type

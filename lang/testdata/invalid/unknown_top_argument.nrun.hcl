@@ -1,0 +1,1 @@
+description = "top-level arguments are not allowed" # ERROR: Unsupported argument

@@ -1,0 +1,2 @@
+stepp "snapshot" { # ERROR: Unsupported block type
+}

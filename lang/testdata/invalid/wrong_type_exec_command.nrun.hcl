@@ -1,0 +1,6 @@
+step "hello" {
+  action "exec" {
+    command = "echo hello" # ERROR: Incorrect attribute value type
+    effect  = "none"
+  }
+}
