@@ -1,0 +1,307 @@
+package sandbox
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Kind is what an agent is.
+type Kind string
+
+const (
+	NomadServer  Kind = "nomad-server"
+	NomadClient  Kind = "nomad-client"
+	ConsulServer Kind = "consul-server"
+)
+
+// Ports are an agent's loopback ports. Unused ones are zero.
+type Ports struct {
+	HTTP    int `json:"http"`
+	RPC     int `json:"rpc,omitempty"`
+	Serf    int `json:"serf,omitempty"`
+	SerfWAN int `json:"serf_wan,omitempty"`
+}
+
+// Agent is one agent process as recorded in the state file. PID is the
+// process last started (0 when stopped by the sandbox).
+type Agent struct {
+	Kind       Kind              `json:"kind"`
+	Name       string            `json:"name"`
+	Version    string            `json:"version"`
+	Binary     string            `json:"binary"`
+	PID        int               `json:"pid"`
+	Ports      Ports             `json:"ports"`
+	Dir        string            `json:"dir"`
+	NodePool   string            `json:"node_pool,omitempty"`
+	Datacenter string            `json:"datacenter,omitempty"`
+	Meta       map[string]string `json:"meta,omitempty"`
+	// BootstrapExpect is the number of servers the agent waits for before
+	// the first election (Nomad and Consul servers).
+	BootstrapExpect int `json:"bootstrap_expect,omitempty"`
+}
+
+// DataDir is the agent's data_dir. It survives StopServer/StartServer, which
+// is what makes a restart on another version an upgrade.
+func (a *Agent) DataDir() string { return filepath.Join(a.Dir, "data") }
+
+// LogFile receives the agent's stdout and stderr.
+func (a *Agent) LogFile() string { return filepath.Join(a.Dir, "agent.log") }
+
+func (a *Agent) configFile() string { return filepath.Join(a.Dir, "agent.hcl") }
+
+// HTTPAddr is the agent's HTTP API as host:port.
+func (a *Agent) HTTPAddr() string { return "127.0.0.1:" + strconv.Itoa(a.Ports.HTTP) }
+
+// RPCAddr is the Raft/RPC address of a server, as Status().Leader reports it.
+func (a *Agent) RPCAddr() string { return "127.0.0.1:" + strconv.Itoa(a.Ports.RPC) }
+
+func (a *Agent) product() Product {
+	if a.Kind == ConsulServer {
+		return Consul
+	}
+	return Nomad
+}
+
+// freePorts reserves n distinct loopback ports by binding them all at once,
+// then releases them for the agents. Another process could take one in
+// between; agents then fail to bind and Start reports the log tail.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("reserve a loopback port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// nomadConfig renders the agent's HCL config. servers are all Nomad
+// servers (for retry_join and the client's server list); consulHTTP is the
+// Consul agent this Nomad agent registers with, or "" for none.
+func nomadConfig(a *Agent, st *state, servers []*Agent, consulHTTP string) string {
+	var b bytes.Buffer
+	q := strconv.Quote
+	fmt.Fprintf(&b, "name = %s\nregion = %s\ndatacenter = %s\n", q(a.Name), q(st.Region), q(a.Datacenter))
+	fmt.Fprintf(&b, "data_dir = %s\nbind_addr = \"127.0.0.1\"\ndisable_update_check = true\nlog_level = \"INFO\"\n", q(a.DataDir()))
+	// SIGINT is a graceful leave (RemoveServer); SIGTERM is a plain stop
+	// that keeps the Raft membership (StopServer, the upgrade restart).
+	fmt.Fprintf(&b, "leave_on_interrupt = true\nleave_on_terminate = false\n")
+	// Clients bind no RPC or serf port, but refuse to start without an
+	// advertise address for them on loopback; give every agent all three.
+	p := a.Ports
+	fmt.Fprintf(&b, "ports {\n  http = %d\n  rpc = %d\n  serf = %d\n}\n", p.HTTP, p.RPC, p.Serf)
+	fmt.Fprintf(&b, "advertise {\n  http = \"127.0.0.1:%d\"\n  rpc = \"127.0.0.1:%d\"\n  serf = \"127.0.0.1:%d\"\n}\n", p.HTTP, p.RPC, p.Serf)
+	if a.Kind == NomadServer {
+		var join []string
+		for _, s := range servers {
+			if s.Name != a.Name {
+				join = append(join, q("127.0.0.1:"+strconv.Itoa(s.Ports.Serf)))
+			}
+		}
+		fmt.Fprintf(&b, "server {\n  enabled = true\n  bootstrap_expect = %d\n  server_join {\n    retry_join = [%s]\n    retry_interval = \"1s\"\n  }\n}\n", a.BootstrapExpect, strings.Join(join, ", "))
+		fmt.Fprintf(&b, "autopilot {\n  server_stabilization_time = %s\n}\n", q(st.ServerStabilizationTime.String()))
+	} else {
+		var rpc []string
+		for _, s := range servers {
+			rpc = append(rpc, q(s.RPCAddr()))
+		}
+		fmt.Fprintf(&b, "client {\n  enabled = true\n  servers = [%s]\n  node_pool = %s\n", strings.Join(rpc, ", "), q(a.NodePool))
+		// The cloud fingerprinters time out without a metadata service and
+		// fail the client's start.
+		fmt.Fprintf(&b, "  options {\n    \"fingerprint.denylist\" = \"env_aws,env_gce,env_azure,env_digitalocean\"\n  }\n")
+		if len(a.Meta) > 0 {
+			keys := make([]string, 0, len(a.Meta))
+			for k := range a.Meta {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			b.WriteString("  meta {\n")
+			for _, k := range keys {
+				fmt.Fprintf(&b, "    %s = %s\n", q(k), q(a.Meta[k]))
+			}
+			b.WriteString("  }\n")
+		}
+		b.WriteString("}\nplugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n")
+	}
+	if consulHTTP != "" {
+		fmt.Fprintf(&b, "consul {\n  address = %s\n}\n", q(consulHTTP))
+	} else {
+		b.WriteString("consul {\n  auto_advertise = false\n  server_auto_join = false\n  client_auto_join = false\n}\n")
+	}
+	return b.String()
+}
+
+func consulArgs(a *Agent, consuls []*Agent, dc string) []string {
+	p := a.Ports
+	args := []string{"agent", "-server",
+		"-bootstrap-expect=" + strconv.Itoa(a.BootstrapExpect),
+		"-node=" + a.Name, "-datacenter=" + dc,
+		"-data-dir=" + a.DataDir(),
+		"-bind=127.0.0.1", "-client=127.0.0.1", "-advertise=127.0.0.1",
+		"-http-port=" + strconv.Itoa(p.HTTP), "-server-port=" + strconv.Itoa(p.RPC),
+		"-serf-lan-port=" + strconv.Itoa(p.Serf), "-serf-wan-port=" + strconv.Itoa(p.SerfWAN),
+		"-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1",
+		"-disable-host-node-id", "-retry-interval=1s", "-log-level=info",
+		"-hcl", "performance { raft_multiplier = 1 }",
+	}
+	for _, c := range consuls {
+		if c.Name != a.Name {
+			args = append(args, "-retry-join=127.0.0.1:"+strconv.Itoa(c.Ports.Serf))
+		}
+	}
+	return args
+}
+
+// spawn starts the agent in its own session (so its process group is its
+// own and it survives the caller's terminal), in its directory (so every
+// process it forks, including raw_exec tasks, is findable by cwd), with
+// output appended to its log file.
+func spawn(a *Agent, args []string, detach bool) (*exec.Cmd, error) {
+	logf, err := os.OpenFile(a.LogFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	fmt.Fprintf(logf, "==> nrun sandbox: starting %s %s %s at %s\n", a.Kind, a.Name, a.Version, time.Now().Format(time.RFC3339))
+	cmd := exec.Command(a.Binary, args...)
+	cmd.Dir = a.Dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if !detach {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s %s: %w", a.Kind, a.Name, err)
+	}
+	return cmd, nil
+}
+
+// ownedBy reports whether pid is alive (not a zombie) and its command line
+// names dir. This is how a later process (nrun sandbox down after a crash)
+// tells our agent from an unrelated process that reused the PID.
+func ownedBy(pid int, dir string) bool {
+	if pid <= 0 {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
+		return false
+	}
+	return !zombie(pid)
+}
+
+func zombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the parenthesised command name, which may itself
+	// contain ") ".
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return false
+	}
+	return stat[i+2] == 'Z' || stat[i+2] == 'X'
+}
+
+// processesUnder lists live processes that belong to the sandbox at root:
+// their command line names root or their working directory is inside it,
+// plus all their descendants. Raw_exec tasks and Nomad's executor and logmon
+// processes are found this way even after their client died. The calling
+// process and its ancestors are never listed.
+func processesUnder(root string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := map[int]bool{}
+	for pid := os.Getpid(); pid > 1; pid = parentPID(pid) {
+		self[pid] = true
+	}
+	parent := map[int]int{}
+	matched := map[int]bool{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || self[pid] {
+			continue
+		}
+		parent[pid] = parentPID(pid)
+		if zombie(pid) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		if bytes.Contains(cmdline, []byte(root)) || cwd == root || strings.HasPrefix(cwd, root+"/") {
+			matched[pid] = true
+		}
+	}
+	// Descendants: repeat until no new process joins.
+	for changed := true; changed; {
+		changed = false
+		for pid, ppid := range parent {
+			if !matched[pid] && !self[pid] && matched[ppid] && !zombie(pid) {
+				matched[pid] = true
+				changed = true
+			}
+		}
+	}
+	var out []int
+	for pid := range matched {
+		out = append(out, pid)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func parentPID(pid int) int {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+// logTail returns the last n lines of an agent's log.
+func logTail(a *Agent, n int) string {
+	data, err := os.ReadFile(a.LogFile())
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	return tail(string(data), n)
+}

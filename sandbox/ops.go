@@ -1,0 +1,311 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// StopServer stops a Nomad server with SIGTERM, which does not leave the
+// cluster (leave_on_terminate is false): the server stays a Raft peer and
+// its data_dir is kept, as when an operator stops the service to swap the
+// binary. It waits for the process to exit (SIGKILL after 30s).
+func (c *Cluster) StopServer(ctx context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, err := c.find(NomadServer, name)
+	if err != nil {
+		return err
+	}
+	if !c.running(a) {
+		return fmt.Errorf("server %s is not running", name)
+	}
+	t0 := time.Now()
+	if err := c.signal(a, syscall.SIGTERM, 30*time.Second); err != nil {
+		return err
+	}
+	c.phase("stop "+name, t0)
+	return nil
+}
+
+// KillServer sends SIGKILL to a Nomad server: a crash, not a shutdown.
+func (c *Cluster) KillServer(ctx context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, err := c.find(NomadServer, name)
+	if err != nil {
+		return err
+	}
+	if !c.running(a) {
+		return fmt.Errorf("server %s is not running", name)
+	}
+	return c.signal(a, syscall.SIGKILL, 10*time.Second)
+}
+
+// StartServer starts a stopped Nomad server on its old data_dir and ports.
+// A non-empty version swaps the binary first: the restart step of a rolling
+// upgrade. It returns once the server is a live member reporting that
+// version, knows the leader, and is a Raft voter.
+func (c *Cluster) StartServer(ctx context.Context, name, version string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, err := c.find(NomadServer, name)
+	if err != nil {
+		return err
+	}
+	if c.running(a) {
+		return fmt.Errorf("server %s is already running (pid %d); stop it first", name, a.PID)
+	}
+	t0 := time.Now()
+	if version != "" && version != a.Version {
+		bin, err := c.binaries().Path(ctx, Nomad, version)
+		if err != nil {
+			return err
+		}
+		a.Version, a.Binary = version, bin
+	}
+	if err := c.spawn(a); err != nil {
+		return err
+	}
+	if err := c.waitServerUp(ctx, a); err != nil {
+		return c.withTails(err)
+	}
+	c.phase("start "+name, t0)
+	return nil
+}
+
+// waitServerUp waits until a server answers on its own API with a known
+// leader, is an alive serf member with its expected version, and is a voter.
+func (c *Cluster) waitServerUp(ctx context.Context, a *Agent) error {
+	member := a.Name + "." + c.st.Region
+	return c.waitFor(ctx, fmt.Sprintf("server %s to rejoin on %s", a.Name, a.Version), func() (bool, string) {
+		cl, err := nomadAPI(a)
+		if err != nil {
+			return false, err.Error()
+		}
+		leader, err := cl.Status().Leader()
+		if err != nil || leader == "" {
+			return false, fmt.Sprintf("%s knows no leader (%v)", a.Name, err)
+		}
+		ms, err := cl.Agent().Members()
+		if err != nil {
+			return false, err.Error()
+		}
+		found := false
+		for _, m := range ms.Members {
+			if m.Name == member {
+				found = true
+				if m.Status != "alive" || m.Tags["build"] != a.Version {
+					return false, fmt.Sprintf("member %s status=%s build=%s", m.Name, m.Status, m.Tags["build"])
+				}
+			}
+		}
+		if !found {
+			return false, member + " is not a member yet"
+		}
+		rc, err := cl.Operator().RaftGetConfiguration(nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, s := range rc.Servers {
+			if s.Address == a.RPCAddr() {
+				return s.Voter, fmt.Sprintf("%s voter=%v", a.Name, s.Voter)
+			}
+		}
+		return false, a.Name + " is not a Raft peer yet"
+	})
+}
+
+// AddServer starts a new Nomad server that joins the running cluster, and
+// waits until autopilot has made it a voter.
+func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkNewName(s.Name); err != nil {
+		return err
+	}
+	if s.Version == "" {
+		s.Version = DefaultNomadVersion
+	}
+	t0 := time.Now()
+	bin, err := c.binaries().Path(ctx, Nomad, s.Version)
+	if err != nil {
+		return err
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return err
+	}
+	expect := 1
+	if ss := c.agents(NomadServer); len(ss) > 0 {
+		expect = ss[0].BootstrapExpect
+	}
+	a := &Agent{Kind: NomadServer, Name: s.Name, Version: s.Version, Binary: bin, Datacenter: c.st.Datacenter,
+		Ports: Ports{HTTP: ports[0], RPC: ports[1], Serf: ports[2]}, BootstrapExpect: expect}
+	a.Dir = c.agentDir(a)
+	c.st.Agents = append(c.st.Agents, a)
+	if err := c.spawn(a); err != nil {
+		return err
+	}
+	if err := c.waitServerUp(ctx, a); err != nil {
+		return c.withTails(err)
+	}
+	c.phase("add "+s.Name, t0)
+	return nil
+}
+
+// RemoveServer takes a Nomad server out of the cluster for good: a running
+// server leaves gracefully (SIGINT with leave_on_interrupt); a stopped one
+// is removed from Raft and force-left from serf. Its directory is deleted.
+func (c *Cluster) RemoveServer(ctx context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, err := c.find(NomadServer, name)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if c.running(a) {
+		if err := c.signal(a, syscall.SIGINT, 60*time.Second); err != nil {
+			return err
+		}
+	}
+	c.removeAgent(a)
+	err = c.waitFor(ctx, "server "+name+" to leave Raft", func() (bool, string) {
+		rc, err := c.raftConfig()
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, s := range rc.Servers {
+			if s.Address == a.RPCAddr() {
+				// A stopped server cannot leave by itself.
+				if cl, err := c.anyServerAPI(); err == nil {
+					cl.Operator().RaftRemovePeerByID(s.ID, nil)
+					cl.Agent().ForceLeaveWithOptions(a.Name+"."+c.st.Region, api.ForceLeaveOpts{Prune: true})
+				}
+				return false, name + " is still a Raft peer"
+			}
+		}
+		return true, ""
+	})
+	if err != nil {
+		return c.withTails(err)
+	}
+	os.RemoveAll(a.Dir)
+	c.phase("remove "+name, t0)
+	return c.save()
+}
+
+func (c *Cluster) anyServerAPI() (*api.Client, error) {
+	a := c.firstRunningLive(NomadServer)
+	if a == nil {
+		return nil, fmt.Errorf("no running Nomad server")
+	}
+	return nomadAPI(a)
+}
+
+func (c *Cluster) removeAgent(a *Agent) {
+	for i, x := range c.st.Agents {
+		if x == a {
+			c.st.Agents = append(c.st.Agents[:i:i], c.st.Agents[i+1:]...)
+			return
+		}
+	}
+}
+
+func (c *Cluster) checkNewName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("agent name %q must be lower-case letters, digits and dashes", name)
+	}
+	for _, a := range c.st.Agents {
+		if a.Name == name {
+			return fmt.Errorf("the sandbox already has a %s named %q", a.Kind, name)
+		}
+	}
+	return nil
+}
+
+// AddClient starts a new Nomad client and waits until it is ready.
+func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkNewName(s.Name); err != nil {
+		return err
+	}
+	if s.Version == "" {
+		s.Version = DefaultNomadVersion
+	}
+	if s.NodePool == "" {
+		s.NodePool = "default"
+	}
+	if s.Datacenter == "" {
+		s.Datacenter = c.st.Datacenter
+	}
+	t0 := time.Now()
+	bin, err := c.binaries().Path(ctx, Nomad, s.Version)
+	if err != nil {
+		return err
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return err
+	}
+	a := &Agent{Kind: NomadClient, Name: s.Name, Version: s.Version, Binary: bin, Datacenter: s.Datacenter,
+		NodePool: s.NodePool, Meta: s.Meta, Ports: Ports{HTTP: ports[0], RPC: ports[1], Serf: ports[2]}}
+	a.Dir = c.agentDir(a)
+	c.st.Agents = append(c.st.Agents, a)
+	if err := c.spawn(a); err != nil {
+		return err
+	}
+	if err := c.waitClients(ctx, []string{s.Name}); err != nil {
+		return c.withTails(err)
+	}
+	c.phase("add "+s.Name, t0)
+	return nil
+}
+
+// RemoveClient stops a Nomad client and every task it ran, purges its node
+// from the cluster and deletes its directory.
+func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, err := c.find(NomadClient, name)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := c.signal(a, syscall.SIGTERM, 20*time.Second); err != nil {
+		return err
+	}
+	for i := 0; i < 50; i++ {
+		left := processesUnder(a.Dir)
+		if len(left) == 0 {
+			break
+		}
+		for _, pid := range left {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.removeAgent(a)
+	if cl, err := c.anyServerAPI(); err == nil {
+		nodes, _, err := cl.Nodes().List(nil)
+		if err != nil {
+			return err
+		}
+		for _, n := range nodes {
+			if n.Name == name {
+				if _, _, err := cl.Nodes().Purge(n.ID, nil); err != nil {
+					return fmt.Errorf("purge node %s: %w", name, err)
+				}
+			}
+		}
+	}
+	os.RemoveAll(a.Dir)
+	c.phase("remove "+name, t0)
+	return c.save()
+}
