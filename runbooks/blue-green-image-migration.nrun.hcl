@@ -132,7 +132,7 @@ step "green_clients" {
 step "blue_ineligible" {
   for_each     = data.nomad_nodes.blue.by_name
   max_parallel = 5
-  depends_on   = [step.green, step.green_clients]
+  depends_on   = [step.green_clients]
   target       = each.value
   action "nomad_node_eligibility" {
     eligible = false

@@ -26,6 +26,9 @@ type streams struct {
 	Stderr io.Writer
 	// StdoutTTY is true when Stdout is a terminal (colour, prompts).
 	StdoutTTY bool
+	// StderrTTY is true when Stderr is a terminal (colour in diagnostics,
+	// which commands print on Stderr).
+	StderrTTY bool
 	// StdinTTY is true when Stdin is a terminal (interactive approval).
 	StdinTTY bool
 	Getenv   func(string) string
@@ -37,6 +40,7 @@ func newStreams() *streams {
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,
 		StdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		Getenv:    os.Getenv,
 	}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/nrun-dev/nrun/views"
+)
+
+func init() {
+	register(&command{Name: "graph", Synopsis: "Print a runbook's step graph in Graphviz DOT", Run: runGraph})
+}
+
+const graphHelp = `Usage: nrun graph [options] [PATH]
+
+  Validates one runbook like nrun validate, then prints its step graph in
+  Graphviz DOT on stdout: one node per step, one cluster per composite
+  step, one edge per dependency. The output depends only on the runbook,
+  so it can be kept in version control and diffed. Render it with, for
+  example, nrun graph runbooks/x.nrun.hcl | dot -Tsvg > graph.svg.
+
+  PATH is a .nrun.hcl file or a one-runbook directory (default: the
+  current directory). Diagnostics, warnings included, go to stderr.
+
+Options:
+
+  -no-color          Disable colour in diagnostics.
+  -var 'NAME=VALUE'  Set an input variable. Repeatable.
+  -var-file FILE     Read input variables from an HCL file. Repeatable.
+
+Exit codes:
+  0  the graph was printed
+  1  the runbook has errors (nothing is printed on stdout), or bad usage
+`
+
+// graphArgs are the parsed flags of `nrun graph`.
+type graphArgs struct {
+	NoColor  bool
+	Vars     []string
+	VarFiles []string
+	Path     string
+}
+
+func parseGraphArgs(args []string) (graphArgs, error) {
+	var a graphArgs
+	fs := newFlagSet("graph")
+	fs.BoolVar(&a.NoColor, "no-color", false, "")
+	fs.Var((*varFlag)(&a.Vars), "var", "")
+	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
+	if err := fs.Parse(args); err != nil {
+		return a, err
+	}
+	switch fs.NArg() {
+	case 0:
+		a.Path = "."
+	case 1:
+		a.Path = fs.Arg(0)
+	default:
+		return a, fmt.Errorf("graph takes one runbook path, got %d", fs.NArg())
+	}
+	return a, nil
+}
+
+func runGraph(s *streams, args []string) int {
+	a, err := parseGraphArgs(args)
+	if err != nil {
+		return usageError(s, "graph", graphHelp, err)
+	}
+	if paths := runbookPaths([]string{a.Path}); len(paths) != 1 {
+		fmt.Fprintf(s.Stderr, "nrun graph: %s holds %d runbooks; name one of them, for example %s\n", a.Path, len(paths), paths[0])
+		return exitUsage
+	}
+	c := checkRunbook(a.Path, a.Vars, a.VarFiles)
+	views.Diagnostics(s.Stderr, c.Diags, c.Files, views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth})
+	if c.Diags.HasErrors() || c.Graph == nil {
+		return exitError
+	}
+	io.WriteString(s.Stdout, c.Graph.DOT())
+	return exitOK
+}
