@@ -384,7 +384,7 @@ func (s *safety) checkMaintIsNotRemoval() {
 	s.forEachStep(func(f *facts) {
 		var t target
 		switch {
-		case f.tgt.kind == lang.TargetConsulServer && (f.effect == lang.EffectStop || f.effect == lang.EffectDestroy):
+		case f.tgt.kind == lang.TargetConsulServer && f.effect == lang.EffectDestroy:
 			t = f.tgt
 		default:
 			d, ok := f.destroysKind(func(k lang.TargetKind) bool { return k == lang.TargetConsulServer })
@@ -525,21 +525,18 @@ func (s *safety) checkNewBeforeOld() {
 		if len(creators) == 0 {
 			continue
 		}
+		reported := map[*facts]bool{}
 		s.forEachStep(func(f *facts) {
-			if !isRemoval(f, c) || s.proofOfJoin(f.step.Preconditions, c) ||
+			if reported[top(f)] || !isRemoval(f, c) || s.proofOfJoin(f.step.Preconditions, c) ||
 				f.outer != nil && s.proofOfJoin(f.outer.step.Preconditions, c) {
 				return
 			}
 			proved := false
 			s.forEachStep(func(w *facts) {
-				if proved || !s.proofOfJoin(w.step.Waits, c) && !(w.outer == nil && len(w.inner) == 0 && false) {
+				// A step's own waits run after its action, so the removal
+				// step itself never proves anything.
+				if proved || w == f || !s.proofOfJoin(w.step.Waits, c) || !s.before(w, f) {
 					return
-				}
-				if w != f && !s.before(w, f) {
-					return
-				}
-				if w == f {
-					return // its own wait runs after the removal
 				}
 				for _, cr := range creators {
 					if cr == w || s.before(cr, w) {
@@ -561,6 +558,7 @@ func (s *safety) checkNewBeforeOld() {
 			if proved {
 				return
 			}
+			reported[top(f)] = true
 			s.report(f.step, RuleNewBeforeOld, hcl.DiagError, f.step.DeclRange,
 				"Old servers removed before new ones joined",
 				fmt.Sprintf("%s %s old %s servers while %s adds new ones, but no wait proves the new servers are Raft voters before the old ones go. Add `wait \"servers_healthy\" { count = N  timeout = \"10m\" }` (N = old + new servers) or `wait \"raft_peer_present\"` to %s or a step after it, and make %s depend on that step.",

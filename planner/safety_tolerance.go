@@ -211,12 +211,9 @@ func (s *safety) instanceEffect(f *facts, c cluster) (run, fin point) {
 			switch prior.status {
 			case statusDown:
 				fin = point{down: -m, voters: -m}
-			case statusUp:
-				// Removing a live voter shrinks the set without
-				// freeing a failure; NR-S007 reports it as well.
-				fin = point{voters: -m}
-				run = fin
 			}
+			// A live server that is forced out or removed rejoins at
+			// once (NR-S007 reports it), so the voter set is unchanged.
 		}
 	}
 	var gone point

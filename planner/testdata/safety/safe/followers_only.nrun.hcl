@@ -1,0 +1,23 @@
+# Followers never include the leader, so no leader_last is needed.
+
+data "nomad_servers" "all" {}
+
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "pre.snap"
+  }
+}
+
+step "restart" {
+  for_each     = data.nomad_servers.all.followers
+  max_parallel = 1
+  depends_on   = [step.snapshot]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["ssh", each.value.host, "sudo", "systemctl", "restart", "nomad"]
+    effect  = "restart"
+  }
+  wait "server_healthy" {
+    timeout = "5m"
+  }
+}

@@ -1,0 +1,56 @@
+# A rolling upgrade followed by a rolling restart, ordered.
+
+data "nomad_servers" "all" {}
+
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "pre.snap"
+  }
+}
+
+step "upgrade" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = 1
+  depends_on   = [step.snapshot]
+  precondition "quorum_ok" {}
+
+  step "stop" {
+    action "exec" {
+      command = ["ssh", each.value.host, "sudo", "systemctl", "stop", "nomad"]
+      effect  = "stop"
+    }
+  }
+  step "swap" {
+    depends_on = [step.stop]
+    action "exec" {
+      command = ["ssh", each.value.host, "sudo", "ln", "-sfn", "/opt/nomad/1.10.0/nomad", "/usr/local/bin/nomad"]
+      effect  = "none"
+    }
+  }
+  step "start" {
+    depends_on = [step.swap]
+    action "exec" {
+      command = ["ssh", each.value.host, "sudo", "systemctl", "start", "nomad"]
+      effect  = "start"
+    }
+    wait "server_healthy" {
+      timeout = "5m"
+    }
+  }
+}
+
+step "restart" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = 1
+  depends_on   = [step.upgrade]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["ssh", each.value.host, "sudo", "systemctl", "restart", "nomad"]
+    effect  = "restart"
+  }
+  wait "server_healthy" {
+    timeout = "5m"
+  }
+}

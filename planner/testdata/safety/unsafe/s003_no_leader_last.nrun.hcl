@@ -1,0 +1,23 @@
+# Restarting servers in key order may take the leader first.
+
+data "nomad_servers" "all" {}
+
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "pre.snap"
+  }
+}
+
+step "restart" { # NR-S003
+  for_each     = data.nomad_servers.all.by_name
+  max_parallel = 1
+  depends_on   = [step.snapshot]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["ssh", each.value.host, "sudo", "systemctl", "restart", "nomad"]
+    effect  = "restart"
+  }
+  wait "server_healthy" {
+    timeout = "5m"
+  }
+}

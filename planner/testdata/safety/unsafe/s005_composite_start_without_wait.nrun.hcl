@@ -1,0 +1,38 @@
+# The inner start brings the server back but nothing waits for it.
+
+data "nomad_servers" "all" {}
+
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "pre.snap"
+  }
+}
+
+step "upgrade" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = 1
+  depends_on   = [step.snapshot]
+  precondition "quorum_ok" {}
+
+  step "stop" {
+    action "exec" {
+      command = ["ssh", each.value.host, "sudo", "systemctl", "stop", "nomad"]
+      effect  = "stop"
+    }
+  }
+  step "swap" {
+    depends_on = [step.stop]
+    action "exec" {
+      command = ["ssh", each.value.host, "sudo", "ln", "-sfn", "/opt/nomad/1.10.0/nomad", "/usr/local/bin/nomad"]
+      effect  = "none"
+    }
+  }
+  step "start" { # NR-S005
+    depends_on = [step.swap]
+    action "exec" {
+      command = ["ssh", each.value.host, "sudo", "systemctl", "start", "nomad"]
+      effect  = "start"
+    }
+  }
+}

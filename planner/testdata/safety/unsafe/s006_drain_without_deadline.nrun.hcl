@@ -1,0 +1,27 @@
+# A drain with no deadline can hang for ever; the destroy needs a finite one.
+
+data "nomad_nodes" "old" {
+  node_pool = "old"
+}
+
+step "drain" {
+  for_each     = data.nomad_nodes.old.by_name
+  max_parallel = 2
+  target       = each.value
+  action "nomad_node_drain" {
+  }
+  wait "node_drained" {
+    timeout = "40m"
+  }
+}
+
+step "terminate" { # NR-S006
+  for_each     = data.nomad_nodes.old.by_name
+  max_parallel = 2
+  depends_on   = [step.drain]
+  target       = each.value
+  action "exec" {
+    command = ["cloud", "terminate", each.value.name]
+    effect  = "destroy"
+  }
+}
