@@ -68,6 +68,18 @@ type SafetyOptions struct {
 	// Inputs are the runbook's input variable values; a for_each over a
 	// variable or local with a known value counts its elements.
 	Inputs map[string]cty.Value
+	// Scope, when set, replaces Inputs: the planner passes its scope with
+	// the live data sources filled in, so every for_each is counted.
+	Scope *lang.Scope
+}
+
+func init() { passes = append(passes, checkSafety) }
+
+// checkSafety is the safety analysis as a Validate pass: offline, with the
+// worst-case counts.
+func checkSafety(rb *lang.Runbook, g *Graph, inputs map[string]cty.Value) hcl.Diagnostics {
+	_, diags := CheckSafety(rb, g, SafetyOptions{Inputs: inputs})
+	return diags
 }
 
 // SafetyReport is what the analysis found besides diagnostics.
@@ -503,10 +515,22 @@ func (s *safety) createsOf(expr hcl.Expression) map[cluster]int {
 	return out
 }
 
-// evalContext evaluates var and local with the inputs and defaults, so
-// for_each over a known map can be counted. Anything not known offline is
-// unknown; no function is available, so locals that call one are unknown.
+// evalContext returns the context that for_each and count expressions are
+// evaluated in: the options' scope (the planner's, with live data), else
+// lang's offline scope for the inputs, where data sources are unknown.
 func (s *safety) evalContext() *hcl.EvalContext {
+	if s.opts.Scope != nil {
+		return s.opts.Scope.EvalContext(nil)
+	}
+	if sc, _ := lang.NewScope(s.rb, s.opts.Inputs); sc != nil {
+		return sc.EvalContext(nil)
+	}
+	return s.fallbackContext()
+}
+
+// fallbackContext evaluates var and local without lang's scope. Locals
+// that call functions are unknown here.
+func (s *safety) fallbackContext() *hcl.EvalContext {
 	vars := map[string]cty.Value{}
 	for _, v := range s.rb.Variables {
 		if v == nil {
@@ -568,27 +592,11 @@ func knownLength(v cty.Value) (n int, ok bool) {
 // countOf returns how many members the expression ranges over, and whether
 // that is known rather than assumed.
 func (s *safety) countOf(expr hcl.Expression, t target) (int, bool) {
-	if expr == nil {
+	if expr == nil || strings.Contains(t.set, "[") || t.attr == "leader" {
 		return 1, true
 	}
-	if t.set != "" && strings.HasPrefix(t.set, "data.") && !strings.Contains(t.set, "[") {
-		n, ok := s.opts.DataCounts[t.set]
-		c := clusterOf(t.kind)
-		switch {
-		case !ok && c != clusterNone:
-			n = s.voters[c]
-		case !ok:
-			// A filtered node set of unknown size: assume at least two,
-			// so that parallel steps over it really run in parallel.
-			n = 2
-		}
-		switch t.attr {
-		case "leader":
-			return 1, true
-		case "followers":
-			return max(n-1, 0), ok
-		}
-		return n, ok
+	if strings.HasPrefix(t.set, "data.") {
+		return s.dataCount(t)
 	}
 	v, diags := expr.Value(s.ctx)
 	if !diags.HasErrors() {
@@ -596,10 +604,46 @@ func (s *safety) countOf(expr hcl.Expression, t target) (int, bool) {
 			return n, true
 		}
 	}
-	if strings.Contains(t.set, "[") {
-		return 1, true
-	}
+	// Unknown offline: assume at least two, so that parallel steps over
+	// it really run in parallel.
 	return 2, false
+}
+
+// dataCount returns the size of a data source set: from DataCounts, else
+// from a live value in the scope, else the worst legal case (all voters
+// for a server set, two for a node set).
+func (s *safety) dataCount(t target) (int, bool) {
+	n, ok := s.knownDataCount(t.set)
+	if !ok {
+		n = 2
+		if c := clusterOf(t.kind); c != clusterNone {
+			n = s.voters[c]
+		}
+	}
+	if t.attr == "followers" {
+		n = max(n-1, 0)
+	}
+	return n, ok
+}
+
+// knownDataCount returns the member count of data source set, when the
+// options or the scope know it.
+func (s *safety) knownDataCount(set string) (int, bool) {
+	if n, ok := s.opts.DataCounts[set]; ok {
+		return n, true
+	}
+	parts := strings.Split(set, ".")
+	if len(parts) != 3 {
+		return 0, false
+	}
+	v := s.ctx.Variables["data"]
+	for _, name := range []string{parts[1], parts[2], "by_name"} {
+		if v == cty.NilVal || !v.IsKnown() || v.IsNull() || !v.Type().IsObjectType() || !v.Type().HasAttribute(name) {
+			return 0, false
+		}
+		v = v.GetAttr(name)
+	}
+	return knownLength(v)
 }
 
 // initialVoters decides the voter count of cluster c before the runbook
@@ -621,9 +665,11 @@ func (s *safety) initialVoters(c cluster, given int, varNames ...string) int {
 		}
 	}
 	n := 3
-	for addr, k := range s.opts.DataCounts {
-		if (c == clusterNomad && strings.HasPrefix(addr, "data.nomad_servers.")) ||
-			(c == clusterConsul && strings.HasPrefix(addr, "data.consul_servers.")) {
+	for _, d := range s.rb.Data {
+		if d == nil || (c == clusterNomad) != (d.Type == lang.DataNomadServers) || d.Type == lang.DataNomadNodes {
+			continue
+		}
+		if k, ok := s.knownDataCount(d.Addr()); ok {
 			n = max(n, k)
 		}
 	}

@@ -16,6 +16,6 @@ step "shrink" { # NR-S001
   depends_on = [step.snapshot]
   action "terraform_apply" {
     terraform = terraform.infra
-    destroys  = data.nomad_servers.all.by_name["s3"]
+    destroys  = [data.nomad_servers.all.by_name["s3"]]
   }
 }

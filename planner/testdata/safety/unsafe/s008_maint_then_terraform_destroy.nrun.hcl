@@ -25,6 +25,6 @@ step "destroy" { # NR-S008
   precondition "quorum_ok" {}
   action "terraform_apply" {
     terraform = terraform.consul
-    destroys  = data.consul_servers.all.by_name["c3"]
+    destroys  = [data.consul_servers.all.by_name["c3"]]
   }
 }
