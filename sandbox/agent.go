@@ -305,3 +305,55 @@ func logTail(a *Agent, n int) string {
 	}
 	return tail(string(data), n)
 }
+
+// unmountUnder detaches every mount below root, deepest first. Nomad
+// clients running as root mount tmpfs on each task's secrets and private
+// directories; killing the client leaves them mounted, and a mounted
+// directory can be neither removed nor reused.
+func unmountUnder(root string) error {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil // no /proc: nothing we could have mounted either
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		p := unescapeMount(f[4])
+		if strings.HasPrefix(p, root+"/") {
+			points = append(points, p)
+		}
+	}
+	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	var failed []string
+	for _, p := range points {
+		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && err != syscall.EINVAL && err != syscall.ENOENT {
+			failed = append(failed, fmt.Sprintf("%s: %v", p, err))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("cannot unmount %s", strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -419,6 +419,9 @@ func (c *Cluster) stopLocked() error {
 	if len(left) > 0 {
 		errs = append(errs, fmt.Sprintf("processes still running after SIGKILL: %v", left))
 	}
+	if err := unmountUnder(c.root); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if busy := c.busyPorts(10 * time.Second); len(busy) > 0 {
 		errs = append(errs, fmt.Sprintf("ports still in use: %v", busy))
 	}

@@ -291,6 +291,9 @@ func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if err := unmountUnder(a.Dir); err != nil {
+		return err
+	}
 	c.removeAgent(a)
 	if cl, err := c.anyServerAPI(); err == nil {
 		nodes, _, err := cl.Nodes().List(nil)

@@ -156,7 +156,10 @@ func Main(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "sandboxtest: stop shared sandbox %q: %v\n", key, err)
 			code = 1
 		}
-		os.RemoveAll(s.root)
+		if err := os.RemoveAll(s.root); err != nil {
+			fmt.Fprintf(os.Stderr, "sandboxtest: remove shared sandbox %q: %v\n", key, err)
+			code = 1
+		}
 	}
 	return code
 }
@@ -178,7 +181,7 @@ func Timer(t testing.TB) {
 		t.Logf("wall time %s: %.1fs (%s)", t.Name(), took.Seconds(), status)
 		if f := os.Getenv("NRUN_TIMINGS"); f != "" {
 			wd, _ := os.Getwd()
-			line := fmt.Sprintf("%-40s %-40s %7.1fs %s\n", filepath.Base(wd), t.Name(), took.Seconds(), status)
+			line := fmt.Sprintf("%-12s %-64s %7.1fs %s\n", filepath.Base(wd), t.Name(), took.Seconds(), status)
 			if fh, err := os.OpenFile(f, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
 				fh.WriteString(line)
 				fh.Close()
