@@ -28,9 +28,14 @@ Options:
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
 
+  A runbook with errors still gets the graph as far as it could be built,
+  so a dependency cycle can be seen: the edge that closes it is drawn in
+  red. The exit code says whether the runbook is valid.
+
 Exit codes:
-  0  the graph was printed
-  1  the runbook has errors (nothing is printed on stdout), or bad usage
+  0  the runbook is valid and its graph was printed
+  1  the runbook has errors (the graph is printed if the files could be
+     loaded), or bad usage
 `
 
 // graphArgs are the parsed flags of `nrun graph`.
@@ -72,9 +77,11 @@ func runGraph(s *streams, args []string) int {
 	}
 	c := checkRunbook(a.Path, a.Vars, a.VarFiles)
 	views.Diagnostics(s.Stderr, c.Diags, c.Files, views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth})
-	if c.Diags.HasErrors() || c.Graph == nil {
+	if c.Runbook != nil && c.Graph != nil {
+		io.WriteString(s.Stdout, c.Graph.DOT())
+	}
+	if c.Diags.HasErrors() {
 		return exitError
 	}
-	io.WriteString(s.Stdout, c.Graph.DOT())
 	return exitOK
 }

@@ -32,8 +32,9 @@ const validateHelp = `Usage: nrun validate [options] [PATH...]
   PATH is a .nrun.hcl file, or a directory holding one runbook split over
   its .nrun.hcl files (not recursive). A directory in which two or more
   files each declare their own runbook block, such as runbooks/, is a
-  collection: every file in it is checked as a runbook of its own. PATH
-  defaults to the current directory.
+  collection: every file in it is checked as a runbook of its own, each
+  with every -var and -var-file given. PATH defaults to the current
+  directory.
 
   Diagnostics are printed on stderr, the verdict on stdout.
 
