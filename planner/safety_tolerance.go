@@ -342,35 +342,50 @@ func (s *safety) checkFailureTolerance(c cluster) {
 			return
 		}
 		nodes[blame.pos].run, nodes[blame.pos].fin = 0, 0
-		s.reportTolerance(c, blame, running, done, total)
+		var downed, removed []*facts
+		for _, d := range done {
+			if fins[d.pos].down > 0 {
+				downed = append(downed, d)
+			}
+			if fins[d.pos].voters < 0 {
+				removed = append(removed, d)
+			}
+		}
+		s.reportTolerance(c, blame, running, downed, removed, total, runs[blame.pos].down)
 	}
 }
 
-func (s *safety) reportTolerance(c cluster, blame *facts, running, done []*facts, total point) {
+func (s *safety) reportTolerance(c cluster, blame *facts, running, downed, removed []*facts, total point, blameDown int) {
 	v0 := s.voters[c]
 	voters := v0 + total.voters
 	quorum := voters/2 + 1
 	tolerance := max(voters-quorum, 0)
 	subject := blame.step.DeclRange
 	var b strings.Builder
-	if len(running) == 1 && len(done) == 0 && blame.parallel > 1 {
+	switch {
+	case len(running) == 1 && len(downed) == 0 && len(removed) == 0 && blame.parallel > 1:
 		subject = s.attrRange(blame.step, "max_parallel")
-		fmt.Fprintf(&b, "%s runs %d instances at once, ", blame.addr(), blame.parallel)
-	} else if len(running) > 1 {
-		fmt.Fprintf(&b, "Nothing orders %s, so they may run at the same time, and ", addrList(running))
-	} else if len(running) == 1 {
-		fmt.Fprintf(&b, "When %s runs, ", blame.addr())
+		fmt.Fprintf(&b, "%s runs %d instances at once.", blame.addr(), blame.parallel)
+	case len(running) > 1:
+		fmt.Fprintf(&b, "Nothing orders %s against each other, so they can run at the same time.", addrList(running))
+	case len(running) == 1 && len(downed) == 0 && len(removed) == 0:
+		fmt.Fprintf(&b, "%s takes %d servers down at once.", blame.addr(), blameDown)
+	case len(running) == 1:
+		fmt.Fprintf(&b, "%s can run at a moment when the cluster is already weakened.", blame.addr())
 	}
-	if len(done) > 0 {
-		fmt.Fprintf(&b, "%s may already have left servers down without removing them from Raft, and ", addrList(done))
+	if len(downed) > 0 {
+		fmt.Fprintf(&b, " %s may already have left servers down that are still Raft voters.", addrList(downed))
 	}
-	fmt.Fprintf(&b, "%d %s servers can be down at once while the voter set has %d members. %d voters need a quorum of %d and tolerate %d down.",
-		total.down, c, voters, voters, quorum, tolerance)
+	if len(removed) > 0 {
+		fmt.Fprintf(&b, " %s may already have removed servers from Raft, which shrinks the voter set.", addrList(removed))
+	}
+	fmt.Fprintf(&b, " At that moment %d of the %d voters of the %s cluster are down, but %d voters need a quorum of %d and tolerate only %d down.",
+		total.down, voters, c, voters, quorum, tolerance)
 	if s.assumedVoters(c) {
 		fmt.Fprintf(&b, " The analysis assumed %d voters because the count is not known offline; declare a variable %q with the real count, or run nrun plan against the cluster.", v0, map[cluster]string{clusterNomad: "server_count", clusterConsul: "consul_server_count"}[c])
 	}
-	b.WriteString(" Fix it by lowering max_parallel, by ordering the steps with depends_on, or, in a migration, by making the old servers leave Raft (stop, then nomad_raft_remove_peer) only after the new servers have joined.")
-	s.report(blame.step, RuleFailureTolerance, hcl.DiagError, subject, "Failure tolerance exceeded", b.String())
+	b.WriteString(" Fix it by lowering max_parallel, by ordering the steps with depends_on, or, in a migration, by making each old server stop and leave Raft (nomad_raft_remove_peer after the stop) only after the new servers have joined.")
+	s.report(blame.step, RuleFailureTolerance, hcl.DiagError, subject, "Failure tolerance exceeded", strings.TrimSpace(b.String()))
 }
 
 // assumedVoters reports whether the voter count of c is the offline guess.

@@ -43,3 +43,14 @@ step "upgrade" {
     }
   }
 }
+
+step "verify" {
+  depends_on = [step.upgrade]
+  action "sleep" {
+    duration = "10s"
+  }
+  wait "servers_healthy" {
+    count   = var.server_count
+    timeout = "5m"
+  }
+}

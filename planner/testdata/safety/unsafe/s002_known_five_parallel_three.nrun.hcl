@@ -26,3 +26,14 @@ step "restart" {
     timeout = "5m"
   }
 }
+
+step "verify" {
+  depends_on = [step.restart]
+  action "sleep" {
+    duration = "10s"
+  }
+  wait "servers_healthy" {
+    count   = var.server_count
+    timeout = "5m"
+  }
+}
