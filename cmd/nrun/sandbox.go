@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nrun-dev/nrun/sandbox"
+)
+
+func init() {
+	register(&command{Name: "sandbox", Synopsis: "Run a local Nomad + Consul cluster on loopback", Run: runSandbox})
+}
+
+const sandboxHelp = `Usage: nrun sandbox <subcommand> [options]
+
+  Runs real Nomad and Consul agents on 127.0.0.1 for trying runbooks and for
+  tests. Agents run detached (they outlive this command); their PIDs, ports,
+  versions, data_dirs and logs live under the sandbox directory, so every
+  subcommand works across invocations.
+
+Subcommands:
+  up       Start a cluster, or start the missing agents of an existing one
+           (idempotent). Waits for a Nomad leader, Raft voters, ready
+           clients and a Consul leader.
+  down     Stop every agent (by PID, after checking the PID still runs from
+           the sandbox directory) and any task process left behind, then
+           delete the sandbox directory. Works after a crash.
+  status   Show servers (leader, voter, version), clients (pool,
+           eligibility, drain, allocations) and Consul peers.
+  env      Print export lines for NOMAD_ADDR, CONSUL_HTTP_ADDR, NOMAD_REGION
+           and NRUN_SANDBOX_DIR:  eval "$(nrun sandbox env)"
+  build    Build the pinned agent binaries into the cache (one-time cost of
+           a few minutes each): nomad 1.10.0, nomad 1.9.4, consul 1.21.0.
+  server stop NAME            SIGTERM; the server stays a Raft peer.
+  server start NAME [-version V]
+                              Start a stopped server on its data_dir,
+                              optionally on another version (upgrade).
+  server kill NAME            SIGKILL (a crash).
+  server add NAME [-version V]
+  server remove NAME          Graceful leave, then delete its directory.
+  client add NAME [-pool P] [-dc DC] [-meta k=v]... [-version V]
+  client remove NAME          Stop it and its tasks, purge the node.
+
+Options for every subcommand:
+  -dir DIR   Sandbox directory. Default: $NRUN_SANDBOX_DIR, else
+             .nrun/sandbox in the working directory.
+
+Options for up:
+  -servers N         Nomad servers s1..sN (default 3)
+  -clients N         Nomad clients c1..cN (default 2)
+  -consul N          Consul servers (default 3; 0 runs Nomad without Consul)
+  -version V         Nomad version of servers and clients (default 1.10.0;
+                     1.9.4 starts the real 1.9.4 -> 1.10.0 upgrade path)
+  -client-version V  Nomad version of the clients (default: -version)
+  -timeout D         How long to wait for the cluster (default 3m)
+
+Options for status:
+  -json      Print the status as JSON.
+
+Binaries: an explicit binary wins, named by NRUN_NOMAD_BIN_1_10_0,
+NRUN_NOMAD_BIN_1_9_4 or NRUN_CONSUL_BIN_1_21_0; then a nomad/consul on PATH
+whose version matches; then the cache under $NRUN_CACHE_DIR/bin or the user
+cache directory (~/.cache/nrun/bin); then a build from the tools/ modules of
+the nrun repository (found from the working directory or $NRUN_TOOLS_DIR).
+
+Exit codes:
+  0  success
+  1  error (the cluster did not come up, an agent is unknown, a wait timed
+     out, bad usage); the message says which and shows agent log tails
+`
+
+// sandboxFlags are the flags every subcommand accepts.
+type sandboxFlags struct {
+	dir     string
+	servers int
+	clients int
+	consul  int
+	version string
+	cliVer  string
+	timeout time.Duration
+	json    bool
+	pool    string
+	dc      string
+	meta    metaFlag
+}
+
+type metaFlag map[string]string
+
+func (m metaFlag) String() string { return "" }
+func (m metaFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	m[k] = val
+	return nil
+}
+
+func runSandbox(s *streams, args []string) int {
+	if len(args) == 0 || args[0] == "-help" || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(s.Stderr, sandboxHelp)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	sub := args[0]
+	args = args[1:]
+	if sub == "server" || sub == "client" {
+		if len(args) == 0 {
+			fmt.Fprintf(s.Stderr, "nrun sandbox %s: missing action (stop, start, kill, add, remove)\n", sub)
+			return exitUsage
+		}
+		sub, args = sub+" "+args[0], args[1:]
+	}
+	f := sandboxFlags{meta: metaFlag{}}
+	fs := flag.NewFlagSet("sandbox "+sub, flag.ContinueOnError)
+	fs.SetOutput(s.Stderr)
+	fs.Usage = func() { fmt.Fprint(s.Stderr, sandboxHelp) }
+	fs.StringVar(&f.dir, "dir", "", "sandbox directory")
+	fs.IntVar(&f.servers, "servers", 3, "")
+	fs.IntVar(&f.clients, "clients", 2, "")
+	fs.IntVar(&f.consul, "consul", 3, "")
+	fs.StringVar(&f.version, "version", "", "")
+	fs.StringVar(&f.cliVer, "client-version", "", "")
+	fs.DurationVar(&f.timeout, "timeout", 3*time.Minute, "")
+	fs.BoolVar(&f.json, "json", false, "")
+	fs.StringVar(&f.pool, "pool", "", "")
+	fs.StringVar(&f.dc, "dc", "", "")
+	fs.Var(f.meta, "meta", "")
+	// NAME may come before or after the flags: `server start s2 -version V`.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	needsName := strings.Contains(sub, " ")
+	if needsName && name == "" {
+		fmt.Fprintf(s.Stderr, "nrun sandbox %s: missing NAME\n", sub)
+		return exitUsage
+	}
+	if f.dir == "" {
+		f.dir = s.Getenv("NRUN_SANDBOX_DIR")
+	}
+	if f.dir == "" {
+		f.dir = filepath.Join(".nrun", "sandbox")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := sandbox.Options{
+		Binaries: &sandbox.Binaries{Progress: s.Stderr, Getenv: s.Getenv},
+		Progress: s.Stderr,
+		Detach:   true,
+	}
+	if err := sandboxDo(ctx, s, sub, name, f, opts); err != nil {
+		fmt.Fprintf(s.Stderr, "nrun sandbox %s: %v\n", sub, err)
+		return exitError
+	}
+	return exitOK
+}
+
+func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags, opts sandbox.Options) error {
+	switch sub {
+	case "build":
+		for _, p := range sandbox.Pinned() {
+			path, err := opts.Binaries.Path(ctx, sandbox.Product(p[0]), p[1])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.Stdout, "%s %s %s\n", p[0], p[1], path)
+		}
+		return nil
+	case "up":
+		c, err := sandbox.Open(f.dir, opts)
+		if err == nil {
+			fmt.Fprintf(s.Stderr, "nrun sandbox: %s exists; starting any stopped agent\n", c.Root())
+			if err := c.Resume(ctx); err != nil {
+				return err
+			}
+		} else {
+			if !errors.Is(err, sandbox.ErrNoSandbox) {
+				return err
+			}
+			version := f.version
+			if version == "" {
+				version = sandbox.DefaultNomadVersion
+			}
+			spec := sandbox.DefaultSpec(f.dir, f.servers, f.clients, f.consul, version)
+			if f.cliVer != "" {
+				for i := range spec.Clients {
+					spec.Clients[i].Version = f.cliVer
+				}
+			}
+			spec.ReadyTimeout = f.timeout
+			spec.Options = opts
+			if c, err = sandbox.Start(ctx, spec); err != nil {
+				return err
+			}
+		}
+		leader, _ := c.Leader()
+		fmt.Fprintf(s.Stdout, "sandbox up in %s (leader %s)\n", c.Root(), leader)
+		return nil
+	}
+	c, err := sandbox.Open(f.dir, opts)
+	if err != nil {
+		if errors.Is(err, sandbox.ErrNoSandbox) && sub == "down" {
+			fmt.Fprintf(s.Stdout, "no sandbox in %s\n", f.dir)
+			return nil
+		}
+		return err
+	}
+	switch sub {
+	case "down":
+		if err := c.Stop(); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(c.Root()); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Stdout, "sandbox down: %s removed\n", c.Root())
+	case "status":
+		st := c.Status()
+		if f.json {
+			enc := json.NewEncoder(s.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(st)
+		}
+		return st.WriteText(s.Stdout)
+	case "env":
+		for _, kv := range c.Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			fmt.Fprintf(s.Stdout, "export %s=%s\n", k, shellQuote(v))
+		}
+	case "server stop":
+		return c.StopServer(ctx, name)
+	case "server start":
+		return c.StartServer(ctx, name, f.version)
+	case "server kill":
+		return c.KillServer(ctx, name)
+	case "server add":
+		return c.AddServer(ctx, sandbox.ServerSpec{Name: name, Version: f.version})
+	case "server remove":
+		return c.RemoveServer(ctx, name)
+	case "client add":
+		return c.AddClient(ctx, sandbox.ClientSpec{Name: name, NodePool: f.pool, Datacenter: f.dc, Meta: f.meta, Version: f.version})
+	case "client remove":
+		return c.RemoveClient(ctx, name)
+	default:
+		return fmt.Errorf("unknown subcommand %q; see nrun sandbox -help", sub)
+	}
+	return nil
+}
+
+func shellQuote(v string) string {
+	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:") == "" {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}
