@@ -616,3 +616,30 @@ func TestDOTGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentReaders: the ancestor bitsets are computed lazily, so the
+// first Ancestor calls may race; run with -race.
+func TestConcurrentReaders(t *testing.T) {
+	b := &irBuilder{}
+	var steps []*lang.Step
+	for i := range 100 {
+		var deps []string
+		if i > 0 {
+			deps = append(deps, fmt.Sprintf("s%d", i-1))
+		}
+		steps = append(steps, b.step(fmt.Sprintf("s%d", i), deps...))
+	}
+	g := mustBuild(t, runbook(steps...))
+	first, last := addrs.TopStep("s0"), addrs.TopStep("s99")
+	done := make(chan bool)
+	for range 8 {
+		go func() {
+			done <- g.Ancestor(first, last) && !g.Ancestor(last, first) && len(g.Waves()) == 100
+		}()
+	}
+	for range 8 {
+		if !<-done {
+			t.Error("a concurrent reader got a wrong answer")
+		}
+	}
+}
