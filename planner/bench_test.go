@@ -162,6 +162,24 @@ func BenchmarkStableTopologicalSort(b *testing.B) {
 	}
 }
 
+// TestGeneratedRunbookValid keeps the benchmark honest: the generated
+// runbooks pass the whole offline check (lang, graph, safety) without a
+// single diagnostic, with the for_each map in a local or in a variable.
+func TestGeneratedRunbookValid(t *testing.T) {
+	for name, o := range map[string]rbgen.Options{
+		"bench":           benchOptions,
+		"map in variable": {Steps: 300, ForEachKeys: 20, MapInVariable: true, Seed: 4},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rb, diags := lang.Parse(map[string][]byte{"gen.nrun.hcl": rbgen.Generate(o)})
+			_, vdiags := Validate(rb, nil)
+			for _, d := range append(diags, vdiags...) {
+				t.Errorf("%s", d.Error())
+			}
+		})
+	}
+}
+
 // TestGeneratedRunbookOrder checks Order on a generated runbook against
 // the definition, computed the slow way: repeatedly take the
 // earliest-declared step whose dependencies have all been taken.
