@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -72,8 +73,11 @@ func (a *Agent) product() Product {
 }
 
 // freePorts reserves n distinct loopback ports by binding them all at once,
-// then releases them for the agents. Another process could take one in
-// between; agents then fail to bind and Start reports the log tail.
+// then releases them for the agents. The ports come from below the kernel's
+// ephemeral range: ephemeral ports are what every outgoing connection of
+// every agent takes, so a port picked from there can be gone by the time
+// the agent binds it. Another process could still take one in between; the
+// agent then fails to bind and Start reports its log tail.
 func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
@@ -81,16 +85,47 @@ func freePorts(n int) ([]int, error) {
 			l.Close()
 		}
 	}()
+	lo, hi := 10000, ephemeralLow()
+	if hi-lo < 1000 {
+		lo, hi = 0, 0 // odd range settings: fall back to the kernel's choice
+	}
 	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("could not reserve %d loopback ports", n)
+		}
+		port := 0
+		if hi > lo {
+			port = lo + rand.IntN(hi-lo)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
-			return nil, fmt.Errorf("reserve a loopback port: %w", err)
+			if port == 0 {
+				return nil, fmt.Errorf("reserve a loopback port: %w", err)
+			}
+			continue
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range.
+func ephemeralLow() int {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 1 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return n
 }
 
 func portFree(port int) bool {

@@ -57,12 +57,19 @@ func Require(t testing.TB, spec sandbox.Spec) {
 	defer cancel()
 	for _, k := range keys {
 		if _, err := bins.Path(ctx, sandbox.Product(k[0]), k[1]); err != nil {
-			if os.Getenv("CI") != "" {
+			if InCI() {
 				t.Fatalf("sandbox: %s %s is required and CI is set: %v", k[0], k[1], err)
 			}
 			t.Skipf("sandbox: skipping, %s %s is not available and could not be built (set CI=true to make this a failure): %v", k[0], k[1], err)
 		}
 	}
+}
+
+// InCI reports whether CI is set to something other than "", "0" or
+// "false". In CI a sandbox test must fail, never skip, when it has no agents.
+func InCI() bool {
+	v := strings.ToLower(os.Getenv("CI"))
+	return v != "" && v != "0" && v != "false"
 }
 
 // New starts a cluster for t and stops it when t ends. A test that fails
@@ -167,7 +174,7 @@ func Main(m *testing.M) int {
 // Timer records the wall time of t: it logs it and, when NRUN_TIMINGS is
 // set to a file name, appends "package test seconds" to that file, so CI
 // can print every sandbox test's time even when `go test` hides the logs of
-// passing tests. Call it first: defer-free, it registers a cleanup.
+// passing tests. Call it first in the test; it reports from t.Cleanup.
 func Timer(t testing.TB) {
 	start := time.Now()
 	t.Cleanup(func() {
