@@ -160,7 +160,7 @@ var ActionSpecs = map[string]*ActionSpec{
 		Doc:    "Forces a Consul node out of the gossip pool (consul force-leave).",
 		Effect: EffectLeave, Target: TargetConsulServer, TargetAttr: "node",
 		Attrs: []AttrSpec{
-			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The node: a Consul server object or a node name. Defaults to the step's target."},
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. Defaults to the step's target."},
 			{Name: "prune", Type: cty.Bool, Doc: "Also remove it from the member list (-prune). Default false."},
 		},
 	},
@@ -200,7 +200,7 @@ var ActionSpecs = map[string]*ActionSpec{
 		},
 	},
 	"approval": {
-		Doc:    "Stops until an operator approves (interactive prompt, or nrun apply -approve).",
+		Doc:    "Stops until an operator approves; the message says what is being approved.",
 		Effect: EffectNone,
 		Attrs: []AttrSpec{
 			{Name: "message", Type: cty.String, Required: true, Doc: "What the operator is asked to confirm."},

@@ -1,0 +1,170 @@
+package lang
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated sections of ../LANGUAGE.md")
+
+// TestLanguageDoc keeps the reference tables of LANGUAGE.md (actions,
+// checks, data source filters, functions) equal to the schemas in code.
+// Run `go test ./lang -run TestLanguageDoc -update` after changing a
+// schema.
+func TestLanguageDoc(t *testing.T) {
+	const path = "../LANGUAGE.md"
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src)
+	sections := map[string]string{
+		"actions":   actionsDoc(),
+		"checks":    checksDoc(),
+		"data":      dataDoc(),
+		"functions": functionsDoc(),
+	}
+	names := sortedKeys(sections)
+	for _, name := range names {
+		begin := fmt.Sprintf("<!-- BEGIN GENERATED: %s -->\n", name)
+		end := fmt.Sprintf("<!-- END GENERATED: %s -->", name)
+		i := strings.Index(doc, begin)
+		j := strings.Index(doc, end)
+		if i < 0 || j < i {
+			t.Fatalf("LANGUAGE.md lacks the markers for %s", name)
+		}
+		got := doc[i+len(begin) : j]
+		if got != sections[name] {
+			if *update {
+				doc = doc[:i+len(begin)] + sections[name] + doc[j:]
+				continue
+			}
+			t.Errorf("LANGUAGE.md section %s is out of date; run go test ./lang -run TestLanguageDoc -update", name)
+		}
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(doc, "## Safety rules") {
+		t.Error("LANGUAGE.md lacks the Safety rules section")
+	}
+}
+
+func typeString(t cty.Type) string {
+	switch {
+	case t == cty.DynamicPseudoType:
+		return "any"
+	case t.IsPrimitiveType():
+		return t.FriendlyName()
+	case t.IsListType():
+		return "list(" + typeString(t.ElementType()) + ")"
+	case t.IsSetType():
+		return "set(" + typeString(t.ElementType()) + ")"
+	case t.IsMapType():
+		return "map(" + typeString(t.ElementType()) + ")"
+	case t.IsObjectType():
+		var parts []string
+		for _, n := range sortedKeys(t.AttributeTypes()) {
+			parts = append(parts, n+" = "+typeString(t.AttributeType(n)))
+		}
+		return "object({" + strings.Join(parts, ", ") + "})"
+	}
+	return t.FriendlyName()
+}
+
+func attrTypeDoc(a AttrSpec) string {
+	switch {
+	case len(a.Objects) > 0:
+		var kinds []string
+		for _, o := range a.Objects {
+			kinds = append(kinds, strings.TrimPrefix(kindNoun(o), "a "))
+		}
+		return "string or " + strings.Join(kinds, " or ")
+	case a.Duration:
+		return "duration"
+	}
+	return typeString(a.Type)
+}
+
+func attrTable(attrs []AttrSpec, extra []string) string {
+	var b strings.Builder
+	b.WriteString("| argument | type | required | description |\n|---|---|---|---|\n")
+	for _, a := range attrs {
+		req := "no"
+		if a.Required {
+			req = "yes"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", a.Name, attrTypeDoc(a), req, strings.ReplaceAll(a.Doc, "|", "\\|"))
+	}
+	for _, e := range extra {
+		b.WriteString(e + "\n")
+	}
+	return b.String()
+}
+
+func targetDoc(k TargetKind, attr string) string {
+	if k == TargetNone {
+		return "none (acts on the cluster or locally)"
+	}
+	s := "`" + string(k) + "`"
+	if attr != "" {
+		s += fmt.Sprintf(", named by `%s` or else the step's target", attr)
+	}
+	return s
+}
+
+func actionsDoc() string {
+	var b strings.Builder
+	for _, name := range ActionTypes() {
+		spec := ActionSpecs[name]
+		effect := "`" + string(spec.Effect) + "`"
+		if name == "exec" {
+			effect = "declared by the `effect` argument"
+		}
+		fmt.Fprintf(&b, "\n### action \"%s\"\n\n%s\n\n- Effect: %s\n- Target: %s\n\n", name, spec.Doc, effect, targetDoc(spec.Target, spec.TargetAttr))
+		b.WriteString(attrTable(spec.Attrs, nil))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func checksDoc() string {
+	var b strings.Builder
+	for _, name := range CheckNames() {
+		spec := CheckSpecs[name]
+		fmt.Fprintf(&b, "\n### check \"%s\"\n\n%s\n\n- Target: %s\n\n", name, spec.Doc, targetDoc(spec.Target, spec.TargetAttr))
+		b.WriteString(attrTable(spec.Attrs, []string{
+			"| `timeout` | duration | on `wait` | How long a wait polls before it fails. |",
+			"| `interval` | duration | no | `wait` only: poll interval, default 5s. |",
+		}))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func dataDoc() string {
+	var b strings.Builder
+	for _, dt := range DataSourceTypes {
+		fmt.Fprintf(&b, "\n### data \"%s\"\n\nValue: `%s`\n\n", dt, typeString(DataSourceValueType(dt)))
+		b.WriteString(attrTable(DataFilterSpecs[dt], nil))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func functionsDoc() string {
+	names := FunctionNames()
+	sort.Strings(names)
+	for i, n := range names {
+		names[i] = "`" + n + "`"
+	}
+	return "\n" + strings.Join(names, ", ") + "\n\n"
+}
