@@ -643,3 +643,107 @@ func TestConcurrentReaders(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomGraphs builds many small random graphs, cyclic or not, with a
+// composite among them, and checks BuildGraph against plain oracles: it
+// reports a cycle exactly when a depth-first search finds one, every
+// reported path is a real cycle, and Order and Waves stay a partition of
+// the steps either way.
+func TestRandomGraphs(t *testing.T) {
+	seed := uint32(42)
+	rand := func(n int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % n }
+	cyclicCount := 0
+	for iter := range 500 {
+		b := &irBuilder{}
+		n := 1 + rand(9)
+		deps := map[string][]string{}
+		var steps []*lang.Step
+		for i := range n {
+			name := fmt.Sprintf("s%d", i)
+			var ds []string
+			for range rand(3) {
+				d := fmt.Sprintf("s%d", rand(n))
+				if rand(3) == 0 {
+					d = "ref:" + d
+				}
+				ds = append(ds, d)
+			}
+			if i == n-1 && rand(2) == 0 {
+				steps = append(steps, b.composite(name, ds, "x:y", "y", "z:x"))
+			} else {
+				steps = append(steps, b.step(name, ds...))
+			}
+			for _, d := range ds {
+				deps[name] = append(deps[name], strings.TrimPrefix(d, "ref:"))
+			}
+		}
+		g, diags := BuildGraph(runbook(steps...))
+
+		// Oracle: a cycle exists when some step reaches itself through
+		// its dependencies (self-dependencies are lang's to report).
+		hasEdge := func(from, to string) bool { return from != to && slices.Contains(deps[from], to) }
+		cyclic := false
+		for s := range deps {
+			seen := map[string]bool{}
+			stack := []string{s}
+			for len(stack) > 0 && !cyclic {
+				v := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				for _, w := range deps[v] {
+					if !hasEdge(v, w) {
+						continue
+					}
+					if w == s {
+						cyclic = true
+					}
+					if !seen[w] {
+						seen[w] = true
+						stack = append(stack, w)
+					}
+				}
+			}
+		}
+		if cyclic {
+			cyclicCount++
+		}
+		if cyclic != diags.HasErrors() {
+			t.Fatalf("iteration %d: cyclic=%v but diagnostics: %v\n%v", iter, cyclic, diags, deps)
+		}
+		for _, d := range diags {
+			path, _, _ := strings.Cut(strings.TrimPrefix(d.Detail, "These steps wait for each other in a loop, so none of them can ever start: "), ". Each")
+			hops := strings.Split(path, " -> ")
+			if len(hops) < 3 || hops[0] != hops[len(hops)-1] {
+				t.Fatalf("iteration %d: path %q is not a cycle", iter, path)
+			}
+			for i := range len(hops) - 1 {
+				from, to := strings.TrimPrefix(hops[i], "step."), strings.TrimPrefix(hops[i+1], "step.")
+				if !hasEdge(from, to) {
+					t.Fatalf("iteration %d: path %q uses %s -> %s, which is no dependency", iter, path, from, to)
+				}
+			}
+		}
+		order := g.Order()
+		if len(order) != n {
+			t.Fatalf("iteration %d: Order has %d steps, want %d", iter, len(order), n)
+		}
+		inWaves := map[addrs.Step]int{}
+		for _, w := range g.Waves() {
+			for _, s := range w {
+				inWaves[s]++
+			}
+		}
+		for _, s := range order {
+			if inWaves[s] != 1 {
+				t.Fatalf("iteration %d: %s is in %d waves", iter, s, inWaves[s])
+			}
+		}
+		if !cyclic {
+			checkTopological(t, g)
+		}
+	}
+	// Both kinds must be common, or the oracle checks nothing.
+	if cyclicCount < 50 || cyclicCount > 450 {
+		t.Errorf("%d of 500 random graphs are cyclic; adjust the generator", cyclicCount)
+	}
+	t.Logf("%d of 500 random graphs are cyclic", cyclicCount)
+}
