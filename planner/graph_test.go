@@ -570,7 +570,22 @@ func TestCycles(t *testing.T) {
 
 func TestCycleDetail(t *testing.T) {
 	b := &irBuilder{}
-	_, diags := BuildGraph(runbook(b.step("a", "b"), b.composite("b", nil, "in:^a")))
+	g, diags := BuildGraph(runbook(b.step("a", "b"), b.composite("b", nil, "in:^a")))
+	wantDOT := `digraph "runbook" {
+  compound = true;
+  node [shape = "box"];
+  "step.a";
+  subgraph "cluster_step.b" {
+    label = "step.b";
+    "step.b.step.in" [label = "in"];
+  }
+  "step.a" -> "step.b.step.in" [lhead = "cluster_step.b"];
+  "step.b.step.in" -> "step.a" [ltail = "cluster_step.b", color = "red"];
+}
+`
+	if got := g.DOT(); got != wantDOT {
+		t.Errorf("DOT() =\n%s\nwant the edge closing the cycle in red:\n%s", got, wantDOT)
+	}
 	if len(diags) != 1 {
 		t.Fatalf("got %d diagnostics, want 1: %s", len(diags), diags.Error())
 	}
