@@ -2,8 +2,10 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -158,6 +160,28 @@ func TestFleet(t *testing.T) {
 		if leaders != 1 || voters != 3 {
 			t.Fatalf("consul: %d leaders and %d voters, want 1 and 3: %+v %v", leaders, voters, st.Consul, st.Problems)
 		}
+		// Nomad agents register themselves in Consul through their consul
+		// stanza.
+		var consulAddr string
+		for _, kv := range c.Env() {
+			if v, ok := strings.CutPrefix(kv, "CONSUL_HTTP_ADDR="); ok {
+				consulAddr = v
+			}
+		}
+		poll(t, c, time.Minute, "the nomad and nomad-client services in Consul's catalog", func() (bool, string) {
+			resp, err := http.Get("http://" + consulAddr + "/v1/catalog/services")
+			if err != nil {
+				return false, err.Error()
+			}
+			defer resp.Body.Close()
+			var services map[string][]string
+			if err := json.NewDecoder(resp.Body).Decode(&services); err != nil {
+				return false, err.Error()
+			}
+			_, server := services["nomad"]
+			_, client := services["nomad-client"]
+			return server && client, fmt.Sprint(services)
+		})
 		for _, s := range st.Servers {
 			if !s.Voter || s.Build != sandbox.OldNomadVersion {
 				t.Fatalf("server %s: voter=%v build=%q, want voter on %s", s.Name, s.Voter, s.Build, sandbox.OldNomadVersion)
