@@ -381,6 +381,10 @@ func durationDiag(what, s string, err error, rng hcl.Range) *hcl.Diagnostic {
 
 var dayPrefix = regexp.MustCompile(`^([0-9]+)d`)
 
+// maxDays keeps day durations far from time.Duration's limit (about 292
+// years).
+const maxDays = 36500
+
 // ParseDuration is time.ParseDuration plus a leading day unit ("2d",
 // "1d12h"; a day is 24h). Negative durations are refused.
 func ParseDuration(s string) (time.Duration, error) {
@@ -391,8 +395,8 @@ func ParseDuration(s string) (time.Duration, error) {
 	var total time.Duration
 	if m := dayPrefix.FindStringSubmatch(s); m != nil {
 		days, err := strconv.Atoi(m[1])
-		if err != nil || days > 100000 {
-			return 0, fmt.Errorf("too many days")
+		if err != nil || days > maxDays {
+			return 0, fmt.Errorf("more than %d days", maxDays)
 		}
 		total = time.Duration(days) * 24 * time.Hour
 		s = s[len(m[0]):]
@@ -406,6 +410,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("it is negative")
+	}
+	if total+d < total {
+		return 0, fmt.Errorf("it is too long")
 	}
 	return total + d, nil
 }

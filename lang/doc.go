@@ -1,6 +1,7 @@
 // Package lang parses nrun runbooks (.nrun.hcl files) into a typed
 // intermediate representation (IR) and checks everything that can be checked
-// without a cluster.
+// without a cluster. LANGUAGE.md at the repository root is the
+// specification; its reference tables are generated from the schemas here.
 //
 // Input: HCL source bytes, one file or every .nrun.hcl file of a directory,
 // plus input variable values (-var, -var-file).
@@ -9,6 +10,14 @@
 // per block type, types.<block>.go), so an unknown attribute, block or action
 // is an error. Nothing from the cluster is evaluated here: data sources are
 // unknown values of a known type until the planner resolves them.
+//
+// Entry points, in pipeline order:
+//
+//	Load / Parse   source -> *Runbook; structure, literals, step references
+//	InputValues    -var / -var-file -> typed values
+//	Validate       references and types, with unknown data (linear cost)
+//	NewScope       values for evaluation; the planner fills in data and
+//	               evaluates per instance with Scope.StepEvalContext
 //
 // Consumers: planner (graph, safety analysis, plan resolution), executor
 // (through the plan), cmd/nrun (validate, fmt, graph).

@@ -31,6 +31,8 @@ func TestParseDuration(t *testing.T) {
 		"negative":      {in: "-1m", wantErr: true},
 		"days trailing": {in: "1dx", wantErr: true},
 		"huge days":     {in: "99999999999d", wantErr: true},
+		"overflow":      {in: "36500d2540400h", wantErr: true},
+		"hour overflow": {in: "9999999999h", wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
