@@ -331,3 +331,78 @@ func BenchmarkSafety(b *testing.B) {
 		benchmarkSafety(b, serverRunbook(2000, 4))
 	})
 }
+
+// TestEveryRuleHasFixtures holds the rules to LANGUAGE.md's promise: each
+// has at least one failing fixture.
+func TestEveryRuleHasFixtures(t *testing.T) {
+	seen := map[string]bool{}
+	for _, path := range fixtureFiles(t, "unsafe") {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range expectedRules(src) {
+			_, rule, _ := strings.Cut(k, ":")
+			seen[rule] = true
+		}
+	}
+	for _, r := range Rules {
+		if !seen[r] {
+			t.Errorf("no unsafe fixture expects %s", r)
+		}
+	}
+}
+
+// TestSafetyNoPanic runs the analysis over every runbook fixture of the
+// repository, broken ones included: it must never panic, and whatever it
+// reports must have the house shape.
+func TestSafetyNoPanic(t *testing.T) {
+	var files []string
+	for _, root := range []string{"testdata", filepath.Join("..", "lang", "testdata"), filepath.Join("..", "runbooks")} {
+		filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".nrun.hcl") {
+				files = append(files, path)
+			}
+			return nil
+		})
+	}
+	for _, path := range files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic: %v", path, r)
+				}
+			}()
+			for _, opts := range []SafetyOptions{{}, {NomadVoters: 1, ConsulVoters: 2, DataCounts: map[string]int{"data.nomad_servers.all": 0}}} {
+				rb, _ := lang.Parse(map[string][]byte{filepath.Base(path): src})
+				g, _ := BuildGraph(rb)
+				_, diags := CheckSafety(rb, g, opts)
+				for _, d := range diags {
+					if RuleOf(d) != "" {
+						checkDiagShape(t, d)
+					}
+				}
+			}
+		}()
+	}
+}
+
+// FuzzSafety feeds arbitrary sources through parse, graph and safety
+// analysis; nothing may panic.
+func FuzzSafety(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "safety", "*", "*.nrun.hcl"))
+	for _, path := range files {
+		if src, err := os.ReadFile(path); err == nil {
+			f.Add(src)
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		rb, _ := lang.Parse(map[string][]byte{"fuzz.nrun.hcl": src})
+		g, _ := BuildGraph(rb)
+		CheckSafety(rb, g, SafetyOptions{})
+	})
+}
