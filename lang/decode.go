@@ -26,6 +26,9 @@ type bodySchema struct {
 type attrSchema struct {
 	Name     string
 	Required bool
+	// Hidden keeps the name out of "allowed here" lists: it is accepted
+	// only to be refused with a better message (token).
+	Hidden bool
 }
 
 type blockSchema struct {
@@ -53,7 +56,9 @@ func decodeBody(body *hclsyntax.Body, schema bodySchema, what string, decl hcl.R
 	}
 	attrNames := make([]string, 0, len(schema.Attrs))
 	for _, a := range schema.Attrs {
-		attrNames = append(attrNames, a.Name)
+		if !a.Hidden {
+			attrNames = append(attrNames, a.Name)
+		}
 	}
 	blockNames := make([]string, 0, len(schema.Blocks))
 	for _, b := range schema.Blocks {
@@ -243,6 +248,15 @@ func allowedList(noun string, names []string) string {
 	sorted := append([]string(nil), names...)
 	sort.Strings(sorted)
 	return fmt.Sprintf(" The %s allowed here are %s.", noun, quoteList(sorted))
+}
+
+// quoteListOr is quoteList joined with "or", for "one of" lists.
+func quoteListOr(names []string) string {
+	s := quoteList(names)
+	if i := strings.LastIndex(s, " and "); i >= 0 {
+		s = s[:i] + " or " + s[i+len(" and "):]
+	}
+	return s
 }
 
 func quoteList(names []string) string {

@@ -213,9 +213,13 @@ func (p *parser) unique(kind, name, noun string, rng hcl.Range) bool {
 }
 
 func duplicateDiag(noun, name string, first, second hcl.Range) *hcl.Diagnostic {
-	what := "A " + noun
+	article := "A"
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		article = "An"
+	}
+	what := article + " " + noun
 	if name != "" {
-		what = fmt.Sprintf("A %s named %q", noun, name)
+		what = fmt.Sprintf("%s %s named %q", article, noun, name)
 	}
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,

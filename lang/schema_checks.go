@@ -137,6 +137,6 @@ func checkOneOf(options ...string) func(cty.Value) string {
 				return ""
 			}
 		}
-		return "The value must be one of " + quoteList(options) + "."
+		return "The value must be one of " + quoteListOr(options) + "."
 	}
 }

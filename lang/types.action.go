@@ -63,7 +63,7 @@ func decodeAction(b *hclsyntax.Block) (*Action, hcl.Diagnostics) {
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Invalid effect",
-						Detail:   fmt.Sprintf("%q is not an effect an exec action can declare.%s Declare one of %s: what the command does to the step's target, which the safety analysis relies on.", v, suggestion(v, names), quoteList(names)),
+						Detail:   fmt.Sprintf("%q is not an effect an exec action can declare.%s Declare one of %s: what the command does to the step's target, which the safety analysis relies on.", v, suggestion(v, names), quoteListOr(names)),
 						Subject:  a.Expr.Range().Ptr(),
 					})
 				}

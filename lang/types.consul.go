@@ -9,7 +9,7 @@ var consulSchema = bodySchema{Attrs: []attrSchema{
 	{Name: "address"}, {Name: "scheme"}, {Name: "datacenter"},
 	{Name: "ca_cert"}, {Name: "client_cert"}, {Name: "client_key"},
 	{Name: "tls_server_name"}, {Name: "tls_skip_verify"},
-	{Name: "token"}, {Name: "http_token"},
+	{Name: "token", Hidden: true}, {Name: "http_token", Hidden: true},
 }}
 
 // decodeConsul decodes the optional `consul {}` block.

@@ -13,7 +13,7 @@ var nomadSchema = bodySchema{Attrs: []attrSchema{
 	{Name: "address"}, {Name: "region"}, {Name: "namespace"},
 	{Name: "ca_cert"}, {Name: "client_cert"}, {Name: "client_key"},
 	{Name: "tls_server_name"}, {Name: "tls_skip_verify"},
-	{Name: "token"}, {Name: "secret_id"},
+	{Name: "token", Hidden: true}, {Name: "secret_id", Hidden: true},
 }}
 
 // decodeNomad decodes the optional `nomad {}` block.

@@ -227,7 +227,7 @@ func (v *validator) evalArg(e hcl.Expression, ctx *hcl.EvalContext, spec AttrSpe
 			v.diags = append(v.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Incorrect attribute value type",
-				Detail:   fmt.Sprintf("The argument %q must be a %s: %s.", spec.Name, spec.Type.FriendlyName(), convertErrText(err)),
+				Detail:   fmt.Sprintf("The argument %q must be a %s; %s.", spec.Name, spec.Type.FriendlyName(), mismatchText(val, err)),
 				Subject:  rng.Ptr(),
 			})
 			return cty.DynamicVal
@@ -251,7 +251,7 @@ func (v *validator) evalArg(e hcl.Expression, ctx *hcl.EvalContext, spec AttrSpe
 			v.diags = append(v.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid argument value",
-				Detail:   fmt.Sprintf("The argument %q is not valid: %s", spec.Name, msg),
+				Detail:   fmt.Sprintf("The argument %q is not valid. %s", spec.Name, msg),
 				Subject:  rng.Ptr(),
 			})
 			return cty.DynamicVal
@@ -699,4 +699,13 @@ func attrObjects(a *AttrSpec) []cty.Type {
 		return nil
 	}
 	return a.Objects
+}
+
+// mismatchText explains a failed conversion: where inside the value it
+// failed, or what the value is.
+func mismatchText(val cty.Value, err error) string {
+	if pe, ok := err.(cty.PathError); ok && len(pe.Path) > 0 {
+		return fmt.Sprintf("at %s: %s", pathString(pe.Path), pe.Error())
+	}
+	return "this is a " + val.Type().FriendlyName()
 }
