@@ -159,8 +159,13 @@ func serversHealthy(a Args, t Target, v *cluster.View) Result {
 	if !r.Autopilot.Healthy {
 		var sick []string
 		for _, s := range r.Servers {
-			if s.InRaft && !s.Healthy {
+			switch {
+			case s.InRaft && !s.Healthy:
 				sick = append(sick, s.Name)
+			case !s.InRaft && !s.Healthy:
+				// Autopilot keeps reporting a server it just
+				// cleaned out of Raft for a while.
+				sick = append(sick, fmt.Sprintf("%s (not a Raft peer, serf %s)", s.Name, s.Status))
 			}
 		}
 		reason := "autopilot reports the cluster unhealthy"

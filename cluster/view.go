@@ -45,7 +45,9 @@ type ConsulView struct {
 // RaftView is one cluster's server set: the Raft configuration joined with
 // gossip membership and autopilot health. The quorum arithmetic lives here.
 type RaftView struct {
-	// Index is the Raft configuration's index.
+	// Index is the Raft configuration's index as the API reports it.
+	// Nomad 1.10 and Consul 1.21 report 0 here (checked on the sandbox),
+	// so nothing should wait on it.
 	Index uint64 `json:"index"`
 	// LeaderAddress is the leader's RPC address as /v1/status/leader gives
 	// it, "" when there is no leader.
