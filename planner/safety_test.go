@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nrun-dev/nrun/internal/rbgen"
 	"github.com/nrun-dev/nrun/lang"
@@ -405,4 +406,174 @@ func FuzzSafety(f *testing.F) {
 		g, _ := BuildGraph(rb)
 		CheckSafety(rb, g, SafetyOptions{})
 	})
+}
+
+// TestSafetyCases covers behaviour that fixtures with line comments cannot
+// show: options, waivers on composites, unknown rule IDs, report fields.
+func TestSafetyCases(t *testing.T) {
+	const restartFollowers = `
+data "nomad_servers" "all" {}
+step "snap" {
+  action "nomad_snapshot_save" { path = "x.snap" }
+}
+step "restart" {
+  for_each     = data.nomad_servers.all.followers
+  max_parallel = 2
+  depends_on   = [step.snap]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["true"]
+    effect  = "restart"
+  }
+  wait "server_healthy" { timeout = "5m" }
+}
+`
+	const compositeWaiver = `
+data "nomad_servers" "all" {}
+step "retire" {
+  for_each = data.nomad_servers.all.by_name
+  order    = "leader_last"
+  precondition "quorum_ok" {}
+  allow_unsafe {
+    rules  = ["NR-S004", "NR-S007"]
+    reason = "lab cluster"
+  }
+  step "leave" {
+    action "nomad_server_force_leave" {}
+  }
+}
+`
+	const unknownRule = `
+step "noop" {
+  allow_unsafe {
+    rules  = ["NR-S099"]
+    reason = "typo"
+  }
+  action "sleep" { duration = "1s" }
+}
+`
+	tests := map[string]struct {
+		src        string
+		opts       SafetyOptions
+		wantRules  []string // rule IDs reported, in order
+		wantErrors []string // summaries of non-rule errors
+		wantUsed   map[string]bool
+		wantVoters int
+	}{
+		"followers of 3 assumed": {
+			src: restartFollowers, wantRules: []string{RuleFailureTolerance}, wantVoters: 3,
+		},
+		"followers of 5 from inventory": {
+			src:        restartFollowers,
+			opts:       SafetyOptions{DataCounts: map[string]int{"data.nomad_servers.all": 5}},
+			wantVoters: 5,
+		},
+		"followers of 4 live": {
+			// 4 voters tolerate 1; 2 of the 3 followers at once is too many.
+			src: restartFollowers, opts: SafetyOptions{NomadVoters: 4},
+			wantRules: []string{RuleFailureTolerance}, wantVoters: 4,
+		},
+		"composite waiver covers inner steps": {
+			src:        compositeWaiver,
+			wantUsed:   map[string]bool{RuleSnapshotFirst: true, RuleNoRejoin: true},
+			wantVoters: 3,
+		},
+		"unknown rule id": {
+			src: unknownRule, wantErrors: []string{"Unknown safety rule"}, wantVoters: 3,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rb, diags := lang.Parse(map[string][]byte{"case.nrun.hcl": []byte(tc.src)})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			g, _ := BuildGraph(rb)
+			rep, diags := CheckSafety(rb, g, tc.opts)
+			var rules, errs []string
+			for _, d := range diags {
+				if r := RuleOf(d); r != "" {
+					rules = append(rules, r)
+				} else if d.Severity == hcl.DiagError {
+					errs = append(errs, d.Summary)
+				}
+			}
+			if !slices.Equal(rules, tc.wantRules) {
+				t.Errorf("rules = %v, want %v (%s)", rules, tc.wantRules, diags)
+			}
+			if !slices.Equal(errs, tc.wantErrors) {
+				t.Errorf("errors = %v, want %v", errs, tc.wantErrors)
+			}
+			for _, w := range rep.Waivers {
+				if w.Used != tc.wantUsed[w.Rule] {
+					t.Errorf("waiver %s used = %v, want %v", w.Rule, w.Used, tc.wantUsed[w.Rule])
+				}
+			}
+			if len(rep.Waivers) != len(tc.wantUsed) {
+				t.Errorf("waivers = %+v, want %d", rep.Waivers, len(tc.wantUsed))
+			}
+			if rep.NomadVoters != tc.wantVoters {
+				t.Errorf("NomadVoters = %d, want %d", rep.NomadVoters, tc.wantVoters)
+			}
+		})
+	}
+}
+
+// TestSafetyLiveScope checks that a planner scope with live data counts
+// the for_each instances and the voters.
+func TestSafetyLiveScope(t *testing.T) {
+	src := `
+data "nomad_servers" "all" {}
+step "snap" {
+  action "nomad_snapshot_save" { path = "x.snap" }
+}
+step "restart" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = 2
+  depends_on   = [step.snap]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["true"]
+    effect  = "restart"
+  }
+  wait "server_healthy" { timeout = "5m" }
+}
+`
+	server := func(name string) cty.Value {
+		attrs := map[string]cty.Value{}
+		for a, ty := range lang.ServerType.AttributeTypes() {
+			attrs[a] = cty.UnknownVal(ty)
+		}
+		attrs["name"] = cty.StringVal(name)
+		return cty.ObjectVal(attrs)
+	}
+	for n, wantFail := range map[int]bool{3: true, 4: true, 5: false} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			rb, diags := lang.Parse(map[string][]byte{"live.nrun.hcl": []byte(src)})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			byName := map[string]cty.Value{}
+			for i := range n {
+				byName[fmt.Sprintf("s%d", i)] = server(fmt.Sprintf("s%d", i))
+			}
+			sc, _ := lang.NewScope(rb, nil)
+			sc.SetData("nomad_servers.all", cty.ObjectVal(map[string]cty.Value{
+				"by_name":   cty.MapVal(byName),
+				"leader":    server("s0"),
+				"followers": cty.UnknownVal(cty.Map(lang.ServerType)),
+				"names":     cty.UnknownVal(cty.List(cty.String)),
+			}))
+			g, _ := BuildGraph(rb)
+			rep, diags := CheckSafety(rb, g, SafetyOptions{Scope: sc})
+			failed := false
+			for _, d := range diags {
+				failed = failed || RuleOf(d) == RuleFailureTolerance
+			}
+			if failed != wantFail || rep.NomadVoters != max(n, 3) {
+				t.Errorf("NR-S002 = %v, want %v; voters %d (%s)", failed, wantFail, rep.NomadVoters, diags)
+			}
+		})
+	}
 }
