@@ -124,3 +124,62 @@ func TargetKindOf(t cty.Type) TargetKind {
 	}
 	return TargetNone
 }
+
+// ServersValue builds the value of a nomad_servers (elem ServerType) or
+// consul_servers (elem ConsulServerType) data source from its members,
+// which must be known objects of type elem with a known name. With no
+// leader among them, leader is null.
+func ServersValue(elem cty.Type, servers []cty.Value) cty.Value {
+	byName := map[string]cty.Value{}
+	followers := map[string]cty.Value{}
+	leader := cty.NullVal(elem)
+	for _, s := range servers {
+		name := s.GetAttr("name").AsString()
+		byName[name] = s
+		if l := s.GetAttr("leader"); l.IsKnown() && !l.IsNull() && l.True() {
+			leader = s
+		} else {
+			followers[name] = s
+		}
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"by_name":   mapOrEmpty(elem, byName),
+		"leader":    leader,
+		"followers": mapOrEmpty(elem, followers),
+		"names":     namesList(byName),
+	})
+}
+
+// NodesValue builds the value of a nomad_nodes data source from its
+// members, known NodeType objects with known name and id.
+func NodesValue(nodes []cty.Value) cty.Value {
+	byName := map[string]cty.Value{}
+	byID := map[string]cty.Value{}
+	for _, n := range nodes {
+		byName[n.GetAttr("name").AsString()] = n
+		byID[n.GetAttr("id").AsString()] = n
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"by_name": mapOrEmpty(NodeType, byName),
+		"by_id":   mapOrEmpty(NodeType, byID),
+		"names":   namesList(byName),
+	})
+}
+
+func mapOrEmpty(elem cty.Type, m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.MapValEmpty(elem)
+	}
+	return cty.MapVal(m)
+}
+
+func namesList(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.ListValEmpty(cty.String)
+	}
+	names := make([]cty.Value, 0, len(m))
+	for _, n := range sortedKeys(m) {
+		names = append(names, cty.StringVal(n))
+	}
+	return cty.ListVal(names)
+}
