@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -167,4 +169,27 @@ func functionsDoc() string {
 		names[i] = "`" + n + "`"
 	}
 	return "\n" + strings.Join(names, ", ") + "\n\n"
+}
+
+// TestLanguageDocExamplesParse checks that every hcl example in
+// LANGUAGE.md is valid HCL syntax. Examples are fragments, so references
+// and schemas are not checked here; the corpus covers those.
+func TestLanguageDocExamplesParse(t *testing.T) {
+	src, err := os.ReadFile("../LANGUAGE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(string(src), "```hcl\n")
+	if len(parts) < 5 {
+		t.Fatalf("only %d hcl examples", len(parts)-1)
+	}
+	for i, p := range parts[1:] {
+		example, _, ok := strings.Cut(p, "```")
+		if !ok {
+			t.Fatalf("example %d is not closed", i+1)
+		}
+		if _, diags := hclsyntax.ParseConfig([]byte(example), fmt.Sprintf("example-%d", i+1), hcl.InitialPos); diags.HasErrors() {
+			t.Errorf("example %d:\n%s\n%s", i+1, example, diags.Error())
+		}
+	}
 }
