@@ -1,6 +1,11 @@
 package lang
 
-import "github.com/zclconf/go-cty/cty"
+import (
+	"fmt"
+	"sort"
+
+	"github.com/zclconf/go-cty/cty"
+)
 
 // ServerType is the object type of one Nomad server, as found in
 // data.nomad_servers.NAME.by_name, .leader and .followers. Its attribute set
@@ -182,4 +187,64 @@ func namesList(m map[string]cty.Value) cty.Value {
 		names = append(names, cty.StringVal(n))
 	}
 	return cty.ListVal(names)
+}
+
+// ExpandForEach turns a known for_each value into its instances, sorted
+// by key (the default order): a map or object gives one instance per key,
+// a set of strings one per string (key and value are the string). It is
+// an error when the value, a key or a set element is unknown or null, or
+// when the type is not one for_each accepts (Validate reports those with
+// source ranges; this is the plan-time guard).
+func ExpandForEach(v cty.Value) ([]Each, error) {
+	if !v.IsKnown() {
+		return nil, fmt.Errorf("the for_each value is not known yet")
+	}
+	if v.IsNull() {
+		return nil, fmt.Errorf("the for_each value is null")
+	}
+	t := v.Type()
+	var out []Each
+	switch {
+	case t.IsMapType() || t.IsObjectType():
+		for it := v.ElementIterator(); it.Next(); {
+			k, ev := it.Element()
+			out = append(out, Each{Key: k, Value: ev})
+		}
+	case t.IsSetType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			if !ev.IsKnown() || ev.IsNull() || !ev.Type().Equals(cty.String) {
+				return nil, fmt.Errorf("for_each over a set needs known, non-null strings")
+			}
+			out = append(out, Each{Key: ev, Value: ev})
+		}
+	default:
+		return nil, fmt.Errorf("for_each needs a map, a set of strings or an object, not a %s", t.FriendlyName())
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Key.AsString() < out[j].Key.AsString() })
+	return out, nil
+}
+
+// LeaderLast moves the instance whose each.value is the leader (a server
+// object with leader = true) to the end, keeping the others in order. It
+// implements order = "leader_last".
+func LeaderLast(instances []Each) []Each {
+	out := make([]Each, 0, len(instances))
+	var leaders []Each
+	for _, e := range instances {
+		if isLeader(e.Value) {
+			leaders = append(leaders, e)
+			continue
+		}
+		out = append(out, e)
+	}
+	return append(out, leaders...)
+}
+
+func isLeader(v cty.Value) bool {
+	if !v.IsKnown() || v.IsNull() || !v.Type().IsObjectType() || !v.Type().HasAttribute("leader") {
+		return false
+	}
+	l := v.GetAttr("leader")
+	return l.IsKnown() && !l.IsNull() && l.Type().Equals(cty.Bool) && l.True()
 }

@@ -65,3 +65,49 @@ func TestServersValue(t *testing.T) {
 		t.Errorf("nodes type = %#v", n.Type())
 	}
 }
+
+func TestExpandForEach(t *testing.T) {
+	servers := cty.MapVal(map[string]cty.Value{"s2": server("s2", true), "s1": server("s1", false), "s3": server("s3", false)})
+	tests := map[string]struct {
+		in      cty.Value
+		keys    []string
+		wantErr bool
+	}{
+		"map sorted":     {in: servers, keys: []string{"s1", "s2", "s3"}},
+		"set of strings": {in: cty.SetVal([]cty.Value{cty.StringVal("b"), cty.StringVal("a")}), keys: []string{"a", "b"}},
+		"object":         {in: cty.ObjectVal(map[string]cty.Value{"y": cty.True, "x": cty.NumberIntVal(1)}), keys: []string{"x", "y"}},
+		"empty map":      {in: cty.MapValEmpty(cty.String), keys: nil},
+		"unknown":        {in: cty.UnknownVal(cty.Map(cty.String)), wantErr: true},
+		"null":           {in: cty.NullVal(cty.Map(cty.String)), wantErr: true},
+		"list":           {in: cty.ListVal([]cty.Value{cty.StringVal("a")}), wantErr: true},
+		"set of numbers": {in: cty.SetVal([]cty.Value{cty.NumberIntVal(1)}), wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ExpandForEach(tc.in)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			var keys []string
+			for _, e := range got {
+				keys = append(keys, e.Key.AsString())
+			}
+			if len(keys) != len(tc.keys) {
+				t.Fatalf("keys = %v, want %v", keys, tc.keys)
+			}
+			for i := range keys {
+				if keys[i] != tc.keys[i] {
+					t.Errorf("keys = %v, want %v", keys, tc.keys)
+				}
+			}
+		})
+	}
+	all, _ := ExpandForEach(servers)
+	var order []string
+	for _, e := range LeaderLast(all) {
+		order = append(order, e.Key.AsString())
+	}
+	if len(order) != 3 || order[0] != "s1" || order[1] != "s3" || order[2] != "s2" {
+		t.Errorf("leader_last order = %v", order)
+	}
+}
