@@ -60,9 +60,40 @@ func TestParseDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := []byte("step \"x\" {\n  foo = 1\n  bar = 2\n  baz = 3\n}\n")
+	// Several errors per block, where iterating a map would shuffle them.
+	bad := []byte(`step "x" {
+  foo = 1
+  bar = 2
+  baz = 3
+}
+step "y" {
+  action "sleep" {
+    duration = "1s"
+  }
+  wait "server_healthy" {
+    timeout  = "soon"
+    interval = "often"
+  }
+}
+nomad {
+  address   = []
+  region    = {}
+  namespace = []
+  ca_cert   = {}
+}
+data "nomad_nodes" "n" {
+  name = "("
+  meta = "x"
+}
+step "z" {
+  action "exec" {
+    command = ["x", data.nomad_node.n, data.nomad_nodez.n, data.nomad_nodes.m]
+    effect  = "none"
+  }
+}
+`)
 	run := func() []string {
-		rb, diags := Parse(map[string][]byte{"a.nrun.hcl": src, "b.nrun.hcl": bad, "c.nrun.hcl": bad})
+		rb, diags := Parse(map[string][]byte{"a.nrun.hcl": src, "b.nrun.hcl": bad})
 		diags = append(diags, Validate(rb, nil)...)
 		var out []string
 		for _, d := range diags {

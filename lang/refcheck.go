@@ -139,10 +139,7 @@ func (ix *refIndex) check(expr hcl.Expression, r refRules) (diags hcl.Diagnostic
 				continue
 			}
 			if ix.data[typ+"."+name] == nil {
-				var cands []string
-				for k := range ix.data {
-					cands = append(cands, k)
-				}
+				cands := sortedKeys(ix.data)
 				bad(&hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Reference to undeclared data source",

@@ -260,7 +260,7 @@ func checkCreates(v cty.Value) string {
 	if !t.IsObjectType() {
 		return ""
 	}
-	for name := range t.AttributeTypes() {
+	for _, name := range sortedKeys(t.AttributeTypes()) {
 		if !CreatesType.HasAttribute(name) {
 			return fmt.Sprintf("creates has no attribute %q; use nomad_servers, nomad_clients or consul_servers.", name)
 		}

@@ -60,8 +60,8 @@ func decodeCheck(b *hclsyntax.Block, kind CheckKind) (*Check, hcl.Diagnostics) {
 	}
 	c, d := decodeBody(hclsyntaxBody(b), schema, what, ch.DeclRange)
 	diags = append(diags, d...)
-	for name, a := range c.Attrs {
-		switch name {
+	for _, a := range sortedHCLAttrs(c.Attrs) {
+		switch name := a.Name; name {
 		case checkTimeoutAttr:
 			if v, ok, d := staticDuration(a, "timeout", true); ok {
 				ch.Timeout = v

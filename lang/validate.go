@@ -62,6 +62,13 @@ func (v *validator) staticRules(where string) refRules {
 	}
 }
 
+// namedExpr pairs an argument name with its expression; a slice of them
+// keeps diagnostics in a fixed order, which a map would not.
+type namedExpr struct {
+	name string
+	expr hcl.Expression
+}
+
 // config validates the nomad, consul, terraform and data blocks.
 func (v *validator) config() {
 	rb := v.sc.Runbook
@@ -69,23 +76,23 @@ func (v *validator) config() {
 	boolean := AttrSpec{Type: cty.Bool}
 	if n := rb.Nomad; n != nil {
 		r := v.staticRules("the nomad block")
-		for name, e := range map[string]hcl.Expression{
-			"address": n.Address, "region": n.Region, "namespace": n.Namespace,
-			"ca_cert": n.CACert, "client_cert": n.ClientCert, "client_key": n.ClientKey,
-			"tls_server_name": n.TLSServerName,
+		for _, a := range []namedExpr{
+			{"address", n.Address}, {"region", n.Region}, {"namespace", n.Namespace},
+			{"ca_cert", n.CACert}, {"client_cert", n.ClientCert}, {"client_key", n.ClientKey},
+			{"tls_server_name", n.TLSServerName},
 		} {
-			v.staticArg(e, name, str, r)
+			v.staticArg(a.expr, a.name, str, r)
 		}
 		v.staticArg(n.TLSSkipVerify, "tls_skip_verify", boolean, r)
 	}
 	if c := rb.Consul; c != nil {
 		r := v.staticRules("the consul block")
-		for name, e := range map[string]hcl.Expression{
-			"address": c.Address, "scheme": c.Scheme, "datacenter": c.Datacenter,
-			"ca_cert": c.CACert, "client_cert": c.ClientCert, "client_key": c.ClientKey,
-			"tls_server_name": c.TLSServerName,
+		for _, a := range []namedExpr{
+			{"address", c.Address}, {"scheme", c.Scheme}, {"datacenter", c.Datacenter},
+			{"ca_cert", c.CACert}, {"client_cert", c.ClientCert}, {"client_key", c.ClientKey},
+			{"tls_server_name", c.TLSServerName},
 		} {
-			v.staticArg(e, name, str, r)
+			v.staticArg(a.expr, a.name, str, r)
 		}
 		v.staticArg(c.TLSSkipVerify, "tls_skip_verify", boolean, r)
 	}
