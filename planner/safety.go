@@ -248,6 +248,7 @@ type safety struct {
 	byPos    map[addrs.Step]*facts
 
 	prior map[priorKey]setState // memo of priorState
+	touch map[string]bitset     // memo of touchBits
 
 	diags   hcl.Diagnostics
 	waivers []Waiver
@@ -267,7 +268,7 @@ func CheckSafety(rb *lang.Runbook, g *Graph, opts SafetyOptions) (*SafetyReport,
 	if rb == nil || g == nil {
 		return rep, nil
 	}
-	s := &safety{rb: rb, g: g, opts: opts, byPos: map[addrs.Step]*facts{}, prior: map[priorKey]setState{}}
+	s := &safety{rb: rb, g: g, opts: opts, byPos: map[addrs.Step]*facts{}, prior: map[priorKey]setState{}, touch: map[string]bitset{}}
 	s.ctx = s.evalContext()
 	s.collectWaivers()
 	s.collect()

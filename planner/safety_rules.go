@@ -152,6 +152,10 @@ func (s *safety) checkSnapshotFirst() {
 				disrupting = append(disrupting, u)
 			}
 		}
+		disruptingBits := make(bitset, (len(s.units)+63)/64)
+		for _, u := range disrupting {
+			disruptingBits.set(u.pos)
+		}
 		for _, u := range disrupting {
 			covered := false
 			for _, sn := range snaps {
@@ -163,15 +167,8 @@ func (s *safety) checkSnapshotFirst() {
 			if covered || s.innerSnapshotFirst(u, snapAction[c], c) {
 				continue
 			}
-			first := true
-			for _, v := range disrupting {
-				if v != u && s.g.Ancestor(v.addr(), u.addr()) {
-					first = false
-					break
-				}
-			}
-			if !first {
-				continue
+			if s.ancestorBits(u).intersects(disruptingBits) {
+				continue // only the first disrupting steps are reported
 			}
 			s.report(u.step, RuleSnapshotFirst, hcl.DiagError, u.step.DeclRange,
 				"No snapshot before disruption",
@@ -179,6 +176,15 @@ func (s *safety) checkSnapshotFirst() {
 					u.addr(), c, snapAction[c], snapAction[c], u.addr()))
 		}
 	}
+}
+
+func (b bitset) intersects(c bitset) bool {
+	for i := range min(len(b), len(c)) {
+		if b[i]&c[i] != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // innerSnapshotFirst reports whether a composite saves a snapshot before

@@ -305,6 +305,18 @@ func serverRunbook(n, w int) []byte {
 	return []byte(b.String())
 }
 
+// unorderedRunbook generates n server restarts that all depend on one
+// snapshot and nothing else.
+func unorderedRunbook(n int) []byte {
+	var b strings.Builder
+	b.WriteString("data \"nomad_servers\" \"all\" {}\n")
+	b.WriteString("step \"snap\" {\n  action \"nomad_snapshot_save\" { path = \"x.snap\" }\n}\n")
+	for i := range n {
+		fmt.Fprintf(&b, "step \"s%d\" {\n  depends_on = [step.snap]\n  target = data.nomad_servers.all.leader\n  precondition \"quorum_ok\" {}\n  action \"exec\" {\n    command = [\"true\"]\n    effect  = \"restart\"\n  }\n  wait \"server_healthy\" { timeout = \"5m\" }\n}\n", i)
+	}
+	return []byte(b.String())
+}
+
 func benchmarkSafety(b *testing.B, src []byte) {
 	rb, diags := lang.Parse(map[string][]byte{"bench.nrun.hcl": src})
 	if diags.HasErrors() {
@@ -313,11 +325,15 @@ func benchmarkSafety(b *testing.B, src []byte) {
 	g, _ := BuildGraph(rb)
 	g.Ancestor(g.Order()[0], g.Order()[1]) // build the ancestor bitsets outside the timer
 	b.ResetTimer()
+	cpu0, ok := safetyCPU()
 	for b.Loop() {
 		_, sdiags := CheckSafety(rb, g, SafetyOptions{})
 		if sdiags.HasErrors() {
 			b.Fatal(sdiags)
 		}
+	}
+	if cpu1, ok1 := safetyCPU(); ok && ok1 {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 	}
 }
 
@@ -330,6 +346,22 @@ func BenchmarkSafety(b *testing.B) {
 	})
 	b.Run("servers-2000", func(b *testing.B) {
 		benchmarkSafety(b, serverRunbook(2000, 4))
+	})
+	b.Run("unordered-servers-2000", func(b *testing.B) {
+		// Every server step is unordered with every other: the worst
+		// case for NR-S002's repeated search.
+		src := unorderedRunbook(2000)
+		rb, _ := lang.Parse(map[string][]byte{"bench.nrun.hcl": src})
+		g, _ := BuildGraph(rb)
+		g.Ancestor(g.Order()[0], g.Order()[1])
+		b.ResetTimer()
+		cpu0, ok := safetyCPU()
+		for b.Loop() {
+			CheckSafety(rb, g, SafetyOptions{})
+		}
+		if cpu1, ok1 := safetyCPU(); ok && ok1 {
+			b.ReportMetric(float64(cpu1-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+		}
 	})
 }
 
