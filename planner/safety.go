@@ -179,15 +179,6 @@ type facts struct {
 	pos             int // index in the graph order of its level
 }
 
-// serverEffect is the effect the step has on its (server) target, or ""
-// when it acts on no Raft server.
-func (f *facts) serverEffect() lang.Effect {
-	if f.tgt.isServer() {
-		return f.effect
-	}
-	return ""
-}
-
 // disrupts reports whether f restarts, stops, destroys or removes a Raft
 // server of cluster c that is still a live voter when f starts. Acting on
 // servers that already left Raft disrupts nothing.

@@ -422,6 +422,9 @@ func (s *safety) reportTolerance(c cluster, blame *facts, running, downed, remov
 	}
 	fmt.Fprintf(&b, " At that moment %d of the %d voters of the %s cluster are down, but %d voters need a quorum of %d and tolerate only %d down.",
 		total.down, voters, c, voters, quorum, tolerance)
+	if !blame.countKnown && blame.step.ForEach != nil && !s.assumedVoters(c) {
+		fmt.Fprintf(&b, " The number of instances of %s is not known offline; the analysis assumed %d.", blame.addr(), blame.count)
+	}
 	if s.assumedVoters(c) {
 		fmt.Fprintf(&b, " The analysis assumed %d voters because the count is not known offline; declare a variable %q with the real count, or run nrun plan against the cluster.", v0, map[cluster]string{clusterNomad: "server_count", clusterConsul: "consul_server_count"}[c])
 	}
