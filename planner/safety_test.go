@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -607,5 +608,90 @@ step "restart" {
 				t.Errorf("NR-S002 = %v, want %v; voters %d (%s)", failed, wantFail, rep.NomadVoters, diags)
 			}
 		})
+	}
+}
+
+// TestFailureToleranceMatchesAntichains generates runbooks of transient
+// server restarts on random DAGs and checks NR-S002 end to end against the
+// definition: a violation exists exactly when some set of mutually
+// unordered steps, each with min(max_parallel, voters) servers down, takes
+// more servers down than the voters tolerate.
+func TestFailureToleranceMatchesAntichains(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	outcomes := map[bool]int{}
+	defer func() {
+		if outcomes[true] < 10 || outcomes[false] < 10 {
+			t.Errorf("generator too one-sided: %v", outcomes)
+		}
+	}()
+	for trial := range 150 {
+		voters := 3 + r.IntN(5)
+		n := 1 + r.IntN(6)
+		par := make([]int, n)
+		preds := make([][]int, n)
+		var b strings.Builder
+		fmt.Fprintf(&b, "variable \"server_count\" {\n  type    = number\n  default = %d\n}\n", voters)
+		b.WriteString("data \"nomad_servers\" \"all\" {}\n")
+		b.WriteString("step \"snap\" {\n  action \"nomad_snapshot_save\" {\n    path = \"x.snap\"\n  }\n  wait \"servers_healthy\" {\n    count   = var.server_count\n    timeout = \"1m\"\n  }\n}\n")
+		for i := range n {
+			par[i] = 1 + r.IntN(3)
+			deps := []string{"step.snap"}
+			for j := range i {
+				if r.IntN(3) == 0 {
+					preds[i] = append(preds[i], j)
+					deps = append(deps, fmt.Sprintf("step.s%d", j))
+				}
+			}
+			fmt.Fprintf(&b, "step \"s%d\" {\n  for_each     = data.nomad_servers.all.by_name\n  order        = \"leader_last\"\n  max_parallel = %d\n  depends_on   = [%s]\n  precondition \"quorum_ok\" {}\n  action \"exec\" {\n    command = [\"true\"]\n    effect  = \"restart\"\n  }\n  wait \"server_healthy\" {\n    timeout = \"5m\"\n  }\n}\n",
+				i, par[i], strings.Join(deps, ", "))
+		}
+		// Brute force over subsets: reachability, then antichains.
+		reach := make([][]bool, n)
+		for i := range n {
+			reach[i] = make([]bool, n)
+			for _, p := range preds[i] {
+				reach[i][p] = true
+				for k := range n {
+					if reach[p][k] {
+						reach[i][k] = true
+					}
+				}
+			}
+		}
+		worst := 0
+		for set := 1; set < 1<<n; set++ {
+			down, ok := 0, true
+			for i := range n {
+				if set&(1<<i) == 0 {
+					continue
+				}
+				down += min(par[i], voters)
+				for j := range n {
+					if set&(1<<j) != 0 && reach[i][j] {
+						ok = false
+					}
+				}
+			}
+			if ok {
+				worst = max(worst, down)
+			}
+		}
+		tolerance := voters - (voters/2 + 1)
+		want := worst > tolerance
+		outcomes[want]++
+
+		_, diags := analyse(t, "gen.nrun.hcl", []byte(b.String()), SafetyOptions{})
+		got := false
+		for _, d := range diags {
+			switch {
+			case RuleOf(d) == RuleFailureTolerance:
+				got = true
+			case d.Severity == hcl.DiagError:
+				t.Fatalf("trial %d: unexpected %s\n%s", trial, d, b.String())
+			}
+		}
+		if got != want {
+			t.Fatalf("trial %d: NR-S002 reported = %v, want %v (worst %d down, %d voters)\n%s", trial, got, want, worst, voters, b.String())
+		}
 	}
 }
