@@ -264,6 +264,14 @@ func checkCreates(v cty.Value) string {
 		if !CreatesType.HasAttribute(name) {
 			return fmt.Sprintf("creates has no attribute %q; use nomad_servers, nomad_clients or consul_servers.", name)
 		}
+		if !v.IsKnown() || v.IsNull() {
+			continue
+		}
+		if av := v.GetAttr(name); av.Type().Equals(cty.Number) {
+			if msg := checkWholeNonNegative(av); msg != "" {
+				return fmt.Sprintf("creates.%s: %s", name, msg)
+			}
+		}
 	}
 	return ""
 }
