@@ -428,7 +428,18 @@ func (s *safety) reportTolerance(c cluster, blame *facts, running, downed, remov
 	if s.assumedVoters(c) {
 		fmt.Fprintf(&b, " The analysis assumed %d voters because the count is not known offline; declare a variable %q with the real count, or run nrun plan against the cluster.", v0, map[cluster]string{clusterNomad: "server_count", clusterConsul: "consul_server_count"}[c])
 	}
-	b.WriteString(" Fix it by lowering max_parallel, by ordering the steps with depends_on, or, in a migration, by making each old server stop and leave Raft (nomad_raft_remove_peer after the stop) only after the new servers have joined.")
+	switch {
+	case len(running) == 1 && len(downed) == 0 && len(removed) == 0 && blame.parallel > 1:
+		fmt.Fprintf(&b, " Lower max_parallel to %d.", max(tolerance, 1))
+	case len(running) > 1:
+		fmt.Fprintf(&b, " Order them: add depends_on = [%s] to %s.", running[len(running)-2].addr(), blame.addr())
+	case len(downed) > 0:
+		fmt.Fprintf(&b, " Bring those servers back (start them and wait for server_healthy) before %s runs, or remove them from Raft once they are stopped.", blame.addr())
+	case len(removed) > 0:
+		fmt.Fprintf(&b, " A smaller voter set tolerates fewer failures: run %s before the removal, or add servers first (terraform_apply with creates, then wait for servers_healthy with a count).", blame.addr())
+	default:
+		fmt.Fprintf(&b, " Take the servers out one at a time instead: for each, stop it and remove it from Raft (nomad_raft_remove_peer or consul_raft_remove_peer, max_parallel = 1), and only then destroy them.")
+	}
 	s.report(blame.step, RuleFailureTolerance, hcl.DiagError, subject, "Failure tolerance exceeded", strings.TrimSpace(b.String()))
 }
 
