@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/nrun-dev/nrun/checks"
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
@@ -35,7 +37,9 @@ func TestLiveSnapshotAndQuorum(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	c, err := cluster.New(cluster.Config{}, cluster.WithGetenv(func(k string) string { return env[k] }), cluster.WithWaitTime(time.Second))
+	rec := &recorder{nomadHost: strings.TrimPrefix(env["NOMAD_ADDR"], "http://"), answers: map[string]any{}}
+	c, err := cluster.New(cluster.Config{}, cluster.WithGetenv(func(k string) string { return env[k] }),
+		cluster.WithWaitTime(time.Second), cluster.WithTransport(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,13 +124,40 @@ func TestLiveSnapshotAndQuorum(t *testing.T) {
 	expect(v, "servers_version", checks.Args{Version: sandbox.DefaultNomadVersion}, checks.Target{}, true, "servers_version: 3/3 nomad servers at")
 	expect(v, "quorum_ok", checks.Args{}, checks.Target{Kind: lang.TargetConsulServer, Name: "consul1"}, true, "quorum_ok: 3/3 voters healthy, failure tolerance 1")
 
+	// Drain the (empty) client: the drain completes at once, and node_drained
+	// and node_ineligible must see it.
+	nc, err := sb.NomadClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, ok := v.Nomad.Node("c1")
+	if !ok {
+		t.Fatalf("node c1 missing from the snapshot")
+	}
+	if _, err := nc.Nodes().UpdateDrain(c1.ID, &api.DrainSpec{Deadline: time.Minute}, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, 60*time.Second, "the drain of c1 to complete", func() (bool, string) {
+		v, err = c.Snapshot(ctx, opts)
+		if err != nil {
+			t.Fatalf("snapshot: %v", err)
+		}
+		n, _ := v.Nomad.Node("c1")
+		return n.LastDrain != nil && n.LastDrain.Status == "complete", fmt.Sprintf("%+v", n)
+	})
+	expect(v, "node_drained", checks.Args{}, checks.Target{Kind: lang.TargetNomadNode, Name: "c1"}, true, "node_drained: c1: last drain complete, 0 allocations running (0 system): ok")
+	expect(v, "node_ineligible", checks.Args{}, checks.Target{Kind: lang.TargetNomadNode, Name: "c1"}, true, "node_ineligible: c1: ineligible: ok")
+
+	// The hand-written API answers that package cluster's tests serve
+	// must not invent fields real agents do not send.
+	rec.mu.Lock()
+	compareFixture(t, "../cluster/testdata/api/healthy3.json", rec.answers)
+	rec.mu.Unlock()
+
 	if err := sb.StopServer(ctx, stop); err != nil {
 		t.Fatal(err)
 	}
-	node, ok := v.Nomad.Node("c1")
-	if !ok {
-		t.Fatal("node c1 missing from the snapshot")
-	}
+	node := c1
 	// Autopilot answers 429 once it sees the stopped server fail. Shortly
 	// after, its dead-server cleanup may remove the server from Raft (serf
 	// status "left"), leaving 2 voters; quorum_ok must refuse a second
