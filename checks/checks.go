@@ -126,6 +126,9 @@ func Eval(name string, args Args, target Target, v *cluster.View) Result {
 // else the kind of the server argument or target, else Nomad.
 func raftOf(a Args, t Target, v *cluster.View) (cluster.RaftView, string, *Result) {
 	which := a.Cluster
+	if which != "" && which != "nomad" && which != "consul" {
+		return cluster.RaftView{}, which, &Result{Reason: fmt.Sprintf("cluster is %q; it must be \"nomad\" or \"consul\"", which)}
+	}
 	if which == "" {
 		switch {
 		case a.Server != nil && a.Server.Kind == lang.TargetConsulServer:

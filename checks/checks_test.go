@@ -107,6 +107,10 @@ func TestEval(t *testing.T) {
 			view: "follower_down", check: "quorum_ok", args: Args{Cluster: "consul"},
 			want: "quorum_ok: not ok: the cluster view has no Consul data; add a consul block or set CONSUL_HTTP_ADDR so nrun reads Consul",
 		},
+		"quorum bad cluster": {
+			view: "healthy3", check: "quorum_ok", args: Args{Cluster: "vault"},
+			want: `quorum_ok: not ok: cluster is "vault"; it must be "nomad" or "consul"`,
+		},
 		"quorum server arg overrides a node target": {
 			view: "follower_down", check: "quorum_ok", target: node("c1"), args: Args{Server: ptr(server("s1"))},
 			want: "quorum_ok: 2/3 voters healthy, failure tolerance 0, target s1 is a voter -> tolerance after disruption -1: not ok: taking s1 down would leave 1 of 3 voters healthy, below the quorum of 2; wait for the other servers to become healthy, or add servers first",

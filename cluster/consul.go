@@ -22,10 +22,10 @@ func (c *Client) consulView(ctx context.Context) (*ConsulView, error) {
 	if err != nil {
 		return nil, c.consulErr("read the Raft configuration", err)
 	}
-	// Members has no context parameter; the answer is the local agent's
-	// gossip table, so it does not wait on the servers.
-	members, err := c.consul.Agent().Members(false)
-	if err != nil {
+	// Agent().Members takes no context; the raw query does, so a hung
+	// agent cannot hold Snapshot past ctx.
+	var members []*consul.AgentMember
+	if _, err := c.consul.Raw().Query("/v1/agent/members", &members, q); err != nil {
 		return nil, c.consulErr("list members", err)
 	}
 	leader, err := c.consul.Status().LeaderWithQueryOptions(q)
