@@ -267,6 +267,9 @@ func (c *Client) nomadNodes(ctx context.Context, filters []NodeFilter) ([]Node, 
 			continue
 		}
 		full, _, err := c.nomad.Nodes().Info(st.ID, q)
+		if isNotFound(err) {
+			continue // purged between the list and the read
+		}
 		if err != nil {
 			return out, c.nomadErr("read node "+st.Name, err)
 		}
@@ -357,11 +360,10 @@ func (c *Client) nomadJob(ctx context.Context, ref JobRef) (Job, bool, error) {
 		q.Namespace = ref.Namespace
 	}
 	j, _, err := c.nomad.Jobs().Info(ref.ID, q)
+	if isNotFound(err) {
+		return Job{}, false, nil
+	}
 	if err != nil {
-		var ure nomad.UnexpectedResponseError
-		if errors.As(err, &ure) && ure.StatusCode() == http.StatusNotFound {
-			return Job{}, false, nil
-		}
 		return Job{}, false, c.nomadErr("read job "+ref.ID, err)
 	}
 	out := Job{
@@ -414,4 +416,9 @@ func derefU64(p *uint64) uint64 {
 		return 0
 	}
 	return *p
+}
+
+func isNotFound(err error) bool {
+	var ure nomad.UnexpectedResponseError
+	return errors.As(err, &ure) && ure.StatusCode() == http.StatusNotFound
 }

@@ -162,6 +162,19 @@ func TestSnapshotUnhealthyIsAnAnswer(t *testing.T) {
 	}
 }
 
+func TestSnapshotNodePurgedMidway(t *testing.T) {
+	f := newFakeAPI(t, "testdata/api/healthy3.json")
+	f.set("nomad GET /v1/node/c0ffee00-0000-4000-8000-000000000002", answer{Status: 404, Body: json.RawMessage(`"node not found"`)})
+	c := newTestClient(t, f, nil)
+	v, err := c.Snapshot(context.Background(), SnapshotOptions{Nomad: true, Nodes: true, NodeFilters: []NodeFilter{{NodePool: "blue"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Nomad.Nodes) != 1 || v.Nomad.Nodes[0].Name != "c1" {
+		t.Errorf("nodes = %+v, want only c1", v.Nomad.Nodes)
+	}
+}
+
 func TestSnapshotNoLeader(t *testing.T) {
 	f := newFakeAPI(t, "testdata/api/healthy3.json")
 	f.set("nomad GET /v1/status/leader", answer{Body: json.RawMessage(`""`)})
