@@ -31,7 +31,7 @@ var anyServerObjects = []cty.Type{ServerType, ConsulServerType}
 // CheckSpecs maps every built-in check name to its schema.
 var CheckSpecs = map[string]*CheckSpec{
 	"quorum_ok": {
-		Doc: "The cluster keeps quorum if the step's target goes down: autopilot reports healthy and failure tolerance is at least 1 (or the target is not a voter).",
+		Doc: "The cluster stays at quorum with the step's target down: healthy voters, minus the target when it is a healthy voter, is at least voters/2+1. Without a server target it checks the cluster is at quorum now.",
 		Attrs: []AttrSpec{
 			{Name: "cluster", Type: cty.String, Doc: `"nomad" or "consul". Default: consul when the target is a Consul server, else nomad.`, check: checkOneOf("nomad", "consul")},
 		},
@@ -52,9 +52,9 @@ var CheckSpecs = map[string]*CheckSpec{
 		},
 	},
 	"servers_healthy": {
-		Doc: "Autopilot reports every server healthy, and, when count is set, exactly that many servers.",
+		Doc: "Autopilot reports every server healthy, and, when count is set, at least that many healthy voters.",
 		Attrs: []AttrSpec{
-			{Name: "count", Type: cty.Number, Doc: "Expected number of servers.", check: checkWholeNonNegative},
+			{Name: "count", Type: cty.Number, Doc: "Minimum number of healthy voters.", check: checkWholeNonNegative},
 			{Name: "cluster", Type: cty.String, Doc: `"nomad" or "consul". Default nomad.`, check: checkOneOf("nomad", "consul")},
 		},
 	},
@@ -87,7 +87,7 @@ var CheckSpecs = map[string]*CheckSpec{
 		},
 	},
 	"node_drained": {
-		Doc:    "The client node's drain is complete and it runs no non-system allocations.",
+		Doc:    "The client node's last drain is complete and no non-terminal allocations remain on it other than system jobs' (a drain can report complete before its allocations have stopped).",
 		Target: TargetNomadNode, TargetAttr: "node",
 		Attrs: []AttrSpec{
 			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node. Defaults to the step's target."},
