@@ -18,8 +18,17 @@ import (
 // the cost is linear in the size of the runbook. Validate does not repeat
 // what Parse reported.
 func Validate(rb *Runbook, inputs map[string]cty.Value) hcl.Diagnostics {
+	_, diags := ValidateWithScope(rb, inputs)
+	return diags
+}
+
+// ValidateWithScope is Validate that also returns the Scope it evaluated
+// (variables, locals; data and steps unknown), so later passes such as the
+// safety analysis reuse it instead of evaluating the locals again, which
+// for a large generated local costs as much as the whole validation.
+func ValidateWithScope(rb *Runbook, inputs map[string]cty.Value) (*Scope, hcl.Diagnostics) {
 	if rb == nil {
-		return nil
+		return nil, nil
 	}
 	sc, ix, diags := newScope(rb, inputs)
 	v := &validator{sc: sc, ix: ix, outerTargetType: map[*Step]cty.Type{}}
@@ -32,7 +41,7 @@ func Validate(rb *Runbook, inputs map[string]cty.Value) hcl.Diagnostics {
 		v.output(o)
 	}
 	v.variables()
-	return v.diags
+	return sc, v.diags
 }
 
 type validator struct {

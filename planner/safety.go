@@ -77,8 +77,8 @@ func init() { passes = append(passes, checkSafety) }
 
 // checkSafety is the safety analysis as a Validate pass: offline, with the
 // worst-case counts.
-func checkSafety(rb *lang.Runbook, g *Graph, inputs map[string]cty.Value) hcl.Diagnostics {
-	_, diags := CheckSafety(rb, g, SafetyOptions{Inputs: inputs})
+func checkSafety(rb *lang.Runbook, g *Graph, inputs map[string]cty.Value, sc *lang.Scope) hcl.Diagnostics {
+	_, diags := CheckSafety(rb, g, SafetyOptions{Inputs: inputs, Scope: sc})
 	return diags
 }
 

@@ -13,7 +13,11 @@ import (
 // pass even when lang or BuildGraph reported problems, so one run reports
 // everything. The graph is always a DAG (edges closing a cycle are left out
 // of its orders), but a runbook with errors may miss steps or edges.
-type Pass func(rb *lang.Runbook, g *Graph, inputs map[string]cty.Value) hcl.Diagnostics
+//
+// The scope holds the evaluated variables and locals (data sources and steps
+// unknown); it may be nil when rb could not be scoped at all. Passes must
+// treat it as read-only: it is shared.
+type Pass func(rb *lang.Runbook, g *Graph, inputs map[string]cty.Value, sc *lang.Scope) hcl.Diagnostics
 
 // passes run in order after BuildGraph.
 //
@@ -32,11 +36,11 @@ func Validate(rb *lang.Runbook, inputs map[string]cty.Value) (*Graph, hcl.Diagno
 		g, _ := BuildGraph(nil)
 		return g, nil
 	}
-	diags := lang.Validate(rb, inputs)
+	sc, diags := lang.ValidateWithScope(rb, inputs)
 	g, gdiags := BuildGraph(rb)
 	diags = append(diags, gdiags...)
 	for _, pass := range passes {
-		diags = append(diags, pass(rb, g, inputs)...)
+		diags = append(diags, pass(rb, g, inputs, sc)...)
 	}
 	return g, diags
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -43,6 +44,16 @@ func newStreams() *streams {
 		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		Getenv:    os.Getenv,
+	}
+}
+
+func init() {
+	// nrun is a short-lived process whose heap is mostly HCL's token and
+	// syntax trees: collecting four times less often cuts validate's CPU
+	// by about a quarter on large runbooks (planner BenchmarkValidate with
+	// GOGC=400). An explicit GOGC still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 }
 

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nrun-dev/nrun/lang"
 )
 
 func TestGenerateShape(t *testing.T) {
@@ -19,11 +22,11 @@ func TestGenerateShape(t *testing.T) {
 		"one step":            {opts: Options{Steps: 1}, steps: 1},
 		"two steps":           {opts: Options{Steps: 2, ForEachKeys: 5}, steps: 2, forEach: 5},
 		"large, map in local": {opts: Options{Steps: 2000, ForEachKeys: 10000}, steps: 2000, forEach: 10000, composite: true},
+		"keys expression":     {opts: Options{Steps: 30, ForEachKeys: 300, KeysExpression: true}, steps: 30, forEach: 300},
 		"map in variable":     {opts: Options{Steps: 50, ForEachKeys: 7, MapInVariable: true}, steps: 50, forEach: 7, composite: true},
 		"no composites":       {opts: Options{Steps: 80, CompositeEvery: -1}, steps: 80},
 	}
 	topStep := regexp.MustCompile(`(?m)^step "`)
-	host := regexp.MustCompile(`(?m)^\s+"host-\d+" = "10\.`)
 	innerStep := regexp.MustCompile(`(?m)^  step "`)
 	forEach := regexp.MustCompile(`(?m)^  for_each `)
 	for name, tc := range tests {
@@ -32,7 +35,7 @@ func TestGenerateShape(t *testing.T) {
 			if got := len(topStep.FindAll(src, -1)); got != tc.steps {
 				t.Errorf("%d top-level steps, want %d", got, tc.steps)
 			}
-			if got := len(host.FindAll(src, -1)); got != tc.forEach {
+			if got := hostKeys(t, src); got != tc.forEach {
 				t.Errorf("%d map keys, want %d", got, tc.forEach)
 			}
 			wantForEach := 0
@@ -50,6 +53,39 @@ func TestGenerateShape(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hostKeys evaluates the generated hosts map the way validate does and
+// returns its length; the literal and the for-expression forms must agree.
+func hostKeys(t *testing.T, src []byte) int {
+	t.Helper()
+	rb, diags := lang.Parse(map[string][]byte{"gen.nrun.hcl": src})
+	if diags.HasErrors() {
+		t.Fatalf("generated runbook does not parse: %s", diags.Error())
+	}
+	scope, diags := lang.NewScope(rb, nil)
+	if diags.HasErrors() {
+		t.Fatalf("scope: %s", diags.Error())
+	}
+	v, ok := scope.Locals["hosts"]
+	if !ok {
+		v, ok = scope.Vars["hosts"]
+	}
+	if !ok || v.IsNull() {
+		return 0
+	}
+	if !v.IsWhollyKnown() {
+		t.Fatalf("hosts map is not known: %#v", v)
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, val := it.Element()
+		i, _ := strconv.Atoi(strings.TrimPrefix(k.AsString(), "host-"))
+		want := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+		if val.AsString() != want {
+			t.Fatalf("hosts[%s] = %s, want %s", k.AsString(), val.AsString(), want)
+		}
+	}
+	return v.LengthInt()
 }
 
 func TestGenerateSeedsDiffer(t *testing.T) {
