@@ -13,7 +13,7 @@ import (
 	"github.com/nrun-dev/nrun/lang"
 )
 
-// The safety rule IDs. SAFETY.md (merged into LANGUAGE.md) describes each.
+// The safety rule IDs. LANGUAGE.md, section "Safety rules", describes each.
 const (
 	RuleQuorumPrecondition = "NR-S001"
 	RuleFailureTolerance   = "NR-S002"
@@ -246,7 +246,7 @@ type safety struct {
 }
 
 // CheckSafety proves the runbook's step graph safe for the clusters it
-// operates, rule by rule (NR-S001 to NR-S010, see SAFETY.md). Each finding
+// operates, rule by rule (NR-S001 to NR-S010, see LANGUAGE.md). Each finding
 // is a diagnostic whose Summary ends with the rule ID, whose Extra is a
 // RuleDiag, whose Subject is the offending step header or attribute and
 // whose Context is the step block. Violations of rules a step waives with
