@@ -1,13 +1,701 @@
 package planner
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/nrun-dev/nrun/addrs"
+	"github.com/nrun-dev/nrun/checks"
 	cview "github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
 )
 
+// resolver holds the state of one Resolve call.
+type resolver struct {
+	rb    *lang.Runbook
+	sc    *lang.Scope
+	view  *cview.View
+	g     *Graph
+	plan  *Plan
+	diags hcl.Diagnostics
+
+	sensitive map[string]bool // sensitive variable names
+	nodes     map[string]*cview.Node
+	nodeIDs   map[string]bool
+	jobKeys   map[string]bool
+
+	// finish is the last wave of each top-level step, -1 for a step
+	// without instances whose dependencies finished before wave 0.
+	finish map[addrs.Step]int
+}
+
 func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, opts ResolveOptions) (*Plan, hcl.Diagnostics) {
-	return &Plan{FormatVersion: FormatVersion}, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Resolve is not implemented yet"}}
+	p := &Plan{
+		FormatVersion: FormatVersion,
+		Variables:     []Variable{},
+		Steps:         []StepInfo{},
+		Instances:     []*Instance{},
+		Waves:         [][]string{},
+		Waivers:       []PlanWaiver{},
+		Diagnostics:   []Diagnostic{},
+	}
+	if rb == nil {
+		return p, nil
+	}
+	r := &resolver{rb: rb, view: view, plan: p, sensitive: map[string]bool{}, nodeIDs: map[string]bool{}, jobKeys: map[string]bool{}, finish: map[addrs.Step]int{}}
+	p.Runbook = runbookInfo(rb)
+	p.Cluster = clusterInfo(view)
+
+	sc, diags := lang.ValidateWithScope(rb, inputs)
+	if sc == nil {
+		sc, _ = lang.NewScope(rb, inputs)
+	}
+	r.sc = sc
+	r.diags = diags
+	r.variables()
+
+	g := opts.Graph
+	if g == nil {
+		var gd hcl.Diagnostics
+		g, gd = BuildGraph(rb)
+		r.diags = append(r.diags, gd...)
+	}
+	r.g = g
+
+	filters, fd := evalFilters(rb, sc)
+	r.diags = append(r.diags, fd...)
+	counts, dd := fillData(rb, sc, view, filters)
+	r.diags = append(r.diags, dd...)
+	if view != nil && view.Nomad != nil {
+		r.nodes = make(map[string]*cview.Node, 2*len(view.Nomad.Nodes))
+		for i := range view.Nomad.Nodes {
+			n := &view.Nomad.Nodes[i]
+			r.nodes[n.ID] = n
+			if _, dup := r.nodes[n.Name]; !dup {
+				r.nodes[n.Name] = n
+			}
+		}
+	}
+
+	sopts := SafetyOptions{DataCounts: counts, Scope: sc, Inputs: inputs}
+	if view != nil && view.Nomad != nil {
+		sopts.NomadVoters = view.Nomad.Raft.Voters()
+	}
+	if view != nil && view.Consul != nil {
+		sopts.ConsulVoters = view.Consul.Raft.Voters()
+	}
+	rep, sd := CheckSafety(rb, g, sopts)
+	r.diags = append(r.diags, sd...)
+	for _, w := range rep.Waivers {
+		p.Waivers = append(p.Waivers, PlanWaiver{Step: w.Step.String(), Rule: w.Rule, Reason: w.Reason, Used: w.Used, Range: rangeString(w.Range)})
+	}
+
+	r.steps()
+	r.summarise()
+
+	nodes := make([]string, 0, len(r.nodeIDs))
+	for id := range r.nodeIDs {
+		nodes = append(nodes, id)
+	}
+	jobs := make([]string, 0, len(r.jobKeys))
+	for k := range r.jobKeys {
+		jobs = append(jobs, k)
+	}
+	p.Fingerprint = FingerprintOf(view, nodes, jobs)
+
+	for _, d := range r.diags {
+		p.Diagnostics = append(p.Diagnostics, planDiagnostic(d))
+	}
+	return p, r.diags
+}
+
+// SourceHash is the hash recorded in RunbookInfo.SourceHash: SHA-256 over
+// every file, in sorted name order, of name, NUL, length, NUL, bytes.
+func SourceHash(files map[string][]byte) string {
+	h := sha256.New()
+	for _, name := range sortedKeys(files) {
+		b := files[name]
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(b))
+		h.Write(b)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// RunbookSourceHash is SourceHash over the files rb was parsed from.
+func RunbookSourceHash(rb *lang.Runbook) string {
+	files := map[string][]byte{}
+	if rb != nil {
+		for name, f := range rb.Files {
+			if f != nil {
+				files[name] = f.Bytes
+			}
+		}
+	}
+	return SourceHash(files)
+}
+
+func runbookInfo(rb *lang.Runbook) RunbookInfo {
+	info := RunbookInfo{Paths: []string{}, SourceHash: RunbookSourceHash(rb)}
+	if rb.Meta != nil {
+		info.Name, info.Description = rb.Meta.Name, rb.Meta.Description
+	}
+	for name := range rb.Files {
+		info.Paths = append(info.Paths, name)
+	}
+	sort.Strings(info.Paths)
+	return info
+}
+
+func clusterInfo(v *cview.View) ClusterInfo {
+	var c ClusterInfo
+	if v == nil {
+		return c
+	}
+	c.Taken = v.Taken
+	if v.Nomad != nil {
+		c.Nomad = raftInfo(v.Nomad.Address, v.Nomad.Region, v.Nomad.Raft)
+		c.Nomad.Nodes = len(v.Nomad.Nodes)
+	}
+	if v.Consul != nil {
+		c.Consul = raftInfo(v.Consul.Address, v.Consul.Datacenter, v.Consul.Raft)
+	}
+	return c
+}
+
+func raftInfo(addr, region string, r cview.RaftView) *RaftInfo {
+	info := &RaftInfo{
+		Address: addr, Region: region, Servers: []ServerInfo{}, Versions: []string{},
+		Voters: r.Voters(), HealthyVoters: r.HealthyVoters(), Quorum: r.Quorum(), FailureTolerance: r.FailureTolerance(),
+	}
+	leader, hasLeader := r.Leader()
+	if hasLeader {
+		info.Leader = leader.Name
+	}
+	seen := map[string]bool{}
+	for _, s := range r.Servers {
+		info.Servers = append(info.Servers, ServerInfo{
+			ID: s.ID, Name: s.Name, Address: s.Address, Version: s.Version,
+			Voter: s.InRaft && s.Voter, Leader: hasLeader && s.Address == leader.Address,
+			Healthy: s.Healthy, Status: s.Status,
+		})
+		if s.Version != "" && !seen[s.Version] {
+			seen[s.Version] = true
+			info.Versions = append(info.Versions, s.Version)
+		}
+	}
+	sort.Strings(info.Versions)
+	return info
+}
+
+// variables records every declared variable and requires a value for each.
+func (r *resolver) variables() {
+	for _, v := range r.rb.Variables {
+		if v.Sensitive {
+			r.sensitive[v.Name] = true
+		}
+		val, ok := r.sc.Vars[v.Name]
+		if !ok || !val.IsWhollyKnown() {
+			r.diags = append(r.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "No value for required variable",
+				Detail:   fmt.Sprintf("The variable %q has no default, so planning needs a value for it. Pass it with -var '%s=...' or in a -var-file.", v.Name, v.Name),
+				Subject:  v.DeclRange.Ptr(),
+			})
+			continue
+		}
+		pv := Variable{Name: v.Name, Sensitive: v.Sensitive}
+		js, err := ctyjson.Marshal(val, val.Type())
+		if err == nil {
+			sum := sha256.Sum256(js)
+			pv.Hash = "sha256:" + hex.EncodeToString(sum[:])
+		}
+		if v.Sensitive {
+			pv.Value = "(sensitive)"
+		} else {
+			pv.Value = renderValue(val)
+			if err == nil {
+				pv.JSON = js
+				if t, err := ctyjson.MarshalType(val.Type()); err == nil {
+					pv.Type = t
+				}
+			}
+		}
+		r.plan.Variables = append(r.plan.Variables, pv)
+	}
+}
+
+// steps expands every top-level step in graph order.
+func (r *resolver) steps() {
+	wave := func(level int, addr string) {
+		for len(r.plan.Waves) <= level {
+			r.plan.Waves = append(r.plan.Waves, []string{})
+		}
+		r.plan.Waves[level] = append(r.plan.Waves[level], addr)
+	}
+	for _, a := range r.g.Order() {
+		st := r.g.Step(a)
+		if st == nil {
+			continue
+		}
+		info := StepInfo{Addr: a.String(), Order: string(st.Order), MaxParallel: st.MaxParallel}
+		if info.MaxParallel < 1 {
+			info.MaxParallel = 1
+		}
+		base := 0
+		var deps []string
+		for _, pr := range r.g.Preds(a) {
+			deps = append(deps, pr.String())
+			if f, ok := r.finish[pr]; ok && f+1 > base {
+				base = f + 1
+			}
+		}
+		sort.Strings(deps)
+		info.DependsOn = deps
+		inner := r.g.Inner(a)
+		var innerOrder []addrs.Step
+		innerLevel := map[addrs.Step]int{}
+		depth := 1
+		if inner != nil {
+			innerOrder = inner.Order()
+			for i, w := range inner.Waves() {
+				for _, s := range w {
+					innerLevel[s] = i
+				}
+			}
+			depth = len(inner.Waves())
+			for _, s := range innerOrder {
+				info.Inner = append(info.Inner, s.String())
+			}
+		}
+
+		eaches, keyed := r.expand(st)
+		if st.ForEach != nil {
+			info.ForEach = exprText(r.rb, st.ForEach)
+		}
+		info.Instances = len(eaches)
+		finish := base - 1
+		var prevBatch []string
+		for b := 0; b*info.MaxParallel < len(eaches); b++ {
+			lo, hi := b*info.MaxParallel, min((b+1)*info.MaxParallel, len(eaches))
+			start := max(base, finish+1)
+			var batch []string
+			for _, e := range eaches[lo:hi] {
+				each := &e
+				key := addrs.NoKey
+				if keyed {
+					key = addrs.StringKey(keyString(e.Key))
+				} else {
+					each = nil
+				}
+				in := r.instance(st, addrs.Instance{Step: a, Key: key}, each, nil)
+				in.DependsOn = mergeSorted(deps, prevBatch)
+				batch = append(batch, in.Addr.String())
+				if inner == nil {
+					in.Wave = start
+					wave(start, in.Addr.String())
+					continue
+				}
+				in.Wave = -1
+				for _, ia := range innerOrder {
+					ist := inner.Step(ia)
+					if ist == nil {
+						continue
+					}
+					sub := r.instance(ist, addrs.Instance{Step: ia, Key: key}, each, in)
+					var ideps []string
+					for _, pr := range inner.Preds(ia) {
+						ideps = append(ideps, addrs.Instance{Step: pr, Key: key}.String())
+					}
+					sort.Strings(ideps)
+					sub.DependsOn = ideps
+					sub.Wave = start + innerLevel[ia]
+					wave(sub.Wave, sub.Addr.String())
+					in.Inner = append(in.Inner, sub.Addr.String())
+					if sub.Glyph != GlyphRead && (in.Glyph == GlyphRead || in.Glyph == 0) {
+						in.Glyph = sub.Glyph
+					}
+				}
+			}
+			finish = start + depth - 1
+			prevBatch = batch
+		}
+		r.finish[a] = finish
+		r.plan.Steps = append(r.plan.Steps, info)
+	}
+}
+
+// expand evaluates a step's for_each into its instances in run order. The
+// second result is false for a step without for_each (one instance, no
+// key).
+func (r *resolver) expand(st *lang.Step) ([]lang.Each, bool) {
+	if st.ForEach == nil {
+		return []lang.Each{{}}, false
+	}
+	v, d := st.ForEach.Value(r.sc.EvalContext(nil))
+	r.diags = append(r.diags, d...)
+	if d.HasErrors() {
+		return nil, true
+	}
+	eaches, err := lang.ExpandForEach(v)
+	if err != nil {
+		r.diags = append(r.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot expand for_each",
+			Detail:   fmt.Sprintf("The for_each of %s cannot be expanded at plan time: %v. for_each may use variables, locals and data sources, whose values are known when planning; give every variable a value.", st.Addr, err),
+			Subject:  st.ForEach.Range().Ptr(),
+		})
+		return nil, true
+	}
+	if st.Order == lang.OrderLeaderLast {
+		eaches = lang.LeaderLast(eaches)
+	}
+	return eaches, true
+}
+
+func keyString(k cty.Value) string {
+	if k.IsKnown() && !k.IsNull() && k.Type() == cty.String {
+		return k.AsString()
+	}
+	return renderValue(k)
+}
+
+// instance resolves one instance of st. parent is the composite instance
+// of an inner step, nil otherwise.
+func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each, parent *Instance) *Instance {
+	in := &Instance{
+		Addr:      addr,
+		Step:      st.Addr,
+		OnFailure: st.OnFailure,
+		Timeout:   Duration(st.Timeout),
+	}
+	if in.OnFailure == "" {
+		in.OnFailure = lang.OnFailureAbort
+	}
+	if st.Retry != nil {
+		in.Retry = &Retry{Attempts: st.Retry.Attempts, Delay: Duration(st.Retry.Delay)}
+	}
+	if addr.Key.Valid {
+		in.Key = addr.Key.Value
+	}
+	if parent != nil {
+		in.Parent = parent.Addr.String()
+	}
+	if each != nil && parent == nil && each.Value != cty.NilVal {
+		if tj, err := ctyjson.MarshalType(each.Value.Type()); err == nil {
+			if vj, err := ctyjson.Marshal(each.Value, each.Value.Type()); err == nil {
+				in.Each = &EachValue{Type: tj, Value: vj}
+			}
+		}
+	}
+	ctx := r.sc.StepEvalContext(st, each)
+
+	// The target: the step's own, else its composite's.
+	var target checks.Target
+	switch {
+	case st.Target != nil:
+		target = r.targetOf(st.Target, ctx)
+	case parent != nil:
+		target = checks.Target(parent.Target)
+	}
+	if st.Action != nil {
+		act := &ActionPlan{Type: st.Action.Type, Effect: st.Action.Effect, Args: []Arg{}}
+		spec := lang.ActionSpecs[st.Action.Type]
+		for _, name := range sortedKeys(st.Action.Args) {
+			attr := st.Action.Args[name]
+			act.Args = append(act.Args, r.arg(name, attr.Expr, ctx))
+			if spec != nil && spec.TargetAttr == name {
+				if t := r.targetOf(attr.Expr, ctx); t.Kind != lang.TargetNone || t.ID != "" || t.Name != "" {
+					if t.Kind == lang.TargetNone {
+						t.Kind = spec.Target
+					}
+					target = t
+				}
+			}
+		}
+		if spec != nil && spec.Target == lang.TargetJob && target.Kind == lang.TargetJob {
+			r.jobKeys[r.jobKey(target.Name)] = true
+		}
+		in.Action = act
+		in.Glyph = GlyphOf(act.Effect)
+	} else {
+		in.Glyph = GlyphRead
+	}
+	r.completeTarget(&target)
+	if target.Kind == lang.TargetNone && target.Name != "" && st.Action != nil {
+		if spec := lang.ActionSpecs[st.Action.Type]; spec != nil {
+			target.Kind = spec.Target
+		}
+	}
+	in.Target = Target(target)
+
+	for _, c := range st.Preconditions {
+		cp := r.check(c, ctx, target)
+		if cp.Blocking {
+			in.BlockedNow = true
+		}
+		in.Preconditions = append(in.Preconditions, cp)
+	}
+	for _, c := range st.Waits {
+		in.Waits = append(in.Waits, r.check(c, ctx, target))
+	}
+	r.plan.Instances = append(r.plan.Instances, in)
+	return in
+}
+
+// targetOf evaluates a target expression: an object from a data source or
+// a name.
+func (r *resolver) targetOf(e hcl.Expression, ctx *hcl.EvalContext) checks.Target {
+	v, d := e.Value(ctx)
+	if d.HasErrors() {
+		r.diags = append(r.diags, d...)
+		return checks.Target{}
+	}
+	if !v.IsWhollyKnown() || v.IsNull() {
+		return checks.Target{}
+	}
+	t, err := checks.TargetFromValue(v)
+	if err != nil {
+		return checks.Target{}
+	}
+	return t
+}
+
+// completeTarget looks a target given by name up in the view, so that the
+// plan shows what it is and the fingerprint covers it.
+func (r *resolver) completeTarget(t *checks.Target) {
+	if t.Kind == lang.TargetNone && t.Name != "" {
+		// A plain string naming a node or a server.
+		if n, ok := r.nodes[t.Name]; ok {
+			*t = checks.Target{Kind: lang.TargetNomadNode, ID: n.ID, Name: n.Name, Address: n.Address}
+		} else if s, ok := r.findServer(t.Name); ok {
+			*t = s
+		}
+	}
+	if t.Kind == lang.TargetNomadNode {
+		ref := t.ID
+		if ref == "" {
+			ref = t.Name
+		}
+		if n, ok := r.nodes[ref]; ok {
+			t.ID, t.Name = n.ID, n.Name
+			if t.Address == "" {
+				t.Address = n.Address
+			}
+			r.nodeIDs[n.ID] = true
+		}
+	}
+	if (t.Kind == lang.TargetNomadServer || t.Kind == lang.TargetConsulServer) && t.Address == "" {
+		if s, ok := r.findServer(t.Name); ok && s.Kind == t.Kind {
+			*t = s
+		}
+	}
+}
+
+func (r *resolver) findServer(ref string) (checks.Target, bool) {
+	if r.view == nil {
+		return checks.Target{}, false
+	}
+	if r.view.Nomad != nil {
+		if s, ok := r.view.Nomad.Raft.Find(ref); ok {
+			return checks.Target{Kind: lang.TargetNomadServer, ID: s.ID, Name: s.Name, Address: s.Address}, true
+		}
+	}
+	if r.view.Consul != nil {
+		if s, ok := r.view.Consul.Raft.Find(ref); ok {
+			return checks.Target{Kind: lang.TargetConsulServer, ID: s.ID, Name: s.Name, Address: s.Address}, true
+		}
+	}
+	return checks.Target{}, false
+}
+
+func (r *resolver) jobKey(id string) string {
+	if r.view != nil && r.view.Nomad != nil {
+		if j, ok := r.view.Nomad.Job("", id); ok {
+			return j.Namespace + "/" + j.ID
+		}
+	}
+	return "/" + id
+}
+
+// arg resolves one argument for display.
+func (r *resolver) arg(name string, e hcl.Expression, ctx *hcl.EvalContext) Arg {
+	a := Arg{Name: name}
+	for _, tr := range e.Variables() {
+		if tr.RootName() != "var" || len(tr) < 2 {
+			continue
+		}
+		if at, ok := tr[1].(hcl.TraverseAttr); ok && r.sensitive[at.Name] {
+			a.Sensitive = true
+		}
+	}
+	v, d := e.Value(ctx)
+	if d.HasErrors() {
+		r.diags = append(r.diags, d...)
+		a.Value = "(invalid)"
+		return a
+	}
+	a.Known = v.IsWhollyKnown()
+	if a.Sensitive {
+		a.Value = "(sensitive)"
+		return a
+	}
+	a.Value = renderValue(v)
+	return a
+}
+
+// check resolves a precondition or wait; preconditions are evaluated
+// against the view.
+func (r *resolver) check(c *lang.Check, ctx *hcl.EvalContext, target checks.Target) CheckPlan {
+	cp := CheckPlan{Name: c.Name, Timeout: Duration(c.Timeout), Interval: Duration(c.Interval)}
+	if c.Name == "" {
+		cp.Name = "custom"
+	}
+	vals := map[string]cty.Value{}
+	known := true
+	for _, name := range sortedKeys(c.Args) {
+		attr := c.Args[name]
+		cp.Args = append(cp.Args, r.arg(name, attr.Expr, ctx))
+		v, d := attr.Expr.Value(ctx)
+		if d.HasErrors() || !v.IsWhollyKnown() {
+			known = false
+			continue
+		}
+		vals[name] = v
+	}
+	if c.Kind != lang.KindPrecondition {
+		return cp
+	}
+	now := &CheckNow{}
+	cp.Now = now
+	if c.Name == "" {
+		r.custom(c, ctx, now)
+	} else {
+		switch {
+		case !known:
+			now.Status, now.Reason = CheckUnknown, "an argument is known only after apply"
+		case !checks.Pure(c.Name):
+			now.Status, now.Reason = CheckUnknown, c.Name+" is probed only when the step runs"
+		default:
+			args, err := checks.ArgsFromCty(vals)
+			if err != nil {
+				now.Status, now.Reason = CheckUnknown, err.Error()
+				break
+			}
+			for _, t := range []*checks.Target{args.Node, args.Server} {
+				if t != nil {
+					r.completeTarget(t)
+				}
+			}
+			if args.Job != "" {
+				r.jobKeys[r.jobKey(args.Job)] = true
+			}
+			res := checks.Eval(c.Name, args, target, r.view)
+			now.Observed = res.Observed
+			if res.OK {
+				now.Status = CheckOK
+			} else {
+				now.Status, now.Reason = CheckBlocked, res.Reason
+			}
+		}
+	}
+	cp.Blocking = now.Status == CheckBlocked
+	return cp
+}
+
+// custom evaluates a custom precondition's condition now.
+func (r *resolver) custom(c *lang.Check, ctx *hcl.EvalContext, now *CheckNow) {
+	if c.Condition == nil {
+		now.Status = CheckUnknown
+		return
+	}
+	now.Observed = exprText(r.rb, c.Condition)
+	v, d := c.Condition.Value(ctx)
+	if d.HasErrors() {
+		r.diags = append(r.diags, d...)
+		now.Status, now.Reason = CheckUnknown, "the condition could not be evaluated"
+		return
+	}
+	if !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool {
+		now.Status, now.Reason = CheckUnknown, "the condition is known only after apply"
+		return
+	}
+	if v.True() {
+		now.Status = CheckOK
+		return
+	}
+	now.Status = CheckBlocked
+	now.Reason = "condition is false"
+	if c.ErrorMessage != nil {
+		if m, d := c.ErrorMessage.Value(ctx); !d.HasErrors() && m.IsKnown() && !m.IsNull() && m.Type() == cty.String {
+			now.Reason = m.AsString()
+		}
+	}
+}
+
+// summarise fills the plan's Summary.
+func (r *resolver) summarise() {
+	s := &r.plan.Summary
+	servers := map[string]bool{}
+	nodes := map[string]bool{}
+	for _, in := range r.plan.Instances {
+		if in.BlockedNow {
+			s.BlockedNow++
+		}
+		if in.Action == nil {
+			continue
+		}
+		s.Instances++
+		switch in.Action.Effect {
+		case lang.EffectRestart, lang.EffectStop, lang.EffectStart, lang.EffectDestroy, lang.EffectLeave, lang.EffectRemovePeer:
+			if in.Target.Kind == lang.TargetNomadServer || in.Target.Kind == lang.TargetConsulServer {
+				servers[string(in.Target.Kind)+"/"+in.Target.Name+"/"+in.Target.ID] = true
+			}
+		case lang.EffectDrain:
+			nodes[in.Target.ID+"/"+in.Target.Name] = true
+		}
+	}
+	s.DisruptServers, s.DrainNodes = len(servers), len(nodes)
+}
+
+// exprText is the source text of an expression.
+func exprText(rb *lang.Runbook, e hcl.Expression) string {
+	rng := e.Range()
+	if f, ok := rb.Files[rng.Filename]; ok && f != nil && rng.End.Byte <= len(f.Bytes) && rng.Start.Byte <= rng.End.Byte {
+		return strings.Join(strings.Fields(string(f.Bytes[rng.Start.Byte:rng.End.Byte])), " ")
+	}
+	return ""
+}
+
+func mergeSorted(a, b []string) []string {
+	if len(a) == 0 && len(b) == 0 {
+		return nil
+	}
+	out := append(append([]string(nil), a...), b...)
+	sort.Strings(out)
+	return out
+}
+
+func rangeString(r hcl.Range) string {
+	if r.Filename == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d,%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+func planDiagnostic(d *hcl.Diagnostic) Diagnostic {
+	pd := Diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail, Rule: RuleOf(d)}
+	if d.Severity == hcl.DiagWarning {
+		pd.Severity = "warning"
+	}
+	if d.Subject != nil {
+		pd.Range = rangeString(*d.Subject)
+	}
+	return pd
 }

@@ -1,0 +1,324 @@
+package planner
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	cview "github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
+)
+
+// dataFilter is a data source's filters after evaluation.
+type dataFilter struct {
+	name       *regexp.Regexp
+	status     string
+	datacenter string
+	node       cview.NodeFilter
+}
+
+// evalFilters evaluates the filters of every data source with the scope's
+// variables and locals (data sources may not refer to each other).
+func evalFilters(rb *lang.Runbook, sc *lang.Scope) (map[string]dataFilter, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	out := map[string]dataFilter{}
+	if rb == nil || sc == nil {
+		return out, nil
+	}
+	ctx := sc.EvalContext(nil)
+	for _, d := range rb.Data {
+		var f dataFilter
+		for _, name := range sortedKeys(d.Filters) {
+			attr := d.Filters[name]
+			v, dd := attr.Expr.Value(ctx)
+			diags = append(diags, dd...)
+			if dd.HasErrors() || v.IsNull() {
+				continue
+			}
+			if !v.IsWhollyKnown() {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Data source filter not known at plan time",
+					Detail:   fmt.Sprintf("The %s filter of %s depends on a value that is not known before the inventory is read. Filters may use variables and locals only; give the variable a value with -var or -var-file.", name, d.Addr()),
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+				continue
+			}
+			switch name {
+			case "name":
+				if v.Type() != cty.String {
+					continue
+				}
+				re, err := regexp.Compile(v.AsString())
+				if err != nil {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid name filter",
+						Detail:   fmt.Sprintf("The name filter of %s is not a valid regular expression: %v. Write an RE2 expression such as \"^web-\".", d.Addr(), err),
+						Subject:  attr.Expr.Range().Ptr(),
+					})
+					continue
+				}
+				f.name = re
+				f.node.Name = re
+			case "status", "datacenter", "node_pool", "node_class":
+				if v.Type() != cty.String {
+					continue
+				}
+				s := v.AsString()
+				switch name {
+				case "status":
+					f.status, f.node.Status = s, s
+				case "datacenter":
+					f.datacenter, f.node.Datacenter = s, s
+				case "node_pool":
+					f.node.NodePool = s
+				case "node_class":
+					f.node.NodeClass = s
+				}
+			case "meta":
+				if !(v.Type().IsMapType() || v.Type().IsObjectType()) {
+					continue
+				}
+				f.node.Meta = map[string]string{}
+				for it := v.ElementIterator(); it.Next(); {
+					k, ev := it.Element()
+					if ev.Type() == cty.String && !ev.IsNull() {
+						f.node.Meta[k.AsString()] = ev.AsString()
+					}
+				}
+			}
+		}
+		out[d.Addr()] = f
+	}
+	return out, diags
+}
+
+// SnapshotOptionsFor says what a snapshot must read to plan rb with these
+// inputs: Nomad always; Consul when the runbook has a consul block, a
+// consul_servers data source or a Consul action or check; client nodes
+// when it has a nomad_nodes data source (only those matching its filters)
+// or a node action or check (then every node); the jobs its actions and
+// checks name literally (after variables and locals). One snapshot then
+// serves every data source and step, so the number of API requests does
+// not grow with the number of steps.
+func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.SnapshotOptions, hcl.Diagnostics) {
+	opts := cview.SnapshotOptions{Nomad: true}
+	if rb == nil {
+		return opts, nil
+	}
+	sc, diags := lang.NewScope(rb, inputs)
+	filters, fd := evalFilters(rb, sc)
+	diags = append(diags, fd...)
+	if rb.Consul != nil {
+		opts.Consul = true
+	}
+	nodeData := false
+	for _, d := range rb.Data {
+		switch d.Type {
+		case lang.DataConsulServers:
+			opts.Consul = true
+		case lang.DataNomadNodes:
+			nodeData = true
+			opts.NodeFilters = append(opts.NodeFilters, filters[d.Addr()].node)
+		}
+	}
+	allNodes := false
+	jobs := map[string]cview.JobRef{}
+	ctx := sc.EvalContext(nil)
+	addJob := func(e hcl.Expression, ns hcl.Expression) {
+		if e == nil {
+			return
+		}
+		v, d := e.Value(ctx)
+		if d.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+			return
+		}
+		ref := cview.JobRef{ID: v.AsString()}
+		if ns != nil {
+			if nv, d := ns.Value(ctx); !d.HasErrors() && nv.IsKnown() && !nv.IsNull() && nv.Type() == cty.String {
+				ref.Namespace = nv.AsString()
+			}
+		}
+		jobs[ref.Namespace+"/"+ref.ID] = ref
+	}
+	for _, st := range rb.AllSteps() {
+		if a := st.Action; a != nil {
+			if spec := lang.ActionSpecs[a.Type]; spec != nil {
+				switch spec.Target {
+				case lang.TargetNomadNode:
+					allNodes = true
+				case lang.TargetConsulServer:
+					opts.Consul = true
+				}
+			}
+			if j := a.Args["job"]; j != nil {
+				addJob(j.Expr, exprOf(a.Args["namespace"]))
+			}
+		}
+		for _, c := range append(append([]*lang.Check(nil), st.Preconditions...), st.Waits...) {
+			if spec := lang.CheckSpecs[c.Name]; spec != nil && spec.Target == lang.TargetNomadNode {
+				allNodes = true
+			}
+			if c.Name == "consul_maintenance" {
+				opts.Consul = true
+			}
+			if a := c.Args["cluster"]; a != nil {
+				if v, d := a.Expr.Value(ctx); !d.HasErrors() && v.IsKnown() && v.Type() == cty.String && !v.IsNull() && v.AsString() == "consul" {
+					opts.Consul = true
+				}
+			}
+			if j := c.Args["job"]; j != nil {
+				addJob(j.Expr, exprOf(c.Args["namespace"]))
+			}
+		}
+	}
+	switch {
+	case allNodes:
+		opts.Nodes, opts.NodeFilters = true, nil
+	case nodeData:
+		opts.Nodes = true
+	}
+	for _, k := range sortedKeys(jobs) {
+		opts.Jobs = append(opts.Jobs, jobs[k])
+	}
+	return opts, diags
+}
+
+func exprOf(a *hcl.Attribute) hcl.Expression {
+	if a == nil {
+		return nil
+	}
+	return a.Expr
+}
+
+// fillData sets every data source of rb in sc from the view and returns
+// the member count of each, keyed by address, for the safety analysis.
+func fillData(rb *lang.Runbook, sc *lang.Scope, view *cview.View, filters map[string]dataFilter) (map[string]int, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	counts := map[string]int{}
+	for _, d := range rb.Data {
+		f := filters[d.Addr()]
+		var v cty.Value
+		var n int
+		switch d.Type {
+		case lang.DataNomadServers, lang.DataConsulServers:
+			var raft *cview.RaftView
+			elem := lang.ServerType
+			system := "Nomad"
+			if d.Type == lang.DataNomadServers {
+				if view != nil && view.Nomad != nil {
+					raft = &view.Nomad.Raft
+				}
+			} else {
+				elem, system = lang.ConsulServerType, "Consul"
+				if view != nil && view.Consul != nil {
+					raft = &view.Consul.Raft
+				}
+			}
+			if raft == nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "No " + system + " servers in the inventory",
+					Detail:   fmt.Sprintf("%s reads the %s servers, but the cluster view has no %s part. Check that %s is reachable (or that the -inventory file was captured with it).", d.Addr(), system, system, system),
+					Subject:  d.DeclRange.Ptr(),
+				})
+				continue
+			}
+			var members []cty.Value
+			leaderAddr := raft.LeaderAddress
+			for _, s := range raft.Servers {
+				if f.name != nil && !f.name.MatchString(s.Name) {
+					continue
+				}
+				if f.status != "" && s.Status != f.status {
+					continue
+				}
+				if f.datacenter != "" && s.Datacenter != f.datacenter {
+					continue
+				}
+				members = append(members, serverObject(s, elem, leaderAddr))
+			}
+			v, n = lang.ServersValue(elem, members), len(members)
+		case lang.DataNomadNodes:
+			if view == nil || view.Nomad == nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "No Nomad nodes in the inventory",
+					Detail:   fmt.Sprintf("%s reads the Nomad client nodes, but the cluster view has no Nomad part. Check that Nomad is reachable (or that the -inventory file was captured with it).", d.Addr()),
+					Subject:  d.DeclRange.Ptr(),
+				})
+				continue
+			}
+			nodes := view.Nomad.NodesMatching(f.node)
+			members := make([]cty.Value, 0, len(nodes))
+			for _, nd := range nodes {
+				members = append(members, nodeObject(nd))
+			}
+			v, n = lang.NodesValue(members), len(members)
+		default:
+			continue
+		}
+		sc.Data[string(d.Type)+"."+d.Name] = v
+		counts[d.Addr()] = n
+	}
+	sc.Refresh()
+	return counts, diags
+}
+
+// serverObject is a server as the language sees it. The leader flag
+// follows the status/leader address when the view has one.
+func serverObject(s cview.Server, elem cty.Type, leaderAddr string) cty.Value {
+	leader := s.Leader
+	if leaderAddr != "" {
+		leader = s.Address == leaderAddr
+	}
+	attrs := map[string]cty.Value{
+		"id":      cty.StringVal(s.ID),
+		"name":    cty.StringVal(s.Name),
+		"address": cty.StringVal(s.Address),
+		"host":    cty.StringVal(s.Host),
+		"leader":  cty.BoolVal(leader),
+		"voter":   cty.BoolVal(s.Voter),
+		"version": cty.StringVal(s.Version),
+		"status":  cty.StringVal(s.Status),
+	}
+	if elem.HasAttribute("raft_protocol") {
+		attrs["raft_protocol"] = cty.StringVal(s.RaftProtocol)
+	} else {
+		attrs["datacenter"] = cty.StringVal(s.Datacenter)
+	}
+	return cty.ObjectVal(attrs)
+}
+
+func nodeObject(n cview.Node) cty.Value {
+	meta := cty.MapValEmpty(cty.String)
+	if len(n.Meta) > 0 {
+		m := make(map[string]cty.Value, len(n.Meta))
+		keys := make([]string, 0, len(n.Meta))
+		for k := range n.Meta {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			m[k] = cty.StringVal(n.Meta[k])
+		}
+		meta = cty.MapVal(m)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"id":          cty.StringVal(n.ID),
+		"name":        cty.StringVal(n.Name),
+		"address":     cty.StringVal(n.Address),
+		"datacenter":  cty.StringVal(n.Datacenter),
+		"node_pool":   cty.StringVal(n.NodePool),
+		"node_class":  cty.StringVal(n.NodeClass),
+		"meta":        meta,
+		"status":      cty.StringVal(n.Status),
+		"eligibility": cty.StringVal(n.Eligibility),
+		"drain":       cty.BoolVal(n.Drain),
+		"version":     cty.StringVal(n.Version),
+	})
+}
