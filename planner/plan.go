@@ -314,6 +314,10 @@ const (
 	// CheckUnknown: it cannot be decided before apply (it depends on an
 	// earlier step, or on http_ok, which the plan does not probe).
 	CheckUnknown CheckStatus = "unknown"
+	// CheckHandled: it does not hold now, but the executor makes it hold
+	// before the action (leader_not_target with transfer = true moves
+	// leadership away first). It does not block.
+	CheckHandled CheckStatus = "handled"
 )
 
 // CheckNow is a precondition's result against the plan's view.

@@ -600,6 +600,8 @@ func (r *resolver) check(c *lang.Check, ctx *hcl.EvalContext, target checks.Targ
 			now.Observed = res.Observed
 			if res.OK {
 				now.Status = CheckOK
+			} else if c.Name == "leader_not_target" && args.Transfer {
+				now.Status, now.Reason = CheckHandled, "leadership is transferred to another voter before the action"
 			} else {
 				now.Status, now.Reason = CheckBlocked, res.Reason
 			}

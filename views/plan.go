@@ -1,0 +1,471 @@
+package views
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/nrun-dev/nrun/planner"
+)
+
+// PlanView prints a plan. The human, Markdown and JSON forms are three
+// implementations; each is a pure function of the plan and its own
+// settings.
+type PlanView interface {
+	Plan(w io.Writer, p *planner.Plan) error
+}
+
+// PlanHuman prints a plan for a terminal, modelled on `nomad plan`: the
+// cluster, one entry per step instance, the execution order, waivers and
+// warnings, the summary line and how to apply.
+type PlanHuman struct {
+	// Color turns on ANSI colour; the command decides (terminal, NO_COLOR,
+	// -no-color).
+	Color bool
+	// Apply is what the "To apply" line names: the saved plan file, or
+	// the runbook path when the plan was not saved.
+	Apply string
+	// MaxWave caps how many addresses one wave line lists; 0 means 12.
+	MaxWave int
+}
+
+// PlanMarkdown prints a plan for a pull request comment: the summary and
+// whatever needs attention first, the details in collapsible sections.
+type PlanMarkdown struct {
+	Apply string
+}
+
+// PlanJSON prints the plan's JSON form (docs/plan-json.md), indented, with
+// a final newline. It is also the saved plan file's format.
+type PlanJSON struct{}
+
+// Plan implements PlanView.
+func (PlanJSON) Plan(w io.Writer, p *planner.Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// SummaryLine is the one-line verdict of a plan:
+//
+//	Plan: 7 step instances, 3 disrupt servers, 2 drain nodes, 0 blocked now.
+func SummaryLine(p *planner.Plan) string {
+	s := p.Summary
+	return fmt.Sprintf("Plan: %s, %d disrupt server%s, %d drain node%s, %d blocked now.",
+		plural(s.Instances, "step instance"), s.DisruptServers, pluralS(s.DisruptServers), s.DrainNodes, pluralS(s.DrainNodes), s.BlockedNow)
+}
+
+func pluralS(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// palette holds the escape codes for one rendering; all empty without
+// colour.
+type palette struct {
+	reset, bold, red, green, yellow, cyan, magenta, dim string
+}
+
+func newPalette(color bool) palette {
+	if !color {
+		return palette{}
+	}
+	return palette{reset: "\x1b[0m", bold: "\x1b[1m", red: "\x1b[31m", green: "\x1b[32m", yellow: "\x1b[33m", cyan: "\x1b[36m", magenta: "\x1b[35m", dim: "\x1b[2m"}
+}
+
+func (c palette) glyph(g planner.Glyph) string {
+	code := ""
+	switch g {
+	case planner.GlyphChange:
+		code = c.yellow
+	case planner.GlyphRemove:
+		code = c.red
+	case planner.GlyphCreate:
+		code = c.green
+	case planner.GlyphDrain:
+		code = c.magenta
+	}
+	if code == "" {
+		return g.String()
+	}
+	return c.bold + code + g.String() + c.reset
+}
+
+// Plan implements PlanView.
+func (h PlanHuman) Plan(w io.Writer, p *planner.Plan) error {
+	var b strings.Builder
+	c := newPalette(h.Color)
+	writeHeader(&b, p, c)
+	writeInstances(&b, p, c)
+	writeWaves(&b, p, h.MaxWave)
+	writeAttention(&b, p, c)
+	fmt.Fprintf(&b, "%s%s%s\n", c.bold, SummaryLine(p), c.reset)
+	if h.Apply != "" && !hasErrors(p) {
+		fmt.Fprintf(&b, "\nTo apply: nrun apply %s\n", h.Apply)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func hasErrors(p *planner.Plan) bool {
+	for _, d := range p.Diagnostics {
+		if d.Severity == "error" {
+			return true
+		}
+	}
+	return false
+}
+
+func writeHeader(b *strings.Builder, p *planner.Plan, c palette) {
+	name := p.Runbook.Name
+	if name == "" {
+		name = "(unnamed runbook)"
+	}
+	fmt.Fprintf(b, "%sRunbook %s%s (%s)\n", c.bold, name, c.reset, strings.Join(p.Runbook.Paths, ", "))
+	if p.Runbook.Description != "" {
+		fmt.Fprintf(b, "  %s\n", p.Runbook.Description)
+	}
+	b.WriteString("\n")
+	writeRaft(b, "Nomad", "region", p.Cluster.Nomad, c)
+	writeRaft(b, "Consul", "datacenter", p.Cluster.Consul, c)
+	if p.Cluster.Nomad == nil && p.Cluster.Consul == nil {
+		b.WriteString("No cluster was read.\n\n")
+	} else if !p.Cluster.Taken.IsZero() {
+		fmt.Fprintf(b, "Cluster read at %s.\n\n", p.Cluster.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	if len(p.Variables) > 0 {
+		b.WriteString("Variables:\n")
+		width := 0
+		for _, v := range p.Variables {
+			width = max(width, len(v.Name))
+		}
+		for _, v := range p.Variables {
+			fmt.Fprintf(b, "  %-*s = %s\n", width, v.Name, v.Value)
+		}
+		b.WriteString("\n")
+	}
+}
+
+func writeRaft(b *strings.Builder, system, regionWord string, r *planner.RaftInfo, c palette) {
+	if r == nil {
+		return
+	}
+	leader := r.Leader
+	if leader == "" {
+		leader = c.red + "none" + c.reset
+	}
+	fmt.Fprintf(b, "%s%s%s (%s %s, %s): %s, leader %s, %d/%d voters healthy, quorum %d, failure tolerance %s, version%s %s",
+		c.bold, system, c.reset, regionWord, r.Region, r.Address, plural(len(r.Servers), "server"), leader,
+		r.HealthyVoters, r.Voters, r.Quorum, tolerance(r.FailureTolerance, c), pluralS(len(r.Versions)), strings.Join(r.Versions, ", "))
+	if system == "Nomad" {
+		fmt.Fprintf(b, ", %s", plural(r.Nodes, "client node"))
+	}
+	b.WriteString("\n")
+	nw, aw := 0, 0
+	for _, s := range r.Servers {
+		nw, aw = max(nw, len(s.Name)), max(aw, len(s.Address))
+	}
+	for _, s := range r.Servers {
+		role := "non-voter"
+		if s.Voter {
+			role = "voter"
+		}
+		health := "healthy"
+		if !s.Healthy {
+			health = c.red + "unhealthy" + c.reset
+		}
+		status := s.Status
+		if status == "" {
+			status = "unknown"
+		}
+		fmt.Fprintf(b, "  %-*s  %-*s  %-8s  %-9s  %-7s  %s", nw, s.Name, aw, s.Address, s.Version, role, status, health)
+		if s.Leader {
+			fmt.Fprintf(b, "  %sleader%s", c.bold, c.reset)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+func tolerance(n int, c palette) string {
+	if n <= 0 {
+		return c.red + fmt.Sprint(n) + c.reset
+	}
+	return fmt.Sprint(n)
+}
+
+func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
+	if len(p.Instances) == 0 {
+		b.WriteString("No step instances: nothing to do.\n\n")
+		return
+	}
+	b.WriteString("nrun will run these step instances, in this order:\n\n")
+	for _, in := range p.Instances {
+		indent := ""
+		if in.Parent != "" {
+			indent = "    "
+		}
+		fmt.Fprintf(b, "%s%s %s%s%s", indent, c.glyph(in.Glyph), c.bold, in.Addr.String(), c.reset)
+		if t := targetText(in.Target); t != "" && in.Parent == "" {
+			fmt.Fprintf(b, " on %s", t)
+		}
+		b.WriteString("\n")
+		pad := indent + "    "
+		if in.Action != nil {
+			fmt.Fprintf(b, "%saction %s (effect %s)\n", pad, in.Action.Type, in.Action.Effect)
+			writeArgs(b, pad+"  ", in.Action.Args)
+		}
+		var settings []string
+		if in.Timeout > 0 {
+			settings = append(settings, "timeout "+in.Timeout.String())
+		}
+		if in.OnFailure != "" && in.OnFailure != "abort" {
+			settings = append(settings, "on_failure "+string(in.OnFailure))
+		}
+		if in.Retry != nil {
+			settings = append(settings, fmt.Sprintf("retry %d times every %s", in.Retry.Attempts, in.Retry.Delay))
+		}
+		if len(settings) > 0 {
+			fmt.Fprintf(b, "%s%s\n", pad, strings.Join(settings, ", "))
+		}
+		for _, pc := range in.Preconditions {
+			fmt.Fprintf(b, "%sprecondition %s%s: %s\n", pad, pc.Name, argsInline(pc.Args), nowText(pc.Now, c))
+		}
+		for _, wt := range in.Waits {
+			fmt.Fprintf(b, "%swait %s%s up to %s\n", pad, wt.Name, argsInline(wt.Args), wt.Timeout)
+		}
+		b.WriteString("\n")
+	}
+}
+
+func targetText(t planner.Target) string {
+	if t.Kind == "" && t.Name == "" && t.ID == "" {
+		return ""
+	}
+	name := t.Name
+	if name == "" {
+		name = t.ID
+	}
+	kind := strings.ReplaceAll(string(t.Kind), "_", " ")
+	if kind == "" {
+		kind = "target"
+	}
+	s := kind + " " + name
+	if t.Address != "" {
+		s += " (" + t.Address + ")"
+	}
+	return s
+}
+
+func writeArgs(b *strings.Builder, pad string, args []planner.Arg) {
+	width := 0
+	for _, a := range args {
+		width = max(width, len(a.Name))
+	}
+	for _, a := range args {
+		fmt.Fprintf(b, "%s%-*s = %s\n", pad, width, a.Name, a.Value)
+	}
+}
+
+func argsInline(args []planner.Arg) string {
+	if len(args) == 0 {
+		return ""
+	}
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = a.Name + " = " + a.Value
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func nowText(n *planner.CheckNow, c palette) string {
+	if n == nil {
+		return "not evaluated"
+	}
+	var s string
+	switch n.Status {
+	case planner.CheckOK:
+		s = c.green + "ok now" + c.reset
+	case planner.CheckBlocked:
+		s = c.bold + c.red + "would block now" + c.reset
+		if n.Reason != "" {
+			s += ": " + n.Reason
+		}
+	case planner.CheckHandled:
+		s = c.yellow + "handled at apply" + c.reset
+		if n.Reason != "" {
+			s += ": " + n.Reason
+		}
+	default:
+		s = c.dim + "known at apply" + c.reset
+		if n.Reason != "" {
+			s += " (" + n.Reason + ")"
+		}
+	}
+	if n.Observed != "" {
+		s += " [" + n.Observed + "]"
+	}
+	return s
+}
+
+func writeWaves(b *strings.Builder, p *planner.Plan, maxWave int) {
+	if len(p.Waves) == 0 {
+		return
+	}
+	if maxWave <= 0 {
+		maxWave = 12
+	}
+	fmt.Fprintf(b, "Execution order (%s; instances in one wave may run at the same time):\n", plural(len(p.Waves), "wave"))
+	for i, w := range p.Waves {
+		shown := w
+		more := 0
+		if len(w) > maxWave {
+			shown, more = w[:maxWave], len(w)-maxWave
+		}
+		line := strings.Join(shown, ", ")
+		if more > 0 {
+			line += fmt.Sprintf(" and %d more", more)
+		}
+		fmt.Fprintf(b, "  %d. %s\n", i+1, line)
+	}
+	b.WriteString("\n")
+}
+
+// writeAttention prints what a reviewer must not miss: waivers, then the
+// analysis' diagnostics.
+func writeAttention(b *strings.Builder, p *planner.Plan, c palette) {
+	if len(p.Waivers) > 0 {
+		fmt.Fprintf(b, "%s%sWaived safety rules (allow_unsafe):%s\n", c.bold, c.yellow, c.reset)
+		for _, w := range p.Waivers {
+			used := "not needed by this plan"
+			if w.Used {
+				used = "a violation was found and waived"
+			}
+			fmt.Fprintf(b, "  %s%s%s on %s (%s): %s\n    reason: %s\n", c.bold, w.Rule, c.reset, w.Step, used, w.Range, w.Reason)
+		}
+		b.WriteString("\n")
+	}
+	for _, d := range p.Diagnostics {
+		word, code := "Warning", c.yellow
+		if d.Severity == "error" {
+			word, code = "Error", c.red
+		}
+		fmt.Fprintf(b, "%s%s%s:%s %s", c.bold, code, word, c.reset, d.Summary)
+		if d.Range != "" {
+			fmt.Fprintf(b, " (%s)", d.Range)
+		}
+		b.WriteString("\n")
+		if d.Detail != "" {
+			fmt.Fprintf(b, "  %s\n", d.Detail)
+		}
+		b.WriteString("\n")
+	}
+}
+
+// Plan implements PlanView.
+func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
+	var b strings.Builder
+	name := p.Runbook.Name
+	if name == "" {
+		name = strings.Join(p.Runbook.Paths, ", ")
+	}
+	fmt.Fprintf(&b, "### nrun plan: `%s`\n\n", name)
+	fmt.Fprintf(&b, "**%s**\n\n", SummaryLine(p))
+	if r := p.Cluster.Nomad; r != nil {
+		fmt.Fprintf(&b, "Nomad: %s, leader `%s`, %d/%d voters healthy, failure tolerance %d.", plural(len(r.Servers), "server"), r.Leader, r.HealthyVoters, r.Voters, r.FailureTolerance)
+		if cr := p.Cluster.Consul; cr != nil {
+			fmt.Fprintf(&b, " Consul: %s, leader `%s`, failure tolerance %d.", plural(len(cr.Servers), "server"), cr.Leader, cr.FailureTolerance)
+		}
+		b.WriteString("\n\n")
+	}
+	var blocked []*planner.Instance
+	for _, in := range p.Instances {
+		if in.BlockedNow {
+			blocked = append(blocked, in)
+		}
+	}
+	if len(blocked) > 0 {
+		b.WriteString("**Would block now:**\n\n")
+		for _, in := range blocked {
+			for _, pc := range in.Preconditions {
+				if pc.Blocking {
+					fmt.Fprintf(&b, "- `%s`: precondition `%s`: %s\n", in.Addr.String(), pc.Name, mdEscape(pc.Now.Reason))
+				}
+			}
+		}
+		b.WriteString("\n")
+	}
+	if len(p.Waivers) > 0 {
+		b.WriteString("> [!WARNING]\n> Safety rules waived by `allow_unsafe`:\n")
+		for _, wv := range p.Waivers {
+			fmt.Fprintf(&b, "> - **%s** on `%s`: %s\n", wv.Rule, wv.Step, mdEscape(wv.Reason))
+		}
+		b.WriteString("\n")
+	}
+	for _, d := range p.Diagnostics {
+		fmt.Fprintf(&b, "- **%s**: %s", d.Severity, mdEscape(d.Summary))
+		if d.Range != "" {
+			fmt.Fprintf(&b, " (`%s`)", d.Range)
+		}
+		b.WriteString("\n")
+	}
+	if len(p.Diagnostics) > 0 {
+		b.WriteString("\n")
+	}
+
+	if len(p.Instances) > 0 {
+		fmt.Fprintf(&b, "<details><summary>Step instances (%d)</summary>\n\n", len(p.Instances))
+		b.WriteString("| | Instance | Target | Action | Preconditions now |\n|---|---|---|---|---|\n")
+		for _, in := range p.Instances {
+			action := ""
+			if in.Action != nil {
+				action = fmt.Sprintf("`%s` (%s)", in.Action.Type, in.Action.Effect)
+			}
+			var pcs []string
+			for _, pc := range in.Preconditions {
+				st := "unknown"
+				if pc.Now != nil {
+					st = string(pc.Now.Status)
+				}
+				pcs = append(pcs, fmt.Sprintf("`%s` %s", pc.Name, st))
+			}
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", in.Glyph, mdCell(in.Addr.String()), mdCell(targetText(in.Target)), action, strings.Join(pcs, ", "))
+		}
+		b.WriteString("\n</details>\n\n")
+
+		b.WriteString("<details><summary>Details</summary>\n\n```text\n")
+		var inner strings.Builder
+		writeInstances(&inner, p, palette{})
+		b.WriteString(strings.TrimRight(inner.String(), "\n"))
+		b.WriteString("\n```\n\n</details>\n\n")
+
+		fmt.Fprintf(&b, "<details><summary>Execution order (%s)</summary>\n\n", plural(len(p.Waves), "wave"))
+		for i, wv := range p.Waves {
+			addrs := make([]string, len(wv))
+			for j, a := range wv {
+				addrs[j] = "`" + a + "`"
+			}
+			fmt.Fprintf(&b, "%d. %s\n", i+1, strings.Join(addrs, ", "))
+		}
+		b.WriteString("\n</details>\n\n")
+	}
+	if m.Apply != "" && !hasErrors(p) {
+		fmt.Fprintf(&b, "To apply: `nrun apply %s`\n", m.Apply)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdEscape(s string) string {
+	r := strings.NewReplacer("<", "&lt;", ">", "&gt;", "|", "\\|", "\n", " ")
+	return r.Replace(s)
+}
+
+func mdCell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }

@@ -1,0 +1,125 @@
+package views
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planner"
+)
+
+// planCases are planned from the inventories in testdata/inventory at the
+// repository root and rendered in every form. Paths are relative to views/.
+var planCases = map[string]struct {
+	path      string
+	varFiles  []string
+	vars      []string
+	inventory string
+	// errors: the plan is refused (an error diagnostic is expected).
+	errors bool
+}{
+	"rolling_upgrade":        {path: "../runbooks/nomad-server-rolling-upgrade.nrun.hcl", varFiles: []string{"../runbooks/sandbox.nrunvars.hcl"}, inventory: "healthy"},
+	"rolling_upgrade_single": {path: "../runbooks/nomad-server-rolling-upgrade.nrun.hcl", varFiles: []string{"../runbooks/sandbox.nrunvars.hcl"}, inventory: "single", errors: true},
+	"drain_node_pool":        {path: "../runbooks/drain-node-pool.nrun.hcl", inventory: "healthy"},
+	"drain_node_down":        {path: "../runbooks/drain-node-pool.nrun.hcl", inventory: "node_down"},
+	"drain_empty":            {path: "../runbooks/drain-node-pool.nrun.hcl", vars: []string{"node_pool=gpu"}, inventory: "healthy"},
+	"blue_green":             {path: "../runbooks/blue-green-image-migration.nrun.hcl", inventory: "leader_filtered"},
+	"job_canary":             {path: "../runbooks/job-canary-rollout.nrun.hcl", vars: []string{"version=2", "check_index=512"}, inventory: "healthy"},
+	"leader_filtered":        {path: "../planner/testdata/plans/leader_filtered.nrun.hcl", inventory: "leader_filtered"},
+	"features":               {path: "../planner/testdata/plans/features.nrun.hcl", vars: []string{"token=s3cr3t-t0ken"}, inventory: "healthy"},
+}
+
+func resolvePlan(t *testing.T, path string, varFiles, vars []string, inventory string, wantErrors bool) *planner.Plan {
+	t.Helper()
+	rb, diags := lang.Load(path)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	inputs, diags := lang.InputValues(rb, vars, varFiles)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "inventory", inventory+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v cluster.View
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	p, diags := planner.Resolve(rb, inputs, &v, planner.ResolveOptions{})
+	if diags.HasErrors() != wantErrors {
+		t.Fatalf("resolve: want errors %v, got %s", wantErrors, diags.Error())
+	}
+	return p
+}
+
+func TestPlanViews(t *testing.T) {
+	for name, tc := range planCases {
+		t.Run(name, func(t *testing.T) {
+			p := resolvePlan(t, tc.path, tc.varFiles, tc.vars, tc.inventory, tc.errors)
+			forms := map[string]PlanView{
+				".txt":  PlanHuman{Apply: "plan.nrunplan"},
+				".md":   PlanMarkdown{Apply: "plan.nrunplan"},
+				".json": PlanJSON{},
+			}
+			for ext, v := range forms {
+				var buf bytes.Buffer
+				if err := v.Plan(&buf, p); err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, filepath.Join("plan", name+ext), buf.Bytes())
+			}
+		})
+	}
+}
+
+func TestPlanHumanColor(t *testing.T) {
+	c := planCases["rolling_upgrade_single"]
+	p := resolvePlan(t, c.path, c.varFiles, c.vars, c.inventory, c.errors)
+	var buf bytes.Buffer
+	if err := (PlanHuman{Color: true, Apply: "../runbooks/nomad-server-rolling-upgrade.nrun.hcl"}).Plan(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, filepath.Join("plan", "rolling_upgrade_single_color.txt"), buf.Bytes())
+	if !strings.Contains(buf.String(), "\x1b[") {
+		t.Error("colour was asked for but the output has no escape codes")
+	}
+	var plain bytes.Buffer
+	if err := (PlanHuman{}).Plan(&plain, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Error("escape codes without colour")
+	}
+}
+
+// The JSON form is the saved plan file: it must read back into the same
+// plan, and the sensitive value must not be in it.
+func TestPlanJSONRoundTrip(t *testing.T) {
+	c := planCases["features"]
+	p := resolvePlan(t, c.path, c.varFiles, c.vars, c.inventory, c.errors)
+	var buf bytes.Buffer
+	if err := (PlanJSON{}).Plan(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "s3cr3t-t0ken") {
+		t.Fatal("the sensitive variable's value is in the plan JSON")
+	}
+	var back planner.Plan
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	if err := (PlanJSON{}).Plan(&again, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+		t.Errorf("plan JSON does not survive a round trip:\n%s\n---\n%s", buf.String(), again.String())
+	}
+}
