@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planner"
+	"github.com/nrun-dev/nrun/views"
+)
+
+func init() {
+	register(&command{Name: "plan", Synopsis: "Show what a runbook would do to the cluster now", Run: runPlan})
+}
+
+const planHelp = `Usage: nrun plan [options] PATH
+
+  Resolves a runbook against the cluster as it is now and shows what it
+  would do: every step instance with its target, its resolved arguments,
+  its preconditions evaluated against the cluster now (ok, would block
+  now, or known only at apply), its waits, the execution order in waves,
+  the safety analysis with the live server counts, and any waived rules.
+  Nothing is changed.
+
+  The cluster is read once (one discovery per data source) from the
+  runbook's nomad {} and consul {} blocks, else NOMAD_ADDR, NOMAD_TOKEN,
+  NOMAD_REGION, NOMAD_NAMESPACE, CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, or
+  from an inventory file written by 'nrun inventory' (-inventory).
+
+  PATH is a .nrun.hcl file or a directory holding one runbook; it
+  defaults to the current directory.
+
+Options:
+
+  -out FILE          Save the plan as JSON to FILE for 'nrun apply FILE',
+                     which refuses it if the runbook or the cluster has
+                     changed since. Sensitive variables are recorded only
+                     as a hash; apply needs them again.
+  -json              Print the plan as JSON (format_version "1", see
+                     docs/plan-json.md) instead of text. With errors,
+                     print the diagnostics as 'nrun validate -json' does.
+  -markdown          Print the plan as Markdown for a pull request comment.
+  -no-color          Disable colour. Colour is also off when stdout is not
+                     a terminal or NO_COLOR is set.
+  -var 'NAME=VALUE'  Set an input variable. Repeatable.
+  -var-file FILE     Read input variables from an HCL file. Repeatable.
+  -inventory FILE    Plan against a cluster view saved by 'nrun inventory'
+                     instead of the live cluster.
+
+Exit codes (like terraform plan -detailed-exitcode):
+  0  success, nothing to do (no step instances)
+  1  error: the runbook is invalid, unsafe against this cluster, or the
+     cluster could not be read; or bad usage
+  2  success, the plan has step instances to run
+`
+
+// exitChanges is plan's exit code for a plan with step instances.
+const exitChanges = 2
+
+// planArgs are the parsed flags of `nrun plan`.
+type planArgs struct {
+	Out       string
+	JSON      bool
+	Markdown  bool
+	NoColor   bool
+	Vars      []string
+	VarFiles  []string
+	Inventory string
+	Path      string
+}
+
+func parsePlanArgs(args []string) (planArgs, error) {
+	var a planArgs
+	fs := newFlagSet("plan")
+	fs.StringVar(&a.Out, "out", "", "")
+	fs.BoolVar(&a.JSON, "json", false, "")
+	fs.BoolVar(&a.Markdown, "markdown", false, "")
+	fs.BoolVar(&a.NoColor, "no-color", false, "")
+	fs.Var((*varFlag)(&a.Vars), "var", "")
+	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
+	fs.StringVar(&a.Inventory, "inventory", "", "")
+	if err := fs.Parse(args); err != nil {
+		return a, err
+	}
+	switch fs.NArg() {
+	case 0:
+		a.Path = "."
+	case 1:
+		a.Path = fs.Arg(0)
+	default:
+		return a, fmt.Errorf("plan takes one runbook PATH, got %d", fs.NArg())
+	}
+	if a.JSON && a.Markdown {
+		return a, fmt.Errorf("-json and -markdown cannot be combined")
+	}
+	return a, nil
+}
+
+// readInventory reads a cluster.View saved by `nrun inventory`.
+func readInventory(path string) (*cluster.View, hcl.Diagnostics) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read inventory file", Detail: fmt.Sprintf("%v. Check the -inventory path, or capture one with nrun inventory -out %s.", err, path)}}
+	}
+	var v cluster.View
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid inventory file", Detail: fmt.Sprintf("%s is not a cluster view as nrun inventory writes it: %v. Capture it again with nrun inventory -out %s.", path, err, path)}}
+	}
+	return &v, nil
+}
+
+func runPlan(s *streams, args []string) int {
+	a, err := parsePlanArgs(args)
+	if err != nil {
+		return usageError(s, "plan", planHelp, err)
+	}
+	dopts := views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth}
+
+	rb, diags := lang.Load(a.Path)
+	var inputs map[string]cty.Value
+	if rb != nil {
+		var d hcl.Diagnostics
+		inputs, d = lang.InputValues(rb, a.Vars, a.VarFiles)
+		diags = append(diags, d...)
+	}
+	fail := func(diags hcl.Diagnostics) int {
+		files := varValueFiles(a.Vars)
+		if rb != nil {
+			for name, f := range rb.Files {
+				files[name] = f
+			}
+		}
+		files = withSources(files, diags)
+		if a.JSON {
+			if err := views.DiagnosticsJSON(s.Stdout, diags, files); err != nil {
+				fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
+			}
+			return exitError
+		}
+		views.Diagnostics(s.Stderr, diags, files, dopts)
+		return exitError
+	}
+	if rb == nil || diags.HasErrors() {
+		return fail(diags)
+	}
+
+	var view *cluster.View
+	var vd hcl.Diagnostics
+	if a.Inventory != "" {
+		view, vd = readInventory(a.Inventory)
+	} else {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		view, vd = planner.LiveView(ctx, rb, inputs, s.Getenv)
+		cancel()
+		stop()
+	}
+	diags = append(diags, vd...)
+	if vd.HasErrors() {
+		return fail(diags)
+	}
+
+	p, d := planner.Resolve(rb, inputs, view, planner.ResolveOptions{})
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return fail(diags)
+	}
+
+	apply := a.Path
+	if a.Out != "" {
+		var buf bytes.Buffer
+		if err := (views.PlanJSON{}).Plan(&buf, p); err == nil {
+			err = os.WriteFile(a.Out, buf.Bytes(), 0o644)
+		}
+		if err != nil {
+			return fail(append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot save the plan", Detail: fmt.Sprintf("%v. Check that the -out directory exists and is writable.", err)}))
+		}
+		apply = a.Out
+	}
+
+	var v views.PlanView
+	switch {
+	case a.JSON:
+		v = views.PlanJSON{}
+	case a.Markdown:
+		v = views.PlanMarkdown{Apply: apply}
+	default:
+		v = views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: apply}
+	}
+	if err := v.Plan(s.Stdout, p); err != nil {
+		fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
+		return exitError
+	}
+	if p.Summary.Instances == 0 {
+		return exitOK
+	}
+	return exitChanges
+}

@@ -1,0 +1,36 @@
+package planner
+
+import (
+	"context"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	cview "github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
+)
+
+// LiveView reads the view Resolve needs for rb from the live cluster, in
+// one snapshot: the addresses come from the runbook's nomad {} and consul
+// {} blocks, then getenv (NOMAD_ADDR, CONSUL_HTTP_ADDR, ...), and what is
+// read from SnapshotOptionsFor. One discovery per data source, however
+// many steps use it. Cluster problems come back as sourceless
+// diagnostics that say which address was tried and what to check; the
+// view holds whatever could be read.
+func LiveView(ctx context.Context, rb *lang.Runbook, inputs map[string]cty.Value, getenv func(string) string, opts ...cview.Option) (*cview.View, hcl.Diagnostics) {
+	cfg, diags := ClusterConfig(rb, inputs)
+	sopts, d := SnapshotOptionsFor(rb, inputs)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if getenv != nil {
+		opts = append([]cview.Option{cview.WithGetenv(getenv)}, opts...)
+	}
+	c, err := cview.New(cfg, opts...)
+	if err != nil {
+		return nil, append(diags, cview.Diagnostics(err)...)
+	}
+	view, err := c.Snapshot(ctx, sopts)
+	return view, append(diags, cview.Diagnostics(err)...)
+}
