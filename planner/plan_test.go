@@ -1,13 +1,15 @@
 package planner
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 
 	cview "github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
@@ -27,9 +29,8 @@ func loadInventory(t testing.TB, name string) *cview.View {
 	return &v
 }
 
-// plan loads a runbook (path relative to the repository root or to
-// planner/), reads its variables files and resolves it against an
-// inventory.
+// plan loads a runbook (path relative to planner/), reads its inputs and
+// resolves it against an inventory.
 func plan(t testing.TB, path string, varFiles []string, vars []string, inventory string) (*Plan, hcl.Diagnostics) {
 	t.Helper()
 	rb, diags := lang.Load(path)
@@ -43,12 +44,302 @@ func plan(t testing.TB, path string, varFiles []string, vars []string, inventory
 	return Resolve(rb, inputs, loadInventory(t, inventory), ResolveOptions{})
 }
 
-func TestResolveSmoke(t *testing.T) {
-	p, diags := plan(t, "../runbooks/nomad-server-rolling-upgrade.nrun.hcl", []string{"../runbooks/sandbox.nrunvars.hcl"}, nil, "healthy")
-	for _, d := range diags {
-		t.Log(d)
+func mustPlan(t testing.TB, path string, varFiles []string, vars []string, inventory string) *Plan {
+	t.Helper()
+	p, diags := plan(t, path, varFiles, vars, inventory)
+	if diags.HasErrors() {
+		t.Fatalf("resolve %s: %s", path, diags.Error())
 	}
-	b, _ := json.MarshalIndent(p, "", "  ")
-	t.Log(string(b))
-	_ = cty.NilVal
+	return p
+}
+
+const (
+	upgradeRunbook = "../runbooks/nomad-server-rolling-upgrade.nrun.hcl"
+	drainRunbook   = "../runbooks/drain-node-pool.nrun.hcl"
+	sandboxVars    = "../runbooks/sandbox.nrunvars.hcl"
+)
+
+func addrsOf(p *Plan, step string) []string {
+	var out []string
+	for _, in := range p.Instances {
+		if in.Step.String() == step {
+			out = append(out, in.Addr.String())
+		}
+	}
+	return out
+}
+
+func TestResolveLeaderLast(t *testing.T) {
+	tests := map[string]struct {
+		path, inventory string
+		step            string
+		want            []string
+	}{
+		"all servers, leader s2": {upgradeRunbook, "healthy", "step.upgrade",
+			[]string{`step.upgrade["s1.global"]`, `step.upgrade["s3.global"]`, `step.upgrade["s2.global"]`}},
+		"filtered set holding the leader": {"testdata/plans/leader_filtered.nrun.hcl", "leader_filtered", "step.restart",
+			[]string{`step.restart["blue-s1.global"]`, `step.restart["blue-s3.global"]`, `step.restart["blue-s2.global"]`}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var vf []string
+			if tc.path == upgradeRunbook {
+				vf = []string{sandboxVars}
+			}
+			p := mustPlan(t, tc.path, vf, nil, tc.inventory)
+			if got := addrsOf(p, tc.step); !slices.Equal(got, tc.want) {
+				t.Errorf("instances of %s = %q, want %q", tc.step, got, tc.want)
+			}
+			// The leader's work is in the last waves of that step.
+			last := tc.want[len(tc.want)-1]
+			var leaderWave, othersMax int
+			for _, in := range p.Instances {
+				if in.Wave < 0 || !strings.HasPrefix(in.Addr.String(), strings.TrimSuffix(tc.step, "")+"[") {
+					continue
+				}
+				if strings.HasPrefix(in.Addr.String(), last) {
+					leaderWave = max(leaderWave, in.Wave)
+				} else {
+					othersMax = max(othersMax, in.Wave)
+				}
+			}
+			if leaderWave <= othersMax {
+				t.Errorf("leader's instance in wave %d, others up to %d: leader must run last", leaderWave, othersMax)
+			}
+		})
+	}
+}
+
+func TestResolveWavesAndDependsOn(t *testing.T) {
+	p := mustPlan(t, drainRunbook, nil, nil, "healthy")
+	want := [][]string{
+		{`step.ineligible["c1"]`, `step.ineligible["c2"]`}, // max_parallel 5
+		{`step.drain["c1"]`},                              // max_parallel 1
+		{`step.drain["c2"]`},
+	}
+	if !equalWaves(p.Waves, want) {
+		t.Errorf("waves = %q, want %q", p.Waves, want)
+	}
+	c2 := p.Instance(`step.drain["c2"]`)
+	if c2 == nil {
+		t.Fatal("no step.drain[\"c2\"]")
+	}
+	if want := []string{`step.drain["c1"]`, "step.ineligible"}; !slices.Equal(c2.DependsOn, want) {
+		t.Errorf("depends_on = %q, want %q", c2.DependsOn, want)
+	}
+	if c2.Glyph != GlyphDrain || c2.Target.Kind != lang.TargetNomadNode || c2.Target.ID != "0d0e0f00-0000-4000-8000-000000000002" {
+		t.Errorf("drain c2: glyph %q target %+v", c2.Glyph, c2.Target)
+	}
+	if p.Summary != (Summary{Instances: 4, DrainNodes: 2}) {
+		t.Errorf("summary = %+v", p.Summary)
+	}
+	// Every node the plan targets is fingerprinted.
+	if len(p.Fingerprint.Nodes) != 2 || p.Fingerprint.Nodes["0d0e0f00-0000-4000-8000-000000000001"].ModifyIndex != 101 {
+		t.Errorf("fingerprint nodes = %+v", p.Fingerprint.Nodes)
+	}
+}
+
+func equalWaves(a, b [][]string) bool {
+	return slices.EqualFunc(a, b, func(x, y []string) bool { return slices.Equal(x, y) })
+}
+
+func TestResolveComposite(t *testing.T) {
+	p := mustPlan(t, upgradeRunbook, []string{sandboxVars}, nil, "healthy")
+	outer := p.Instance(`step.upgrade["s1.global"]`)
+	if outer == nil || outer.Action != nil || outer.Wave != -1 {
+		t.Fatalf("composite instance = %+v", outer)
+	}
+	wantInner := []string{`step.upgrade["s1.global"].step.stop`, `step.upgrade["s1.global"].step.swap`, `step.upgrade["s1.global"].step.start`}
+	if !slices.Equal(outer.Inner, wantInner) {
+		t.Errorf("inner = %q, want %q", outer.Inner, wantInner)
+	}
+	start := p.Instance(wantInner[2])
+	if start.Parent != `step.upgrade["s1.global"]` || !slices.Equal(start.DependsOn, []string{wantInner[1]}) {
+		t.Errorf("start: parent %q depends_on %q", start.Parent, start.DependsOn)
+	}
+	if start.Target.Name != "s1.global" || start.Action.Args[0].Value != `["nrun", "sandbox", "server", "start", "s1", "-version", "1.10.0"]` {
+		t.Errorf("start: target %+v args %+v", start.Target, start.Action.Args)
+	}
+	if len(start.Waits) != 1 || start.Waits[0].Name != "server_healthy" || start.Waits[0].Timeout.String() != "5m0s" {
+		t.Errorf("start waits = %+v", start.Waits)
+	}
+	// The next server's composite waits for this one (max_parallel 1).
+	s3 := p.Instance(`step.upgrade["s3.global"]`)
+	if !slices.Contains(s3.DependsOn, `step.upgrade["s1.global"]`) {
+		t.Errorf("s3 depends_on = %q", s3.DependsOn)
+	}
+	if p.Summary.DisruptServers != 3 || p.Summary.Instances != 11 {
+		t.Errorf("summary = %+v", p.Summary)
+	}
+	// Preconditions show live values.
+	q := outer.Preconditions[0]
+	if q.Name != "quorum_ok" || q.Now.Status != CheckOK || !strings.Contains(q.Now.Observed, "3/3 voters healthy") {
+		t.Errorf("quorum_ok now = %+v", q.Now)
+	}
+	leader := p.Instance(`step.upgrade["s2.global"]`)
+	if lnt := leader.Preconditions[1]; lnt.Now.Status != CheckHandled || lnt.Blocking {
+		t.Errorf("leader_not_target with transfer on the leader = %+v", lnt)
+	}
+}
+
+func TestResolveEdgeCases(t *testing.T) {
+	t.Run("empty for_each", func(t *testing.T) {
+		p := mustPlan(t, drainRunbook, nil, []string{"node_pool=gpu"}, "healthy")
+		if len(p.Instances) != 0 || len(p.Waves) != 0 || p.Summary.Instances != 0 {
+			t.Errorf("instances %d waves %q", len(p.Instances), p.Waves)
+		}
+		if p.Steps[1].Instances != 0 {
+			t.Errorf("steps = %+v", p.Steps)
+		}
+	})
+	t.Run("node down is filtered out", func(t *testing.T) {
+		p := mustPlan(t, drainRunbook, nil, nil, "node_down")
+		if got := addrsOf(p, "step.drain"); !slices.Equal(got, []string{`step.drain["c1"]`, `step.drain["c3"]`}) {
+			t.Errorf("drain instances = %q", got)
+		}
+	})
+	t.Run("single server is refused by the live safety analysis", func(t *testing.T) {
+		p, diags := plan(t, upgradeRunbook, []string{sandboxVars}, nil, "single")
+		var rules []string
+		for _, d := range diags {
+			rules = append(rules, RuleOf(d))
+		}
+		if !diags.HasErrors() || !slices.Contains(rules, RuleFailureTolerance) {
+			t.Fatalf("want an NR-S002 error, got %s", diags.Error())
+		}
+		if p == nil || len(p.Diagnostics) == 0 || p.Diagnostics[0].Rule == "" {
+			t.Errorf("plan diagnostics = %+v", p.Diagnostics)
+		}
+		if q := p.Instance(`step.upgrade["s1.global"]`).Preconditions[0]; q.Now.Status != CheckBlocked {
+			t.Errorf("quorum_ok on a single server = %+v", q.Now)
+		}
+	})
+	t.Run("required variable", func(t *testing.T) {
+		_, diags := plan(t, "../runbooks/job-canary-rollout.nrun.hcl", nil, nil, "healthy")
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), "No value for required variable") {
+			t.Errorf("diags = %s", diags.Error())
+		}
+	})
+	t.Run("no nomad in the view", func(t *testing.T) {
+		rb, _ := lang.Load(drainRunbook)
+		_, diags := Resolve(rb, nil, &cview.View{}, ResolveOptions{})
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), "No Nomad nodes in the inventory") {
+			t.Errorf("diags = %s", diags.Error())
+		}
+	})
+}
+
+func TestResolveFeatures(t *testing.T) {
+	p := mustPlan(t, "testdata/plans/features.nrun.hcl", nil, []string{"token=s3cr3t"}, "healthy")
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("s3cr3t")) {
+		t.Error("the sensitive value is in the plan")
+	}
+	tok := p.Variables[0]
+	if tok.Value != "(sensitive)" || tok.JSON != nil || !strings.HasPrefix(tok.Hash, "sha256:") {
+		t.Errorf("token = %+v", tok)
+	}
+	if a := p.Instance("step.probe").Action.Args[0]; !a.Sensitive || a.Value != "(sensitive)" {
+		t.Errorf("probe command = %+v", a)
+	}
+	if a := p.Instance("step.use").Action.Args[0]; a.Known || a.Value != `["echo", (known after apply)]` {
+		t.Errorf("use command = %+v", a)
+	}
+	d := p.Instance(`step.drain["c1"]`)
+	if !d.BlockedNow || d.Preconditions[0].Now.Reason != "node c1 still runs 1.9.4" {
+		t.Errorf("custom precondition = %+v", d.Preconditions[0].Now)
+	}
+	if s := d.Preconditions[1].Now.Status; s != CheckUnknown {
+		t.Errorf("http_ok status = %s", s)
+	}
+	if s := d.Preconditions[2].Now; s.Status != CheckOK {
+		t.Errorf("deployment_successful = %+v", s)
+	}
+	if p.Fingerprint.Jobs["default/web"] != 512 {
+		t.Errorf("fingerprint jobs = %+v", p.Fingerprint.Jobs)
+	}
+	// max_parallel 2: both drains in one wave after step.use.
+	if !equalWaves(p.Waves, [][]string{{"step.probe"}, {"step.use"}, {`step.drain["c1"]`, `step.drain["c2"]`}}) {
+		t.Errorf("waves = %q", p.Waves)
+	}
+	if p.Summary.BlockedNow != 2 {
+		t.Errorf("summary = %+v", p.Summary)
+	}
+}
+
+// Same inputs, same bytes.
+func TestResolveDeterministic(t *testing.T) {
+	var first []byte
+	for i := range 5 {
+		p := mustPlan(t, "../runbooks/blue-green-image-migration.nrun.hcl", nil, nil, "leader_filtered")
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = b
+			continue
+		}
+		if !bytes.Equal(first, b) {
+			t.Fatal("two plans of the same inputs differ")
+		}
+	}
+}
+
+// Every runbook in runbooks/ plans against an inventory.
+func TestResolveRunbooks(t *testing.T) {
+	files, err := filepath.Glob("../runbooks/*.nrun.hcl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no runbooks: %v", err)
+	}
+	inputs := map[string]struct {
+		varFiles, vars []string
+		inventory      string
+	}{
+		"blue-green-image-migration.nrun.hcl":   {inventory: "leader_filtered"},
+		"drain-node-pool.nrun.hcl":              {inventory: "healthy"},
+		"job-canary-rollout.nrun.hcl":           {vars: []string{"version=2", "check_index=512"}, inventory: "healthy"},
+		"nomad-server-rolling-upgrade.nrun.hcl": {varFiles: []string{sandboxVars}, inventory: "healthy"},
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			in, ok := inputs[name]
+			if !ok {
+				t.Fatalf("add %s to this test's table", name)
+			}
+			p := mustPlan(t, f, in.varFiles, in.vars, in.inventory)
+			if p.Summary.Instances == 0 {
+				t.Error("no step instances")
+			}
+			for _, in := range p.Instances {
+				if in.Action == nil && len(in.Inner) == 0 {
+					t.Errorf("%s has neither action nor inner instances", in.Addr)
+				}
+			}
+		})
+	}
+}
+
+// The blue-green runbook's own guard shows in the plan: planned too late,
+// when green servers are already in the cluster, their retire instances
+// would block now.
+func TestResolveBlueGreenGuard(t *testing.T) {
+	p := mustPlan(t, "../runbooks/blue-green-image-migration.nrun.hcl", nil, nil, "leader_filtered")
+	green := p.Instance(`step.blue_retire["green-s1.global"]`)
+	blue := p.Instance(`step.blue_retire["blue-s1.global"]`)
+	if green == nil || blue == nil {
+		t.Fatal("missing blue_retire instances")
+	}
+	if !green.BlockedNow || blue.BlockedNow {
+		t.Errorf("green blocked %v, blue blocked %v", green.BlockedNow, blue.BlockedNow)
+	}
+	// blue-s2 is the leader: last.
+	got := addrsOf(p, "step.blue_retire")
+	if got[len(got)-1] != `step.blue_retire["blue-s2.global"]` {
+		t.Errorf("blue_retire order = %q", got)
+	}
 }
