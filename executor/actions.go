@@ -1,0 +1,401 @@
+package executor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nrun-dev/nrun/checks"
+	"github.com/nrun-dev/nrun/executor/journal"
+	"github.com/nrun-dev/nrun/lang"
+)
+
+// errNotImplemented marks the actions this version of nrun cannot run.
+var errNotImplemented = errors.New("not implemented yet")
+
+// doAction runs one attempt of n's action. ctx bounds it hard; soft ends at
+// a graceful stop, which only actions with a safe point (sleep, approval,
+// the drain's wait for completion) honour.
+func (r *runner) doAction(ctx, soft context.Context, n *node, attempt int) (detail, digest string, err error) {
+	act := n.step.Action
+	args, err := r.evalArgs(n, act.Args)
+	if err != nil {
+		return "", "", err
+	}
+	switch act.Type {
+	case "sleep":
+		d, err := durationArg(args, "duration", 0)
+		if err != nil {
+			return "", "", err
+		}
+		select {
+		case <-time.After(d):
+			return "slept " + d.String(), "", nil
+		case <-soft.Done():
+			if ctx.Err() != nil {
+				return "", "", ctx.Err()
+			}
+			return "", "", errInterrupted
+		}
+	case "approval":
+		return r.approval(ctx, n, strArg(args, "message"))
+	case "exec":
+		return r.execAction(ctx, n, args)
+	case "nomad_node_drain":
+		return r.drain(ctx, soft, n, args)
+	case "nomad_node_eligibility":
+		id, name, err := r.nodeID(ctx, n, args["node"])
+		if err != nil {
+			return "", "", err
+		}
+		el := boolArg(args, "eligible", true)
+		if _, err := r.nomad.c.Nodes().ToggleEligibility(id, el, wq(ctx)); err != nil {
+			return "", "", fmt.Errorf("set eligibility of node %s: %w", name, err)
+		}
+		return fmt.Sprintf("node %s eligible=%v", name, el), "", nil
+	case "nomad_server_force_leave":
+		t, err := r.targetArg(n, args["server"])
+		if err != nil {
+			return "", "", err
+		}
+		name := t.Name
+		if name == "" {
+			name = t.ID
+		}
+		if err := r.needNomad(); err != nil {
+			return "", "", err
+		}
+		prune := boolArg(args, "prune", false)
+		if err := r.nomad.c.Agent().ForceLeaveWithOptions(name, nomad.ForceLeaveOpts{Prune: prune}); err != nil {
+			return "", "", fmt.Errorf("force-leave %s: %w", name, err)
+		}
+		return fmt.Sprintf("force-left %s (prune=%v)", name, prune), "", nil
+	case "nomad_raft_remove_peer":
+		return r.removePeer(ctx, n, args)
+	case "nomad_raft_transfer_leadership":
+		return r.transferAction(ctx, n, args)
+	case "nomad_snapshot_save":
+		return r.snapshotSave(ctx, strArg(args, "path"))
+	}
+	return "", "", fmt.Errorf("action %q: %w; this version of nrun runs exec, sleep, approval and the nomad_node_*, nomad_server_force_leave, nomad_raft_* and nomad_snapshot_save actions", act.Type, errNotImplemented)
+}
+
+func (r *runner) needNomad() error {
+	if r.nomad == nil {
+		return errors.New("no Nomad cluster is configured")
+	}
+	return nil
+}
+
+func strArg(args map[string]cty.Value, name string) string {
+	v, ok := args[name]
+	if !ok || v.IsNull() || v.Type() != cty.String {
+		return ""
+	}
+	return v.AsString()
+}
+
+func boolArg(args map[string]cty.Value, name string, def bool) bool {
+	v, ok := args[name]
+	if !ok || v.IsNull() || v.Type() != cty.Bool {
+		return def
+	}
+	return v.True()
+}
+
+func durationArg(args map[string]cty.Value, name string, def time.Duration) (time.Duration, error) {
+	s := strArg(args, name)
+	if s == "" {
+		return def, nil
+	}
+	d, err := lang.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return d, nil
+}
+
+func stringList(v cty.Value) []string {
+	if v == cty.NilVal || v.IsNull() || !v.CanIterateElements() {
+		return nil
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.Type() == cty.String && !e.IsNull() {
+			out = append(out, e.AsString())
+		}
+	}
+	return out
+}
+
+func (r *runner) approval(ctx context.Context, n *node, msg string) (string, string, error) {
+	if n.state.Approved || r.approve[n.addr] {
+		if !n.state.Approved {
+			r.append(journal.Record{Kind: journal.KindApproved, Addr: n.addr, Detail: "nrun apply -approve"})
+		}
+		return "approved", "", nil
+	}
+	if r.cfg.Approver != nil {
+		ok, err := r.cfg.Approver(ctx, n.addr, msg)
+		if err != nil {
+			return "", "", err
+		}
+		if !ok {
+			return "", "", errors.New("the operator did not approve")
+		}
+		r.append(journal.Record{Kind: journal.KindApproved, Addr: n.addr, Detail: "approved at the terminal"})
+		return "approved", "", nil
+	}
+	r.append(journal.Record{Kind: journal.KindPaused, Addr: n.addr, Action: "approval", Detail: msg})
+	r.log.Printf("%s: waiting for approval: %s", n.addr, msg)
+	r.emit(Event{Kind: EventPaused, Addr: n.addr, Action: "approval", Message: "approval needed: " + msg})
+	r.setHalt(stPaused)
+	return "", "", errPaused
+}
+
+// execAction runs the command in its own process group (a Ctrl-C at the
+// terminal reaches nrun, which decides; not the command), with its output
+// in the audit log.
+func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Value) (string, string, error) {
+	argv := stringList(args["command"])
+	if len(argv) == 0 {
+		return "", "", errors.New("exec: command is empty")
+	}
+	timeout, err := durationArg(args, "timeout", 0)
+	if err != nil {
+		return "", "", err
+	}
+	env := map[string]string{}
+	if v, ok := args["env"]; ok && !v.IsNull() {
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			if e.Type() == cty.String && !e.IsNull() {
+				env[k.AsString()] = e.AsString()
+			}
+		}
+	}
+	out, err := r.runCommand(ctx, n, "exec", argv, env, timeout)
+	if err != nil {
+		return "", "", err
+	}
+	n.output = out
+	if check := stringList(args["check"]); len(check) > 0 {
+		if _, err := r.runCommand(ctx, n, "check", check, env, timeout); err != nil {
+			return "", "", fmt.Errorf("the check command after exec failed: %w", err)
+		}
+	}
+	return "exit 0", "", nil
+}
+
+func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []string, env map[string]string, timeout time.Duration) (string, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = r.cfg.BaseDir
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", err
+	}
+	r.log.Printf("%s: %s: %s", n.addr, what, strings.Join(argv, " "))
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	stopKill := context.AfterFunc(ctx, func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
+	defer stopKill()
+	var out strings.Builder
+	var tail []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	read := func(rd io.Reader, stream string, keep bool) {
+		defer wg.Done()
+		sc := bufio.NewScanner(rd)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			mu.Lock()
+			if keep {
+				out.WriteString(line)
+				out.WriteByte('\n')
+			}
+			tail = append(tail, line)
+			if len(tail) > 5 {
+				tail = tail[1:]
+			}
+			mu.Unlock()
+			r.log.Printf("%s: %s %s| %s", n.addr, what, stream, line)
+			r.emit(Event{Kind: EventOutput, Addr: n.addr, Message: line})
+		}
+	}
+	wg.Add(2)
+	go read(stdout, "stdout", true)
+	go read(stderr, "stderr", false)
+	wg.Wait()
+	err = cmd.Wait()
+	if err != nil {
+		if ctx.Err() != nil {
+			return out.String(), fmt.Errorf("%s %s: %w", what, argv[0], ctx.Err())
+		}
+		msg := fmt.Sprintf("%s %s: %v", what, argv[0], err)
+		if len(tail) > 0 {
+			msg += ": " + strings.Join(tail, " / ")
+		}
+		return out.String(), errors.New(msg)
+	}
+	return out.String(), nil
+}
+
+// targetArg is the object an action argument names, else the instance's
+// target.
+func (r *runner) targetArg(n *node, v cty.Value) (checks.Target, error) {
+	if v != cty.NilVal && !v.IsNull() {
+		return checks.TargetFromValue(v)
+	}
+	t := n.target()
+	if t.ID == "" && t.Name == "" && t.Address == "" {
+		return t, errors.New("the action has no target; set the step's target or the action's argument")
+	}
+	return t, nil
+}
+
+// nodeID finds a client node's ID from the argument or target.
+func (r *runner) nodeID(ctx context.Context, n *node, v cty.Value) (id, name string, err error) {
+	if err := r.needNomad(); err != nil {
+		return "", "", err
+	}
+	t, err := r.targetArg(n, v)
+	if err != nil {
+		return "", "", err
+	}
+	stubs, _, err := r.nomad.c.Nodes().List(qo(ctx))
+	if err != nil {
+		return "", "", fmt.Errorf("list nodes: %w", err)
+	}
+	for _, s := range stubs {
+		if (t.ID != "" && s.ID == t.ID) || (t.Name != "" && s.Name == t.Name) {
+			return s.ID, s.Name, nil
+		}
+	}
+	return "", "", fmt.Errorf("there is no client node %q", firstNonEmpty(t.Name, t.ID))
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func (r *runner) removePeer(ctx context.Context, n *node, args map[string]cty.Value) (string, string, error) {
+	if err := r.needNomad(); err != nil {
+		return "", "", err
+	}
+	t, err := r.targetArg(n, args["server"])
+	if err != nil {
+		return "", "", err
+	}
+	rc, err := r.nomad.c.Operator().RaftGetConfiguration(qo(ctx))
+	if err != nil {
+		return "", "", fmt.Errorf("read the Raft configuration: %w", err)
+	}
+	for _, p := range rc.Servers {
+		if p == nil {
+			continue
+		}
+		short, _, _ := strings.Cut(p.Node, ".")
+		if (t.ID != "" && p.ID == t.ID) || (t.Address != "" && p.Address == t.Address) || (t.Name != "" && (p.Node == t.Name || short == t.Name)) {
+			if err := r.nomad.c.Operator().RaftRemovePeerByID(p.ID, wq(ctx)); err != nil {
+				return "", "", fmt.Errorf("remove Raft peer %s: %w", p.Node, err)
+			}
+			return "removed Raft peer " + p.Node + " (" + p.ID + ")", "", nil
+		}
+	}
+	// Already gone: the effect is in place (autopilot may have pruned it).
+	return "already not a Raft peer: " + firstNonEmpty(t.Name, t.ID, t.Address), "", nil
+}
+
+func (r *runner) transferAction(ctx context.Context, n *node, args map[string]cty.Value) (string, string, error) {
+	if err := r.needNomad(); err != nil {
+		return "", "", err
+	}
+	rc, err := r.nomad.c.Operator().RaftGetConfiguration(qo(ctx))
+	if err != nil {
+		return "", "", fmt.Errorf("read the Raft configuration: %w", err)
+	}
+	var t checks.Target
+	if v, ok := args["to"]; ok && !v.IsNull() {
+		if t, err = checks.TargetFromValue(v); err != nil {
+			return "", "", err
+		}
+	} else {
+		t = n.target()
+	}
+	var leaderID string
+	var to *nomad.RaftServer
+	for _, p := range rc.Servers {
+		if p == nil {
+			continue
+		}
+		if p.Leader {
+			leaderID = p.ID
+		}
+		short, _, _ := strings.Cut(p.Node, ".")
+		if (t.ID != "" && p.ID == t.ID) || (t.Address != "" && p.Address == t.Address) || (t.Name != "" && (p.Node == t.Name || short == t.Name)) {
+			to = p
+		}
+	}
+	if to == nil {
+		// No explicit target: any other voter.
+		for _, p := range rc.Servers {
+			if p != nil && !p.Leader && p.Voter {
+				to = p
+				break
+			}
+		}
+	}
+	if to == nil {
+		return "", "", errors.New("no server to transfer leadership to")
+	}
+	if to.ID == leaderID {
+		return to.Node + " already leads", "", nil
+	}
+	if err := r.nomad.transferLeadership(ctx, to.ID, to.Address); err != nil {
+		return "", "", fmt.Errorf("transfer leadership to %s: %w", to.Node, err)
+	}
+	return "leadership transferred to " + to.Node, "", nil
+}
+
+func (r *runner) resolvePath(p string) string {
+	if filepath.IsAbs(p) || r.cfg.BaseDir == "" {
+		return p
+	}
+	return filepath.Join(r.cfg.BaseDir, p)
+}

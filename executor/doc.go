@@ -1,0 +1,38 @@
+// Package executor applies a plan to a live cluster, with checkpoints.
+//
+// Input: a *planner.Plan (from planner.Resolve, or a saved plan that passed
+// planner.CheckStale), the *lang.Runbook and input values it was made from
+// (action and check arguments are evaluated here, at run time, so step
+// outputs and the live each.value are used), a *cluster.Client, and a state
+// directory.
+//
+// Output: the changes to the cluster, a run directory
+// (STATE/runs/RUN-ID/) holding the journal (package executor/journal) and
+// the audit log, and a stream of Events that package views renders.
+//
+// Consumers: cmd/nrun (apply, status, force-unlock).
+//
+// How a run works. One apply per state directory at a time (AcquireLock).
+// The scheduler starts a top-level instance (a leaf, or one instance of a
+// composite step and its inner DAG) as soon as everything it depends on has
+// finished, up to the step's max_parallel. The batches the planner encodes
+// for max_parallel are not used: instances of one step start whenever a
+// slot is free. order = "leader_last" is decided when an instance is
+// picked, from the live leader. For each leaf instance: preconditions are
+// evaluated on a fresh cluster view right before the action; the intent is
+// journalled (fsync); the action runs (retried per retry {}); "action done"
+// is journalled; each wait runs with its own timeout, on blocking queries
+// where the API has them; "finished" is journalled. on_failure decides what
+// a failure does: abort starts nothing new and lets running instances
+// finish; continue skips only the dependants; pause stops like abort and
+// leaves the run paused.
+//
+// Resume replays the journal: finished instances are skipped; an instance
+// whose intent has no "action done" is in doubt and is re-checked with its
+// action's own probe (a drain already set, a peer already gone, an exec
+// check command); when no probe can tell, the run stops and asks the
+// operator (AssumeDone, Redo). It never guesses.
+//
+// Do not use this package to decide what to run (that is the planner) or to
+// print (that is views).
+package executor

@@ -1,0 +1,452 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nrun-dev/nrun/addrs"
+	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/executor/journal"
+	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planner"
+)
+
+// Config is everything one apply needs.
+type Config struct {
+	Runbook *lang.Runbook
+	Inputs  map[string]cty.Value
+	Plan    *planner.Plan
+	// Scope evaluates action and check arguments; nil builds one with
+	// NewScope from a fresh view.
+	Scope *lang.Scope
+	// Cluster reads the cluster; nil is allowed for plans that touch no
+	// cluster (exec, sleep, approval only).
+	Cluster *cluster.Client
+	// StateDir holds the lock and the runs.
+	StateDir string
+	// BaseDir resolves relative paths (snapshot files): the runbook's
+	// directory.
+	BaseDir string
+	// RunbookName identifies the runbook in run headers, so resume finds
+	// the run of this runbook: its absolute path.
+	RunbookName string
+
+	// Resume continues RunID (LastUnfinished when empty) instead of
+	// starting a new run.
+	Resume bool
+	RunID  string
+	// Approve, AssumeDone and Redo are operator decisions by instance
+	// address (resume only).
+	Approve    []string
+	AssumeDone []string
+	Redo       []string
+
+	// Events receives every event, redacted; it must not block long.
+	Events func(Event)
+	// Approver asks the operator; nil pauses the run at an approval.
+	Approver func(ctx context.Context, addr, message string) (bool, error)
+	// Stop, when closed, starts a graceful stop: nothing new starts,
+	// running actions finish (waits stop at once, they are safe points).
+	// Cancelling the context of Run stops everything at once.
+	Stop <-chan struct{}
+	// Secrets are extra strings to redact (tokens come from Cluster).
+	Secrets []string
+	// Lock is the held state lock; the run ID is recorded in it.
+	Lock *Lock
+	// Now replaces time.Now (tests).
+	Now func() time.Time
+	// PollMin is the shortest interval between two polls of an endpoint
+	// without blocking queries; default 500ms (at most 2 requests/s).
+	PollMin time.Duration
+}
+
+// Result is how a run ended.
+type Result struct {
+	RunID  string
+	RunDir string
+	// Status is a journal status: finished, failed, paused, interrupted.
+	Status   string
+	Finished []string
+	Failed   []string
+	Skipped  []string
+	// Paused are instances waiting for an approval; InDoubt are instances
+	// whose action may or may not have happened and that no probe could
+	// settle (resume with -assume-done or -redo).
+	Paused  []string
+	InDoubt []string
+}
+
+// ExitCode maps a result to the documented exit codes of nrun apply.
+func (r *Result) ExitCode() int {
+	switch r.Status {
+	case journal.StatusFinished:
+		if len(r.Failed) > 0 {
+			return 1
+		}
+		return 0
+	case journal.StatusPaused:
+		return 3
+	case journal.StatusInterrupted:
+		return 130
+	}
+	return 1
+}
+
+// node is one planned instance during a run.
+type node struct {
+	inst   *planner.Instance
+	addr   string
+	step   *lang.Step
+	each   *lang.Each
+	deps   []string // instance addresses that must finish first
+	group  *group
+	state  *journal.Instance // replayed state, never nil
+	status string            // "", running, finished, failed, skipped, paused, indoubt
+	// output is the action's output (exec stdout) once it ran.
+	output    string
+	outputSet bool
+}
+
+// group is what the scheduler starts: a leaf top-level instance, or one
+// instance of a composite step with its inner instances.
+type group struct {
+	root   *node
+	inner  []*node // inner instances, plan order
+	deps   []string
+	top    string // top-level step name
+	status string
+}
+
+type runner struct {
+	cfg    Config
+	red    *Redactor
+	j      *journal.Journal
+	log    *auditLog
+	runID  string
+	dir    string
+	now    func() time.Time
+	nodes  map[string]*node
+	order  []*node
+	groups []*group
+	steps  map[string]*lang.Step // top-level step name -> step
+	scMu   sync.Mutex
+	sc     *lang.Scope
+	nomad  *nomadAPI
+	failMu sync.Mutex
+	// set when a failure with abort or pause, or an approval pause,
+	// stops new work.
+	halt       string
+	assumeDone map[string]bool
+	redo       map[string]bool
+	approve    map[string]bool
+}
+
+// Run applies cfg.Plan. It always returns a Result when the run directory
+// could be set up; err is for problems that stop the run from starting
+// (journal unreadable, plan and journal disagree).
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Plan == nil || cfg.Runbook == nil {
+		return nil, errors.New("executor: Config needs a Plan and a Runbook")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PollMin <= 0 {
+		cfg.PollMin = 500 * time.Millisecond
+	}
+	if cfg.Events == nil {
+		cfg.Events = func(Event) {}
+	}
+	secrets := append([]string(nil), cfg.Secrets...)
+	secrets = append(secrets, SensitiveValues(cfg.Runbook, cfg.Inputs)...)
+	if cfg.Cluster != nil {
+		c := cfg.Cluster.Config()
+		secrets = append(secrets, c.NomadToken.Reveal(), c.ConsulToken.Reveal())
+	}
+	r := &runner{cfg: cfg, red: NewRedactor(secrets...), now: cfg.Now, sc: cfg.Scope,
+		assumeDone: set(cfg.AssumeDone), redo: set(cfg.Redo), approve: set(cfg.Approve)}
+	if cfg.Cluster != nil {
+		api, err := newNomadAPI(cfg.Cluster.Config())
+		if err != nil {
+			return nil, err
+		}
+		r.nomad = api
+	}
+
+	if err := r.openRun(); err != nil {
+		return nil, err
+	}
+	defer r.j.Close()
+	defer r.log.Close()
+	if cfg.Lock != nil {
+		cfg.Lock.SetRun(r.runID)
+	}
+	if err := r.build(); err != nil {
+		return nil, err
+	}
+	if r.sc == nil {
+		if err := r.buildScope(ctx); err != nil {
+			return nil, err
+		}
+	}
+	res := r.schedule(ctx)
+	return res, nil
+}
+
+func set(xs []string) map[string]bool {
+	m := map[string]bool{}
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+func (r *runner) buildScope(ctx context.Context) error {
+	var view *cluster.View
+	if len(r.cfg.Runbook.Data) > 0 {
+		if r.cfg.Cluster == nil {
+			return errors.New("the runbook reads data sources but no cluster is configured")
+		}
+		v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: true, Nodes: true, Consul: needsConsul(r.cfg.Runbook)})
+		if err != nil {
+			return fmt.Errorf("read the cluster for the run's scope: %w", err)
+		}
+		view = v
+	}
+	sc, diags := NewScope(r.cfg.Runbook, r.cfg.Inputs, view)
+	if diags.HasErrors() {
+		return fmt.Errorf("build the run's scope: %s", diags.Error())
+	}
+	r.sc = sc
+	return nil
+}
+
+func needsConsul(rb *lang.Runbook) bool {
+	if rb.Consul != nil {
+		return true
+	}
+	for _, d := range rb.Data {
+		if d.Type == lang.DataConsulServers {
+			return true
+		}
+	}
+	return false
+}
+
+// openRun creates a new run directory or reopens the one to resume.
+func (r *runner) openRun() error {
+	cfg := r.cfg
+	if cfg.Resume {
+		id := cfg.RunID
+		if id == "" {
+			rs, ok, err := LastUnfinished(cfg.StateDir, cfg.RunbookName)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("there is no unfinished run of %s in %s to resume", cfg.RunbookName, cfg.StateDir)
+			}
+			id = rs.ID
+		}
+		r.runID, r.dir = id, RunDir(cfg.StateDir, id)
+		if _, err := os.Stat(r.dir); err != nil {
+			return fmt.Errorf("run %s: %w", id, err)
+		}
+	} else {
+		r.runID = NewRunID(r.now())
+		r.dir = RunDir(cfg.StateDir, r.runID)
+		if err := os.MkdirAll(r.dir, 0o700); err != nil {
+			return err
+		}
+	}
+	j, err := journal.Open(r.dir+"/"+journal.FileName, r.red.String)
+	if err != nil {
+		return err
+	}
+	r.j = j
+	log, err := openAuditLog(r.dir, r.red)
+	if err != nil {
+		return err
+	}
+	r.log = log
+	host, _ := os.Hostname()
+	who := ""
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	var addrsList []string
+	for _, in := range cfg.Plan.Instances {
+		addrsList = append(addrsList, in.Addr.String())
+	}
+	hdr := journal.Record{RunID: r.runID, Runbook: cfg.RunbookName, SourceHash: cfg.Plan.Runbook.SourceHash,
+		PlanHash: PlanHash(cfg.Plan), Instances: addrsList, User: who, Host: host, PID: os.Getpid()}
+	if cfg.Resume {
+		st := journal.Replay(j.Records())
+		if st.Header.RunID == "" {
+			return fmt.Errorf("run %s has no header record; it cannot be resumed", r.runID)
+		}
+		if st.Header.SourceHash != "" && cfg.Plan.Runbook.SourceHash != "" && st.Header.SourceHash != cfg.Plan.Runbook.SourceHash {
+			return fmt.Errorf("the runbook changed since run %s started (source hash %s, now %s); resume needs the runbook the run was started with", r.runID, st.Header.SourceHash, cfg.Plan.Runbook.SourceHash)
+		}
+		hdr.Kind = journal.KindResume
+	} else {
+		hdr.Kind = journal.KindRun
+	}
+	if err := j.Append(hdr); err != nil {
+		return err
+	}
+	r.log.Printf("%s run %s of %s by %s@%s pid %d", hdr.Kind, r.runID, cfg.RunbookName, who, host, os.Getpid())
+	r.emit(Event{Kind: EventRunStart, Message: string(hdr.Kind)})
+	return nil
+}
+
+// build turns the plan into nodes and groups and replays the journal.
+func (r *runner) build() error {
+	st := journal.Replay(r.j.Records())
+	r.nodes = map[string]*node{}
+	r.steps = map[string]*lang.Step{}
+	for _, s := range r.cfg.Runbook.Steps {
+		r.steps[s.Name] = s
+	}
+	byStep := map[string][]string{}
+	for _, in := range r.cfg.Plan.Instances {
+		addr := in.Addr.String()
+		step := r.cfg.Runbook.Step(in.Step)
+		if step == nil {
+			return fmt.Errorf("the plan names %s, which the runbook does not declare; make a new plan", in.Step)
+		}
+		each, err := eachOf(in)
+		if err != nil {
+			return err
+		}
+		n := &node{inst: in, addr: addr, step: step, each: each}
+		if s, ok := st.Instances[addr]; ok {
+			n.state = s
+		} else {
+			n.state = &journal.Instance{Addr: addr}
+		}
+		r.nodes[addr] = n
+		r.order = append(r.order, n)
+		byStep[in.Step.String()] = append(byStep[in.Step.String()], addr)
+	}
+	for _, n := range r.order {
+		for _, d := range n.inst.DependsOn {
+			var targets []string
+			if _, ok := r.nodes[d]; ok {
+				targets = []string{d}
+			} else {
+				targets = byStep[d]
+			}
+			for _, t := range targets {
+				if batchEdge(n.inst.Addr, r.nodes[t].inst.Addr) || t == n.addr {
+					continue
+				}
+				n.deps = append(n.deps, t)
+			}
+		}
+	}
+	// Groups: every instance without a parent is a group root.
+	for _, n := range r.order {
+		if n.inst.Parent != "" {
+			continue
+		}
+		g := &group{root: n, top: topName(n.inst.Addr)}
+		n.group = g
+		for _, a := range n.inst.Inner {
+			in, ok := r.nodes[a]
+			if !ok {
+				return fmt.Errorf("the plan's %s lists inner instance %s, which it does not hold", n.addr, a)
+			}
+			in.group = g
+			g.inner = append(g.inner, in)
+		}
+		r.groups = append(r.groups, g)
+	}
+	for _, g := range r.groups {
+		seen := map[string]bool{}
+		add := func(d string) {
+			if dn := r.nodes[d]; dn != nil && dn.group != g && !seen[dn.group.root.addr] {
+				seen[dn.group.root.addr] = true
+				g.deps = append(g.deps, dn.group.root.addr)
+			}
+		}
+		for _, d := range g.root.deps {
+			add(d)
+		}
+		for _, in := range g.inner {
+			for _, d := range in.deps {
+				add(d)
+			}
+		}
+	}
+	for _, n := range r.order {
+		if n.group == nil {
+			return fmt.Errorf("the plan's %s has parent %s, which does not list it", n.addr, n.inst.Parent)
+		}
+	}
+	return nil
+}
+
+// batchEdge reports whether an edge between two instances of the same
+// top-level step is one of the planner's max_parallel batches (different
+// keys); the scheduler enforces max_parallel itself, live.
+func batchEdge(a, b addrs.Instance) bool {
+	return topName(a) == topName(b) && a.Key != b.Key
+}
+
+func topName(a addrs.Instance) string {
+	if a.Step.Outer != "" {
+		return a.Step.Outer
+	}
+	return a.Step.Name
+}
+
+// PlanHash identifies a plan's instance set and order, for the journal.
+func PlanHash(p *planner.Plan) string {
+	var b strings.Builder
+	for _, in := range p.Instances {
+		b.WriteString(in.Addr.String())
+		b.WriteByte(0)
+		for _, d := range in.DependsOn {
+			b.WriteString(d)
+			b.WriteByte(1)
+		}
+		b.WriteByte('\n')
+	}
+	return sha256Hex([]byte(b.String()))
+}
+
+func (r *runner) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = r.now()
+	}
+	e.RunID = r.runID
+	e.Message = r.red.String(e.Message)
+	r.cfg.Events(e)
+}
+
+func (r *runner) append(recs ...journal.Record) error {
+	err := r.j.Append(recs...)
+	if err != nil {
+		r.log.Printf("journal write failed: %v", err)
+	}
+	return err
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,119 @@
+package journal
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestAppendReplay(t *testing.T) {
+	p := filepath.Join(t.TempDir(), FileName)
+	j, err := Open(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, j.Append(Record{Kind: KindRun, RunID: "r1", Instances: []string{"step.a", "step.b"}}))
+	must(t, j.Append(Record{Kind: KindIntent, Addr: "step.a", Action: "exec", Attempt: 1}))
+	must(t, j.Append(Record{Kind: KindActionDone, Addr: "step.a"}, Record{Kind: KindWaitDone, Addr: "step.a", Wait: "node_ready"}))
+	must(t, j.Append(Record{Kind: KindFinished, Addr: "step.a"}, Record{Kind: KindIntent, Addr: "step.b", Action: "sleep", Attempt: 1}))
+	must(t, j.Close())
+
+	recs, err := Read(p)
+	must(t, err)
+	if len(recs) != 6 {
+		t.Fatalf("got %d records, want 6", len(recs))
+	}
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) {
+			t.Errorf("record %d has seq %d", i, r.Seq)
+		}
+	}
+	st := Replay(recs)
+	if st.Header.RunID != "r1" || st.Instances["step.a"].Phase != PhaseFinished || st.Instances["step.b"].Phase != PhaseIntent {
+		t.Errorf("replay: %+v %+v %+v", st.Header, st.Instances["step.a"], st.Instances["step.b"])
+	}
+	if !st.Unfinished() {
+		t.Error("a run without an end record must be unfinished")
+	}
+}
+
+// TestTornTail cuts the file at every byte of its last record and checks
+// that Open keeps the good prefix, truncates the rest and appends after it.
+func TestTornTail(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full")
+	j, err := Open(full, nil)
+	must(t, err)
+	must(t, j.Append(Record{Kind: KindRun, RunID: "r"}, Record{Kind: KindIntent, Addr: `step.x["a"]`, Action: "exec"}))
+	must(t, j.Append(Record{Kind: KindActionDone, Addr: `step.x["a"]`, Detail: "some output"}))
+	must(t, j.Close())
+	data, err := os.ReadFile(full)
+	must(t, err)
+	lines := strings.SplitAfter(string(data), "\n")
+	prefix := len(lines[0]) + len(lines[1])
+	for cut := prefix + 1; cut < len(data); cut++ {
+		p := filepath.Join(dir, "cut")
+		must(t, os.WriteFile(p, data[:cut], 0o600))
+		j, err := Open(p, nil)
+		if err != nil {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		if n := len(j.Records()); n != 2 {
+			t.Fatalf("cut at %d: %d records, want 2", cut, n)
+		}
+		must(t, j.Append(Record{Kind: KindFinished, Addr: `step.x["a"]`}))
+		j.Close()
+		recs, err := Read(p)
+		must(t, err)
+		if len(recs) != 3 || recs[2].Seq != 3 || recs[2].Kind != KindFinished {
+			t.Fatalf("cut at %d: after append %+v", cut, recs)
+		}
+	}
+	// A flipped byte in the last line is a torn tail too.
+	bad := []byte(string(data))
+	bad[len(bad)-5] ^= 0x20
+	p := filepath.Join(dir, "flipped")
+	must(t, os.WriteFile(p, bad, 0o600))
+	j, err = Open(p, nil)
+	must(t, err)
+	if n := len(j.Records()); n != 2 {
+		t.Fatalf("flipped tail: %d records, want 2", n)
+	}
+	j.Close()
+}
+
+func TestDamageInTheMiddleIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, FileName)
+	j, err := Open(p, nil)
+	must(t, err)
+	must(t, j.Append(Record{Kind: KindRun}, Record{Kind: KindIntent, Addr: "step.a"}, Record{Kind: KindFinished, Addr: "step.a"}))
+	j.Close()
+	data, _ := os.ReadFile(p)
+	i := strings.Index(string(data), "intent")
+	data[i] = 'X'
+	must(t, os.WriteFile(p, data, 0o600))
+	if _, err := Open(p, nil); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("Open of a journal damaged in the middle: err = %v", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	p := filepath.Join(t.TempDir(), FileName)
+	j, err := Open(p, func(s string) string { return strings.ReplaceAll(s, "hunter2", "<redacted>") })
+	must(t, err)
+	must(t, j.Append(Record{Kind: KindFailed, Addr: "step.a", Error: "exit 1: token hunter2 refused", Detail: "hunter2"}))
+	j.Close()
+	data, _ := os.ReadFile(p)
+	if strings.Contains(string(data), "hunter2") {
+		t.Fatalf("secret in journal: %s", data)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,132 @@
+package journal
+
+import "time"
+
+// Phase is how far an instance got, as the journal tells it.
+type Phase int
+
+// Phases, in the order an instance goes through them.
+const (
+	PhaseNone       Phase = iota // nothing recorded: not started
+	PhaseIntent                  // the action may or may not have run: in doubt
+	PhaseActionDone              // the action completed; waits remain
+	PhaseFinished                // done
+	PhaseFailed                  // failed; resume runs it again
+	PhaseSkipped                 // a dependency failed under on_failure = continue
+	PhasePaused                  // waits for the operator
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhaseIntent:
+		return "in doubt"
+	case PhaseActionDone:
+		return "action done"
+	case PhaseFinished:
+		return "finished"
+	case PhaseFailed:
+		return "failed"
+	case PhaseSkipped:
+		return "skipped"
+	case PhasePaused:
+		return "paused"
+	}
+	return "not started"
+}
+
+// Instance is the replayed state of one instance.
+type Instance struct {
+	Addr      string
+	Phase     Phase
+	Action    string
+	Attempt   int
+	WaitsDone int // how many of the step's waits held, in order
+	Error     string
+	Detail    string
+	Approved  bool
+	// Decision is the operator's "assume-done" or "redo" for an in-doubt
+	// instance, "" when none.
+	Decision string
+	Started  time.Time
+	Updated  time.Time
+}
+
+// State is a journal replayed.
+type State struct {
+	Header    Record   // the run record
+	Resumes   []Record // later processes
+	End       *Record  // the last end record, nil if the last process did not end cleanly
+	Instances map[string]*Instance
+	// Order lists addresses as they first appeared.
+	Order []string
+}
+
+// Replay folds records into a State.
+func Replay(recs []Record) *State {
+	st := &State{Instances: map[string]*Instance{}}
+	get := func(addr string) *Instance {
+		in, ok := st.Instances[addr]
+		if !ok {
+			in = &Instance{Addr: addr}
+			st.Instances[addr] = in
+			st.Order = append(st.Order, addr)
+		}
+		return in
+	}
+	for _, r := range recs {
+		switch r.Kind {
+		case KindRun:
+			st.Header = r
+			st.End = nil
+			continue
+		case KindResume:
+			st.Resumes = append(st.Resumes, r)
+			st.End = nil
+			continue
+		case KindEnd:
+			rc := r
+			st.End = &rc
+			continue
+		}
+		if r.Addr == "" {
+			continue
+		}
+		in := get(r.Addr)
+		in.Updated = r.Time
+		switch r.Kind {
+		case KindIntent:
+			in.Phase, in.Action, in.Attempt, in.Error = PhaseIntent, r.Action, r.Attempt, ""
+			in.WaitsDone, in.Decision = 0, ""
+			if in.Started.IsZero() {
+				in.Started = r.Time
+			}
+		case KindActionDone:
+			in.Phase, in.WaitsDone, in.Detail = PhaseActionDone, 0, r.Detail
+		case KindWaitDone:
+			if r.WaitIndex+1 > in.WaitsDone {
+				in.WaitsDone = r.WaitIndex + 1
+			}
+		case KindFinished:
+			in.Phase, in.Error = PhaseFinished, ""
+		case KindFailed:
+			in.Phase, in.Error = PhaseFailed, r.Error
+		case KindSkipped:
+			in.Phase, in.Error = PhaseSkipped, r.Error
+		case KindPaused:
+			if in.Phase != PhaseFinished {
+				in.Phase, in.Detail = PhasePaused, r.Detail
+			}
+		case KindApproved:
+			in.Approved = true
+		case KindDecision:
+			in.Decision = r.Status
+		}
+	}
+	return st
+}
+
+// Unfinished reports whether the run still has work: it never ended with
+// StatusFinished.
+func (st *State) Unfinished() bool {
+	return st.End == nil || st.End.Status != StatusFinished
+}

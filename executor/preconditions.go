@@ -1,0 +1,210 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/nrun-dev/nrun/checks"
+	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/executor/journal"
+	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planner"
+)
+
+func exactName(name string) *regexp.Regexp {
+	return regexp.MustCompile("^" + regexp.QuoteMeta(name) + "$")
+}
+
+// preconditions evaluates the step's preconditions against a fresh view,
+// right before the action. leader_not_target with transfer = true moves
+// leadership away from the target first.
+func (r *runner) preconditions(ctx context.Context, n *node) error {
+	pcs := n.step.Preconditions
+	if len(pcs) == 0 {
+		return nil
+	}
+	var builtin []*lang.Check
+	for _, c := range pcs {
+		if c.Name != "" {
+			builtin = append(builtin, c)
+		}
+	}
+	var view *cluster.View
+	if len(builtin) > 0 {
+		var err error
+		if view, err = r.snapshotFor(ctx, n, builtin); err != nil {
+			return fmt.Errorf("read the cluster for the preconditions: %w", err)
+		}
+	}
+	for _, c := range pcs {
+		if c.Name == "" {
+			if err := r.customPrecondition(n, c); err != nil {
+				return err
+			}
+			continue
+		}
+		args, err := r.checkArgs(n, c)
+		if err != nil {
+			return fmt.Errorf("precondition %s: %w", c.Name, err)
+		}
+		var res checks.Result
+		if c.Name == checks.HTTPCheck {
+			res = checks.EvalHTTP(ctx, args, checks.HTTPProbe(nil))
+		} else {
+			res = checks.Eval(c.Name, args, n.target(), view)
+		}
+		if !res.OK && c.Name == "leader_not_target" && args.Transfer {
+			if err := r.transferAway(ctx, n, args, view); err != nil {
+				return fmt.Errorf("precondition leader_not_target: %s; transfer failed: %w", res, err)
+			}
+			// The view is stale after an election: read it again and
+			// evaluate every precondition on the new one.
+			return r.preconditions(ctx, n)
+		}
+		r.log.Printf("%s: precondition %s", n.addr, res)
+		r.emit(Event{Kind: EventPrecondition, Addr: n.addr, Check: c.Name, OK: res.OK, Message: res.String()})
+		if !res.OK {
+			return fmt.Errorf("precondition %s", res)
+		}
+	}
+	return nil
+}
+
+func (r *runner) customPrecondition(n *node, c *lang.Check) error {
+	r.scMu.Lock()
+	ctx := r.sc.StepEvalContext(n.step, n.each)
+	v, diags := c.Condition.Value(ctx)
+	var msg string
+	if c.ErrorMessage != nil {
+		if m, d := c.ErrorMessage.Value(ctx); !d.HasErrors() && m.IsKnown() && !m.IsNull() && m.Type().FriendlyName() == "string" {
+			msg = m.AsString()
+		}
+	}
+	r.scMu.Unlock()
+	if diags.HasErrors() {
+		return fmt.Errorf("precondition: %s", diags.Error())
+	}
+	if !v.IsKnown() || v.IsNull() {
+		return errors.New("precondition: the condition is not known")
+	}
+	ok := v.True()
+	r.emit(Event{Kind: EventPrecondition, Addr: n.addr, Check: "custom", OK: ok, Message: msg})
+	if !ok {
+		return fmt.Errorf("precondition failed: %s", msg)
+	}
+	return nil
+}
+
+// serverRef is the live leader as the scheduler sees it.
+type serverRef struct{ s cluster.Server }
+
+func (l serverRef) matches(t planner.Target) bool {
+	if l.s.Address == "" && l.s.ID == "" {
+		return false
+	}
+	if t.Kind != lang.TargetNomadServer && t.Kind != lang.TargetConsulServer {
+		return false
+	}
+	short, _, _ := strings.Cut(l.s.Name, ".")
+	return (t.ID != "" && t.ID == l.s.ID) || (t.Address != "" && t.Address == l.s.Address) ||
+		(t.Name != "" && (t.Name == l.s.Name || t.Name == short))
+}
+
+// liveLeader reads the current leader of the cluster g's step targets.
+// An error means "no known leader": nothing is held back.
+func (r *runner) liveLeader(ctx context.Context, g *group) serverRef {
+	consul := g.root.inst.Target.Kind == lang.TargetConsulServer
+	v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: !consul, Consul: consul})
+	if err != nil || v == nil {
+		r.log.Printf("leader_last: could not read the leader: %v", err)
+		return serverRef{}
+	}
+	raft := cluster.RaftView{}
+	if consul && v.Consul != nil {
+		raft = v.Consul.Raft
+	} else if v.Nomad != nil {
+		raft = v.Nomad.Raft
+	}
+	l, _ := raft.Leader()
+	return serverRef{l}
+}
+
+// transferAway moves Nomad leadership from n's target to a healthy voter,
+// preferring a server whose instance of the same step has already finished.
+func (r *runner) transferAway(ctx context.Context, n *node, args checks.Args, view *cluster.View) error {
+	if r.nomad == nil || view == nil || view.Nomad == nil {
+		return errors.New("no Nomad cluster to transfer leadership in")
+	}
+	raft := view.Nomad.Raft
+	leader, ok := raft.Leader()
+	if !ok {
+		return errors.New("the cluster has no leader")
+	}
+	var done, others []cluster.Server
+	for _, s := range raft.Servers {
+		if s.ID == leader.ID || !s.InRaft || !s.Voter || !s.Healthy {
+			continue
+		}
+		finished := false
+		for _, o := range r.order {
+			if o != n && o.step == n.step && o.status == stFinished && (serverRef{s}).matches(o.inst.Target) {
+				finished = true
+			}
+		}
+		if finished {
+			done = append(done, s)
+		} else {
+			others = append(others, s)
+		}
+	}
+	cands := append(done, others...)
+	if len(cands) == 0 {
+		return errors.New("no other healthy voter to take over")
+	}
+	to := cands[0]
+	r.log.Printf("%s: leader_not_target: transferring leadership from %s to %s", n.addr, leader.Name, to.Name)
+	r.emit(Event{Kind: EventInfo, Addr: n.addr, Message: fmt.Sprintf("transferring leadership from %s to %s", leader.Name, to.Name)})
+	r.append(journal.Record{Kind: journal.KindProbe, Addr: n.addr, Status: "transfer", Detail: "leadership " + leader.Name + " -> " + to.Name})
+	if err := r.nomad.transferLeadership(ctx, to.ID, to.Address); err != nil {
+		return err
+	}
+	return r.pollUntil(ctx, 30*time.Second, func() (bool, string, error) {
+		v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: true})
+		if err != nil {
+			return false, "", nil
+		}
+		l, ok := v.Nomad.Raft.Leader()
+		return ok && l.ID != leader.ID, "leader " + l.Name, nil
+	})
+}
+
+// pollUntil polls cond with backoff from PollMin (never faster) up to 2s
+// until it holds or limit passes.
+func (r *runner) pollUntil(ctx context.Context, limit time.Duration, cond func() (bool, string, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	d := r.cfg.PollMin
+	last := ""
+	for {
+		ok, obs, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		last = obs
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out after %s (last seen: %s)", limit, last)
+		case <-time.After(d):
+		}
+		if d = d * 3 / 2; d > 2*time.Second {
+			d = 2 * time.Second
+		}
+	}
+}

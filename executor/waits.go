@@ -1,0 +1,233 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nrun-dev/nrun/checks"
+	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
+)
+
+// wait runs one wait until its check holds, its timeout ends or a stop.
+// Node checks follow the node and its allocations with blocking queries,
+// consul_maintenance the Consul node's health; the rest (autopilot health
+// and the Raft configuration have no blocking queries) poll with backoff,
+// never more than twice a second.
+func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string, error) {
+	args, err := r.checkArgs(n, c)
+	if err != nil {
+		return "", err
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	wctx, cancel := context.WithTimeout(soft, timeout)
+	defer cancel()
+	started := r.now()
+	last := ""
+	observe := func(res checks.Result) {
+		if s := res.String(); s != last {
+			last = s
+			r.emit(Event{Kind: EventWait, Addr: n.addr, Check: c.Name, OK: res.OK, Message: s, Elapsed: r.now().Sub(started)})
+		}
+	}
+	done := func(err error) (string, error) {
+		if err == nil {
+			return last, nil
+		}
+		if soft.Err() != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return "", errInterrupted
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return "", fmt.Errorf("timed out after %s; last seen: %s", timeout, last)
+		}
+		return "", err
+	}
+	if r.cfg.Cluster == nil && c.Name != checks.HTTPCheck {
+		return "", errors.New("no cluster is configured")
+	}
+	switch c.Name {
+	case "node_ready", "node_ineligible", "node_drained":
+		if id, ok := r.waitNodeID(wctx, n, args); ok {
+			return done(r.waitNodeCheck(wctx, n, c.Name, args, id, observe))
+		}
+	case "consul_maintenance":
+		t := n.target()
+		if args.Node != nil {
+			t = *args.Node
+		}
+		name := firstNonEmpty(t.Name, t.ID)
+		return done(r.blockConsul(wctx, c.Name, args, n.target(), name, observe))
+	}
+	interval := c.Interval
+	if interval <= 0 || interval > 2*time.Second {
+		interval = 2 * time.Second
+	}
+	return done(r.poll(wctx, interval, func() (bool, error) {
+		var res checks.Result
+		if c.Name == checks.HTTPCheck {
+			res = checks.EvalHTTP(wctx, args, checks.HTTPProbe(nil))
+		} else {
+			v, err := r.snapshotFor(wctx, n, []*lang.Check{c})
+			if err != nil {
+				// A server that restarts answers with errors for a
+				// moment; that is an observation, not a failure.
+				res = checks.Result{Name: c.Name, Observed: "cluster not readable", Reason: err.Error()}
+			} else {
+				res = checks.Eval(c.Name, args, n.target(), v)
+			}
+		}
+		observe(res)
+		return res.OK, nil
+	}))
+}
+
+// poll calls f now, then after PollMin growing by half each time up to max.
+func (r *runner) poll(ctx context.Context, max time.Duration, f func() (bool, error)) error {
+	d := r.cfg.PollMin
+	if max < d {
+		max = d
+	}
+	for {
+		ok, err := f()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+		if d = d * 3 / 2; d > max {
+			d = max
+		}
+	}
+}
+
+func (r *runner) waitNodeID(ctx context.Context, n *node, a checks.Args) (string, bool) {
+	t := n.target()
+	if a.Node != nil {
+		t = *a.Node
+	} else if t.Kind != lang.TargetNomadNode {
+		return "", false
+	}
+	if r.nomad == nil {
+		return "", false
+	}
+	stubs, _, err := r.nomad.c.Nodes().List(qo(ctx))
+	if err != nil {
+		return "", false
+	}
+	for _, s := range stubs {
+		if (t.ID != "" && s.ID == t.ID) || (t.Name != "" && s.Name == t.Name) {
+			return s.ID, true
+		}
+	}
+	return "", false
+}
+
+// waitNodeCheck re-evaluates a node check on every answer of two blocking
+// queries: the node and its allocations.
+func (r *runner) waitNodeCheck(ctx context.Context, n *node, name string, a checks.Args, id string, observe func(checks.Result)) error {
+	ch := make(chan nodeUpdate, 4)
+	follow := func(read func(uint64) (nodeUpdate, uint64)) {
+		idx := uint64(0)
+		for ctx.Err() == nil {
+			u, next := read(idx)
+			select {
+			case ch <- u:
+			case <-ctx.Done():
+				return
+			}
+			if u.err != nil {
+				time.Sleep(time.Second)
+				continue
+			}
+			if next < idx {
+				next = 0
+			}
+			idx = next
+		}
+	}
+	go follow(func(i uint64) (nodeUpdate, uint64) {
+		nd, next, err := r.cfg.Cluster.WaitNode(ctx, id, i)
+		return nodeUpdate{node: &nd, err: err}, next
+	})
+	if name == "node_drained" {
+		go follow(func(i uint64) (nodeUpdate, uint64) {
+			al, next, err := r.cfg.Cluster.WaitNodeAllocs(ctx, id, i)
+			return nodeUpdate{allocs: &al, err: err}, next
+		})
+	}
+	var cur *cluster.Node
+	var allocs cluster.AllocCount
+	haveAllocs := name != "node_drained"
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case u := <-ch:
+			if u.err != nil {
+				continue
+			}
+			if u.node != nil {
+				cur = u.node
+			}
+			if u.allocs != nil {
+				allocs, haveAllocs = *u.allocs, true
+			}
+			if cur == nil || !haveAllocs {
+				continue
+			}
+			nd := *cur
+			nd.Allocs = allocs
+			v := &cluster.View{Nomad: &cluster.NomadView{Nodes: []cluster.Node{nd}}}
+			t := n.target()
+			if a.Node == nil {
+				t.ID = nd.ID
+			}
+			res := checks.Eval(name, a, t, v)
+			observe(res)
+			if res.OK {
+				return nil
+			}
+		}
+	}
+}
+
+// blockConsul follows the Consul node's health checks with a blocking query.
+func (r *runner) blockConsul(ctx context.Context, name string, a checks.Args, t checks.Target, node string, observe func(checks.Result)) error {
+	idx := uint64(0)
+	for {
+		cn, next, err := r.cfg.Cluster.WaitConsulNode(ctx, node, idx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			observe(checks.Result{Name: name, Observed: "Consul not readable", Reason: err.Error()})
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		v := &cluster.View{Consul: &cluster.ConsulView{Nodes: []cluster.ConsulNode{cn}}}
+		res := checks.Eval(name, a, t, v)
+		observe(res)
+		if res.OK {
+			return nil
+		}
+		if next < idx {
+			next = 0
+		}
+		idx = next
+	}
+}
