@@ -1,0 +1,445 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/executor"
+	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planner"
+	"github.com/nrun-dev/nrun/views"
+)
+
+func init() {
+	register(&command{Name: "apply", Synopsis: "Apply a runbook (or a saved plan) to the cluster, with checkpoints", Run: runApply})
+}
+
+const applyHelp = `Usage: nrun apply [options] PATH
+       nrun apply [options] PLANFILE
+       nrun apply -resume [options] PATH
+
+  Plans the runbook at PATH against the live cluster, shows the plan, asks
+  for 'yes' (without a terminal, -auto-approve is required), then runs it:
+  each step instance as soon as what it depends on has finished, up to the
+  step's max_parallel; preconditions are checked on the live cluster right
+  before each action; waits follow the cluster with blocking queries.
+
+  PLANFILE is a plan saved by 'nrun plan -out'. It is refused when the
+  runbook or the cluster has changed since it was made.
+
+  Every run has a journal and an audit log under STATE/runs/RUN-ID/; STATE
+  is .nrun next to the runbook unless -state-dir is given. One apply per
+  state directory runs at a time. After a crash, a Ctrl-C, a failure or a
+  pause, 'nrun apply -resume PATH' continues the last unfinished run:
+  finished instances are skipped; an instance interrupted during its action
+  is re-checked (a drain already set, a peer already gone, an exec check
+  command); when nothing can tell whether the action happened, apply stops
+  and asks: resume again with -assume-done ADDR or -redo ADDR.
+
+  Ctrl-C once: nothing new starts, running actions finish (waits stop at
+  once), the journal is checkpointed, apply exits 130 and prints the resume
+  command. Twice: stop at once; the journal stays consistent.
+
+Options:
+
+  -auto-approve       Do not ask for 'yes' before applying.
+  -var 'NAME=VALUE'   Set an input variable. Repeatable.
+  -var-file FILE      Read input variables from an HCL file. Repeatable.
+  -state-dir DIR      State directory (lock, runs). Default: .nrun next to
+                      the runbook.
+  -json               Print one JSON event per line instead of text.
+  -no-color           Disable colour.
+  -resume             Continue the last unfinished run of the runbook.
+  -run ID             With -resume: the run to continue.
+  -approve ADDR       With -resume: approve the paused approval step ADDR.
+                      Repeatable.
+  -assume-done ADDR   With -resume: the in-doubt action of ADDR did happen.
+  -redo ADDR          With -resume: run the in-doubt action of ADDR again.
+
+Output: a progress display on a terminal, timestamped lines otherwise,
+JSON lines with -json. The full audit log (with command output) is
+STATE/runs/RUN-ID/run.log; secrets (NOMAD_TOKEN, CONSUL_HTTP_TOKEN,
+sensitive variables) never appear in the journal, the log or the output.
+
+Exit codes:
+  0    every step instance finished
+  1    error: invalid runbook, unreadable cluster, stale plan, state
+       directory locked, a step failed, not approved, or bad usage
+  3    paused: an approval or an in-doubt action waits for the operator
+       (the resume command is printed)
+  130  interrupted by Ctrl-C (the resume command is printed)
+`
+
+const exitPaused = 3
+
+type applyArgs struct {
+	AutoApprove bool
+	Vars        []string
+	VarFiles    []string
+	StateDir    string
+	JSON        bool
+	NoColor     bool
+	Resume      bool
+	RunID       string
+	Approve     []string
+	AssumeDone  []string
+	Redo        []string
+	Path        string
+}
+
+func parseApplyArgs(args []string) (applyArgs, error) {
+	var a applyArgs
+	fs := newFlagSet("apply")
+	fs.BoolVar(&a.AutoApprove, "auto-approve", false, "")
+	fs.Var((*varFlag)(&a.Vars), "var", "")
+	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
+	fs.StringVar(&a.StateDir, "state-dir", "", "")
+	fs.BoolVar(&a.JSON, "json", false, "")
+	fs.BoolVar(&a.NoColor, "no-color", false, "")
+	fs.BoolVar(&a.Resume, "resume", false, "")
+	fs.StringVar(&a.RunID, "run", "", "")
+	fs.Var((*repeated)(&a.Approve), "approve", "")
+	fs.Var((*repeated)(&a.AssumeDone), "assume-done", "")
+	fs.Var((*repeated)(&a.Redo), "redo", "")
+	if err := fs.Parse(args); err != nil {
+		return a, err
+	}
+	switch fs.NArg() {
+	case 0:
+		a.Path = "."
+	case 1:
+		a.Path = fs.Arg(0)
+	default:
+		return a, fmt.Errorf("apply takes one PATH, got %d", fs.NArg())
+	}
+	if !a.Resume && (a.RunID != "" || len(a.Approve) > 0 || len(a.AssumeDone) > 0 || len(a.Redo) > 0) {
+		return a, errors.New("-run, -approve, -assume-done and -redo go with -resume")
+	}
+	return a, nil
+}
+
+// isPlanFile reports whether path is a saved plan (a JSON file) rather
+// than a runbook file or directory.
+func isPlanFile(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil || fi.IsDir() || strings.HasSuffix(path, ".nrun.hcl") {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && len(bytes.TrimSpace(b)) > 0 && bytes.TrimSpace(b)[0] == '{'
+}
+
+func runApply(s *streams, args []string) int {
+	a, err := parseApplyArgs(args)
+	if err != nil {
+		return usageError(s, "apply", applyHelp, err)
+	}
+	dopts := views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth}
+	var rb *lang.Runbook
+	fail := func(diags hcl.Diagnostics) int {
+		files := varValueFiles(a.Vars)
+		if rb != nil {
+			for name, f := range rb.Files {
+				files[name] = f
+			}
+		}
+		views.Diagnostics(s.Stderr, diags, withSources(files, diags), dopts)
+		return exitError
+	}
+	errf := func(format string, args ...any) int {
+		fmt.Fprintf(s.Stderr, "nrun apply: "+format+"\n", args...)
+		return exitError
+	}
+
+	// The runbook, its inputs, and with a plan file the saved plan.
+	var saved *planner.Plan
+	runbookPath := a.Path
+	if isPlanFile(a.Path) {
+		if a.Resume {
+			return errf("-resume takes the runbook PATH, not a plan file")
+		}
+		b, err := os.ReadFile(a.Path)
+		if err != nil {
+			return errf("%v", err)
+		}
+		saved = &planner.Plan{}
+		if err := json.Unmarshal(b, saved); err != nil {
+			return errf("%s is not a plan saved by 'nrun plan -out': %v", a.Path, err)
+		}
+		if len(saved.Runbook.Paths) == 0 {
+			return errf("the plan %s names no runbook files", a.Path)
+		}
+		runbookPath = saved.Runbook.Paths[0]
+		if len(saved.Runbook.Paths) > 1 {
+			runbookPath = filepath.Dir(runbookPath)
+		}
+	}
+	rb, diags := lang.Load(runbookPath)
+	if rb == nil || diags.HasErrors() {
+		return fail(diags)
+	}
+	inputs, d := lang.InputValues(rb, a.Vars, a.VarFiles)
+	diags = append(diags, d...)
+	if saved != nil {
+		inputs = savedInputs(saved, inputs)
+	}
+	if diags.HasErrors() {
+		return fail(diags)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var interrupted sync.Once
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			if n == 1 {
+				interrupted.Do(func() { close(stop) })
+				fmt.Fprintln(s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.")
+				continue
+			}
+			fmt.Fprintln(s.Stderr, "\nnrun apply: stopping at once.")
+			cancel()
+			return
+		}
+	}()
+
+	var view *cluster.View
+	if needsCluster(rb) {
+		vctx, vcancel := context.WithTimeout(ctx, 2*time.Minute)
+		var vd hcl.Diagnostics
+		view, vd = planner.LiveView(vctx, rb, inputs, s.Getenv)
+		vcancel()
+		diags = append(diags, vd...)
+		if vd.HasErrors() {
+			return fail(diags)
+		}
+	}
+	var p *planner.Plan
+	if saved != nil {
+		if sd := planner.CheckStale(saved, view, planner.RunbookSourceHash(rb)); sd.HasErrors() {
+			fmt.Fprintf(s.Stderr, "nrun apply: the saved plan %s no longer matches the runbook or the cluster; make a new plan with 'nrun plan -out'.\n\n", a.Path)
+			return fail(sd)
+		}
+		p = saved
+	} else {
+		var pd hcl.Diagnostics
+		p, pd = planner.Resolve(rb, inputs, view, planner.ResolveOptions{})
+		diags = append(diags, pd...)
+		if diags.HasErrors() {
+			return fail(diags)
+		}
+	}
+
+	stateDir := a.StateDir
+	if stateDir == "" {
+		stateDir = executor.StateDirFor(runbookPath)
+	}
+	absRunbook, _ := filepath.Abs(runbookPath)
+	baseDir := absRunbook
+	if fi, err := os.Stat(absRunbook); err == nil && !fi.IsDir() {
+		baseDir = filepath.Dir(absRunbook)
+	}
+
+	out := s.Stdout
+	if !a.Resume {
+		if !a.JSON {
+			(views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: a.Path}).Plan(out, p)
+		}
+		if !a.AutoApprove && saved == nil {
+			if !s.StdinTTY {
+				return errf("refusing to apply without confirmation: stdin is not a terminal. Review the plan and pass -auto-approve, or apply a saved plan file.")
+			}
+			fmt.Fprint(out, "\nDo you want to apply this plan? Only 'yes' will be accepted.\n  Enter a value: ")
+			line, _ := bufio.NewReader(s.Stdin).ReadString('\n')
+			if strings.TrimSpace(line) != "yes" {
+				fmt.Fprintln(out, "\nApply cancelled.")
+				return exitError
+			}
+		}
+	}
+
+	lock, err := executor.AcquireLock(stateDir, "apply", func(l executor.LockInfo) {
+		fmt.Fprintf(s.Stderr, "nrun apply: removing the stale lock %s of pid %d on %s (that process no longer runs)\n", l.ID, l.PID, l.Host)
+	})
+	if err != nil {
+		return errf("%v", err)
+	}
+	defer lock.Release()
+
+	var view2 applyView
+	switch {
+	case a.JSON:
+		view2 = &views.ApplyJSON{W: out}
+	case s.StdoutTTY:
+		pv := &views.ApplyProgress{W: out}
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		go func() {
+			for range t.C {
+				pv.Tick()
+			}
+		}()
+		view2 = pv
+	default:
+		view2 = &views.ApplyText{W: out}
+	}
+
+	var approver func(context.Context, string, string) (bool, error)
+	if s.StdinTTY && !a.JSON {
+		in := bufio.NewReader(s.Stdin)
+		var mu sync.Mutex
+		approver = func(ctx context.Context, addr, msg string) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(s.Stderr, "\n%s asks for approval: %s\n  Only 'yes' will be accepted: ", addr, msg)
+			line, err := in.ReadString('\n')
+			if err != nil && err != io.EOF {
+				return false, err
+			}
+			return strings.TrimSpace(line) == "yes", nil
+		}
+	}
+
+	var cl *cluster.Client
+	if cfg, cd := planner.ClusterConfig(rb, inputs); view != nil && !cd.HasErrors() {
+		cl, _ = cluster.New(cfg, cluster.WithGetenv(s.Getenv))
+	}
+	cfg := executor.Config{
+		Runbook: rb, Inputs: inputs, Plan: p, Cluster: cl, StateDir: stateDir, BaseDir: baseDir,
+		RunbookName: absRunbook, Resume: a.Resume, RunID: a.RunID,
+		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
+		Events: view2.Event, Approver: approver, Stop: stop, Lock: lock,
+	}
+	if sc, sd := executor.NewScope(rb, inputs, view); !sd.HasErrors() {
+		cfg.Scope = sc
+	}
+	res, err := executor.Run(ctx, cfg)
+	view2.Close()
+	if err != nil {
+		return errf("%v", err)
+	}
+	return reportApply(s, a, res, runbookPath)
+}
+
+type applyView interface {
+	Event(executor.Event)
+	Close()
+}
+
+func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int {
+	w := s.Stderr
+	resume := "nrun apply -resume"
+	if a.StateDir != "" {
+		resume += " -state-dir " + a.StateDir
+	}
+	for _, v := range a.Vars {
+		name, _, _ := strings.Cut(v, "=")
+		resume += " -var '" + name + "=...'"
+	}
+	for _, f := range a.VarFiles {
+		resume += " -var-file " + f
+	}
+	fmt.Fprintf(w, "\nRun %s: %s. %d finished, %d failed, %d skipped.\n", res.RunID, res.Status, len(res.Finished), len(res.Failed), len(res.Skipped))
+	fmt.Fprintf(w, "Journal and log: %s\n", res.RunDir)
+	for _, f := range res.Failed {
+		fmt.Fprintf(w, "  failed: %s\n", f)
+	}
+	switch res.ExitCode() {
+	case exitPaused:
+		for _, p := range res.Paused {
+			fmt.Fprintf(w, "Waiting for approval of %s. To approve and continue:\n  %s -approve %s %s\n", p, resume, addrQuote(p), path)
+		}
+		for _, p := range res.InDoubt {
+			fmt.Fprintf(w, "Cannot tell whether the action of %s happened. Check the target, then continue with one of:\n  %s -assume-done %s %s\n  %s -redo %s %s\n",
+				p, resume, addrQuote(p), path, resume, addrQuote(p), path)
+		}
+		if len(res.Paused) == 0 && len(res.InDoubt) == 0 {
+			fmt.Fprintf(w, "Paused (on_failure = pause). Fix the cause, then continue with:\n  %s %s\n", resume, path)
+		}
+	case 130, exitError:
+		if res.Status != "finished" {
+			fmt.Fprintf(w, "To continue this run:\n  %s %s\n", resume, path)
+		}
+	}
+	return res.ExitCode()
+}
+
+func addrQuote(s string) string {
+	if strings.ContainsAny(s, "[]\"' ") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}
+
+// savedInputs fills the inputs from a saved plan's non-sensitive values
+// where the command line did not set them again.
+func savedInputs(p *planner.Plan, inputs map[string]cty.Value) map[string]cty.Value {
+	out := map[string]cty.Value{}
+	for k, v := range inputs {
+		out[k] = v
+	}
+	for _, v := range p.Variables {
+		if _, set := out[v.Name]; set || v.Sensitive || len(v.Type) == 0 {
+			continue
+		}
+		ty, err := ctyjson.UnmarshalType(v.Type)
+		if err != nil {
+			continue
+		}
+		val, err := ctyjson.Unmarshal(v.JSON, ty)
+		if err == nil {
+			out[v.Name] = val
+		}
+	}
+	return out
+}
+
+// needsCluster reports whether the runbook reads or changes a cluster at
+// all. One made only of exec, sleep and approval steps with custom
+// preconditions runs without one, so it needs no NOMAD_ADDR.
+func needsCluster(rb *lang.Runbook) bool {
+	if rb.Nomad != nil || rb.Consul != nil || len(rb.Data) > 0 {
+		return true
+	}
+	for _, st := range rb.AllSteps() {
+		for _, c := range st.Preconditions {
+			if c.Name != "" {
+				return true
+			}
+		}
+		if len(st.Waits) > 0 {
+			return true
+		}
+		if st.Action != nil {
+			switch st.Action.Type {
+			case "exec", "sleep", "approval":
+			default:
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/nrun-dev/nrun/executor"
+	"github.com/nrun-dev/nrun/views"
+)
+
+func init() {
+	register(&command{Name: "status", Synopsis: "Summarise an apply run from its journal", Run: runStatus})
+}
+
+const statusHelp = `Usage: nrun status [options] [RUN-ID]
+
+  Summarises a run of 'nrun apply' from its journal: who started it and
+  when, how it ended, and the state of every step instance (finished, in
+  progress or in doubt, failed, skipped, paused, not started). Without
+  RUN-ID, the newest run. Reads only; works while an apply runs.
+
+Options:
+
+  -state-dir DIR   State directory. Default: .nrun in the current directory.
+  -json            Print the replayed journal state as JSON.
+
+Exit codes:
+  0  the run finished
+  1  no such run, unreadable journal, or bad usage
+  2  the run did not finish (failed, paused, interrupted, or still running)
+`
+
+func runStatus(s *streams, args []string) int {
+	fs := newFlagSet("status")
+	dir := fs.String("state-dir", ".nrun", "")
+	asJSON := fs.Bool("json", false, "")
+	if err := fs.Parse(args); err != nil {
+		return usageError(s, "status", statusHelp, err)
+	}
+	runs, err := executor.ListRuns(*dir)
+	if err != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
+		return exitError
+	}
+	if len(runs) == 0 {
+		fmt.Fprintf(s.Stderr, "nrun status: there are no runs in %s\n", *dir)
+		return exitError
+	}
+	r := runs[len(runs)-1]
+	if fs.NArg() > 0 {
+		found := false
+		for _, x := range runs {
+			if x.ID == fs.Arg(0) {
+				r, found = x, true
+			}
+		}
+		if !found {
+			fmt.Fprintf(s.Stderr, "nrun status: there is no run %s in %s\n", fs.Arg(0), *dir)
+			return exitError
+		}
+	}
+	if r.Err != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s: %v\n", r.ID, r.Err)
+		return exitError
+	}
+	lock, lerr := executor.ReadLock(*dir)
+	locked := lerr == nil && lock.RunID == r.ID
+	if *asJSON {
+		b, _ := json.MarshalIndent(r.State, "", "  ")
+		fmt.Fprintln(s.Stdout, string(b))
+	} else {
+		views.RunStatus(s.Stdout, r.ID, r.State, locked)
+	}
+	if r.State.Unfinished() {
+		return 2
+	}
+	return exitOK
+}

@@ -1,0 +1,262 @@
+package views
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nrun-dev/nrun/executor"
+	"github.com/nrun-dev/nrun/executor/journal"
+)
+
+// ApplyView prints the events of `nrun apply` as they happen.
+type ApplyView interface {
+	Event(e executor.Event)
+	// Close ends the output (clears a progress footer).
+	Close()
+}
+
+// EventLine renders one event as the plain text of a log line, without a
+// timestamp, or "" for events the plain view does not print.
+func EventLine(e executor.Event) string {
+	el := ""
+	if e.Elapsed > 0 {
+		el = fmt.Sprintf(" (%s)", e.Elapsed.Round(time.Millisecond))
+	}
+	switch e.Kind {
+	case executor.EventRunStart:
+		return fmt.Sprintf("run %s: %s", e.RunID, e.Message)
+	case executor.EventStart:
+		if e.Action != "" {
+			return fmt.Sprintf("%s: starting (%s)", e.Addr, e.Action)
+		}
+		return fmt.Sprintf("%s: starting", e.Addr)
+	case executor.EventPrecondition:
+		verdict := "ok"
+		if !e.OK {
+			verdict = "BLOCKED"
+		}
+		return fmt.Sprintf("%s: precondition %s: %s (%s)", e.Addr, e.Check, verdict, e.Message)
+	case executor.EventAction:
+		if e.Attempt > 1 {
+			return fmt.Sprintf("%s: %s, attempt %d", e.Addr, e.Action, e.Attempt)
+		}
+		return fmt.Sprintf("%s: %s", e.Addr, e.Action)
+	case executor.EventActionDone:
+		return fmt.Sprintf("%s: %s done%s: %s", e.Addr, e.Action, el, e.Message)
+	case executor.EventOutput:
+		return fmt.Sprintf("%s: | %s", e.Addr, e.Message)
+	case executor.EventWait:
+		return fmt.Sprintf("%s: waiting: %s", e.Addr, e.Message)
+	case executor.EventWaitDone:
+		return fmt.Sprintf("%s: wait %s held%s", e.Addr, e.Check, el)
+	case executor.EventFinished:
+		return fmt.Sprintf("%s: finished%s", e.Addr, el)
+	case executor.EventFailed:
+		return fmt.Sprintf("%s: FAILED: %s", e.Addr, e.Message)
+	case executor.EventSkipped:
+		return fmt.Sprintf("%s: skipped: %s", e.Addr, e.Message)
+	case executor.EventPaused:
+		return fmt.Sprintf("%s: PAUSED: %s", e.Addr, e.Message)
+	case executor.EventProbe:
+		return fmt.Sprintf("%s: in doubt after an interruption; probe: %s", e.Addr, e.Message)
+	case executor.EventInfo:
+		if e.Addr != "" {
+			return fmt.Sprintf("%s: %s", e.Addr, e.Message)
+		}
+		return e.Message
+	case executor.EventRunEnd:
+		return fmt.Sprintf("run %s: %s", e.RunID, e.Status)
+	}
+	return ""
+}
+
+// ApplyText prints timestamped plain lines, for logs and pipes.
+type ApplyText struct {
+	W  io.Writer
+	mu sync.Mutex
+}
+
+// Event implements ApplyView.
+func (v *ApplyText) Event(e executor.Event) {
+	line := EventLine(e)
+	if line == "" {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fmt.Fprintf(v.W, "%s %s\n", e.Time.UTC().Format("2006-01-02T15:04:05.000Z"), line)
+}
+
+// Close implements ApplyView.
+func (v *ApplyText) Close() {}
+
+// ApplyJSON prints one JSON object per event and line.
+type ApplyJSON struct {
+	W  io.Writer
+	mu sync.Mutex
+}
+
+// Event implements ApplyView.
+func (v *ApplyJSON) Event(e executor.Event) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.W.Write(append(b, '\n'))
+}
+
+// Close implements ApplyView.
+func (v *ApplyJSON) Close() {}
+
+// ApplyProgress is the terminal view: event lines scroll above a footer
+// that lists the running instances with their elapsed time and what their
+// waits observe, redrawn in place.
+type ApplyProgress struct {
+	W   io.Writer
+	Now func() time.Time
+
+	mu      sync.Mutex
+	running map[string]*progressEntry
+	footer  int // lines the footer occupies now
+}
+
+type progressEntry struct {
+	since time.Time
+	what  string
+}
+
+// Event implements ApplyView.
+func (v *ApplyProgress) Event(e executor.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.running == nil {
+		v.running = map[string]*progressEntry{}
+	}
+	switch e.Kind {
+	case executor.EventStart:
+		v.running[e.Addr] = &progressEntry{since: e.Time, what: e.Action}
+	case executor.EventWait:
+		if p := v.running[e.Addr]; p != nil {
+			p.what = e.Message
+		}
+	case executor.EventAction:
+		if p := v.running[e.Addr]; p != nil {
+			p.what = e.Action
+		}
+	case executor.EventFinished, executor.EventFailed, executor.EventSkipped, executor.EventPaused:
+		delete(v.running, e.Addr)
+	}
+	v.clear()
+	if e.Kind != executor.EventWait {
+		if line := EventLine(e); line != "" {
+			fmt.Fprintln(v.W, line)
+		}
+	}
+	v.draw()
+}
+
+// Tick redraws the footer (elapsed times); call it about once a second.
+func (v *ApplyProgress) Tick() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.clear()
+	v.draw()
+}
+
+func (v *ApplyProgress) clear() {
+	for i := 0; i < v.footer; i++ {
+		io.WriteString(v.W, "\x1b[1A\x1b[2K")
+	}
+	v.footer = 0
+}
+
+func (v *ApplyProgress) draw() {
+	if len(v.running) == 0 {
+		return
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	addrs := make([]string, 0, len(v.running))
+	for a := range v.running {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	const max = 8
+	for i, a := range addrs {
+		if i == max {
+			fmt.Fprintf(v.W, "  ... and %d more running\n", len(addrs)-max)
+			v.footer++
+			break
+		}
+		p := v.running[a]
+		what := p.what
+		if len(what) > 100 {
+			what = what[:97] + "..."
+		}
+		fmt.Fprintf(v.W, "  ⠿ %s %s %s\n", a, now().Sub(p.since).Round(time.Second), what)
+		v.footer++
+	}
+}
+
+// Close implements ApplyView.
+func (v *ApplyProgress) Close() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.clear()
+}
+
+// RunStatus prints a run's summary from its journal, for `nrun status`.
+func RunStatus(w io.Writer, id string, st *journal.State, locked bool) {
+	var b strings.Builder
+	h := st.Header
+	fmt.Fprintf(&b, "Run %s\n", id)
+	fmt.Fprintf(&b, "  runbook:  %s\n", h.Runbook)
+	fmt.Fprintf(&b, "  started:  %s by %s@%s (pid %d)\n", h.Time.UTC().Format(time.RFC3339), h.User, h.Host, h.PID)
+	for _, r := range st.Resumes {
+		fmt.Fprintf(&b, "  resumed:  %s by %s@%s (pid %d)\n", r.Time.UTC().Format(time.RFC3339), r.User, r.Host, r.PID)
+	}
+	status := "running or crashed (no end record)"
+	switch {
+	case st.End != nil:
+		status = st.End.Status
+	case !locked:
+		status = "interrupted (the process ended without an end record)"
+	}
+	fmt.Fprintf(&b, "  status:   %s\n", status)
+	counts := map[journal.Phase]int{}
+	for _, a := range h.Instances {
+		in := st.Instances[a]
+		if in == nil {
+			counts[journal.PhaseNone]++
+			continue
+		}
+		counts[in.Phase]++
+	}
+	fmt.Fprintf(&b, "  instances: %d finished, %d in progress or in doubt, %d failed, %d skipped, %d paused, %d not started\n\n",
+		counts[journal.PhaseFinished], counts[journal.PhaseIntent]+counts[journal.PhaseActionDone], counts[journal.PhaseFailed],
+		counts[journal.PhaseSkipped], counts[journal.PhasePaused], counts[journal.PhaseNone])
+	for _, a := range h.Instances {
+		in := st.Instances[a]
+		if in == nil {
+			fmt.Fprintf(&b, "  %-12s %s\n", "not started", a)
+			continue
+		}
+		line := fmt.Sprintf("  %-12s %s", in.Phase, a)
+		if in.Error != "" {
+			line += ": " + in.Error
+		} else if in.Phase == journal.PhasePaused && in.Detail != "" {
+			line += ": " + in.Detail
+		}
+		b.WriteString(line + "\n")
+	}
+	io.WriteString(w, b.String())
+}
