@@ -114,7 +114,7 @@ func TestResolveWavesAndDependsOn(t *testing.T) {
 	p := mustPlan(t, drainRunbook, nil, nil, "healthy")
 	want := [][]string{
 		{`step.ineligible["c1"]`, `step.ineligible["c2"]`}, // max_parallel 5
-		{`step.drain["c1"]`},                              // max_parallel 1
+		{`step.drain["c1"]`}, // max_parallel 1
 		{`step.drain["c2"]`},
 	}
 	if !equalWaves(p.Waves, want) {

@@ -31,6 +31,12 @@ type resolver struct {
 	nodeIDs   map[string]bool
 	jobKeys   map[string]bool
 
+	// sameType is set while expanding a for_each over a map or set, whose
+	// elements all have one type; lastTypeJSON is that type's JSON once
+	// known.
+	sameType     bool
+	lastTypeJSON []byte
+
 	// finish is the last wave of each top-level step, -1 for a step
 	// without instances whose dependencies finished before wave 0.
 	finish map[addrs.Step]int
@@ -335,6 +341,7 @@ func (r *resolver) steps() {
 // second result is false for a step without for_each (one instance, no
 // key).
 func (r *resolver) expand(st *lang.Step) ([]lang.Each, bool) {
+	r.sameType, r.lastTypeJSON = false, nil
 	if st.ForEach == nil {
 		return []lang.Each{{}}, false
 	}
@@ -353,6 +360,7 @@ func (r *resolver) expand(st *lang.Step) ([]lang.Each, bool) {
 		})
 		return nil, true
 	}
+	r.sameType, r.lastTypeJSON = v.Type().IsMapType() || v.Type().IsSetType(), nil
 	if st.Order == lang.OrderLeaderLast {
 		eaches = lang.LeaderLast(eaches)
 	}
@@ -388,8 +396,12 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 		in.Parent = parent.Addr.String()
 	}
 	if each != nil && parent == nil && each.Value != cty.NilVal {
-		if tj, err := ctyjson.MarshalType(each.Value.Type()); err == nil {
-			if vj, err := ctyjson.Marshal(each.Value, each.Value.Type()); err == nil {
+		if tj, err := r.typeJSON(each.Value.Type()); err == nil {
+			vj, ok := appendJSON(nil, each.Value)
+			if !ok {
+				vj, err = ctyjson.Marshal(each.Value, each.Value.Type())
+			}
+			if err == nil {
 				in.Each = &EachValue{Type: tj, Value: vj}
 			}
 		}
@@ -447,6 +459,19 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 	}
 	r.plan.Instances = append(r.plan.Instances, in)
 	return in
+}
+
+// typeJSON is ctyjson.MarshalType, computed once per step when every
+// each.value has the same type (a map or set for_each).
+func (r *resolver) typeJSON(t cty.Type) ([]byte, error) {
+	if r.sameType && r.lastTypeJSON != nil {
+		return r.lastTypeJSON, nil
+	}
+	b, err := ctyjson.MarshalType(t)
+	if err == nil {
+		r.lastTypeJSON = b
+	}
+	return b, err
 }
 
 // targetOf evaluates a target expression: an object from a data source or
@@ -596,7 +621,7 @@ func (r *resolver) check(c *lang.Check, ctx *hcl.EvalContext, target checks.Targ
 			if args.Job != "" {
 				r.jobKeys[r.jobKey(args.Job)] = true
 			}
-			res := checks.Eval(c.Name, args, target, r.view)
+			res := checks.Eval(c.Name, args, target, r.checkView(args, target))
 			now.Observed = res.Observed
 			if res.OK {
 				now.Status = CheckOK
@@ -609,6 +634,34 @@ func (r *resolver) check(c *lang.Check, ctx *hcl.EvalContext, target checks.Targ
 	}
 	cp.Blocking = now.Status == CheckBlocked
 	return cp
+}
+
+// checkView narrows the view's client nodes to the ones a check can be
+// about (its node argument and the target), found through the resolver's
+// index. The checks look nodes up by a linear scan, which over thousands
+// of nodes and one check per node would make planning quadratic; no check
+// looks at any other node.
+func (r *resolver) checkView(args checks.Args, target checks.Target) *cview.View {
+	if r.view == nil || r.view.Nomad == nil || len(r.view.Nomad.Nodes) < 64 {
+		return r.view
+	}
+	var nodes []cview.Node
+	for _, t := range []*checks.Target{args.Node, &target} {
+		if t == nil {
+			continue
+		}
+		for _, ref := range []string{t.ID, t.Name} {
+			if n, ok := r.nodes[ref]; ok && ref != "" {
+				nodes = append(nodes, *n)
+				break
+			}
+		}
+	}
+	nv := *r.view.Nomad
+	nv.Nodes = nodes
+	v := *r.view
+	v.Nomad = &nv
+	return &v
 }
 
 // custom evaluates a custom precondition's condition now.

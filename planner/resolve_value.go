@@ -2,6 +2,7 @@ package planner
 
 import (
 	"sort"
+	"unicode/utf8"
 	"strconv"
 	"strings"
 
@@ -95,3 +96,91 @@ func hclIdent(s string) bool {
 	}
 	return true
 }
+
+// appendJSON appends v as JSON in the form ctyjson.Unmarshal reads back
+// for v's type, for the wholly known values for_each produces (strings,
+// numbers, bools, objects, maps, lists, sets, tuples). It is what
+// ctyjson.Marshal writes, without its reflection, which dominated planning
+// thousands of instances. ok is false for anything else (unknown values,
+// capsules); the caller then uses ctyjson.Marshal.
+func appendJSON(b []byte, v cty.Value) ([]byte, bool) {
+	if !v.IsKnown() || v.IsMarked() {
+		return b, false
+	}
+	if v.IsNull() {
+		return append(b, "null"...), true
+	}
+	t := v.Type()
+	switch {
+	case t == cty.String:
+		return appendJSONString(b, v.AsString()), true
+	case t == cty.Bool:
+		if v.True() {
+			return append(b, "true"...), true
+		}
+		return append(b, "false"...), true
+	case t == cty.Number:
+		return append(b, v.AsBigFloat().Text('f', -1)...), true
+	case t.IsListType() || t.IsSetType() || t.IsTupleType():
+		b = append(b, '[')
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			_, ev := it.Element()
+			var ok bool
+			if b, ok = appendJSON(b, ev); !ok {
+				return b, false
+			}
+		}
+		return append(b, ']'), true
+	case t.IsObjectType() || t.IsMapType():
+		// ElementIterator walks both in key order.
+		b = append(b, '{')
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			k, ev := it.Element()
+			b = appendJSONString(b, k.AsString())
+			b = append(b, ':')
+			var ok bool
+			if b, ok = appendJSON(b, ev); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	}
+	return b, false
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as encoding/json does (HTML characters
+// escaped too), so the bytes match ctyjson.Marshal's.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r < 0x20 || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
+		case r == utf8RuneError:
+			b = append(b, `\ufffd`...)
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
+}
+
+const utf8RuneError = '\uFFFD'
