@@ -249,6 +249,9 @@ func (r *runner) openRun() error {
 		id := cfg.RunID
 		if id == "" {
 			rs, ok, err := LastUnfinished(cfg.StateDir, cfg.RunbookName)
+			if errors.Is(err, ErrFinished) {
+				return fmt.Errorf("run %s: %w", rs.ID, err)
+			}
 			if err != nil {
 				return err
 			}

@@ -77,6 +77,10 @@ func ListRuns(stateDir string) ([]RunSummary, error) {
 	return out, nil
 }
 
+// ErrFinished is returned by Run on resume when the newest run of the
+// runbook has already finished: there is nothing to continue.
+var ErrFinished = errors.New("the last run of this runbook finished; there is nothing to resume")
+
 // LastUnfinished returns the newest run of the runbook (by its name in the
 // run header; "" matches any) that did not finish, or ok=false.
 func LastUnfinished(stateDir, runbook string) (RunSummary, bool, error) {
@@ -97,7 +101,7 @@ func LastUnfinished(stateDir, runbook string) (RunSummary, bool, error) {
 		}
 		// A finished run is newer than any unfinished older one: resuming
 		// an older run past a newer finished one would replay stale work.
-		return RunSummary{}, false, nil
+		return r, false, ErrFinished
 	}
 	return RunSummary{}, false, nil
 }

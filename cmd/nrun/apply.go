@@ -338,6 +338,10 @@ func runApply(s *streams, args []string) int {
 	}
 	res, err := executor.Run(ctx, cfg)
 	view2.Close()
+	if errors.Is(err, executor.ErrFinished) {
+		fmt.Fprintf(s.Stderr, "nrun apply: %v\n", err)
+		return exitOK
+	}
 	if err != nil {
 		return errf("%v", err)
 	}
