@@ -168,6 +168,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	secrets := append([]string(nil), cfg.Secrets...)
 	secrets = append(secrets, SensitiveValues(cfg.Runbook, cfg.Inputs)...)
+	// The environment's tokens are secrets even when this run talks to no
+	// cluster: exec commands inherit them and may print them.
+	secrets = append(secrets, os.Getenv("NOMAD_TOKEN"), os.Getenv("CONSUL_HTTP_TOKEN"))
 	if cfg.Cluster != nil {
 		c := cfg.Cluster.Config()
 		secrets = append(secrets, c.NomadToken.Reveal(), c.ConsulToken.Reveal())

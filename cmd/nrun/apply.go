@@ -332,6 +332,7 @@ func runApply(s *streams, args []string) int {
 		RunbookName: absRunbook, Resume: a.Resume, RunID: a.RunID,
 		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
 		Events: view2.Event, Approver: approver, Stop: stop, Lock: lock,
+		Secrets: []string{s.Getenv("NOMAD_TOKEN"), s.Getenv("CONSUL_HTTP_TOKEN")},
 	}
 	if sc, sd := executor.NewScope(rb, inputs, view); !sd.HasErrors() {
 		cfg.Scope = sc
