@@ -284,19 +284,31 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 		case err != nil:
 			return r.fail(n, err)
 		}
-		if err := r.append(journal.Record{Kind: journal.KindActionDone, Addr: n.addr, Detail: detail, Digest: digest}); err != nil {
+		recs := []journal.Record{{Kind: journal.KindActionDone, Addr: n.addr, Detail: detail, Digest: digest}}
+		if len(n.step.Waits) == 0 {
+			// Nothing between the two: one write and one fsync.
+			recs = append(recs, journal.Record{Kind: journal.KindFinished, Addr: n.addr})
+		}
+		if err := r.append(recs...); err != nil {
 			return r.fail(n, err)
 		}
 		n.state.WaitsDone = 0
 		r.emit(Event{Kind: EventActionDone, Addr: n.addr, Action: act.Type, Message: detail, Elapsed: r.now().Sub(start)})
+		if len(n.step.Waits) == 0 {
+			return r.finished(n, start)
+		}
 	}
 	if st, ok := r.runWaits(ictx, isoft, n, start); !ok {
 		return st
 	}
-	n.status = stFinished
 	if err := r.append(journal.Record{Kind: journal.KindFinished, Addr: n.addr}); err != nil {
 		return r.fail(n, err)
 	}
+	return r.finished(n, start)
+}
+
+func (r *runner) finished(n *node, start time.Time) string {
+	n.status = stFinished
 	r.log.Printf("%s: finished in %s", n.addr, r.now().Sub(start).Round(time.Millisecond))
 	r.emit(Event{Kind: EventFinished, Addr: n.addr, Elapsed: r.now().Sub(start)})
 	r.setOutput(n)

@@ -1,0 +1,218 @@
+package executor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nrun-dev/nrun/executor/journal"
+)
+
+func TestOnFailure(t *testing.T) {
+	tests := map[string]struct {
+		onFailure  string
+		wantStatus string
+		wantRan    []string // marker files that must exist
+		wantNotRan []string
+		wantCode   int
+	}{
+		"abort stops new work but lets the running sibling finish": {
+			onFailure: "abort", wantStatus: journal.StatusFailed,
+			wantRan: []string{"sibling"}, wantNotRan: []string{"after", "dependant"}, wantCode: 1,
+		},
+		"continue skips only the dependants": {
+			onFailure: "continue", wantStatus: journal.StatusFinished,
+			wantRan: []string{"sibling", "after"}, wantNotRan: []string{"dependant"}, wantCode: 1,
+		},
+		"pause stops and leaves the run paused": {
+			onFailure: "pause", wantStatus: journal.StatusPaused,
+			wantRan: []string{"sibling"}, wantNotRan: []string{"after", "dependant"}, wantCode: 3,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			rb, inputs, p := planFor(t, dir, `
+step "bad" {
+  on_failure = "`+tc.onFailure+`"
+  action "exec" {
+    command = ["sh", "-c", "exit 7"]
+    effect  = "none"
+  }
+}
+step "sibling" {
+  action "exec" {
+    command = ["sh", "-c", "sleep 0.3; touch sibling"]
+    effect  = "none"
+  }
+}
+step "dependant" {
+  depends_on = [step.bad]
+  action "exec" {
+    command = ["touch", "dependant"]
+    effect  = "none"
+  }
+}
+step "after" {
+  depends_on = [step.sibling]
+  action "exec" {
+    command = ["touch", "after"]
+    effect  = "none"
+  }
+}
+`)
+			res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tc.wantStatus || res.ExitCode() != tc.wantCode {
+				t.Fatalf("status %s exit %d, want %s exit %d: %+v", res.Status, res.ExitCode(), tc.wantStatus, tc.wantCode, res)
+			}
+			for _, f := range tc.wantRan {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("%s did not run", f)
+				}
+			}
+			for _, f := range tc.wantNotRan {
+				if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+					t.Errorf("%s ran", f)
+				}
+			}
+			if len(res.Failed) != 1 || res.Failed[0] != "step.bad" {
+				t.Errorf("failed = %v", res.Failed)
+			}
+		})
+	}
+}
+
+func TestRetry(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "flaky" {
+  retry {
+    attempts = 3
+    delay    = "10ms"
+  }
+  action "exec" {
+    command = ["sh", "-c", "echo x >> tries; test $(wc -l < tries) -ge 3"]
+    effect  = "none"
+  }
+}
+`)
+	res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, nil))
+	if err != nil || res.Status != journal.StatusFinished {
+		t.Fatalf("%v %+v", err, res)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "tries"))
+	if n := strings.Count(string(data), "x"); n != 3 {
+		t.Fatalf("%d tries, want 3", n)
+	}
+	recs, _ := journal.Read(filepath.Join(res.RunDir, journal.FileName))
+	intents := 0
+	for _, r := range recs {
+		if r.Kind == journal.KindIntent {
+			intents++
+		}
+	}
+	if intents != 3 {
+		t.Errorf("%d intent records, want one per attempt (3)", intents)
+	}
+}
+
+func TestInDoubtExecWithoutCheckAsks(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "x" {
+  action "exec" {
+    command = ["sh", "-c", "echo x >> ran"]
+    effect  = "restart"
+  }
+}
+`)
+	cfg := testConfig(t, dir, rb, inputs, p, nil)
+	// A journal that stops after the intent: the process died in the action.
+	runID := "20260101T000000Z-abcdef"
+	os.MkdirAll(RunDir(cfg.StateDir, runID), 0o700)
+	j, err := journal.Open(filepath.Join(RunDir(cfg.StateDir, runID), journal.FileName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, SourceHash: p.Runbook.SourceHash},
+		journal.Record{Kind: journal.KindIntent, Addr: "step.x", Action: "exec", Attempt: 1})
+	j.Close()
+
+	cfg.Resume = true
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusPaused || len(res.InDoubt) != 1 || res.ExitCode() != 3 {
+		t.Fatalf("%+v", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("an in-doubt exec without a check ran again without the operator")
+	}
+	cfg.AssumeDone = []string{"step.x"}
+	res, err = Run(context.Background(), cfg)
+	if err != nil || res.Status != journal.StatusFinished {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("-assume-done ran the exec")
+	}
+
+	// -redo runs it.
+	dir2 := t.TempDir()
+	rb, inputs, p = planFor(t, dir2, `
+step "x" {
+  action "exec" {
+    command = ["sh", "-c", "echo x >> ran"]
+    effect  = "restart"
+  }
+}
+`)
+	cfg = testConfig(t, dir2, rb, inputs, p, nil)
+	os.MkdirAll(RunDir(cfg.StateDir, runID), 0o700)
+	j, _ = journal.Open(filepath.Join(RunDir(cfg.StateDir, runID), journal.FileName), nil)
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName},
+		journal.Record{Kind: journal.KindIntent, Addr: "step.x", Action: "exec", Attempt: 1})
+	j.Close()
+	cfg.Resume, cfg.Redo = true, []string{"step.x"}
+	res, err = Run(context.Background(), cfg)
+	if err != nil || res.Status != journal.StatusFinished {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir2, "ran")); string(data) != "x\n" {
+		t.Fatalf("-redo: ran = %q", data)
+	}
+}
+
+func TestNotImplementedActionsFailClearly(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "tf" {
+  action "consul_snapshot_save" {
+    path = "c.snap"
+  }
+}
+`)
+	ev := &eventLog{}
+	res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, ev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusFailed {
+		t.Fatalf("%+v", res)
+	}
+	found := false
+	for _, e := range ev.ev {
+		if e.Kind == EventFailed && strings.Contains(e.Message, "not implemented yet") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no clear failure: %+v", ev.ev)
+	}
+}
