@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nrun-dev/nrun/addrs"
+	"github.com/nrun-dev/nrun/checks"
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/lang"
@@ -114,6 +115,8 @@ type node struct {
 	// output is the action's output (exec stdout) once it ran.
 	output    string
 	outputSet bool
+	// tgt is the target resolved at run time when the plan has none.
+	tgt *checks.Target
 }
 
 // group is what the scheduler starts: a leaf top-level instance, or one
@@ -201,6 +204,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
+	r.resolveTargets()
 	res := r.schedule(ctx)
 	return res, nil
 }
@@ -343,6 +347,15 @@ func (r *runner) build() error {
 		r.nodes[addr] = n
 		r.order = append(r.order, n)
 		byStep[in.Step.String()] = append(byStep[in.Step.String()], addr)
+	}
+	// Inner instances share their composite's each; the plan records it
+	// on the composite only.
+	for _, n := range r.order {
+		if n.inst.Each == nil && n.inst.Parent != "" {
+			if p := r.nodes[n.inst.Parent]; p != nil {
+				n.each = p.each
+			}
+		}
 	}
 	for _, n := range r.order {
 		for _, d := range n.inst.DependsOn {

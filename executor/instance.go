@@ -337,8 +337,37 @@ func (r *runner) runWaits(ctx, soft context.Context, n *node, start time.Time) (
 
 // target is the instance's target as checks see it.
 func (n *node) target() checks.Target {
+	if n.tgt != nil {
+		return *n.tgt
+	}
 	t := n.inst.Target
 	return checks.Target{Kind: t.Kind, ID: t.ID, Name: t.Name, Address: t.Address}
+}
+
+// resolveTargets fills the target of instances whose plan entry has none
+// from the step's effective target (its target argument, its composite's,
+// else each.value), evaluated in the run's scope. Plans that already carry
+// a target keep it.
+func (r *runner) resolveTargets() {
+	for _, n := range r.order {
+		t := n.inst.Target
+		if t.ID != "" || t.Name != "" || t.Address != "" {
+			continue
+		}
+		e := n.step.EffectiveTarget()
+		if e == nil {
+			continue
+		}
+		v, diags := e.Value(r.sc.StepEvalContext(n.step, n.each))
+		if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
+			continue
+		}
+		ct, err := checks.TargetFromValue(v)
+		if err != nil {
+			continue
+		}
+		n.tgt = &ct
+	}
 }
 
 // evalArgs evaluates attributes in the instance's scope. The scope is
@@ -394,7 +423,7 @@ func (r *runner) snapshotFor(ctx context.Context, n *node, cs []*lang.Check) (*c
 		return nil, errors.New("no cluster is configured")
 	}
 	opts := cluster.SnapshotOptions{Nomad: true}
-	t := n.inst.Target
+	t := n.target()
 	for _, c := range cs {
 		switch c.Name {
 		case "node_ready", "node_ineligible", "node_drained":

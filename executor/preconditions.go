@@ -12,7 +12,6 @@ import (
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/lang"
-	"github.com/nrun-dev/nrun/planner"
 )
 
 func exactName(name string) *regexp.Regexp {
@@ -102,7 +101,7 @@ func (r *runner) customPrecondition(n *node, c *lang.Check) error {
 // serverRef is the live leader as the scheduler sees it.
 type serverRef struct{ s cluster.Server }
 
-func (l serverRef) matches(t planner.Target) bool {
+func (l serverRef) matches(t checks.Target) bool {
 	if l.s.Address == "" && l.s.ID == "" {
 		return false
 	}
@@ -117,7 +116,7 @@ func (l serverRef) matches(t planner.Target) bool {
 // liveLeader reads the current leader of the cluster g's step targets.
 // An error means "no known leader": nothing is held back.
 func (r *runner) liveLeader(ctx context.Context, g *group) serverRef {
-	consul := g.root.inst.Target.Kind == lang.TargetConsulServer
+	consul := g.root.target().Kind == lang.TargetConsulServer
 	v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: !consul, Consul: consul})
 	if err != nil || v == nil {
 		r.log.Printf("leader_last: could not read the leader: %v", err)
@@ -151,7 +150,7 @@ func (r *runner) transferAway(ctx context.Context, n *node, args checks.Args, vi
 		}
 		finished := false
 		for _, o := range r.order {
-			if o != n && o.step == n.step && o.status == stFinished && (serverRef{s}).matches(o.inst.Target) {
+			if o != n && o.step == n.step && o.status == stFinished && (serverRef{s}).matches(o.target()) {
 				finished = true
 			}
 		}

@@ -114,7 +114,7 @@ func (r *runner) startReady(ctx, soft context.Context, running map[string]int, n
 					leader = r.liveLeader(ctx, g)
 					leaderKnown = true
 				}
-				if leader.matches(g.root.inst.Target) && r.othersPending(g) {
+				if leader.matches(g.root.target()) && r.othersPending(g) {
 					continue
 				}
 			}
