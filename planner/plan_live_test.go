@@ -107,6 +107,24 @@ func TestLivePlan(t *testing.T) {
 	if p.Cluster.Nomad.Leader != leader+".global" || p.Fingerprint.Nomad.Leader != leader+".global" || len(p.Fingerprint.Nomad.Voters) != 3 {
 		t.Errorf("cluster %+v fingerprint %+v", p.Cluster.Nomad, p.Fingerprint.Nomad)
 	}
+	// An inventory file (the view's JSON, as nrun inventory writes it)
+	// plans to the same bytes as the live view it was taken from.
+	vb, err := json.Marshal(view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromFile cview.View
+	if err := json.Unmarshal(vb, &fromFile); err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := lang.Load(upgradeRunbook)
+	inputs, _ := lang.InputValues(rb, nil, []string{sandboxVars})
+	p2, _ := Resolve(rb, inputs, &fromFile, ResolveOptions{})
+	b1, _ := json.Marshal(p)
+	b2, _ := json.Marshal(p2)
+	if string(b1) != string(b2) {
+		t.Errorf("the plan from the inventory file differs from the live plan")
+	}
 	if d := CheckStale(p, view, p.Runbook.SourceHash); len(d) != 0 {
 		t.Errorf("a plan is stale against its own view: %s", d.Error())
 	}
@@ -147,7 +165,7 @@ func TestLivePlan(t *testing.T) {
 			t.Errorf("undo drain: %v", err)
 		}
 	})
-	rb, _ := lang.Load(drainRunbook)
+	rb, _ = lang.Load(drainRunbook)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	live, diags := LiveView(ctx, rb, nil, getenv)
