@@ -262,11 +262,17 @@ func TestResolveFeatures(t *testing.T) {
 		t.Errorf("fingerprint jobs = %+v", p.Fingerprint.Jobs)
 	}
 	// max_parallel 2: both drains in one wave after step.use.
-	if !equalWaves(p.Waves, [][]string{{"step.probe"}, {"step.use"}, {`step.drain["c1"]`, `step.drain["c2"]`}}) {
+	if !equalWaves(p.Waves, [][]string{{"step.probe"}, {"step.use"}, {`step.drain["c1"]`, `step.drain["c2"]`}, {"step.restart_s1"}}) {
 		t.Errorf("waves = %q", p.Waves)
 	}
-	if p.Summary.BlockedNow != 2 {
+	if p.Summary != (Summary{Instances: 5, DisruptServers: 1, DrainNodes: 2, BlockedNow: 2}) {
 		t.Errorf("summary = %+v", p.Summary)
+	}
+	if len(p.Waivers) != 1 || p.Waivers[0] != (PlanWaiver{Step: "step.restart_s1", Rule: "NR-S004", Reason: "The nightly job took a snapshot an hour ago.", Used: true, Range: "testdata/plans/features.nrun.hcl:66,15"}) {
+		t.Errorf("waivers = %+v", p.Waivers)
+	}
+	if r := p.Instance("step.restart_s1"); r.Target.ID != "a1b2c3d4-0000-4000-8000-000000000001" || r.Glyph != GlyphChange {
+		t.Errorf("restart_s1 = %+v", r)
 	}
 }
 

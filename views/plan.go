@@ -103,9 +103,10 @@ func (h PlanHuman) Plan(w io.Writer, p *planner.Plan) error {
 	var b strings.Builder
 	c := newPalette(h.Color)
 	writeHeader(&b, p, c)
+	writeWaivers(&b, p, c)
 	writeInstances(&b, p, c)
 	writeWaves(&b, p, h.MaxWave)
-	writeAttention(&b, p, c)
+	writeDiagnostics(&b, p, c)
 	fmt.Fprintf(&b, "%s%s%s\n", c.bold, SummaryLine(p), c.reset)
 	if h.Apply != "" && !hasErrors(p) {
 		fmt.Fprintf(&b, "\nTo apply: nrun apply %s\n", h.Apply)
@@ -338,9 +339,9 @@ func writeWaves(b *strings.Builder, p *planner.Plan, maxWave int) {
 	b.WriteString("\n")
 }
 
-// writeAttention prints what a reviewer must not miss: waivers, then the
-// analysis' diagnostics.
-func writeAttention(b *strings.Builder, p *planner.Plan, c palette) {
+// writeWaivers prints the waived safety rules before anything else the
+// plan does, so a reviewer cannot scroll past them.
+func writeWaivers(b *strings.Builder, p *planner.Plan, c palette) {
 	if len(p.Waivers) > 0 {
 		fmt.Fprintf(b, "%s%sWaived safety rules (allow_unsafe):%s\n", c.bold, c.yellow, c.reset)
 		for _, w := range p.Waivers {
@@ -352,6 +353,10 @@ func writeAttention(b *strings.Builder, p *planner.Plan, c palette) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// writeDiagnostics prints the analysis' findings at plan time.
+func writeDiagnostics(b *strings.Builder, p *planner.Plan, c palette) {
 	for _, d := range p.Diagnostics {
 		word, code := "Warning", c.yellow
 		if d.Severity == "error" {

@@ -54,3 +54,25 @@ step "drain" {
     interval = "10s"
   }
 }
+
+data "nomad_servers" "all" {}
+
+# Restarts one server without a snapshot first, which NR-S004 forbids; the
+# waiver must show prominently in every rendering of the plan.
+step "restart_s1" {
+  depends_on = [step.drain]
+  target     = data.nomad_servers.all.by_name["s1.global"]
+  allow_unsafe {
+    rules  = ["NR-S004"]
+    reason = "The nightly job took a snapshot an hour ago."
+  }
+  precondition "quorum_ok" {}
+  precondition "leader_not_target" {}
+  action "exec" {
+    command = ["ssh", "10.0.0.11", "sudo", "systemctl", "restart", "nomad"]
+    effect  = "restart"
+  }
+  wait "server_healthy" {
+    timeout = "5m"
+  }
+}
