@@ -158,7 +158,8 @@ const (
 	// GlyphChange changes the target in place: restart, stop, start,
 	// eligibility, maintenance, leadership, job updates.
 	GlyphChange Glyph = '~'
-	// GlyphRemove removes or destroys: destroy, force-leave, remove-peer.
+	// GlyphRemove removes or destroys: destroy, force-leave, remove-peer,
+	// and a terraform_apply that declares destroys.
 	GlyphRemove Glyph = '-'
 	// GlyphCreate creates (terraform_apply).
 	GlyphCreate Glyph = '+'

@@ -436,6 +436,11 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 		}
 		in.Action = act
 		in.Glyph = GlyphOf(act.Effect)
+		if st.Action.Type == "terraform_apply" && st.Action.Args["destroys"] != nil {
+			// terraform_apply's one effect is create; an apply that
+			// declares what it destroys is shown as a removal.
+			in.Glyph = GlyphRemove
+		}
 	} else {
 		in.Glyph = GlyphRead
 	}

@@ -2,9 +2,9 @@ package planner
 
 import (
 	"sort"
-	"unicode/utf8"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 )

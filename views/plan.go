@@ -426,7 +426,12 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 	}
 
 	if len(p.Instances) > 0 {
-		fmt.Fprintf(&b, "<details><summary>Step instances (%d)</summary>\n\n", len(p.Instances))
+		composite := len(p.Instances) - p.Summary.Instances
+		if composite > 0 {
+			fmt.Fprintf(&b, "<details><summary>Step instances (%d, and %d composite)</summary>\n\n", p.Summary.Instances, composite)
+		} else {
+			fmt.Fprintf(&b, "<details><summary>Step instances (%d)</summary>\n\n", p.Summary.Instances)
+		}
 		b.WriteString("| | Instance | Target | Action | Preconditions now |\n|---|---|---|---|---|\n")
 		for _, in := range p.Instances {
 			action := ""
