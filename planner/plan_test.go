@@ -349,3 +349,57 @@ func TestResolveBlueGreenGuard(t *testing.T) {
 		t.Errorf("blue_retire order = %q", got)
 	}
 }
+
+// A secret reaches the plan neither through a local computed from a
+// sensitive variable nor through a for_each over one.
+func TestResolveSensitiveThroughLocals(t *testing.T) {
+	src := `
+runbook "s" {}
+variable "token" {
+  type      = string
+  sensitive = true
+}
+variable "hosts" {
+  type      = map(string)
+  sensitive = true
+}
+locals {
+  header = "X-Token: ${var.token}"
+  args   = ["-H", local.header]
+}
+step "call" {
+  action "exec" {
+    command = concat(["curl"], local.args)
+    effect  = "none"
+  }
+}
+step "each" {
+  for_each = var.hosts
+  action "exec" {
+    command = ["ping", each.value]
+    effect  = "none"
+  }
+}
+`
+	rb, diags := lang.Parse(map[string][]byte{"s.nrun.hcl": []byte(src)})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	inputs, diags := lang.InputValues(rb, []string{"token=hunter2", `hosts={a="secret-host"}`}, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	p, diags := Resolve(rb, inputs, loadInventory(t, "healthy"), ResolveOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	b, _ := json.Marshal(p)
+	for _, secret := range []string{"hunter2", "secret-host"} {
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%q is in the plan:\n%s", secret, b)
+		}
+	}
+	if a := p.Instance("step.call").Action.Args[0]; a.Value != "(sensitive)" {
+		t.Errorf("command through locals = %+v", a)
+	}
+}

@@ -26,16 +26,20 @@ type resolver struct {
 	plan  *Plan
 	diags hcl.Diagnostics
 
-	sensitive map[string]bool // sensitive variable names
-	nodes     map[string]*cview.Node
-	nodeIDs   map[string]bool
-	jobKeys   map[string]bool
+	sensitive       map[string]bool // sensitive variable names
+	sensitiveLocals map[string]bool // locals computed from them
+	nodes           map[string]*cview.Node
+	nodeIDs         map[string]bool
+	jobKeys         map[string]bool
 
 	// sameType is set while expanding a for_each over a map or set, whose
 	// elements all have one type; lastTypeJSON is that type's JSON once
 	// known.
-	sameType     bool
-	lastTypeJSON []byte
+	sameType bool
+	// sensitiveEach is set while expanding a for_each computed from a
+	// sensitive variable: each.value is then not recorded.
+	sensitiveEach bool
+	lastTypeJSON  []byte
 
 	// finish is the last wave of each top-level step, -1 for a step
 	// without instances whose dependencies finished before wave 0.
@@ -66,6 +70,7 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	r.sc = sc
 	r.diags = diags
 	r.variables()
+	r.markSensitiveLocals()
 
 	g := opts.Graph
 	if g == nil {
@@ -342,6 +347,7 @@ func (r *resolver) steps() {
 // key).
 func (r *resolver) expand(st *lang.Step) ([]lang.Each, bool) {
 	r.sameType, r.lastTypeJSON = false, nil
+	r.sensitiveEach = st.ForEach != nil && r.usesSensitive(st.ForEach)
 	if st.ForEach == nil {
 		return []lang.Each{{}}, false
 	}
@@ -395,7 +401,7 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 	if parent != nil {
 		in.Parent = parent.Addr.String()
 	}
-	if each != nil && parent == nil && each.Value != cty.NilVal {
+	if each != nil && parent == nil && each.Value != cty.NilVal && !r.sensitiveEach {
 		if tj, err := r.typeJSON(each.Value.Type()); err == nil {
 			vj, ok := appendJSON(nil, each.Value)
 			if !ok {
@@ -554,17 +560,53 @@ func (r *resolver) jobKey(id string) string {
 	return "/" + id
 }
 
-// arg resolves one argument for display.
-func (r *resolver) arg(name string, e hcl.Expression, ctx *hcl.EvalContext) Arg {
-	a := Arg{Name: name}
+// usesSensitive reports whether e refers to a sensitive variable, directly,
+// through a local value computed from one, or through each in a for_each
+// over one. (Instance keys of such a for_each still show in addresses.)
+func (r *resolver) usesSensitive(e hcl.Expression) bool {
 	for _, tr := range e.Variables() {
-		if tr.RootName() != "var" || len(tr) < 2 {
+		if tr.RootName() == "each" && r.sensitiveEach {
+			return true
+		}
+		if len(tr) < 2 {
 			continue
 		}
-		if at, ok := tr[1].(hcl.TraverseAttr); ok && r.sensitive[at.Name] {
-			a.Sensitive = true
+		at, ok := tr[1].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		switch tr.RootName() {
+		case "var":
+			if r.sensitive[at.Name] {
+				return true
+			}
+		case "local":
+			if r.sensitiveLocals[at.Name] {
+				return true
+			}
 		}
 	}
+	return false
+}
+
+// markSensitiveLocals finds the locals computed from sensitive variables,
+// repeating until no more are found (a local may use another local).
+func (r *resolver) markSensitiveLocals() {
+	r.sensitiveLocals = map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, l := range r.rb.Locals {
+			if !r.sensitiveLocals[l.Name] && r.usesSensitive(l.Expr) {
+				r.sensitiveLocals[l.Name] = true
+				changed = true
+			}
+		}
+	}
+}
+
+// arg resolves one argument for display.
+func (r *resolver) arg(name string, e hcl.Expression, ctx *hcl.EvalContext) Arg {
+	a := Arg{Name: name, Sensitive: r.usesSensitive(e)}
 	v, d := e.Value(ctx)
 	if d.HasErrors() {
 		r.diags = append(r.diags, d...)
