@@ -223,10 +223,7 @@ func (r *resolver) variables() {
 		}
 		pv := Variable{Name: v.Name, Sensitive: v.Sensitive}
 		js, err := ctyjson.Marshal(val, val.Type())
-		if err == nil {
-			sum := sha256.Sum256(js)
-			pv.Hash = "sha256:" + hex.EncodeToString(sum[:])
-		}
+		pv.Hash = valueHash(val)
 		if v.Sensitive {
 			pv.Value = "(sensitive)"
 		} else {

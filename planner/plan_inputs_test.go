@@ -1,0 +1,62 @@
+package planner
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/nrun-dev/nrun/lang"
+)
+
+// A saved plan gives back its clear inputs; apply must pass the sensitive
+// ones again, with the same values.
+func TestPlanInputs(t *testing.T) {
+	const path = "testdata/plans/features.nrun.hcl"
+	p := mustPlan(t, path, nil, []string{"token=s3cr3t", "min_version=1.9.4"}, "healthy")
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved Plan
+	if err := json.Unmarshal(b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	in, err := saved.SavedInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := in["token"]; ok || in["min_version"].AsString() != "1.9.4" {
+		t.Fatalf("saved inputs = %#v", in)
+	}
+	rb, _ := lang.Load(path)
+	tests := map[string]struct {
+		token string // "" leaves it out
+		want  string // substring of the one error, "" for none
+	}{
+		"same secret":    {token: "s3cr3t"},
+		"secret missing": {want: "No value for variable token"},
+		"other secret":   {token: "guess", want: "Variable token differs from the plan"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			all, _ := saved.SavedInputs()
+			if tc.token != "" {
+				given, d := lang.InputValues(rb, []string{"token=" + tc.token}, nil)
+				if d.HasErrors() {
+					t.Fatal(d.Error())
+				}
+				all["token"] = given["token"]
+			}
+			diags := saved.CheckInputs(rb, all)
+			switch {
+			case tc.want == "" && len(diags) != 0:
+				t.Errorf("unexpected: %s", diags.Error())
+			case tc.want != "" && (len(diags) != 1 || !strings.Contains(diags[0].Summary, tc.want)):
+				t.Errorf("got %s, want %q", diags.Error(), tc.want)
+			}
+			if strings.Contains(diags.Error(), "s3cr3t") || strings.Contains(diags.Error(), "guess") {
+				t.Error("a diagnostic prints the secret")
+			}
+		})
+	}
+}
