@@ -24,7 +24,8 @@ type PlanHuman struct {
 	// -no-color).
 	Color bool
 	// Apply is what the "To apply" line names: the saved plan file, or
-	// the runbook path when the plan was not saved.
+	// the runbook path when the plan was not saved. The line is left out
+	// when there is nothing to apply or the plan has errors.
 	Apply string
 	// MaxWave caps how many addresses one wave line lists; 0 means 12.
 	MaxWave int
@@ -108,7 +109,7 @@ func (h PlanHuman) Plan(w io.Writer, p *planner.Plan) error {
 	writeWaves(&b, p, h.MaxWave)
 	writeDiagnostics(&b, p, c)
 	fmt.Fprintf(&b, "%s%s%s\n", c.bold, SummaryLine(p), c.reset)
-	if h.Apply != "" && !hasErrors(p) {
+	if h.Apply != "" && !hasErrors(p) && p.Summary.Instances > 0 {
 		fmt.Fprintf(&b, "\nTo apply: nrun apply %s\n", h.Apply)
 	}
 	_, err := io.WriteString(w, b.String())
@@ -466,7 +467,7 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		}
 		b.WriteString("\n</details>\n\n")
 	}
-	if m.Apply != "" && !hasErrors(p) {
+	if m.Apply != "" && !hasErrors(p) && p.Summary.Instances > 0 {
 		fmt.Fprintf(&b, "To apply: `nrun apply %s`\n", m.Apply)
 	}
 	_, err := io.WriteString(w, b.String())
