@@ -649,6 +649,8 @@ func (r *resolver) check(c *lang.Check, ctx *hcl.EvalContext, target checks.Targ
 		switch {
 		case !known:
 			now.Status, now.Reason = CheckUnknown, "an argument is known only after apply"
+		case r.view == nil:
+			now.Status, now.Reason = CheckUnknown, "no cluster view was read"
 		case !checks.Pure(c.Name):
 			now.Status, now.Reason = CheckUnknown, c.Name+" is probed only when the step runs"
 		default:
