@@ -220,7 +220,9 @@ type Instance struct {
 	// Key is each.key, "" without for_each (see Addr.Key.Valid).
 	Key string `json:"key,omitempty"`
 	// Each is each.value as cty JSON with its cty JSON type, so a consumer
-	// can rebuild the instance's scope; nil without for_each.
+	// can rebuild the instance's scope; inner instances carry their
+	// composite's. Nil without for_each, and when for_each is computed
+	// from a sensitive variable (apply must evaluate it again).
 	Each *EachValue `json:"each,omitempty"`
 
 	Glyph  Glyph  `json:"glyph"`

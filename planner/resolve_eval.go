@@ -398,7 +398,9 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 	if parent != nil {
 		in.Parent = parent.Addr.String()
 	}
-	if each != nil && parent == nil && each.Value != cty.NilVal && !r.sensitiveEach {
+	if parent != nil {
+		in.Each = parent.Each
+	} else if each != nil && each.Value != cty.NilVal && !r.sensitiveEach {
 		if tj, err := r.typeJSON(each.Value.Type()); err == nil {
 			vj, ok := appendJSON(nil, each.Value)
 			if !ok {
