@@ -424,7 +424,8 @@ func (i *Instance) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Instance returns the instance with that address, or nil.
+// Instance returns the instance with that address, or nil. It scans the
+// list; use InstancesByAddr to look up many.
 func (p *Plan) Instance(addr string) *Instance {
 	for _, in := range p.Instances {
 		if in.Addr.String() == addr {
@@ -432,4 +433,14 @@ func (p *Plan) Instance(addr string) *Instance {
 		}
 	}
 	return nil
+}
+
+// InstancesByAddr indexes the instances by address, for callers that look
+// many up (Instance is a linear scan).
+func (p *Plan) InstancesByAddr() map[string]*Instance {
+	m := make(map[string]*Instance, len(p.Instances))
+	for _, in := range p.Instances {
+		m[in.Addr.String()] = in
+	}
+	return m
 }
