@@ -35,6 +35,10 @@ type PlanHuman struct {
 // whatever needs attention first, the details in collapsible sections.
 type PlanMarkdown struct {
 	Apply string
+	// MaxInstances caps the instances listed in the details, because a
+	// pull request comment has a size limit; 0 means 100. The summary and
+	// the blocked instances are always complete.
+	MaxInstances int
 }
 
 // PlanJSON prints the plan's JSON form (docs/plan-json.md), indented, with
@@ -434,7 +438,16 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 			fmt.Fprintf(&b, "<details><summary>Step instances (%d)</summary>\n\n", p.Summary.Instances)
 		}
 		b.WriteString("| | Instance | Target | Action | Preconditions now |\n|---|---|---|---|---|\n")
-		for _, in := range p.Instances {
+		limit := m.MaxInstances
+		if limit <= 0 {
+			limit = 100
+		}
+		shown := p.Instances
+		if len(shown) > limit {
+			shown = shown[:limit]
+		}
+		more := len(p.Instances) - len(shown)
+		for _, in := range shown {
 			action := ""
 			if in.Action != nil {
 				action = fmt.Sprintf("`%s` (%s)", in.Action.Type, in.Action.Effect)
@@ -449,21 +462,38 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 			}
 			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", in.Glyph, mdCell(in.Addr.String()), mdCell(targetText(in.Target)), action, strings.Join(pcs, ", "))
 		}
+		if more > 0 {
+			fmt.Fprintf(&b, "\n…and %d more; `nrun plan -json` lists them all.\n", more)
+		}
 		b.WriteString("\n</details>\n\n")
 
 		b.WriteString("<details><summary>Details</summary>\n\n```text\n")
 		var inner strings.Builder
-		writeInstances(&inner, p, palette{})
+		part := *p
+		part.Instances = shown
+		writeInstances(&inner, &part, palette{})
+		if more > 0 {
+			fmt.Fprintf(&inner, "…and %d more.\n", more)
+		}
 		b.WriteString(strings.TrimRight(inner.String(), "\n"))
 		b.WriteString("\n```\n\n</details>\n\n")
 
 		fmt.Fprintf(&b, "<details><summary>Execution order (%s)</summary>\n\n", plural(len(p.Waves), "wave"))
 		for i, wv := range p.Waves {
-			addrs := make([]string, len(wv))
-			for j, a := range wv {
+			if i == limit {
+				fmt.Fprintf(&b, "\n…and %d more waves.\n", len(p.Waves)-limit)
+				break
+			}
+			n := min(len(wv), 12)
+			addrs := make([]string, n)
+			for j, a := range wv[:n] {
 				addrs[j] = "`" + a + "`"
 			}
-			fmt.Fprintf(&b, "%d. %s\n", i+1, strings.Join(addrs, ", "))
+			line := strings.Join(addrs, ", ")
+			if len(wv) > n {
+				line += fmt.Sprintf(" and %d more", len(wv)-n)
+			}
+			fmt.Fprintf(&b, "%d. %s\n", i+1, line)
 		}
 		b.WriteString("\n</details>\n\n")
 	}

@@ -123,3 +123,23 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 		t.Errorf("plan JSON does not survive a round trip:\n%s\n---\n%s", buf.String(), again.String())
 	}
 }
+
+// A big plan's Markdown stays small enough for a pull request comment
+// (GitHub allows 65,536 characters) while its summary stays complete.
+func TestPlanMarkdownCapped(t *testing.T) {
+	c := planCases["blue_green"]
+	p := resolvePlan(t, c.path, c.varFiles, c.vars, c.inventory, c.errors)
+	var buf bytes.Buffer
+	if err := (PlanMarkdown{MaxInstances: 5}).Plan(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{SummaryLine(p), "…and 35 more; `nrun plan -json` lists them all.", "…and 35 more.", "…and 23 more waves.", `step.blue_retire["green-s3.global"]`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "step.verify") {
+		t.Error("instances past the cap are listed")
+	}
+}
