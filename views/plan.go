@@ -36,8 +36,9 @@ type PlanHuman struct {
 type PlanMarkdown struct {
 	Apply string
 	// MaxInstances caps the instances listed in the details, because a
-	// pull request comment has a size limit; 0 means 100. The summary and
-	// the blocked instances are always complete.
+	// pull request comment has a size limit; 0 means 50. The summary and
+	// the blocked instances are always complete. (100 node drains with
+	// their details make about 67 kB; GitHub takes 65,536 characters.)
 	MaxInstances int
 }
 
@@ -440,7 +441,7 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		b.WriteString("| | Instance | Target | Action | Preconditions now |\n|---|---|---|---|---|\n")
 		limit := m.MaxInstances
 		if limit <= 0 {
-			limit = 100
+			limit = 50
 		}
 		shown := p.Instances
 		if len(shown) > limit {
