@@ -36,8 +36,8 @@ type PlanHuman struct {
 type PlanMarkdown struct {
 	Apply string
 	// MaxInstances caps the instances listed in the details, because a
-	// pull request comment has a size limit; 0 means 50. The summary and
-	// the blocked instances are always complete. (100 node drains with
+	// pull request comment has a size limit; 0 means 50. It also caps the
+	// list of instances that would block now; the summary line counts all. (100 node drains with
 	// their details make about 67 kB; GitHub takes 65,536 characters.)
 	MaxInstances int
 }
@@ -404,12 +404,23 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 	}
 	if len(blocked) > 0 {
 		b.WriteString("**Would block now:**\n\n")
+		limit := m.MaxInstances
+		if limit <= 0 {
+			limit = 50
+		}
+		more := 0
+		if len(blocked) > limit {
+			blocked, more = blocked[:limit], len(blocked)-limit
+		}
 		for _, in := range blocked {
 			for _, pc := range in.Preconditions {
 				if pc.Blocking {
 					fmt.Fprintf(&b, "- `%s`: precondition `%s`: %s\n", in.Addr.String(), pc.Name, mdEscape(pc.Now.Reason))
 				}
 			}
+		}
+		if more > 0 {
+			fmt.Fprintf(&b, "- …and %d more instances that would block now.\n", more)
 		}
 		b.WriteString("\n")
 	}
