@@ -100,8 +100,10 @@ func evalFilters(rb *lang.Runbook, sc *lang.Scope) (map[string]dataFilter, hcl.D
 // SnapshotOptionsFor says what a snapshot must read to plan rb with these
 // inputs: Nomad always; Consul when the runbook has a consul block, a
 // consul_servers data source or a Consul action or check; client nodes
-// when it has a nomad_nodes data source (only those matching its filters)
-// or a node action or check (then every node); the jobs its actions and
+// when it has a nomad_nodes data source (only those matching its filters,
+// as long as every node action and check acts on a node from such a data
+// source) or a node action or check naming a node any other way (then
+// every node); the jobs its actions and
 // checks name literally (after variables and locals). One snapshot then
 // serves every data source and step, so the number of API requests does
 // not grow with the number of steps.
@@ -150,7 +152,9 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 			if spec := lang.ActionSpecs[a.Type]; spec != nil {
 				switch spec.Target {
 				case lang.TargetNomadNode:
-					allNodes = true
+					if !nodeRefCovered(st, exprOf(a.Args[spec.TargetAttr])) {
+						allNodes = true
+					}
 				case lang.TargetConsulServer:
 					opts.Consul = true
 				}
@@ -160,7 +164,7 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 			}
 		}
 		for _, c := range append(append([]*lang.Check(nil), st.Preconditions...), st.Waits...) {
-			if spec := lang.CheckSpecs[c.Name]; spec != nil && spec.Target == lang.TargetNomadNode {
+			if spec := lang.CheckSpecs[c.Name]; spec != nil && spec.Target == lang.TargetNomadNode && !nodeRefCovered(st, exprOf(c.Args[spec.TargetAttr])) {
 				allNodes = true
 			}
 			if c.Name == "consul_maintenance" {
@@ -186,6 +190,59 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 		opts.Jobs = append(opts.Jobs, jobs[k])
 	}
 	return opts, diags
+}
+
+// nodeRefCovered reports whether the node an action or check of st acts on
+// (e, or the step's target when e is nil) can only be one a nomad_nodes
+// data source reads: the expression uses data.nomad_nodes, or each of a
+// for_each over it, and nothing else. Otherwise (a node named by a string,
+// a variable) the snapshot must read every node.
+func nodeRefCovered(st *lang.Step, e hcl.Expression) bool {
+	top := st
+	if st.Outer != nil {
+		top = st.Outer
+	}
+	if e == nil {
+		e = st.Target
+		if e == nil {
+			e = top.Target
+		}
+	}
+	if e == nil {
+		return false
+	}
+	vars := e.Variables()
+	if len(vars) == 0 {
+		return false
+	}
+	for _, tr := range vars {
+		switch tr.RootName() {
+		case "data":
+			if !usesNodeData(tr) {
+				return false
+			}
+		case "each":
+			if top.ForEach == nil {
+				return false
+			}
+			for _, ftr := range top.ForEach.Variables() {
+				if !usesNodeData(ftr) {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func usesNodeData(tr hcl.Traversal) bool {
+	if tr.RootName() != "data" || len(tr) < 2 {
+		return false
+	}
+	a, ok := tr[1].(hcl.TraverseAttr)
+	return ok && a.Name == string(lang.DataNomadNodes)
 }
 
 func exprOf(a *hcl.Attribute) hcl.Expression {
