@@ -1,0 +1,589 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/executor/journal"
+	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planner"
+	"github.com/nrun-dev/nrun/sandbox"
+	"github.com/nrun-dev/nrun/sandbox/sandboxtest"
+)
+
+// liveEnv is a shared sandbox (3 servers, 2 clients in node pool "blue", no
+// Consul) and the environment that points nrun at it. NOMAD_ADDR is client
+// c1's HTTP API, which forwards to whichever server is up, as a load
+// balancer would: every server is restarted by some test.
+type liveEnv struct {
+	sb   *sandbox.Cluster
+	root string
+	env  map[string]string
+}
+
+func (e liveEnv) getenv(k string) string { return e.env[k] }
+
+func (e liveEnv) environ() []string {
+	out := os.Environ()
+	for k, v := range e.env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func live(t *testing.T) liveEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real agents; skipped with -short")
+	}
+	spec := sandbox.Spec{
+		Servers: []sandbox.ServerSpec{{Name: "s1"}, {Name: "s2"}, {Name: "s3"}},
+		Clients: []sandbox.ClientSpec{{Name: "c1", NodePool: "blue"}, {Name: "c2", NodePool: "blue"}},
+	}
+	sb := sandboxtest.Shared(t, "executor", spec)
+	e := liveEnv{sb: sb, root: sb.Root(), env: map[string]string{"NOMAD_REGION": "global"}}
+	for _, a := range sb.Agents() {
+		if a.Name == "c1" {
+			e.env["NOMAD_ADDR"] = "http://" + a.HTTPAddr()
+		}
+	}
+	e.waitHealthy(t)
+	return e
+}
+
+// api is a Nomad API client through c1.
+func (e liveEnv) api(t *testing.T) *nomad.Client {
+	c, err := nomad.NewClient(&nomad.Config{Address: e.env["NOMAD_ADDR"], Region: "global"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitHealthy waits until autopilot counts three healthy voters, so each
+// test starts from (and leaves) a whole cluster.
+func (e liveEnv) waitHealthy(t *testing.T) {
+	t.Helper()
+	c, _ := cluster.New(cluster.Config{}, cluster.WithGetenv(e.getenv))
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		v, err := c.Snapshot(context.Background(), cluster.SnapshotOptions{Nomad: true})
+		if err == nil && v.Nomad.Raft.HealthyVoters() == 3 && v.Nomad.Raft.Autopilot.Healthy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sandbox did not become healthy: %v %+v", err, v)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// liveConfig loads src, plans it against the sandbox and returns the
+// executor configuration.
+func (e liveEnv) liveConfig(t *testing.T, dir, src string, ev *eventLog, vars ...string) Config {
+	t.Helper()
+	path := filepath.Join(dir, "main.nrun.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rb, diags := lang.Load(path)
+	if diags.HasErrors() {
+		t.Fatalf("load: %s", diags.Error())
+	}
+	inputs, diags := lang.InputValues(rb, vars, nil)
+	if diags.HasErrors() {
+		t.Fatalf("inputs: %s", diags.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	view, diags := planner.LiveView(ctx, rb, inputs, e.getenv)
+	if diags.HasErrors() {
+		t.Fatalf("live view: %s", diags.Error())
+	}
+	p, diags := planner.Resolve(rb, inputs, view, planner.ResolveOptions{})
+	if diags.HasErrors() {
+		t.Fatalf("resolve: %s", diags.Error())
+	}
+	cfgc, _ := planner.ClusterConfig(rb, inputs)
+	cl, err := cluster.New(cfgc, cluster.WithGetenv(e.getenv), cluster.WithWaitTime(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, diags := NewScope(rb, inputs, view)
+	if diags.HasErrors() {
+		t.Fatalf("scope: %s", diags.Error())
+	}
+	cfg := testConfig(t, dir, rb, inputs, p, ev)
+	cfg.Cluster, cfg.Scope = cl, sc
+	return cfg
+}
+
+func (e liveEnv) sandboxCmd(t *testing.T, args ...string) {
+	t.Helper()
+	code, out := runNrun(t, e.root, append(append([]string{"sandbox"}, args...), "-dir", e.root)...)
+	if code != 0 {
+		t.Fatalf("nrun sandbox %v: exit %d\n%s", args, code, out)
+	}
+}
+
+const rollingRestart = `
+runbook "rolling-restart" {}
+variable "sandbox" {
+  type = string
+}
+variable "nrun" {
+  type = string
+}
+data "nomad_servers" "all" {}
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "backup/nomad.snap"
+  }
+}
+step "restart" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = 1
+  depends_on   = [step.snapshot]
+  precondition "quorum_ok" {}
+  step "stop" {
+    action "exec" {
+      command = [var.nrun, "sandbox", "server", "stop", split(".", each.value.name)[0], "-dir", var.sandbox]
+      effect  = "stop"
+    }
+  }
+  step "start" {
+    depends_on = [step.stop]
+    action "exec" {
+      command = [var.nrun, "sandbox", "server", "start", split(".", each.value.name)[0], "-dir", var.sandbox]
+      effect  = "start"
+    }
+    wait "server_healthy" {
+      timeout = "2m"
+    }
+  }
+  wait "quorum_ok" {
+    timeout = "2m"
+  }
+  wait "servers_healthy" {
+    timeout = "2m"
+  }
+}
+`
+
+type sample struct {
+	at     time.Time
+	alive  []string
+	leader string
+	peers  int
+}
+
+// monitor samples which servers answer, who leads and how many Raft peers
+// there are, every 100ms, until stop is closed.
+func (e liveEnv) monitor(t *testing.T, stop <-chan struct{}) *[]sample {
+	var mu sync.Mutex
+	out := &[]sample{}
+	via := e.api(t)
+	go func() {
+		for {
+			s := sample{at: time.Now()}
+			for _, name := range []string{"s1", "s2", "s3"} {
+				c, err := e.sb.NomadClientFor(name)
+				if err != nil {
+					continue
+				}
+				// Self answers without a leader: it tells whether the
+				// agent is up, even during an election.
+				if _, err := c.Agent().Self(); err == nil {
+					s.alive = append(s.alive, name)
+				}
+				if l, err := c.Status().Leader(); err == nil && s.leader == "" && l != "" {
+					s.leader = e.serverByRPC(l)
+				}
+			}
+			if rc, err := via.Operator().RaftGetConfiguration(&nomad.QueryOptions{AllowStale: true}); err == nil {
+				s.peers = len(rc.Servers)
+			}
+			mu.Lock()
+			*out = append(*out, s)
+			mu.Unlock()
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return out
+}
+
+func (e liveEnv) serverByRPC(addr string) string {
+	for _, a := range e.sb.Agents() {
+		if a.RPCAddr() == addr {
+			return a.Name
+		}
+	}
+	return addr
+}
+
+// TestLiveRollingRestart restarts the three servers of a real cluster one
+// at a time, followers first and the live leader last, with quorum_ok and
+// server_healthy, while a monitor samples who is up and who leads.
+func TestLiveRollingRestart(t *testing.T) {
+	e := live(t)
+	sandboxtest.Timer(t)
+	dir := t.TempDir()
+	ev := &eventLog{}
+	cfg := e.liveConfig(t, dir, rollingRestart, ev, "sandbox="+e.root, "nrun="+nrunBin)
+	stop := make(chan struct{})
+	samples := e.monitor(t, stop)
+	time.Sleep(300 * time.Millisecond)
+	res, err := Run(context.Background(), cfg)
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusFinished {
+		log, _ := os.ReadFile(filepath.Join(res.RunDir, LogFile))
+		t.Fatalf("%+v\n%s", res, log)
+	}
+	time.Sleep(150 * time.Millisecond) // let the monitor's last write land
+	// When each stop began, and which server it stopped.
+	type stopAt struct {
+		at     time.Time
+		server string
+	}
+	var stops []stopAt
+	ev.mu.Lock()
+	for _, x := range ev.ev {
+		if x.Kind == EventStart && strings.HasSuffix(x.Addr, ".step.stop") {
+			name := strings.TrimSuffix(strings.TrimPrefix(x.Addr, `step.restart["`), `.global"].step.stop`)
+			stops = append(stops, stopAt{x.Time, name})
+		}
+	}
+	ev.mu.Unlock()
+	sort.Slice(stops, func(i, j int) bool { return stops[i].at.Before(stops[j].at) })
+	if len(stops) != 3 {
+		t.Fatalf("stops: %+v", stops)
+	}
+	leaderAt := func(at time.Time) string {
+		l := ""
+		for _, s := range *samples {
+			if s.at.After(at) {
+				break
+			}
+			if s.leader != "" {
+				l = s.leader
+			}
+		}
+		return l
+	}
+	for i, s := range stops {
+		l := leaderAt(s.at)
+		if i < 2 && l == s.server {
+			t.Errorf("stop %d of %s while it was the leader; the leader must go last", i+1, s.server)
+		}
+		if i == 2 && l != s.server {
+			t.Logf("the last server stopped, %s, was not the leader (%s) when picked: leadership moved during the restarts", s.server, l)
+		}
+		t.Logf("stop %d: %s at %s (leader %s)", i+1, s.server, s.at.Format("15:04:05.000"), l)
+	}
+	minAlive, pruned := 3, false
+	for _, s := range *samples {
+		if len(s.alive) < minAlive {
+			minAlive = len(s.alive)
+		}
+		if s.peers > 0 && s.peers < 3 {
+			pruned = true
+		}
+	}
+	if minAlive < 2 {
+		t.Errorf("at some moment only %d servers answered: quorum was lost", minAlive)
+	}
+	t.Logf("%d samples, at least %d servers up at every sample, autopilot pruned a stopped server: %v", len(*samples), minAlive, pruned)
+	// The snapshot: digest in the journal matches the file.
+	recs, _ := journal.Read(filepath.Join(res.RunDir, journal.FileName))
+	for _, r := range recs {
+		if r.Kind == journal.KindActionDone && r.Addr == "step.snapshot" {
+			data, err := os.ReadFile(filepath.Join(dir, "backup", "nomad.snap"))
+			if err != nil || sha256Hex(data) != r.Digest {
+				t.Errorf("snapshot digest %s does not match the file (%v)", r.Digest, err)
+			}
+		}
+	}
+	e.waitHealthy(t)
+}
+
+// TestLivePreconditionBlocks stops one server, then runs a step that would
+// stop another behind quorum_ok: the precondition must block before the
+// action.
+func TestLivePreconditionBlocks(t *testing.T) {
+	e := live(t)
+	sandboxtest.Timer(t)
+	e.sandboxCmd(t, "server", "stop", "s1")
+	defer func() {
+		e.sandboxCmd(t, "server", "start", "s1")
+		e.waitHealthy(t)
+	}()
+	c, _ := cluster.New(cluster.Config{}, cluster.WithGetenv(e.getenv))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		v, err := c.Snapshot(context.Background(), cluster.SnapshotOptions{Nomad: true})
+		if err == nil && v.Nomad.Raft.HealthyVoters() <= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("autopilot never noticed s1 was down")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	dir := t.TempDir()
+	ev := &eventLog{}
+	cfg := e.liveConfig(t, dir, `
+data "nomad_servers" "all" {}
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "s.snap"
+  }
+}
+step "stop_s2" {
+  depends_on = [step.snapshot]
+  target = data.nomad_servers.all.by_name["s2.global"]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["touch", "stopped-s2"]
+    effect  = "stop"
+  }
+  wait "server_healthy" {
+    timeout = "1m"
+  }
+}
+`, ev)
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusFailed || len(res.Failed) != 1 || res.Failed[0] != "step.stop_s2" {
+		t.Fatalf("%+v", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stopped-s2")); err == nil {
+		t.Fatal("the disruptive action ran although quorum_ok failed")
+	}
+	blocked := false
+	for _, x := range ev.ev {
+		if x.Kind == EventPrecondition && x.Check == "quorum_ok" && !x.OK {
+			blocked = true
+			t.Logf("blocked: %s", x.Message)
+		}
+	}
+	if !blocked {
+		t.Fatal("no failing quorum_ok event")
+	}
+}
+
+const drainPool = `
+data "nomad_nodes" "blue" {
+  node_pool = "blue"
+}
+step "cycle" {
+  for_each     = data.nomad_nodes.blue.by_name
+  max_parallel = 1
+  step "drain" {
+    action "nomad_node_drain" {
+      deadline = "1m"
+    }
+    wait "node_drained" {
+      timeout = "2m"
+    }
+  }
+  step "enable" {
+    depends_on = [step.drain]
+    action "nomad_node_eligibility" {
+      eligible = true
+    }
+    wait "node_ready" {
+      timeout = "1m"
+    }
+  }
+}
+`
+
+func webJob() *nomad.Job {
+	j := nomad.NewServiceJob("web", "web", "global", 50)
+	j.Datacenters = []string{"dc1"}
+	pool := "blue"
+	j.NodePool = &pool
+	tg := nomad.NewTaskGroup("web", 2)
+	tg.Migrate = &nomad.MigrateStrategy{MaxParallel: ptr(1), HealthCheck: ptr("task_states"),
+		MinHealthyTime: ptr(500 * time.Millisecond), HealthyDeadline: ptr(30 * time.Second)}
+	task := nomad.NewTask("sleep", "raw_exec").SetConfig("command", "/bin/sleep").SetConfig("args", []string{"3600"})
+	task.Resources = &nomad.Resources{CPU: ptr(20), MemoryMB: ptr(16)}
+	task.KillTimeout = ptr(time.Second)
+	tg.AddTask(task)
+	j.AddTaskGroup(tg)
+	return j
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func runningAllocs(c *nomad.Client) (int, []*nomad.AllocationListStub, error) {
+	allocs, _, err := c.Jobs().Allocations("web", false, &nomad.QueryOptions{AllowStale: true})
+	if err != nil {
+		return 0, nil, err
+	}
+	n := 0
+	for _, a := range allocs {
+		if a.ClientStatus == "running" && a.DesiredStatus == "run" {
+			n++
+		}
+	}
+	return n, allocs, nil
+}
+
+// TestLiveDrainPool drains both clients of pool blue one at a time while a
+// count-2 raw_exec job runs, re-enabling each after its drain: the job never
+// has fewer than one running allocation. It also measures how fast the next
+// step starts after a drain has completed in Nomad.
+func TestLiveDrainPool(t *testing.T) {
+	e := live(t)
+	sandboxtest.Timer(t)
+	api := e.api(t)
+	if _, _, err := api.Jobs().Register(webJob(), nil); err != nil {
+		t.Fatal(err)
+	}
+	defer api.Jobs().Deregister("web", true, nil)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		n, _, err := runningAllocs(api)
+		if err == nil && n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job web did not reach 2 running allocations (%d, %v)", n, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	var reactions []time.Duration
+	for round := 0; round < 2; round++ {
+		stop := make(chan struct{})
+		minRunning := 2
+		var mu sync.Mutex
+		go func() {
+			for {
+				if n, _, err := runningAllocs(api); err == nil {
+					mu.Lock()
+					if n < minRunning {
+						minRunning = n
+					}
+					mu.Unlock()
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}()
+		// An independent observer follows each node with its own
+		// blocking queries and notes when it first sees this round's
+		// drain complete: the moment "the drain completed in the
+		// sandbox" as any API client can know it (Nomad records
+		// LastDrain.UpdatedAt to the second only).
+		roundStart := time.Now().Add(-time.Second)
+		seen := map[string]time.Time{}
+		for _, node := range []string{"c1", "c2"} {
+			go func(node string) {
+				id := nodeIDOf(api, node)
+				idx := uint64(0)
+				for {
+					n, qm, err := api.Nodes().Info(id, (&nomad.QueryOptions{WaitIndex: idx, WaitTime: 5 * time.Second, AllowStale: true}))
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err != nil {
+						time.Sleep(100 * time.Millisecond)
+						continue
+					}
+					if n.DrainStrategy == nil && n.LastDrain != nil && n.LastDrain.Status == nomad.DrainStatusComplete && n.LastDrain.StartedAt.After(roundStart) {
+						mu.Lock()
+						if _, ok := seen[node]; !ok {
+							seen[node] = time.Now()
+						}
+						mu.Unlock()
+					}
+					idx = qm.LastIndex
+				}
+			}(node)
+		}
+		dir := t.TempDir()
+		ev := &eventLog{}
+		cfg := e.liveConfig(t, dir, drainPool, ev)
+		res, err := Run(context.Background(), cfg)
+		close(stop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != journal.StatusFinished {
+			log, _ := os.ReadFile(filepath.Join(res.RunDir, LogFile))
+			t.Fatalf("round %d: %+v\n%s", round, res, log)
+		}
+		mu.Lock()
+		if minRunning < 1 {
+			t.Errorf("round %d: the job had %d running allocations during the drains", round, minRunning)
+		}
+		t.Logf("round %d: at least %d allocations ran at every sample", round, minRunning)
+		mu.Unlock()
+
+		// Reaction: from the observer seeing the drain complete to the
+		// start of the node's next step.
+		mu.Lock()
+		for _, node := range []string{"c1", "c2"} {
+			var next time.Time
+			for _, x := range ev.ev {
+				if x.Kind == EventStart && x.Addr == fmt.Sprintf(`step.cycle[%q].step.enable`, node) {
+					next = x.Time
+				}
+			}
+			done, ok := seen[node]
+			if !ok || next.IsZero() {
+				t.Errorf("round %d node %s: observer %v, next step %v", round, node, done, next)
+				continue
+			}
+			reactions = append(reactions, next.Sub(done))
+		}
+		mu.Unlock()
+	}
+	sort.Slice(reactions, func(i, j int) bool { return reactions[i] < reactions[j] })
+	if len(reactions) == 0 {
+		t.Fatal("no reaction time measured")
+	}
+	med := reactions[len(reactions)/2]
+	t.Logf("reaction from drain complete to next step start: %v (median %v)", reactions, med)
+	if med > 100*time.Millisecond {
+		t.Errorf("median reaction %v; the waits should react within 100ms", med)
+	}
+}
+
+func nodeIDOf(c *nomad.Client, name string) string {
+	stubs, _, _ := c.Nodes().List(nil)
+	for _, s := range stubs {
+		if s.Name == name {
+			return s.ID
+		}
+	}
+	return ""
+}
