@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -586,4 +587,59 @@ func nodeIDOf(c *nomad.Client, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestLiveSavedPlan applies a saved plan while it still holds, and refuses
+// one made before the target node changed.
+func TestLiveSavedPlan(t *testing.T) {
+	e := live(t)
+	sandboxtest.Timer(t)
+	dir := writeRunbook(t, `
+data "nomad_nodes" "blue" {
+  node_pool = "blue"
+}
+step "enable" {
+  target = data.nomad_nodes.blue.by_name["c2"]
+  action "nomad_node_eligibility" {
+    eligible = true
+  }
+}
+`)
+	run := func(args ...string) (int, string) {
+		cmd := exec.Command(nrunBin, args...)
+		cmd.Dir, cmd.Env = dir, e.environ()
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	if code, out := run("plan", "-out", "fresh.json", "main.nrun.hcl"); code != 2 {
+		t.Fatalf("plan: exit %d\n%s", code, out)
+	}
+	if code, out := run("apply", "fresh.json"); code != 0 {
+		t.Fatalf("apply of a fresh plan: exit %d\n%s", code, out)
+	}
+	if code, out := run("plan", "-out", "old.json", "main.nrun.hcl"); code != 2 {
+		t.Fatalf("plan: exit %d\n%s", code, out)
+	}
+	api := e.api(t)
+	id := nodeIDOf(api, "c2")
+	if _, err := api.Nodes().ToggleEligibility(id, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Nodes().ToggleEligibility(id, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, out := run("apply", "old.json")
+	if code != 1 || !strings.Contains(out, "no longer matches") || !strings.Contains(out, "c2") {
+		t.Fatalf("apply of a stale plan: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, "run 20") {
+		t.Fatalf("a stale plan started a run:\n%s", out)
+	}
+	t.Logf("refused:\n%s", out)
 }
