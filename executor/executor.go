@@ -373,6 +373,18 @@ func (r *runner) build() error {
 			}
 		}
 	}
+	// The journal may know instances the new plan does not (the cluster
+	// moved between the crash and the resume). A finished one is history;
+	// one whose action may have happened must not be forgotten.
+	for _, addr := range st.Order {
+		if _, ok := r.nodes[addr]; ok {
+			continue
+		}
+		switch in := st.Instances[addr]; in.Phase {
+		case journal.PhaseIntent, journal.PhaseActionDone, journal.PhasePaused:
+			return fmt.Errorf("the run's instance %s is %s in the journal, but the plan made now does not hold it (the cluster or the runbook changed); settle it by hand, then start a new run", addr, in.Phase)
+		}
+	}
 	// Groups: every instance without a parent is a group root.
 	for _, n := range r.order {
 		if n.inst.Parent != "" {

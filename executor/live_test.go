@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -642,4 +643,93 @@ step "enable" {
 		t.Fatalf("a stale plan started a run:\n%s", out)
 	}
 	t.Logf("refused:\n%s", out)
+}
+
+const transferRestart = `
+variable "sandbox" {
+  type = string
+}
+variable "nrun" {
+  type = string
+}
+data "nomad_servers" "all" {}
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "backup/nomad.snap"
+  }
+}
+step "restart" {
+  for_each     = data.nomad_servers.all.by_name
+  max_parallel = 1
+  depends_on   = [step.snapshot]
+  precondition "quorum_ok" {}
+  precondition "leader_not_target" {
+    transfer = true
+  }
+  step "stop" {
+    action "exec" {
+      command = ["sh", "-c", "\"$0\" sandbox status -json -dir \"$1\" > \"status-$2.json\" && \"$0\" sandbox server stop \"$2\" -dir \"$1\"", var.nrun, var.sandbox, split(".", each.value.name)[0]]
+      effect  = "stop"
+    }
+  }
+  step "start" {
+    depends_on = [step.stop]
+    action "exec" {
+      command = [var.nrun, "sandbox", "server", "start", split(".", each.value.name)[0], "-dir", var.sandbox]
+      effect  = "start"
+    }
+    wait "server_healthy" {
+      timeout = "2m"
+    }
+  }
+  wait "servers_healthy" {
+    timeout = "2m"
+  }
+}
+`
+
+// TestLiveLeaderTransfer restarts every server in key order with
+// leader_not_target { transfer = true }: when the leader's turn comes,
+// leadership moves to a server already restarted, so no server is ever
+// stopped while it leads.
+func TestLiveLeaderTransfer(t *testing.T) {
+	e := live(t)
+	sandboxtest.Timer(t)
+	dir := t.TempDir()
+	ev := &eventLog{}
+	cfg := e.liveConfig(t, dir, transferRestart, ev, "sandbox="+e.root, "nrun="+nrunBin)
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusFinished {
+		log, _ := os.ReadFile(filepath.Join(res.RunDir, LogFile))
+		t.Fatalf("%+v\n%s", res, log)
+	}
+	for _, name := range []string{"s1", "s2", "s3"} {
+		data, err := os.ReadFile(filepath.Join(dir, "status-"+name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st sandbox.Status
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range st.Servers {
+			if s.Name == name && s.Leader {
+				t.Errorf("%s was the leader when it was stopped", name)
+			}
+		}
+	}
+	transfers := 0
+	for _, x := range ev.ev {
+		if x.Kind == EventInfo && strings.Contains(x.Message, "transferring leadership") {
+			transfers++
+			t.Logf("%s: %s", x.Addr, x.Message)
+		}
+	}
+	if transfers == 0 {
+		t.Error("no leadership transfer happened, yet every server was restarted")
+	}
+	e.waitHealthy(t)
 }
