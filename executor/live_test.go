@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -732,4 +733,120 @@ func TestLiveLeaderTransfer(t *testing.T) {
 		t.Error("no leadership transfer happened, yet every server was restarted")
 	}
 	e.waitHealthy(t)
+}
+
+const crashDrain = `
+data "nomad_nodes" "blue" {
+  node_pool = "blue"
+}
+step "e1" {
+  action "exec" {
+    command = ["sh", "-c", "echo run >> counts/e1"]
+    check   = ["sh", "-c", "test -s counts/e1"]
+    effect  = "none"
+  }
+}
+step "nap" {
+  depends_on = [step.e1]
+  action "sleep" {
+    duration = "50ms"
+  }
+}
+step "cycle" {
+  for_each     = data.nomad_nodes.blue.by_name
+  max_parallel = 1
+  depends_on   = [step.nap]
+  step "drain" {
+    action "nomad_node_drain" {
+      deadline = "30s"
+    }
+  }
+  step "mark" {
+    depends_on = [step.drain]
+    action "exec" {
+      command = ["sh", "-c", "echo run >> counts/mark-${each.key}"]
+      check   = ["sh", "-c", "test -s counts/mark-${each.key}"]
+      effect  = "none"
+    }
+  }
+  step "enable" {
+    depends_on = [step.mark]
+    action "nomad_node_eligibility" {
+      eligible = true
+    }
+  }
+}
+step "e2" {
+  depends_on = [step.cycle]
+  action "exec" {
+    command = ["sh", "-c", "echo run >> counts/e2"]
+    check   = ["sh", "-c", "test -s counts/e2"]
+    effect  = "none"
+  }
+}
+`
+
+// TestLiveCrashResumeDrain is TestCrashResume on a runbook that drains real
+// nodes: SIGKILL at a random moment, resume, and every node ends drained
+// once and eligible again, every exec ran exactly once.
+func TestLiveCrashResumeDrain(t *testing.T) {
+	e := live(t)
+	sandboxtest.Timer(t)
+	api := e.api(t)
+	run := func(dir string, args ...string) (int, string) {
+		cmd := exec.Command(nrunBin, args...)
+		cmd.Dir, cmd.Env = dir, e.environ()
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	// One uninterrupted run gives the span to kill in.
+	full := writeRunbook(t, crashDrain)
+	os.Mkdir(filepath.Join(full, "counts"), 0o755)
+	t0 := time.Now()
+	if code, out := run(full, "apply", "-auto-approve", "main.nrun.hcl"); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d\n%s", code, out)
+	}
+	span := time.Since(t0)
+	t.Logf("an uninterrupted run takes %s", span)
+	iterations := 6
+	for it := 0; it < iterations; it++ {
+		dir := writeRunbook(t, crashDrain)
+		os.Mkdir(filepath.Join(dir, "counts"), 0o755)
+		cmd := exec.Command(nrunBin, "apply", "-auto-approve", "main.nrun.hcl")
+		cmd.Dir, cmd.Env = dir, e.environ()
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := span * time.Duration(it+1) / time.Duration(iterations+1)
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		code, text := run(dir, "apply", "-resume", "main.nrun.hcl")
+		if code != 0 && strings.Contains(text, "no unfinished run") {
+			code, text = run(dir, "apply", "-auto-approve", "main.nrun.hcl")
+		}
+		if code != 0 {
+			t.Fatalf("iteration %d (killed after %s): exit %d\n%s\nfirst run:\n%s", it, delay, code, text, out.String())
+		}
+		for _, n := range []string{"e1", "e2", "mark-c1", "mark-c2"} {
+			data, err := os.ReadFile(filepath.Join(dir, "counts", n))
+			if err != nil || strings.Count(string(data), "run") != 1 {
+				t.Fatalf("iteration %d (killed after %s): %s: %q %v", it, delay, n, data, err)
+			}
+		}
+		for _, node := range []string{"c1", "c2"} {
+			n, _, err := api.Nodes().Info(nodeIDOf(api, node), nil)
+			if err != nil || n.DrainStrategy != nil || n.SchedulingEligibility != "eligible" {
+				t.Fatalf("iteration %d: node %s after resume: drain %+v eligibility %s %v", it, node, n.DrainStrategy, n.SchedulingEligibility, err)
+			}
+		}
+	}
 }
