@@ -118,13 +118,15 @@ func members(t *testing.T, cl *api.Client) map[string]string {
 	return out
 }
 
-// TestFleet runs every operation against one shared 3-server, 2-client,
-// 3-Consul cluster that starts on Nomad 1.9.4. Subtests run in order and
-// leave the cluster healthy for the next one.
+// TestFleet runs every operation against one 3-server, 2-client, 3-Consul
+// cluster that starts on Nomad 1.9.4. Subtests run in order and share the
+// cluster; each leaves it healthy for the next. The cluster is the test's
+// own (New, not Shared): it ends upgraded and stopped, so no other test
+// could reuse it, not even the same test under -count=2.
 func TestFleet(t *testing.T) {
 	sandboxtest.Timer(t)
 	start := time.Now()
-	c := sandboxtest.Shared(t, "fleet", fleetSpec())
+	c := sandboxtest.New(t, fleetSpec())
 	for _, p := range c.Phases() {
 		t.Logf("start phase %-14s %.1fs", p.Name, p.Took.Seconds())
 	}

@@ -79,7 +79,9 @@ func (c *Cluster) StartServer(ctx context.Context, name, version string) error {
 }
 
 // waitServerUp waits until a server answers on its own API with a known
-// leader, is an alive serf member with its expected version, and is a voter.
+// leader, is an alive serf member with its expected version in the view of
+// every running server (gossip reaches them at different times, and a
+// caller may ask any of them), and is a Raft voter.
 func (c *Cluster) waitServerUp(ctx context.Context, a *Agent) error {
 	member := a.Name + "." + c.st.Region
 	return c.waitFor(ctx, fmt.Sprintf("server %s to rejoin on %s", a.Name, a.Version), func() (bool, string) {
@@ -91,21 +93,30 @@ func (c *Cluster) waitServerUp(ctx context.Context, a *Agent) error {
 		if err != nil || leader == "" {
 			return false, fmt.Sprintf("%s knows no leader (%v)", a.Name, err)
 		}
-		ms, err := cl.Agent().Members()
-		if err != nil {
-			return false, err.Error()
-		}
-		found := false
-		for _, m := range ms.Members {
-			if m.Name == member {
-				found = true
-				if m.Status != "alive" || m.Tags["build"] != a.Version {
-					return false, fmt.Sprintf("member %s status=%s build=%s", m.Name, m.Status, m.Tags["build"])
+		for _, viewer := range c.agents(NomadServer) {
+			if !c.running(viewer) {
+				continue
+			}
+			vc, err := nomadAPI(viewer)
+			if err != nil {
+				return false, err.Error()
+			}
+			ms, err := vc.Agent().Members()
+			if err != nil {
+				return false, fmt.Sprintf("members from %s: %v", viewer.Name, err)
+			}
+			found := false
+			for _, m := range ms.Members {
+				if m.Name == member {
+					found = true
+					if m.Status != "alive" || m.Tags["build"] != a.Version {
+						return false, fmt.Sprintf("%s sees member %s status=%s build=%s", viewer.Name, m.Name, m.Status, m.Tags["build"])
+					}
 				}
 			}
-		}
-		if !found {
-			return false, member + " is not a member yet"
+			if !found {
+				return false, fmt.Sprintf("%s does not see member %s yet", viewer.Name, member)
+			}
 		}
 		rc, err := cl.Operator().RaftGetConfiguration(nil)
 		if err != nil {
