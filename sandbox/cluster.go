@@ -187,6 +187,7 @@ func (c *Cluster) Resume(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t0 := time.Now()
+	var restarted []*Agent
 	for _, a := range c.st.Agents {
 		if ownedBy(a.PID, a.Dir) {
 			continue
@@ -194,6 +195,7 @@ func (c *Cluster) Resume(ctx context.Context) error {
 		if err := c.spawn(a); err != nil {
 			return err
 		}
+		restarted = append(restarted, a)
 	}
 	if len(c.names(ConsulServer)) > 0 {
 		if err := c.waitConsul(ctx); err != nil {
@@ -208,6 +210,16 @@ func (c *Cluster) Resume(ctx context.Context) error {
 	}
 	if err := c.waitClients(ctx, c.names(NomadClient)); err != nil {
 		return c.withTails(err)
+	}
+	// A restarted server is a voter in the old Raft configuration before
+	// serf has it alive again; wait for that too, so status right after up
+	// shows it alive.
+	for _, a := range restarted {
+		if a.Kind == NomadServer {
+			if err := c.waitServerUp(ctx, a); err != nil {
+				return c.withTails(err)
+			}
+		}
 	}
 	c.phase("resume", t0)
 	return nil
