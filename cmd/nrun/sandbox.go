@@ -228,7 +228,13 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 	switch sub {
 	case "down":
 		if err := c.Stop(); err != nil {
-			return err
+			// After a crash another program may hold a recorded port; that
+			// is no reason to keep the directory once none of our processes
+			// is left.
+			if len(c.Processes()) > 0 {
+				return err
+			}
+			fmt.Fprintf(s.Stderr, "nrun sandbox down: warning: %v\n", err)
 		}
 		if err := os.RemoveAll(c.Root()); err != nil {
 			return err
