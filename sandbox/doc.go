@@ -18,6 +18,23 @@
 // Consumers: the `nrun sandbox` command (cmd/nrun/sandbox.go), and the
 // tests of checks/, planner/ and executor/ through package sandboxtest.
 //
+// Binaries: an explicit binary wins, named by NRUN_NOMAD_BIN_1_10_0,
+// NRUN_NOMAD_BIN_1_9_4 or NRUN_CONSUL_BIN_1_21_0 (EnvName; dots are not
+// valid in variable names); then a nomad or consul on PATH whose `version`
+// matches; then the cache ($NRUN_CACHE_DIR/bin, else
+// os.UserCacheDir()/nrun/bin); then a build from the tools modules, found
+// from the working directory, $NRUN_TOOLS_DIR, or this package's source
+// path. Builds hold a flock per version and rename a finished temporary
+// file into place, so concurrent test binaries never see half a binary.
+//
+// Every agent runs on 127.0.0.1 with ports from below the kernel's
+// ephemeral range, its own data_dir under Root, its log in Root, and its own
+// session (process group). Stop and `nrun sandbox down` kill by PID only
+// after checking /proc/PID/cmdline names the agent's directory, then sweep
+// processes whose command line or working directory lies in Root (raw_exec
+// tasks, executors), and unmount the tmpfs mounts Nomad puts on task
+// directories.
+//
 // Use it for tests and demos on one machine. Do not use it to run anything
 // you care about: agents bind to 127.0.0.1 only, with no ACLs and no TLS.
 package sandbox
