@@ -216,3 +216,42 @@ step "tf" {
 		t.Fatalf("no clear failure: %+v", ev.ev)
 	}
 }
+
+// TestPauseThenResume: on_failure = pause stops the run; once the cause is
+// fixed, resume runs the failed instance again from its preconditions.
+func TestPauseThenResume(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "needs_fix" {
+  on_failure = "pause"
+  action "exec" {
+    command = ["sh", "-c", "test -e fixed && echo ok >> ran"]
+    effect  = "none"
+  }
+}
+step "after" {
+  depends_on = [step.needs_fix]
+  action "exec" {
+    command = ["touch", "after"]
+    effect  = "none"
+  }
+}
+`)
+	cfg := testConfig(t, dir, rb, inputs, p, nil)
+	res, err := Run(context.Background(), cfg)
+	if err != nil || res.Status != journal.StatusPaused || res.ExitCode() != 3 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	os.WriteFile(filepath.Join(dir, "fixed"), nil, 0o644)
+	cfg.Resume = true
+	res, err = Run(context.Background(), cfg)
+	if err != nil || res.Status != journal.StatusFinished {
+		t.Fatalf("resume: %v %+v", err, res)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "ran")); string(data) != "ok\n" {
+		t.Fatalf("ran = %q", data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "after")); err != nil {
+		t.Fatal("the step after the paused one did not run")
+	}
+}

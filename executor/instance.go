@@ -68,7 +68,10 @@ func (r *runner) runComposite(ctx, soft context.Context, g *group) string {
 	root.status = stRunning
 	start := r.now()
 	r.emit(Event{Kind: EventStart, Addr: root.addr})
-	started := root.state.Phase == journal.PhaseIntent || root.state.Phase == journal.PhaseActionDone
+	// Preconditions guard the first inner action. Once one inner instance
+	// has a record they no longer can hold (the composite is half done:
+	// its own server is down), so they are not evaluated again.
+	started := root.state.Phase == journal.PhaseActionDone
 	for _, in := range g.inner {
 		if in.state.Phase != journal.PhaseNone {
 			started = true

@@ -66,8 +66,10 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 		name := firstNonEmpty(t.Name, t.ID)
 		return done(r.blockConsul(wctx, c.Name, args, n.target(), name, observe))
 	}
+	// The poll backs off from PollMin to the wait's interval (2s when the
+	// runbook sets none).
 	interval := c.Interval
-	if interval <= 0 || interval > 2*time.Second {
+	if interval <= 0 {
 		interval = 2 * time.Second
 	}
 	return done(r.poll(wctx, interval, func() (bool, error) {

@@ -264,6 +264,9 @@ func runApply(s *streams, args []string) int {
 	}
 
 	out := s.Stdout
+	// One reader for every answer read from stdin: two would each buffer
+	// input meant for the other.
+	stdin := bufio.NewReader(s.Stdin)
 	if !a.Resume {
 		if !a.JSON {
 			(views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: a.Path}).Plan(out, p)
@@ -273,7 +276,7 @@ func runApply(s *streams, args []string) int {
 				return errf("refusing to apply without confirmation: stdin is not a terminal. Review the plan and pass -auto-approve, or apply a saved plan file.")
 			}
 			fmt.Fprint(out, "\nDo you want to apply this plan? Only 'yes' will be accepted.\n  Enter a value: ")
-			line, _ := bufio.NewReader(s.Stdin).ReadString('\n')
+			line, _ := stdin.ReadString('\n')
 			if strings.TrimSpace(line) != "yes" {
 				fmt.Fprintln(out, "\nApply cancelled.")
 				return exitError
@@ -309,7 +312,7 @@ func runApply(s *streams, args []string) int {
 
 	var approver func(context.Context, string, string) (bool, error)
 	if s.StdinTTY && !a.JSON {
-		in := bufio.NewReader(s.Stdin)
+		in := stdin
 		var mu sync.Mutex
 		approver = func(ctx context.Context, addr, msg string) (bool, error) {
 			mu.Lock()

@@ -113,8 +113,10 @@ func Replay(recs []Record) *State {
 		case KindSkipped:
 			in.Phase, in.Error = PhaseSkipped, r.Error
 		case KindPaused:
+			// Action says what waits: "approval", the in-doubt action's
+			// type, or "" for on_failure = pause (the instance starts over).
 			if in.Phase != PhaseFinished {
-				in.Phase, in.Detail = PhasePaused, r.Detail
+				in.Phase, in.Detail, in.Action = PhasePaused, r.Detail, r.Action
 			}
 		case KindApproved:
 			in.Approved = true
