@@ -68,6 +68,11 @@ type Config struct {
 	// PollMin is the shortest interval between two polls of an endpoint
 	// without blocking queries; default 500ms (at most 2 requests/s).
 	PollMin time.Duration
+	// Settle is how long an autopilot-based wait (server_healthy,
+	// servers_healthy, quorum_ok) must hold on every read before it
+	// counts; default 2s, autopilot's health refresh interval. Negative
+	// means 0.
+	Settle time.Duration
 }
 
 // Result is how a run ended.
@@ -165,6 +170,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if cfg.PollMin <= 0 {
 		cfg.PollMin = 500 * time.Millisecond
+	}
+	if cfg.Settle == 0 {
+		cfg.Settle = 2 * time.Second
+	} else if cfg.Settle < 0 {
+		cfg.Settle = 0
 	}
 	if cfg.Events == nil {
 		cfg.Events = func(Event) {}

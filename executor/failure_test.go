@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nrun-dev/nrun/executor/journal"
 )
@@ -253,5 +254,37 @@ step "after" {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "after")); err != nil {
 		t.Fatal("the step after the paused one did not run")
+	}
+}
+
+func TestExecTimeoutAndEnv(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "env" {
+  action "exec" {
+    command = ["sh", "-c", "echo $GREETING > env.txt"]
+    env     = { GREETING = "hi" }
+    effect  = "none"
+  }
+}
+step "slow" {
+  depends_on = [step.env]
+  action "exec" {
+    command = ["sh", "-c", "sleep 5; touch slow-done"]
+    timeout = "200ms"
+    effect  = "none"
+  }
+}
+`)
+	t0 := time.Now()
+	res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, nil))
+	if err != nil || res.Status != journal.StatusFailed || len(res.Failed) != 1 || res.Failed[0] != "step.slow" {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if took := time.Since(t0); took > 3*time.Second {
+		t.Errorf("the timed-out exec was not killed: the run took %s", took)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "env.txt")); string(data) != "hi\n" {
+		t.Errorf("env.txt = %q", data)
 	}
 }

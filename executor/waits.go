@@ -72,6 +72,16 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
+	// Autopilot refreshes its health every couple of seconds, so right
+	// after a restart it can still report the server as healthy from
+	// before: an autopilot-based wait holds only when it has held on
+	// every read for Settle.
+	settle := time.Duration(0)
+	switch c.Name {
+	case "server_healthy", "servers_healthy", "quorum_ok":
+		settle = r.cfg.Settle
+	}
+	var okSince time.Time
 	return done(r.poll(wctx, interval, func() (bool, error) {
 		var res checks.Result
 		if c.Name == checks.HTTPCheck {
@@ -87,7 +97,14 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 			}
 		}
 		observe(res)
-		return res.OK, nil
+		if !res.OK {
+			okSince = time.Time{}
+			return false, nil
+		}
+		if okSince.IsZero() {
+			okSince = time.Now()
+		}
+		return time.Since(okSince) >= settle, nil
 	}))
 }
 
