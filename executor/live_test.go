@@ -115,6 +115,9 @@ func (e liveEnv) liveConfig(t *testing.T, dir, src string, ev *eventLog, vars ..
 	}
 	p, diags := planner.Resolve(rb, inputs, view, planner.ResolveOptions{})
 	if diags.HasErrors() {
+		for _, d := range diags {
+			t.Logf("%s: %s", d.Summary, d.Detail)
+		}
 		t.Fatalf("resolve: %s", diags.Error())
 	}
 	cfgc, _ := planner.ClusterConfig(rb, inputs)
@@ -848,5 +851,145 @@ func TestLiveCrashResumeDrain(t *testing.T) {
 				t.Fatalf("iteration %d: node %s after resume: drain %+v eligibility %s %v", it, node, n.DrainStrategy, n.SchedulingEligibility, err)
 			}
 		}
+	}
+}
+
+// TestLiveServerRemoval removes a stopped server from Raft and gossip and
+// moves leadership with the action, on a sandbox of its own; then resumes a
+// run whose remove_peer intent was journalled without its completion, and
+// checks that the probe sees the peer gone instead of removing it again.
+func TestLiveServerRemoval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real agents; skipped with -short")
+	}
+	sandboxtest.Timer(t)
+	sb := sandboxtest.New(t, sandbox.DefaultSpec("", 3, 0, 0, sandbox.DefaultNomadVersion))
+	e := liveEnv{sb: sb, root: sb.Root(), env: map[string]string{"NOMAD_REGION": "global"}}
+	for _, a := range sb.Agents() {
+		if a.Name == "s1" {
+			e.env["NOMAD_ADDR"] = "http://" + a.HTTPAddr()
+		}
+	}
+	e.waitHealthy(t)
+	ctx := context.Background()
+	src := `
+variable "nrun" {
+  type = string
+}
+variable "sandbox" {
+  type = string
+}
+data "nomad_servers" "all" {}
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "s.snap"
+  }
+}
+step "stop" {
+  depends_on = [step.snapshot]
+  target     = data.nomad_servers.all.by_name["s3.global"]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = [var.nrun, "sandbox", "server", "stop", "s3", "-dir", var.sandbox]
+    effect  = "stop"
+  }
+}
+step "remove" {
+  depends_on = [step.stop]
+  target     = data.nomad_servers.all.by_name["s3.global"]
+  precondition "quorum_ok" {}
+  action "nomad_raft_remove_peer" {}
+  wait "raft_peer_absent" {
+    timeout = "1m"
+  }
+}
+step "leave" {
+  depends_on = [step.remove]
+  target     = data.nomad_servers.all.by_name["s3.global"]
+  precondition "quorum_ok" {}
+  action "nomad_server_force_leave" {
+    prune = true
+  }
+}
+step "lead" {
+  depends_on = [step.leave]
+  action "nomad_raft_transfer_leadership" {
+    to = data.nomad_servers.all.by_name["s1.global"]
+  }
+}
+`
+	dir := t.TempDir()
+	ev := &eventLog{}
+	cfg := e.liveConfig(t, dir, src, ev, "nrun="+nrunBin, "sandbox="+e.root)
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusFinished {
+		log, _ := os.ReadFile(filepath.Join(res.RunDir, LogFile))
+		t.Fatalf("%+v\n%s", res, log)
+	}
+	api := e.api(t)
+	rc, err := api.Operator().RaftGetConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rc.Servers {
+		if p.Node == "s3.global" {
+			t.Errorf("s3 is still a Raft peer: %+v", p)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		l, err := api.Status().Leader()
+		if err == nil && e.serverByRPC(l) == "s1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leader is %s (%v), want s1 after the transfer", l, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// A run that died right after journalling the removal's intent.
+	dir2 := t.TempDir()
+	cfg2 := e.liveConfig(t, dir2, `
+step "remove" {
+  target = "s3.global"
+  precondition "quorum_ok" {}
+  action "nomad_raft_remove_peer" {}
+  allow_unsafe {
+    rules  = ["NR-S004", "NR-S007"]
+    reason = "test of the resume probe"
+  }
+}
+`, nil)
+	runID := "20260101T000000Z-000001"
+	os.MkdirAll(RunDir(cfg2.StateDir, runID), 0o700)
+	j, err := journal.Open(filepath.Join(RunDir(cfg2.StateDir, runID), journal.FileName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg2.RunbookName, SourceHash: cfg2.Plan.Runbook.SourceHash},
+		journal.Record{Kind: journal.KindIntent, Addr: "step.remove", Action: "nomad_raft_remove_peer", Attempt: 1})
+	j.Close()
+	cfg2.Resume = true
+	res, err = Run(ctx, cfg2)
+	if err != nil || res.Status != journal.StatusFinished {
+		t.Fatalf("resume: %v %+v", err, res)
+	}
+	recs, _ := journal.Read(filepath.Join(res.RunDir, journal.FileName))
+	probed := false
+	for _, r := range recs {
+		if r.Kind == journal.KindProbe && r.Addr == "step.remove" {
+			probed = r.Status == string(probeDone)
+			t.Logf("probe: %s: %s", r.Status, r.Detail)
+		}
+		if r.Kind == journal.KindIntent && r.Seq > 2 {
+			t.Errorf("the action ran again after the probe: %+v", r)
+		}
+	}
+	if !probed {
+		t.Fatalf("no probe settled the in-doubt removal: %+v", recs)
 	}
 }
