@@ -66,11 +66,11 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 		name := firstNonEmpty(t.Name, t.ID)
 		return done(r.blockConsul(wctx, c.Name, args, n.target(), name, observe))
 	}
-	// The poll backs off from PollMin to the wait's interval (2s when the
-	// runbook sets none).
+	// The poll backs off from PollMin (500ms: at most 2 requests a second)
+	// to the wait's interval, 5s when the runbook sets none (LANGUAGE.md).
 	interval := c.Interval
 	if interval <= 0 {
-		interval = 2 * time.Second
+		interval = 5 * time.Second
 	}
 	// Autopilot refreshes its health every couple of seconds, so right
 	// after a restart it can still report the server as healthy from
