@@ -2,8 +2,10 @@ package executor
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/zclconf/go-cty/cty"
 	"regexp"
 	"strings"
 	"time"
@@ -27,13 +29,23 @@ func (r *runner) preconditions(ctx context.Context, n *node) error {
 		return nil
 	}
 	var builtin []*lang.Check
+	custom := false
 	for _, c := range pcs {
 		if c.Name != "" {
 			builtin = append(builtin, c)
+		} else {
+			custom = true
 		}
 	}
 	var view *cluster.View
-	if len(builtin) > 0 {
+	if len(builtin) > 0 || (custom && r.cfg.Cluster != nil && n.each != nil && lang.TargetKindOf(n.each.Value.Type()) != lang.TargetNone) {
+		if len(builtin) == 0 {
+			// Read what each.value is about: its node, or the servers.
+			builtin = []*lang.Check{{Name: "node_ready"}}
+			if lang.TargetKindOf(n.each.Value.Type()) != lang.TargetNomadNode {
+				builtin = []*lang.Check{{Name: "quorum_ok"}}
+			}
+		}
 		var err error
 		if view, err = r.snapshotFor(ctx, n, builtin); err != nil {
 			return fmt.Errorf("read the cluster for the preconditions: %w", err)
@@ -41,7 +53,7 @@ func (r *runner) preconditions(ctx context.Context, n *node) error {
 	}
 	for _, c := range pcs {
 		if c.Name == "" {
-			if err := r.customPrecondition(n, c); err != nil {
+			if err := r.customPrecondition(n, c, view); err != nil {
 				return err
 			}
 			continue
@@ -73,9 +85,62 @@ func (r *runner) preconditions(ctx context.Context, n *node) error {
 	return nil
 }
 
-func (r *runner) customPrecondition(n *node, c *lang.Check) error {
+// liveEach returns each with each.value refreshed from view when it is a
+// cluster object (a server or a node), so a custom condition such as
+// each.value.version != var.new_version sees the cluster as it is now, not
+// as it was at plan time. Anything else is returned unchanged.
+func liveEach(each *lang.Each, view *cluster.View) *lang.Each {
+	if each == nil || view == nil || !each.Value.IsWhollyKnown() || each.Value.IsNull() {
+		return each
+	}
+	v := each.Value
+	get := func(attr string) string {
+		if !v.Type().IsObjectType() || !v.Type().HasAttribute(attr) {
+			return ""
+		}
+		a := v.GetAttr(attr)
+		if a.IsNull() || a.Type() != cty.String {
+			return ""
+		}
+		return a.AsString()
+	}
+	switch lang.TargetKindOf(v.Type()) {
+	case lang.TargetNomadServer, lang.TargetConsulServer:
+		elem := lang.ServerType
+		var raft cluster.RaftView
+		if lang.TargetKindOf(v.Type()) == lang.TargetConsulServer {
+			if view.Consul == nil {
+				return each
+			}
+			elem, raft = lang.ConsulServerType, view.Consul.Raft
+		} else {
+			if view.Nomad == nil {
+				return each
+			}
+			raft = view.Nomad.Raft
+		}
+		for _, ref := range []string{get("id"), get("name"), get("address")} {
+			if s, ok := raft.Find(ref); ok {
+				leader, _ := raft.Leader()
+				return &lang.Each{Key: each.Key, Value: ServerValue(s, elem, leader)}
+			}
+		}
+	case lang.TargetNomadNode:
+		if view.Nomad == nil {
+			return each
+		}
+		for _, ref := range []string{get("id"), get("name")} {
+			if nd, ok := view.Nomad.Node(ref); ok {
+				return &lang.Each{Key: each.Key, Value: NodeValue(nd)}
+			}
+		}
+	}
+	return each
+}
+
+func (r *runner) customPrecondition(n *node, c *lang.Check, view *cluster.View) error {
 	r.scMu.Lock()
-	ctx := r.sc.StepEvalContext(n.step, n.each)
+	ctx := r.sc.StepEvalContext(n.step, liveEach(n.each, view))
 	v, diags := c.Condition.Value(ctx)
 	var msg string
 	if c.ErrorMessage != nil {
