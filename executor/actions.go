@@ -225,6 +225,12 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
+	if what == "exec" {
+		// Recorded so that a resume after a crash can wait for a command
+		// that outlived nrun before it probes the command's effect.
+		host, _ := os.Hostname()
+		r.append(journal.Record{Kind: journal.KindExecStart, Addr: n.addr, PID: cmd.Process.Pid, Host: host})
+	}
 	stopKill := context.AfterFunc(ctx, func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	})

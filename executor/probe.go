@@ -3,7 +3,10 @@ package executor
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/nrun-dev/nrun/cluster"
 )
@@ -38,6 +41,9 @@ func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 	case "nomad_raft_transfer_leadership":
 		return probeRedo, "transferring leadership again is harmless"
 	case "exec":
+		if err := r.waitLeftover(ctx, n); err != nil {
+			return probeUnknown, err.Error()
+		}
 		check := stringList(args["check"])
 		if len(check) == 0 {
 			return probeUnknown, "the exec command may or may not have run and the action has no check command to tell"
@@ -101,4 +107,32 @@ func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// waitLeftover waits until the process group of the exec command that the
+// crashed run started for n has exited: the command may outlive nrun (its
+// children do not get nrun's death signal), and probing its effect while it
+// still runs would race it.
+func (r *runner) waitLeftover(ctx context.Context, n *node) error {
+	pid, host := n.state.ExecPID, n.state.ExecHost
+	if pid <= 0 {
+		return nil
+	}
+	if h, _ := os.Hostname(); h != host {
+		return fmt.Errorf("the command ran on %s (process group %d); check that it has finished there", host, pid)
+	}
+	announced := false
+	for syscall.Kill(-pid, 0) == nil {
+		if !announced {
+			announced = true
+			r.log.Printf("%s: the previous attempt's command (process group %d) still runs; waiting for it", n.addr, pid)
+			r.emit(Event{Kind: EventInfo, Addr: n.addr, Message: fmt.Sprintf("waiting for the previous attempt's command (process group %d) to finish before probing", pid)})
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the previous attempt's command (process group %d) still runs", pid)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }

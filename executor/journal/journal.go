@@ -54,6 +54,7 @@ const (
 	KindApproved   Kind = "approved"    // the operator approved (resume -approve)
 	KindDecision   Kind = "decision"    // the operator resolved an in-doubt instance (assume-done, redo)
 	KindProbe      Kind = "probe"       // resume re-checked an in-doubt action (Detail says what it saw)
+	KindExecStart  Kind = "exec_start"  // an exec command started: its process group (PID) and Host
 	KindEnd        Kind = "end"         // the process stopped (Status says how)
 )
 

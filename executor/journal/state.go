@@ -49,6 +49,11 @@ type Instance struct {
 	Decision string
 	Started  time.Time
 	Updated  time.Time
+	// ExecPID and ExecHost name the process group of the last exec
+	// command started for this instance, so resume can wait for one that
+	// outlived a crashed nrun.
+	ExecPID  int
+	ExecHost string
 }
 
 // State is a journal replayed.
@@ -120,6 +125,8 @@ func Replay(recs []Record) *State {
 			}
 		case KindApproved:
 			in.Approved = true
+		case KindExecStart:
+			in.ExecPID, in.ExecHost = r.PID, r.Host
 		case KindDecision:
 			in.Decision = r.Status
 		}
