@@ -156,7 +156,12 @@ func (r *runner) customPrecondition(n *node, c *lang.Check, view *cluster.View) 
 		return errors.New("precondition: the condition is not known")
 	}
 	ok := v.True()
-	r.emit(Event{Kind: EventPrecondition, Addr: n.addr, Check: "custom", OK: ok, Message: msg})
+	shown := "condition holds"
+	if !ok {
+		shown = msg
+	}
+	r.log.Printf("%s: precondition custom: %v (%s)", n.addr, ok, shown)
+	r.emit(Event{Kind: EventPrecondition, Addr: n.addr, Check: "custom", OK: ok, Message: shown})
 	if !ok {
 		return fmt.Errorf("precondition failed: %s", msg)
 	}

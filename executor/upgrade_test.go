@@ -58,8 +58,13 @@ step "upgrade" {
 // upgrade.sh swaps one sandbox server's binary (stop, start on the new
 // version); check.sh is its probe: the server runs and gossips the new
 // version.
+//
+// upgrade.sh must be idempotent: when nrun is killed in the middle, the
+// orphaned "server stop" may finish while the "start" never runs, and the
+// redo that the probe asks for finds the server already stopped.
 const upgradeSh = `echo "$3" >> upgrades.log
-"$1" sandbox server stop "$3" -dir "$2" && "$1" sandbox server start "$3" -version "$4" -dir "$2"
+"$1" sandbox server stop "$3" -dir "$2" || echo "$3 was already stopped"
+"$1" sandbox server start "$3" -version "$4" -dir "$2"
 `
 const checkSh = `"$1" sandbox status -json -dir "$2" | grep -A6 "\"Name\": \"$3\"," | grep -q "\"Build\": \"$4\""
 `
