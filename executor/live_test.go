@@ -600,6 +600,10 @@ func TestLiveSavedPlan(t *testing.T) {
 	e := live(t)
 	sandboxtest.Timer(t)
 	dir := writeRunbook(t, `
+variable "pw" {
+  type      = string
+  sensitive = true
+}
 data "nomad_nodes" "blue" {
   node_pool = "blue"
 }
@@ -622,13 +626,23 @@ step "enable" {
 		}
 		return 0, string(out)
 	}
-	if code, out := run("plan", "-out", "fresh.json", "main.nrun.hcl"); code != 2 {
+	if code, out := run("plan", "-out", "fresh.json", "-var", "pw=s3cret", "main.nrun.hcl"); code != 2 {
 		t.Fatalf("plan: exit %d\n%s", code, out)
 	}
-	if code, out := run("apply", "fresh.json"); code != 0 {
+	if b, _ := os.ReadFile(filepath.Join(dir, "fresh.json")); strings.Contains(string(b), "s3cret") {
+		t.Fatal("the plan file holds the sensitive value")
+	}
+	// The sensitive value must be given again, and be the same.
+	if code, out := run("apply", "fresh.json"); code != 1 || !strings.Contains(out, "No value for variable pw") {
+		t.Fatalf("apply without the sensitive value: exit %d\n%s", code, out)
+	}
+	if code, out := run("apply", "-var", "pw=other", "fresh.json"); code != 1 || !strings.Contains(out, "differs from the plan") || strings.Contains(out, "other") && strings.Contains(out, "s3cret") {
+		t.Fatalf("apply with another sensitive value: exit %d\n%s", code, out)
+	}
+	if code, out := run("apply", "-var", "pw=s3cret", "fresh.json"); code != 0 {
 		t.Fatalf("apply of a fresh plan: exit %d\n%s", code, out)
 	}
-	if code, out := run("plan", "-out", "old.json", "main.nrun.hcl"); code != 2 {
+	if code, out := run("plan", "-out", "old.json", "-var", "pw=s3cret", "main.nrun.hcl"); code != 2 {
 		t.Fatalf("plan: exit %d\n%s", code, out)
 	}
 	api := e.api(t)
@@ -639,7 +653,7 @@ step "enable" {
 	if _, err := api.Nodes().ToggleEligibility(id, true, nil); err != nil {
 		t.Fatal(err)
 	}
-	code, out := run("apply", "old.json")
+	code, out := run("apply", "-var", "pw=s3cret", "old.json")
 	if code != 1 || !strings.Contains(out, "no longer matches") || !strings.Contains(out, "c2") {
 		t.Fatalf("apply of a stale plan: exit %d\n%s", code, out)
 	}

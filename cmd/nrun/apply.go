@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/executor"
@@ -198,7 +196,17 @@ func runApply(s *streams, args []string) int {
 	inputs, d := lang.InputValues(rb, a.Vars, a.VarFiles)
 	diags = append(diags, d...)
 	if saved != nil {
-		inputs = savedInputs(saved, inputs)
+		// The plan's clear values, the sensitive ones given again; every
+		// value must hash to what the plan was made with.
+		clear, err := saved.SavedInputs()
+		if err != nil {
+			return errf("the plan %s: %v", a.Path, err)
+		}
+		for k, v := range inputs {
+			clear[k] = v
+		}
+		inputs = clear
+		diags = append(diags, saved.CheckInputs(rb, inputs)...)
 	}
 	if diags.HasErrors() {
 		return fail(diags)
@@ -400,29 +408,6 @@ func addrQuote(s string) string {
 		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 	}
 	return s
-}
-
-// savedInputs fills the inputs from a saved plan's non-sensitive values
-// where the command line did not set them again.
-func savedInputs(p *planner.Plan, inputs map[string]cty.Value) map[string]cty.Value {
-	out := map[string]cty.Value{}
-	for k, v := range inputs {
-		out[k] = v
-	}
-	for _, v := range p.Variables {
-		if _, set := out[v.Name]; set || v.Sensitive || len(v.Type) == 0 {
-			continue
-		}
-		ty, err := ctyjson.UnmarshalType(v.Type)
-		if err != nil {
-			continue
-		}
-		val, err := ctyjson.Unmarshal(v.JSON, ty)
-		if err == nil {
-			out[v.Name] = val
-		}
-	}
-	return out
 }
 
 // needsCluster reports whether the runbook reads or changes a cluster at
