@@ -281,3 +281,24 @@ step "fail" {
 		}
 	}
 }
+
+// TestNewRunRefusedOverInDoubtRun: after a crash in the middle of an
+// action, a new apply refuses and points at -resume.
+func TestNewRunRefusedOverInDoubtRun(t *testing.T) {
+	dir := writeRunbook(t, `
+step "long" {
+  action "exec" {
+    command = ["sh", "-c", "touch started; sleep 20"]
+    effect  = "none"
+  }
+}
+`)
+	cmd, _, done := startApply(t, dir, "-auto-approve", "main.nrun.hcl")
+	waitFor(t, "started", func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	code, out := runNrun(t, dir, "apply", "-auto-approve", "main.nrun.hcl")
+	if code != 1 || !strings.Contains(out, "stopped in the middle of step.long") || !strings.Contains(out, "-resume") {
+		t.Fatalf("new apply over an in-doubt run: exit %d\n%s", code, out)
+	}
+}

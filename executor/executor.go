@@ -282,6 +282,20 @@ func (r *runner) openRun() error {
 			return fmt.Errorf("run %s: %w", id, err)
 		}
 	} else {
+		// A new run must not start over an older one that left an
+		// action in doubt: the new plan would not know about it.
+		if last, ok, _ := LastUnfinished(cfg.StateDir, cfg.RunbookName); ok && last.State != nil {
+			var doubt []string
+			for _, a := range last.State.Order {
+				switch last.State.Instances[a].Phase {
+				case journal.PhaseIntent, journal.PhaseActionDone:
+					doubt = append(doubt, a)
+				}
+			}
+			if len(doubt) > 0 {
+				return fmt.Errorf("run %s of this runbook stopped in the middle of %s; continue it with nrun apply -resume (which re-checks what happened) before starting a new run", last.ID, strings.Join(doubt, ", "))
+			}
+		}
 		r.runID = NewRunID(r.now())
 		r.dir = RunDir(cfg.StateDir, r.runID)
 		if err := os.MkdirAll(r.dir, 0o700); err != nil {
