@@ -189,7 +189,11 @@ func (r *runner) finish(ctx context.Context, stopping bool) *Result {
 		if n.inst.Action == nil && len(n.inst.Inner) > 0 {
 			// Containers are reported through their inner instances,
 			// except when they failed themselves (preconditions).
-			if n.status == stFailed {
+			innerFailed := false
+			for _, in := range n.group.inner {
+				innerFailed = innerFailed || in.status == stFailed
+			}
+			if n.status == stFailed && !innerFailed {
 				res.Failed = append(res.Failed, n.addr)
 			}
 			continue
