@@ -122,3 +122,54 @@ step "c" {
 		t.Errorf("exec output missing from the audit log:\n%s", log)
 	}
 }
+
+// TestCompositeMaxParallel: max_parallel on a composite bounds whole inner
+// sequences, and the inner steps of one instance run in their own order.
+func TestCompositeMaxParallel(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "seq" {
+  for_each     = toset(["a", "b", "c", "d", "e"])
+  max_parallel = 2
+  step "first" {
+    action "exec" {
+      command = ["sh", "-c", "echo start ${each.key} >> log; sleep 0.05"]
+      effect  = "none"
+    }
+  }
+  step "second" {
+    depends_on = [step.first]
+    action "exec" {
+      command = ["sh", "-c", "sleep 0.05; echo end ${each.key} >> log"]
+      effect  = "none"
+    }
+  }
+}
+`)
+	res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, nil))
+	if err != nil || res.Status != journal.StatusFinished || len(res.Finished) != 10 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "log"))
+	running, most := 0, 0
+	started := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Fields(line)
+		switch f[0] {
+		case "start":
+			running++
+			started[f[1]] = true
+		case "end":
+			if !started[f[1]] {
+				t.Errorf("%s ended before it started: inner order broken", f[1])
+			}
+			running--
+		}
+		if running > most {
+			most = running
+		}
+	}
+	if most != 2 {
+		t.Errorf("at most %d sequences ran at once, want exactly max_parallel = 2:\n%s", most, data)
+	}
+}
