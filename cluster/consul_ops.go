@@ -17,8 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hashicorp/go-cleanhttp"
 	consul "github.com/hashicorp/consul/api"
+	"github.com/hashicorp/go-cleanhttp"
 )
 
 // This file is the write side of Consul for the consul_maintenance,
