@@ -3,6 +3,7 @@ package planner
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -401,5 +402,34 @@ step "each" {
 	}
 	if a := p.Instance("step.call").Action.Args[0]; a.Value != "(sensitive)" {
 		t.Errorf("command through locals = %+v", a)
+	}
+}
+
+// TestResolveDefaultTarget: a for_each step without `target =` acts on
+// each.value (LANGUAGE.md). The plan must name that server, count it as a
+// server disruption, and evaluate quorum_ok with it down.
+func TestResolveDefaultTarget(t *testing.T) {
+	p := mustPlan(t, "testdata/plans/default_target.nrun.hcl", nil, nil, "healthy")
+	got := map[string]string{}
+	for _, in := range p.Instances {
+		if in.Step.String() != "step.restart" {
+			continue
+		}
+		got[in.Addr.String()] = string(in.Target.Kind) + " " + in.Target.Name
+		if len(in.Preconditions) != 1 || in.Preconditions[0].Now == nil ||
+			!strings.Contains(in.Preconditions[0].Now.Observed, "target "+in.Target.Name+" is a voter") {
+			t.Errorf("%s: quorum_ok does not reason about its target: %+v", in.Addr, in.Preconditions)
+		}
+	}
+	want := map[string]string{
+		`step.restart["s1.global"]`: "nomad_server s1.global",
+		`step.restart["s2.global"]`: "nomad_server s2.global",
+		`step.restart["s3.global"]`: "nomad_server s3.global",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("targets = %v, want %v", got, want)
+	}
+	if p.Summary.DisruptServers != 3 {
+		t.Errorf("Summary.DisruptServers = %d, want 3", p.Summary.DisruptServers)
 	}
 }

@@ -413,13 +413,16 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 	}
 	ctx := r.sc.StepEvalContext(st, each)
 
-	// The target: the step's own, else its composite's.
+	// The target: the step's own, else its composite's, else each.value of
+	// its for_each (LANGUAGE.md: the default target).
 	var target checks.Target
 	switch {
 	case st.Target != nil:
 		target = r.targetOf(st.Target, ctx)
 	case parent != nil:
 		target = checks.Target(parent.Target)
+	case st.ForEach != nil:
+		target = r.targetOf(st.EffectiveTarget(), ctx)
 	}
 	if st.Action != nil {
 		act := &ActionPlan{Type: st.Action.Type, Effect: st.Action.Effect, Args: []Arg{}}
@@ -498,6 +501,15 @@ func (r *resolver) targetOf(e hcl.Expression, ctx *hcl.EvalContext) checks.Targe
 	t, err := checks.TargetFromValue(v)
 	if err != nil {
 		return checks.Target{}
+	}
+	if r.usesSensitive(e) {
+		// A target computed from a sensitive value is shown only when it
+		// names an object of the cluster, which the plan header lists
+		// anyway; any other name stays secret.
+		r.completeTarget(&t)
+		if t.Kind == lang.TargetNone {
+			return checks.Target{Name: "(sensitive)"}
+		}
 	}
 	return t
 }
