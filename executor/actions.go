@@ -206,12 +206,18 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = r.cfg.BaseDir
-	cmd.Env = os.Environ()
+	environ := execEnviron(os.Environ(), selfDir())
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		environ = append(environ, k+"="+v)
 	}
+	name, err := lookPathIn(argv[0], pathOf(environ))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	cmd := exec.Command(name, argv[1:]...)
+	cmd.Args[0] = argv[0]
+	cmd.Dir = r.cfg.BaseDir
+	cmd.Env = environ
 	cmd.SysProcAttr = childAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
