@@ -171,7 +171,9 @@ func writeRaft(b *strings.Builder, system, regionWord string, r *planner.RaftInf
 	fmt.Fprintf(b, "%s%s%s (%s %s, %s): %s, leader %s, %d/%d voters healthy, quorum %d, failure tolerance %s, version%s %s",
 		c.bold, system, c.reset, regionWord, r.Region, r.Address, plural(len(r.Servers), "server"), leader,
 		r.HealthyVoters, r.Voters, r.Quorum, tolerance(r.FailureTolerance, c), pluralS(len(r.Versions)), strings.Join(r.Versions, ", "))
-	if system == "Nomad" {
+	// Nodes are read only when the runbook is about nodes; a count of 0
+	// there would claim an empty cluster.
+	if system == "Nomad" && r.Nodes > 0 {
 		fmt.Fprintf(b, ", %s", plural(r.Nodes, "client node"))
 	}
 	b.WriteString("\n")

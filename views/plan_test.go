@@ -143,3 +143,24 @@ func TestPlanMarkdownCapped(t *testing.T) {
 		t.Error("instances past the cap are listed")
 	}
 }
+
+// The header counts client nodes only when the snapshot read them: a plan
+// whose runbook is about servers alone must not claim an empty cluster.
+func TestPlanHumanNodeCount(t *testing.T) {
+	c := planCases["rolling_upgrade_single"]
+	p := resolvePlan(t, c.path, c.varFiles, c.vars, c.inventory, c.errors)
+	if p.Cluster.Nomad == nil {
+		t.Fatal("plan has no Nomad cluster summary")
+	}
+	for nodes, want := range map[int]string{0: "", 2: ", 2 client nodes"} {
+		p.Cluster.Nomad.Nodes = nodes
+		var buf bytes.Buffer
+		if err := (PlanHuman{}).Plan(&buf, p); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(buf.String(), "client node")
+		if got != (want != "") || (want != "" && !strings.Contains(buf.String(), want)) {
+			t.Errorf("Nodes=%d: header %q, want %q", nodes, strings.SplitN(buf.String(), "\n", 5)[3], want)
+		}
+	}
+}
