@@ -160,7 +160,7 @@ func TestPlanHumanNodeCount(t *testing.T) {
 		}
 		got := strings.Contains(buf.String(), "client node")
 		if got != (want != "") || (want != "" && !strings.Contains(buf.String(), want)) {
-			t.Errorf("Nodes=%d: header %q, want %q", nodes, strings.SplitN(buf.String(), "\n", 5)[3], want)
+			t.Errorf("Nodes=%d: want %q in the header, got:\n%s", nodes, want, buf.String())
 		}
 	}
 }
