@@ -49,6 +49,7 @@ variable "nrun" {
 }
 
 locals {
+  sandbox = "${path.module}/sandbox.sh"
   fleets = {
     blue  = { servers = var.blue_server_count, clients = var.blue_client_count, version = var.blue_version }
     green = { servers = var.green_server_count, clients = var.green_client_count, version = var.green_version }
@@ -56,57 +57,59 @@ locals {
 }
 
 # Destroy-time provisioners may only use self, so every value they need is
-# kept in input.
+# kept in input. Every command goes through sandbox.sh, which lets one
+# `nrun sandbox` change the sandbox at a time: terraform runs the
+# provisioners of different resources concurrently.
 
 resource "terraform_data" "blue_server" {
   count = local.fleets.blue.servers
-  input = { name = "blue-server-${count.index + 1}", version = local.fleets.blue.version, nrun = var.nrun }
+  input = { name = "blue-server-${count.index + 1}", version = local.fleets.blue.version, nrun = var.nrun, sandbox = local.sandbox }
 
   provisioner "local-exec" {
-    command = "${self.input.nrun} sandbox server add ${self.input.name} -version ${self.input.version}"
+    command = "${self.input.sandbox} ${self.input.nrun} server add ${self.input.name} -version ${self.input.version}"
   }
   provisioner "local-exec" {
     when    = destroy
-    command = "${self.input.nrun} sandbox server remove ${self.input.name}"
+    command = "${self.input.sandbox} ${self.input.nrun} server remove ${self.input.name}"
   }
 }
 
 resource "terraform_data" "blue_client" {
   count = local.fleets.blue.clients
-  input = { name = "blue-client-${count.index + 1}", version = local.fleets.blue.version, nrun = var.nrun }
+  input = { name = "blue-client-${count.index + 1}", version = local.fleets.blue.version, nrun = var.nrun, sandbox = local.sandbox }
 
   provisioner "local-exec" {
-    command = "${self.input.nrun} sandbox client add ${self.input.name} -version ${self.input.version}"
+    command = "${self.input.sandbox} ${self.input.nrun} client add ${self.input.name} -version ${self.input.version}"
   }
   provisioner "local-exec" {
     when    = destroy
-    command = "${self.input.nrun} sandbox client remove ${self.input.name}"
+    command = "${self.input.sandbox} ${self.input.nrun} client remove ${self.input.name}"
   }
 }
 
 resource "terraform_data" "green_server" {
   count = local.fleets.green.servers
-  input = { name = "green-server-${count.index + 1}", version = local.fleets.green.version, nrun = var.nrun }
+  input = { name = "green-server-${count.index + 1}", version = local.fleets.green.version, nrun = var.nrun, sandbox = local.sandbox }
 
   provisioner "local-exec" {
-    command = "${self.input.nrun} sandbox server add ${self.input.name} -version ${self.input.version}"
+    command = "${self.input.sandbox} ${self.input.nrun} server add ${self.input.name} -version ${self.input.version}"
   }
   provisioner "local-exec" {
     when    = destroy
-    command = "${self.input.nrun} sandbox server remove ${self.input.name}"
+    command = "${self.input.sandbox} ${self.input.nrun} server remove ${self.input.name}"
   }
 }
 
 resource "terraform_data" "green_client" {
   count = local.fleets.green.clients
-  input = { name = "green-client-${count.index + 1}", version = local.fleets.green.version, nrun = var.nrun }
+  input = { name = "green-client-${count.index + 1}", version = local.fleets.green.version, nrun = var.nrun, sandbox = local.sandbox }
 
   provisioner "local-exec" {
-    command = "${self.input.nrun} sandbox client add ${self.input.name} -version ${self.input.version}"
+    command = "${self.input.sandbox} ${self.input.nrun} client add ${self.input.name} -version ${self.input.version}"
   }
   provisioner "local-exec" {
     when    = destroy
-    command = "${self.input.nrun} sandbox client remove ${self.input.name}"
+    command = "${self.input.sandbox} ${self.input.nrun} client remove ${self.input.name}"
   }
 }
 
