@@ -424,6 +424,19 @@ var rollbackRE = regexp.MustCompile(`rolling back to job version (\d+)`)
 // A job whose version sinceVersion never gets a deployment (a batch job,
 // or a group without an update block) is waited for until ctx ends.
 func (c *Client) WatchDeployment(ctx context.Context, job JobRef, sinceVersion uint64, onUpdate func(DeploymentStatus)) (DeploymentStatus, error) {
+	return c.watchDeployment(ctx, job, sinceVersion, onUpdate, true)
+}
+
+// WaitDeploymentDone is WatchDeployment that does not stop when the
+// deployment needs promotion: it returns only once the deployment is
+// successful, failed or cancelled, or ctx ends. It is the
+// deployment_successful wait for a runbook that promotes in another step
+// (or lets an operator promote).
+func (c *Client) WaitDeploymentDone(ctx context.Context, job JobRef, sinceVersion uint64, onUpdate func(DeploymentStatus)) (DeploymentStatus, error) {
+	return c.watchDeployment(ctx, job, sinceVersion, onUpdate, false)
+}
+
+func (c *Client) watchDeployment(ctx context.Context, job JobRef, sinceVersion uint64, onUpdate func(DeploymentStatus), stopForPromotion bool) (DeploymentStatus, error) {
 	var last DeploymentStatus
 	// First find the deployment; once found, follow it by ID, because an
 	// auto_revert makes a newer deployment the job's latest.
@@ -469,7 +482,7 @@ func (c *Client) WatchDeployment(ctx context.Context, job JobRef, sinceVersion u
 			return st, nil
 		case st.Status == nomad.DeploymentStatusFailed, st.Status == nomad.DeploymentStatusCancelled:
 			return st, &DeploymentError{Status: st}
-		case st.NeedsPromotion:
+		case st.NeedsPromotion && stopForPromotion:
 			return st, nil
 		}
 		if err := ctx.Err(); err != nil {

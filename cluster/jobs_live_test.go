@@ -204,7 +204,7 @@ func TestLiveJobCanaryRollout(t *testing.T) {
 	if pr, err := c.PromoteDeployment(ctx, cluster.DeploymentTarget{Job: ref}, nil); err != nil || !pr.AlreadyPromoted {
 		t.Fatalf("second promote: %+v, %v", pr, err)
 	}
-	s2, err = c.WatchDeployment(ctx, ref, r2.JobVersion, logUpdates)
+	s2, err = c.WaitDeploymentDone(ctx, ref, r2.JobVersion, logUpdates)
 	if err != nil || s2.Status != "successful" {
 		t.Fatalf("v2 deployment after promotion: %+v, %v", s2, err)
 	}

@@ -54,3 +54,33 @@ func TestVarFile(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusOfNeedsPromotion(t *testing.T) {
+	canary := func(placed, healthy int, promoted bool) *nomad.DeploymentState {
+		ids := make([]string, placed)
+		return &nomad.DeploymentState{DesiredCanaries: 1, DesiredTotal: 2, PlacedCanaries: ids, HealthyAllocs: healthy, Promoted: promoted}
+	}
+	tests := map[string]struct {
+		status string
+		groups map[string]*nomad.DeploymentState
+		auto   map[string]bool
+		want   bool
+	}{
+		"canary healthy":        {"running", map[string]*nomad.DeploymentState{"a": canary(1, 1, false)}, nil, true},
+		"canary not yet placed": {"running", map[string]*nomad.DeploymentState{"a": canary(0, 0, false)}, nil, false},
+		"canary unhealthy yet":  {"running", map[string]*nomad.DeploymentState{"a": canary(1, 0, false)}, nil, false},
+		"already promoted":      {"running", map[string]*nomad.DeploymentState{"a": canary(1, 1, true)}, nil, false},
+		"auto promote":          {"running", map[string]*nomad.DeploymentState{"a": canary(1, 1, false)}, map[string]bool{"a": true}, false},
+		"one group still waits": {"running", map[string]*nomad.DeploymentState{"a": canary(1, 1, false), "b": canary(1, 0, false)}, nil, false},
+		"no canaries":           {"running", map[string]*nomad.DeploymentState{"a": {DesiredTotal: 2}}, nil, false},
+		"failed":                {"failed", map[string]*nomad.DeploymentState{"a": canary(1, 1, false)}, nil, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := &nomad.Deployment{ID: "d", Status: tc.status, TaskGroups: tc.groups}
+			if got := statusOf(d, tc.auto).NeedsPromotion; got != tc.want {
+				t.Errorf("NeedsPromotion = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
