@@ -85,6 +85,11 @@ func TestLiveBlueGreenInfra(t *testing.T) {
 		t.Fatalf("sandbox state after apply lacks an agent (%v):\n%s", err, state)
 	}
 
+	// A provisioner run again after an interrupted apply is harmless.
+	if out := script(t, ctx, dir, sb, bin, "server", "add", "green-server-1", "-version", sandbox.DefaultNomadVersion); !strings.Contains(out, "green-server-1 already exists") {
+		t.Errorf("second add: %s", out)
+	}
+
 	if p, err := tf.Plan(ctx, dir, vars(1, 1)); err != nil || !p.NoChanges() {
 		t.Fatalf("plan after apply: %+v, %v", p, err)
 	}
@@ -98,6 +103,23 @@ func TestLiveBlueGreenInfra(t *testing.T) {
 	if strings.Contains(peers, "green") || strings.Contains(nodes, "green") {
 		t.Fatalf("after count 0: raft peers %s, nodes %s", peers, nodes)
 	}
+	if out := script(t, ctx, dir, sb, bin, "client", "remove", "green-client-1"); !strings.Contains(out, "green-client-1 is already gone") {
+		t.Errorf("second remove: %s", out)
+	}
+}
+
+// script runs the configuration's sandbox.sh as a provisioner would and
+// fails the test when it exits non-zero.
+func script(t *testing.T, ctx context.Context, dir string, sb *sandbox.Cluster, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "./sandbox.sh", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NRUN_SANDBOX_DIR="+sb.Root())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sandbox.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }
 
 func names(v cty.Value) string {
