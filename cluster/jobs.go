@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	nomad "github.com/hashicorp/nomad/api"
@@ -493,6 +494,11 @@ func (c *Client) watchDeployment(ctx context.Context, job JobRef, sinceVersion u
 
 func (c *Client) refWait(ctx context.Context, job JobRef, index uint64) *nomad.QueryOptions {
 	q := c.blockingNomad(ctx, index)
+	// Read from the leader: a watch started right after a promotion or a
+	// registration must see it, and a stale follower may not have it yet
+	// (seen live: a watch after PromoteDeployment read the deployment as
+	// still waiting for promotion).
+	q.AllowStale = false
 	if job.Namespace != "" {
 		q.Namespace = job.Namespace
 	}
@@ -505,6 +511,7 @@ func (c *Client) refWait(ctx context.Context, job JobRef, index uint64) *nomad.Q
 // promotion of an already promoted deployment is a no-op.
 func (c *Client) autoPromote(ctx context.Context, job JobRef, version uint64) map[string]bool {
 	q := c.nomadQuery(ctx)
+	q.AllowStale = false
 	if job.Namespace != "" {
 		q.Namespace = job.Namespace
 	}
@@ -562,19 +569,31 @@ func sameStatus(a, b DeploymentStatus) bool {
 // rolled it back, the description names the version and the job has moved
 // past the failed one.
 func (c *Client) fillRevert(ctx context.Context, job JobRef, st *DeploymentStatus) error {
-	q := c.nomadQuery(ctx)
-	if job.Namespace != "" {
-		q.Namespace = job.Namespace
-	}
-	j, _, err := c.nomad.Jobs().Info(job.ID, q)
-	if err != nil {
-		return c.nomadErr("read job "+job.ID, err)
-	}
-	st.CurrentJobVersion = derefU64(j.Version)
 	if m := rollbackRE.FindStringSubmatch(st.Description); m != nil {
 		if v, err := strconv.ParseUint(m[1], 10, 64); err == nil {
 			st.RevertedTo = &v
 		}
+	}
+	// Nomad fails the deployment and registers the rollback in one Raft
+	// write, so a read from the leader sees both. The bounded wait is for
+	// a Nomad that ever splits them.
+	var index uint64
+	for i := 0; i < 5; i++ {
+		q := c.nomadQuery(ctx)
+		q.AllowStale = false
+		q.WaitIndex, q.WaitTime = index, 2*time.Second
+		if job.Namespace != "" {
+			q.Namespace = job.Namespace
+		}
+		j, qm, err := c.nomad.Jobs().Info(job.ID, q)
+		if err != nil {
+			return c.nomadErr("read job "+job.ID, err)
+		}
+		st.CurrentJobVersion = derefU64(j.Version)
+		if st.RevertedTo == nil || st.CurrentJobVersion > st.JobVersion {
+			return nil
+		}
+		index = qm.LastIndex
 	}
 	return nil
 }

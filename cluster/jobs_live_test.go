@@ -100,6 +100,16 @@ func TestLiveJobCanaryRollout(t *testing.T) {
 		t.Logf("deployment %s v%d %s %q promote=%v groups=%+v", s.ID[:8], s.JobVersion, s.Status, s.Description, s.NeedsPromotion, s.Groups)
 	}
 
+	// The server's parse errors come back with its position and message.
+	if _, err := c.ParseJob(ctx, "job \"x\" {\n  group \"g\" {\n    count = \n}\n", nil); err == nil || !strings.Contains(err.Error(), "parse the jobspec") {
+		t.Errorf("parse of broken HCL: %v", err)
+	} else {
+		t.Logf("broken HCL: %v", err)
+	}
+	if _, err := c.ParseJob(ctx, canaryJob, nil); err == nil {
+		t.Error("parse without the required variable msg: no error")
+	}
+
 	// v1: a fresh job. check_index 0 means "must not exist yet".
 	v1, err := c.ParseJob(ctx, canaryJob, map[string]string{"msg": "one"})
 	if err != nil {
@@ -233,6 +243,18 @@ func TestLiveJobCanaryRollout(t *testing.T) {
 	t.Logf("v3 failed after %s: %v", time.Since(t0).Round(100*time.Millisecond), err)
 	if !strings.Contains(err.Error(), "auto_revert rolled the job back to version") {
 		t.Errorf("error does not mention the revert: %v", err)
+	}
+	if _, err := c.PromoteDeployment(ctx, cluster.DeploymentTarget{DeploymentID: s3.ID}, nil); err == nil || !strings.Contains(err.Error(), "cannot be promoted") {
+		t.Errorf("promote a failed deployment: %v", err)
+	}
+	// A watch for a version that never comes ends with its context.
+	short, stop := context.WithTimeout(ctx, time.Second)
+	t0 = time.Now()
+	_, err = c.WatchDeployment(short, ref, 1000, nil)
+	stop()
+	var cerr *cluster.Error
+	if !errors.As(err, &cerr) || cerr.Problem != cluster.ProblemCanceled || time.Since(t0) > 5*time.Second {
+		t.Errorf("watch past its context: %v after %s", err, time.Since(t0))
 	}
 	// The job runs v2's definition again: the revert probe says so.
 	rv, err := c.RevertJob(ctx, ref, r2.JobVersion, nil)
