@@ -10,14 +10,19 @@
 // value with no live handles in it. The quorum arithmetic (Voters, Quorum,
 // FailureTolerance) lives on the view so that every consumer counts the same
 // way. The Wait* functions are small blocking queries for the executor's
-// waits.
+// waits. The job and Consul operations (jobs.go, consul_ops.go: parse, plan
+// and register a job with a check index, watch, promote and revert its
+// deployment; Consul maintenance, force-leave, Raft peer removal and
+// snapshots) change the cluster; each comes with a probe that says whether
+// its effect is already in place, so a resumed run can settle an action that
+// was in doubt.
 //
 // Consumers: the planner (data sources and "show now" check results), the
 // executor (preconditions and waits, through package checks), package checks
 // (which evaluates View values and never talks to the network) and the
 // sandbox status command.
 //
-// Use this package when you need facts from a cluster; do not use it to
-// change a cluster (actions build their own API calls at execution time).
+// Use this package for facts from a cluster and for the job and Consul
+// operations; the Nomad node and server actions live in the executor.
 // Tokens are held in memory only: no type here prints, logs or marshals one.
 package cluster

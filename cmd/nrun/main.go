@@ -1,5 +1,3 @@
-// Command nrun compiles, plans and applies HCL runbooks for Nomad and Consul
-// clusters. See README.md and LANGUAGE.md.
 package main
 
 import "os"
