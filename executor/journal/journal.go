@@ -288,15 +288,13 @@ func (j *Journal) Append(rs ...Record) error {
 	return nil
 }
 
+// redactRecord redacts the free-text fields. Addr and Instances are left
+// alone: they are identifiers that resume matches against the plan, and a
+// redacted address (step.a["<redacted>-host"]) would never match, so a
+// finished instance would run again. Addresses cannot hold secrets: the
+// language refuses for_each over a sensitive value.
 func redactRecord(r Record, f func(string) string) Record {
-	r.Addr, r.Detail, r.Error, r.Runbook = f(r.Addr), f(r.Detail), f(r.Error), f(r.Runbook)
-	if r.Instances != nil {
-		in := make([]string, len(r.Instances))
-		for i, s := range r.Instances {
-			in[i] = f(s)
-		}
-		r.Instances = in
-	}
+	r.Detail, r.Error, r.Runbook = f(r.Detail), f(r.Error), f(r.Runbook)
 	return r
 }
 

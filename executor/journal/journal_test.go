@@ -111,6 +111,31 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// TestRedactKeepsAddresses: resume matches journal addresses against the
+// plan, so redacting a value that happens to occur in an address made a
+// finished instance look unstarted and run again.
+func TestRedactKeepsAddresses(t *testing.T) {
+	p := filepath.Join(t.TempDir(), FileName)
+	j, err := Open(p, func(s string) string { return strings.ReplaceAll(s, "ops1", "<redacted>") })
+	must(t, err)
+	addr := `step.a["ops1-host"]`
+	must(t, j.Append(Record{Kind: KindRun, RunID: "r", Instances: []string{addr}},
+		Record{Kind: KindFinished, Addr: addr, Detail: "ops1"}))
+	must(t, j.Close())
+	recs, err := Read(p)
+	must(t, err)
+	st := Replay(recs)
+	if in := st.Instances[addr]; in == nil || in.Phase != PhaseFinished {
+		t.Fatalf("instance %s not finished after replay: %+v", addr, st.Instances)
+	}
+	if got := st.Header.Instances; len(got) != 1 || got[0] != addr {
+		t.Errorf("header instances = %q, want [%q]", got, addr)
+	}
+	if recs[1].Detail != "<redacted>" {
+		t.Errorf("detail not redacted: %q", recs[1].Detail)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
