@@ -46,6 +46,7 @@ var functions = map[string]function.Function{
 	"max":             stdlib.MaxFunc,
 	"merge":           stdlib.MergeFunc,
 	"min":             stdlib.MinFunc,
+	"nonsensitive":    nonsensitiveFunc,
 	"parseint":        stdlib.ParseIntFunc,
 	"pow":             stdlib.PowFunc,
 	"range":           stdlib.RangeFunc,

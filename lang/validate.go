@@ -31,7 +31,7 @@ func ValidateWithScope(rb *Runbook, inputs map[string]cty.Value) (*Scope, hcl.Di
 		return nil, nil
 	}
 	sc, ix, diags := newScope(rb, inputs)
-	v := &validator{sc: sc, ix: ix, outerTargetType: map[*Step]cty.Type{}}
+	v := &validator{sc: sc, ix: ix, outerTargetType: map[*Step]cty.Type{}, sens: NewSensitivity(rb)}
 	v.diags = diags
 	v.config()
 	for _, st := range rb.Steps {
@@ -54,6 +54,7 @@ type validator struct {
 	// outerTargetType is the type of each composite step's explicit
 	// target, inherited by its inner steps.
 	outerTargetType map[*Step]cty.Type
+	sens            *Sensitivity
 }
 
 // eachInfo describes each inside one step.
@@ -378,6 +379,17 @@ func (v *validator) forEach(st *Step) eachInfo {
 	d, ok := v.ix.check(st.ForEach, r)
 	v.diags = append(v.diags, d...)
 	if !ok {
+		return unknownEach
+	}
+	if v.sens.Uses(st.ForEach) {
+		// Instance keys appear in addresses, which the plan, events, the
+		// journal and logs print: a secret key would be shown everywhere.
+		v.diags = append(v.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid for_each argument",
+			Detail:   fmt.Sprintf("Sensitive values cannot be used as for_each keys: the for_each of %s uses a sensitive variable, and its keys would appear in every instance address, in the plan, the journal and the logs. Key the for_each by a value that is not secret, or, if the keys are not secret, wrap them in nonsensitive(...).", st.Addr),
+			Subject:  st.ForEach.Range().Ptr(),
+		})
 		return unknownEach
 	}
 	val, d := st.ForEach.Value(v.sc.EvalContext(nil))

@@ -375,9 +375,9 @@ step "call" {
   }
 }
 step "each" {
-  for_each = var.hosts
+  for_each = nonsensitive(toset(keys(var.hosts)))
   action "exec" {
-    command = ["ping", each.value]
+    command = ["ping", var.hosts[each.key]]
     effect  = "none"
   }
 }

@@ -26,11 +26,11 @@ type resolver struct {
 	plan  *Plan
 	diags hcl.Diagnostics
 
-	sensitive       map[string]bool // sensitive variable names
-	sensitiveLocals map[string]bool // locals computed from them
-	nodes           map[string]*cview.Node
-	nodeIDs         map[string]bool
-	jobKeys         map[string]bool
+	sensitive map[string]bool   // sensitive variable names
+	sens      *lang.Sensitivity // traces sensitive variables through locals
+	nodes     map[string]*cview.Node
+	nodeIDs   map[string]bool
+	jobKeys   map[string]bool
 
 	// sameType is set while expanding a for_each over a map or set, whose
 	// elements all have one type; lastTypeJSON is that type's JSON once
@@ -70,7 +70,7 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	r.sc = sc
 	r.diags = diags
 	r.variables()
-	r.markSensitiveLocals()
+	r.sens = lang.NewSensitivity(rb)
 
 	g := opts.Graph
 	if g == nil {
@@ -573,46 +573,16 @@ func (r *resolver) jobKey(id string) string {
 
 // usesSensitive reports whether e refers to a sensitive variable, directly,
 // through a local value computed from one, or through each in a for_each
-// over one. (Instance keys of such a for_each still show in addresses.)
+// over one (which lang.Validate refuses, so this is a second guard).
 func (r *resolver) usesSensitive(e hcl.Expression) bool {
-	for _, tr := range e.Variables() {
-		if tr.RootName() == "each" && r.sensitiveEach {
-			return true
-		}
-		if len(tr) < 2 {
-			continue
-		}
-		at, ok := tr[1].(hcl.TraverseAttr)
-		if !ok {
-			continue
-		}
-		switch tr.RootName() {
-		case "var":
-			if r.sensitive[at.Name] {
-				return true
-			}
-		case "local":
-			if r.sensitiveLocals[at.Name] {
+	if r.sensitiveEach {
+		for _, tr := range e.Variables() {
+			if tr.RootName() == "each" {
 				return true
 			}
 		}
 	}
-	return false
-}
-
-// markSensitiveLocals finds the locals computed from sensitive variables,
-// repeating until no more are found (a local may use another local).
-func (r *resolver) markSensitiveLocals() {
-	r.sensitiveLocals = map[string]bool{}
-	for changed := true; changed; {
-		changed = false
-		for _, l := range r.rb.Locals {
-			if !r.sensitiveLocals[l.Name] && r.usesSensitive(l.Expr) {
-				r.sensitiveLocals[l.Name] = true
-				changed = true
-			}
-		}
-	}
+	return r.sens.Uses(e)
 }
 
 // arg resolves one argument for display.

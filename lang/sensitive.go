@@ -1,0 +1,102 @@
+package lang
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// Sensitivity traces which expressions derive from a sensitive variable,
+// directly or through locals. Values carry no cty marks in nrun, so the
+// trace is syntactic: a reference to a sensitive var.x, or to a local whose
+// expression uses one, makes an expression sensitive. A reference inside
+// nonsensitive(...) does not: the operator has declared that part public.
+type Sensitivity struct {
+	vars   map[string]bool
+	locals map[string]bool
+}
+
+// NewSensitivity computes the sensitive variables and locals of rb.
+func NewSensitivity(rb *Runbook) *Sensitivity {
+	s := &Sensitivity{vars: map[string]bool{}, locals: map[string]bool{}}
+	if rb == nil {
+		return s
+	}
+	for _, v := range rb.Variables {
+		if v.Sensitive {
+			s.vars[v.Name] = true
+		}
+	}
+	// Repeat until no more are found: a local may use another local.
+	for changed := len(s.vars) > 0; changed; {
+		changed = false
+		for _, l := range rb.Locals {
+			if !s.locals[l.Name] && l.Expr != nil && s.Uses(l.Expr) {
+				s.locals[l.Name] = true
+				changed = true
+			}
+		}
+	}
+	return s
+}
+
+// Variable reports whether var.name is sensitive.
+func (s *Sensitivity) Variable(name string) bool { return s.vars[name] }
+
+// Uses reports whether e refers to a sensitive variable, directly or
+// through a local, outside any nonsensitive(...) call.
+func (s *Sensitivity) Uses(e hcl.Expression) bool {
+	if e == nil || (len(s.vars) == 0 && len(s.locals) == 0) {
+		return false
+	}
+	var public []hcl.Range
+	if n, ok := e.(hclsyntax.Node); ok {
+		hclsyntax.VisitAll(n, func(n hclsyntax.Node) hcl.Diagnostics {
+			if c, ok := n.(*hclsyntax.FunctionCallExpr); ok && c.Name == "nonsensitive" {
+				public = append(public, c.Range())
+			}
+			return nil
+		})
+	}
+traversals:
+	for _, tr := range e.Variables() {
+		if len(tr) < 2 {
+			continue
+		}
+		at, ok := tr[1].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		for _, p := range public {
+			if p.Overlaps(tr.SourceRange()) {
+				continue traversals
+			}
+		}
+		switch tr.RootName() {
+		case "var":
+			if s.vars[at.Name] {
+				return true
+			}
+		case "local":
+			if s.locals[at.Name] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nonsensitiveFunc returns its argument unchanged. Its effect is on the
+// sensitivity trace (see Sensitivity.Uses), not on the value.
+var nonsensitiveFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{
+		Name:             "value",
+		Type:             cty.DynamicPseudoType,
+		AllowNull:        true,
+		AllowUnknown:     true,
+		AllowDynamicType: true,
+	}},
+	Type: func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) { return args[0], nil },
+})
