@@ -405,6 +405,65 @@ step "each" {
 	}
 }
 
+// TestResolveSensitivePreconditionMessage: a failing precondition whose
+// error_message uses a sensitive variable must not print it in the plan.
+func TestResolveSensitivePreconditionMessage(t *testing.T) {
+	src := `
+variable "pw" {
+  type      = string
+  sensitive = true
+}
+locals {
+  said = "pw was ${var.pw}"
+}
+step "direct" {
+  precondition {
+    condition     = var.pw == "other"
+    error_message = "pw was ${var.pw}"
+  }
+  action "sleep" { duration = "1s" }
+}
+step "via_local" {
+  precondition {
+    condition     = false
+    error_message = local.said
+  }
+  action "sleep" { duration = "1s" }
+}
+step "public" {
+  precondition {
+    condition     = false
+    error_message = "not yet"
+  }
+  action "sleep" { duration = "1s" }
+}
+`
+	rb, diags := lang.Parse(map[string][]byte{"s.nrun.hcl": []byte(src)})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	inputs, diags := lang.InputValues(rb, []string{"pw=hunter2"}, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	p, diags := Resolve(rb, inputs, loadInventory(t, "healthy"), ResolveOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if b, _ := json.Marshal(p); bytes.Contains(b, []byte("hunter2")) {
+		t.Errorf("the secret is in the plan:\n%s", b)
+	}
+	for addr, want := range map[string]string{"step.direct": "(sensitive)", "step.via_local": "(sensitive)", "step.public": "not yet"} {
+		in := p.Instance(addr)
+		if in == nil || len(in.Preconditions) != 1 || in.Preconditions[0].Now == nil {
+			t.Fatalf("%s: no evaluated precondition: %+v", addr, in)
+		}
+		if got := in.Preconditions[0].Now.Reason; got != want {
+			t.Errorf("%s: reason = %q, want %q", addr, got, want)
+		}
+	}
+}
+
 // TestResolveDefaultTarget: a for_each step without `target =` acts on
 // each.value (LANGUAGE.md). The plan must name that server, count it as a
 // server disruption, and evaluate quorum_ok with it down.

@@ -718,7 +718,10 @@ func (r *resolver) custom(c *lang.Check, ctx *hcl.EvalContext, now *CheckNow) {
 	now.Status = CheckBlocked
 	now.Reason = "condition is false"
 	if c.ErrorMessage != nil {
-		if m, d := c.ErrorMessage.Value(ctx); !d.HasErrors() && m.IsKnown() && !m.IsNull() && m.Type() == cty.String {
+		if r.usesSensitive(c.ErrorMessage) {
+			// The reason is printed in the plan and saved with it.
+			now.Reason = "(sensitive)"
+		} else if m, d := c.ErrorMessage.Value(ctx); !d.HasErrors() && m.IsKnown() && !m.IsNull() && m.Type() == cty.String {
 			now.Reason = m.AsString()
 		}
 	}
