@@ -29,6 +29,9 @@ type Plan struct {
 
 	Runbook   RunbookInfo `json:"runbook"`
 	Variables []Variable  `json:"variables"`
+	// InputSalt is the hex key of the variable hashes (Variable.Hash),
+	// random per plan unless ResolveOptions.Salt fixes it.
+	InputSalt string `json:"input_salt,omitempty"`
 	Cluster   ClusterInfo `json:"cluster"`
 
 	// Steps has one entry per top-level step, in graph order.
@@ -81,9 +84,9 @@ type Variable struct {
 	// again (-var, -var-file) and compares it against Hash.
 	Type json.RawMessage `json:"type,omitempty"`
 	JSON json.RawMessage `json:"json,omitempty"`
-	// Hash is "sha256:" + hex of SHA-256 over the value's cty JSON
-	// encoding (unsalted, so equal values have equal hashes). It is
-	// recorded for every variable.
+	// Hash is "hmac-sha256:" + hex of HMAC-SHA256 over the value's cty
+	// JSON encoding, keyed with Plan.InputSalt, so a hash says nothing
+	// outside its plan. It is recorded for every variable.
 	Hash string `json:"hash"`
 }
 

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -41,6 +43,10 @@ func (p *Plan) SavedInputs() (map[string]cty.Value, error) {
 func (p *Plan) CheckInputs(rb *lang.Runbook, inputs map[string]cty.Value) hcl.Diagnostics {
 	sc, _ := lang.NewScope(rb, inputs)
 	var diags hcl.Diagnostics
+	salt, err := hex.DecodeString(p.InputSalt)
+	if err != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid saved plan", Detail: "The plan's input_salt is not hexadecimal, so its variable values cannot be checked. Make a new plan with nrun plan -out."}}
+	}
 	for _, v := range p.Variables {
 		val, ok := sc.Vars[v.Name]
 		if !ok || !val.IsWhollyKnown() {
@@ -51,7 +57,7 @@ func (p *Plan) CheckInputs(rb *lang.Runbook, inputs map[string]cty.Value) hcl.Di
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No value for variable " + v.Name, Detail: detail})
 			continue
 		}
-		if h := valueHash(val); h != v.Hash {
+		if h := valueHash(salt, val); !hmac.Equal([]byte(h), []byte(v.Hash)) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Variable " + v.Name + " differs from the plan",
@@ -62,12 +68,29 @@ func (p *Plan) CheckInputs(rb *lang.Runbook, inputs map[string]cty.Value) hcl.Di
 	return diags
 }
 
-// valueHash is Variable.Hash: "sha256:" + hex SHA-256 of the cty JSON.
-func valueHash(v cty.Value) string {
+// valueHash is Variable.Hash: "hmac-sha256:" + hex HMAC-SHA256 of the cty
+// JSON keyed with the plan's salt. Unsalted, a sensitive value with few
+// possibilities (a PIN, a dictionary password) could be found by hashing
+// guesses; the per-plan key makes every guess specific to one plan file
+// and keeps equal values in two plans from matching. A plan without a
+// salt (older format) hashed plain SHA-256.
+func valueHash(salt []byte, v cty.Value) string {
 	js, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
 		return ""
 	}
-	sum := sha256.Sum256(js)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	if len(salt) == 0 {
+		sum := sha256.Sum256(js)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	m := hmac.New(sha256.New, salt)
+	m.Write(js)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// newSalt draws the key of one plan's variable hashes.
+func newSalt() []byte {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand since Go 1.24)
+	return b
 }

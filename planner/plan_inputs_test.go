@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -58,5 +60,37 @@ func TestPlanInputs(t *testing.T) {
 				t.Error("a diagnostic prints the secret")
 			}
 		})
+	}
+}
+
+// A variable's hash must not be the plain SHA-256 of its value, which a
+// reader of the plan file could find by hashing guesses, and two plans of
+// the same value must not share a hash.
+func TestPlanInputsSalted(t *testing.T) {
+	const path = "testdata/plans/features.nrun.hcl"
+	args := []string{"token=s3cr3t"}
+	p1 := mustPlan(t, path, nil, args, "healthy")
+	p2 := mustPlan(t, path, nil, args, "healthy")
+	plain := sha256.Sum256([]byte(`"s3cr3t"`))
+	h1, h2 := p1.Variables[0].Hash, p2.Variables[0].Hash
+	if p1.Variables[0].Name != "token" {
+		t.Fatalf("first variable is %s", p1.Variables[0].Name)
+	}
+	if strings.Contains(h1, hex.EncodeToString(plain[:])) {
+		t.Errorf("hash %s is the plain sha256 of the value", h1)
+	}
+	if h1 == h2 || p1.InputSalt == p2.InputSalt || p1.InputSalt == "" {
+		t.Errorf("two plans of the same value: hashes %s and %s, salts %q and %q", h1, h2, p1.InputSalt, p2.InputSalt)
+	}
+	// Each plan still checks its own hash.
+	rb, _ := lang.Load(path)
+	for _, p := range []*Plan{p1, p2} {
+		in, d := lang.InputValues(rb, args, nil)
+		if d.HasErrors() {
+			t.Fatal(d.Error())
+		}
+		if d := p.CheckInputs(rb, in); len(d) != 0 {
+			t.Errorf("the same value is refused: %s", d.Error())
+		}
 	}
 }

@@ -13,6 +13,11 @@ type ResolveOptions struct {
 	// Graph is BuildGraph(rb)'s graph when the caller already has it; nil
 	// builds it.
 	Graph *Graph
+	// Salt keys the variable hashes (Variable.Hash). Nil draws 32 random
+	// bytes, so two plans of the same value hash it differently: the only
+	// part of a plan that is not a function of the arguments. Tests that
+	// compare plan bytes fix it.
+	Salt []byte
 }
 
 // Resolve turns a runbook into a Plan against one view of the cluster. It

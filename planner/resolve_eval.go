@@ -39,6 +39,7 @@ type resolver struct {
 	// sensitiveEach is set while expanding a for_each computed from a
 	// sensitive variable: each.value is then not recorded.
 	sensitiveEach bool
+	salt          []byte // keys the variable hashes
 	lastTypeJSON  []byte
 
 	// finish is the last wave of each top-level step, -1 for a step
@@ -69,6 +70,11 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	}
 	r.sc = sc
 	r.diags = diags
+	r.salt = opts.Salt
+	if r.salt == nil {
+		r.salt = newSalt()
+	}
+	p.InputSalt = hex.EncodeToString(r.salt)
 	r.variables()
 	r.sens = lang.NewSensitivity(rb)
 
@@ -223,7 +229,7 @@ func (r *resolver) variables() {
 		}
 		pv := Variable{Name: v.Name, Sensitive: v.Sensitive}
 		js, err := ctyjson.Marshal(val, val.Type())
-		pv.Hash = valueHash(val)
+		pv.Hash = valueHash(r.salt, val)
 		if v.Sensitive {
 			pv.Value = "(sensitive)"
 		} else {

@@ -181,7 +181,7 @@ func runPlan(s *streams, args []string) int {
 	if a.Out != "" {
 		var buf bytes.Buffer
 		if err := (views.PlanJSON{}).Plan(&buf, p); err == nil {
-			err = os.WriteFile(a.Out, buf.Bytes(), 0o644)
+			err = writePrivate(a.Out, buf.Bytes())
 		}
 		if err != nil {
 			return fail(append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot save the plan", Detail: fmt.Sprintf("%v. Check that the -out directory exists and is writable.", err)}))
@@ -206,4 +206,24 @@ func runPlan(s *streams, args []string) int {
 		return exitOK
 	}
 	return exitChanges
+}
+
+// writePrivate writes a saved plan readable by its owner only: it holds
+// the variable values in clear (but the sensitive ones) and keyed hashes
+// of the sensitive ones. An existing file keeps its mode under
+// os.WriteFile, so the mode is set explicitly.
+func writePrivate(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
