@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
@@ -88,7 +90,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	n, err := nomad.NewClient(nc)
 	if err != nil {
-		return nil, newError("nomad", cfg.NomadAddress, cfg.NomadAddressFrom, "configure the client", cfg.NomadToken, err)
+		return nil, shownError(newError("nomad", cfg.NomadShown(), cfg.NomadAddressFrom, "configure the client", cfg.NomadToken, err), cfg.NomadAddress)
 	}
 
 	cc := &consul.Config{
@@ -107,7 +109,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	cs, err := consul.NewClient(cc)
 	if err != nil {
-		return nil, newError("consul", cfg.ConsulURL(), cfg.ConsulAddressFrom, "configure the client", cfg.ConsulToken, err)
+		return nil, shownError(newError("consul", cfg.ConsulShown(), cfg.ConsulAddressFrom, "configure the client", cfg.ConsulToken, err), cfg.ConsulAddress)
 	}
 	return &Client{cfg: cfg, nomad: n, consul: cs, waitTime: o.waitTime, now: o.now}, nil
 }
@@ -118,7 +120,7 @@ func (c *Client) Config() Config { return c.cfg }
 
 // String describes the client by its addresses.
 func (c Client) String() string {
-	return fmt.Sprintf("cluster.Client{nomad: %s, consul: %s}", c.cfg.NomadAddress, c.cfg.ConsulURL())
+	return fmt.Sprintf("cluster.Client{nomad: %s, consul: %s}", c.cfg.NomadShown(), c.cfg.ConsulShown())
 }
 
 // Format implements fmt.Formatter so that every verb, %#v and %x included,
@@ -127,15 +129,49 @@ func (c Client) String() string {
 // Value receivers, so a copied Client is covered too.
 func (c Client) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
 
-// MarshalJSON writes the redacted Config.
+// MarshalJSON writes the redacted Config: no tokens, no userinfo in the
+// addresses.
 func (c Client) MarshalJSON() ([]byte, error) {
-	return json.Marshal(c.cfg)
+	cfg := c.cfg
+	cfg.NomadAddress = cfg.NomadShown()
+	cfg.ConsulAddress = ShownAddress(cfg.ConsulAddress)
+	return json.Marshal(cfg)
 }
 
 func (c *Client) nomadErr(op string, err error) *Error {
-	return newError("nomad", c.cfg.NomadAddress, c.cfg.NomadAddressFrom, op, c.cfg.NomadToken, err)
+	return shownError(newError("nomad", c.cfg.NomadShown(), c.cfg.NomadAddressFrom, op, c.cfg.NomadToken, err), c.cfg.NomadAddress)
 }
 
 func (c *Client) consulErr(op string, err error) *Error {
-	return newError("consul", c.cfg.ConsulURL(), c.cfg.ConsulAddressFrom, op, c.cfg.ConsulToken, err)
+	return shownError(newError("consul", c.cfg.ConsulShown(), c.cfg.ConsulAddressFrom, op, c.cfg.ConsulToken, err), c.cfg.ConsulAddress)
+}
+
+// shownError removes the userinfo of addr from the error's detail too:
+// the API clients quote the request URL in their errors, Consul's with
+// the '@' percent-encoded.
+func shownError(e *Error, addr string) *Error {
+	if e == nil {
+		return nil
+	}
+	rest := addr
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return e
+	}
+	userinfo := rest[:at]
+	for _, form := range []string{userinfo + "@", userinfo + "%40", url.PathEscape(userinfo) + "@", url.PathEscape(userinfo) + "%40"} {
+		e.Detail = strings.ReplaceAll(e.Detail, form, "")
+	}
+	// Whatever other form a client chose, the password itself goes.
+	if _, pw, ok := strings.Cut(userinfo, ":"); ok && pw != "" {
+		e.Detail = strings.ReplaceAll(e.Detail, pw, "xxxxx")
+		e.Detail = strings.ReplaceAll(e.Detail, url.PathEscape(pw), "xxxxx")
+	}
+	return e
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -178,6 +179,40 @@ func (c Config) Resolve(getenv func(string) string) Config {
 
 // ConsulURL returns the Consul address with its scheme, for messages.
 func (c Config) ConsulURL() string { return c.ConsulScheme + "://" + c.ConsulAddress }
+
+// NomadShown is NomadAddress fit to print or store (ShownAddress).
+func (c Config) NomadShown() string { return ShownAddress(c.NomadAddress) }
+
+// ConsulShown is ConsulURL fit to print or store (ShownAddress).
+func (c Config) ConsulShown() string { return ShownAddress(c.ConsulURL()) }
+
+// ShownAddress is addr without its userinfo: NOMAD_ADDR may be
+// http://user:password@host, and an address is printed in errors and
+// saved in inventories and plans, which are shared. The user name goes
+// too, because some proxies take a token there. An address that does not
+// parse as a URL loses everything up to its last '@' before the host.
+func ShownAddress(addr string) string {
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		if u.User == nil {
+			return addr
+		}
+		u.User = nil
+		return u.String()
+	}
+	rest := addr
+	scheme := ""
+	if i := strings.Index(rest, "://"); i >= 0 {
+		scheme, rest = rest[:i+3], rest[i+3:]
+	}
+	host := rest
+	if i := strings.IndexAny(host, "/?#"); i >= 0 {
+		host = host[:i]
+	}
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		return scheme + rest[i+1:]
+	}
+	return addr
+}
 
 func envBool(v string) bool {
 	b, err := strconv.ParseBool(strings.TrimSpace(v))

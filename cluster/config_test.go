@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -128,5 +129,69 @@ func TestTokensNeverPrinted(t *testing.T) {
 		if strings.Contains(out, nomadTok) {
 			t.Errorf("error leaks the token: %s", out)
 		}
+	}
+}
+
+// NOMAD_ADDR and CONSUL_HTTP_ADDR may carry user:password@; no error,
+// printed client or view (which inventories and plans store) may show it.
+func TestAddressCredentialsNeverShown(t *testing.T) {
+	const nomadPw, consulPw = "nomad-PW-93ab", "consul-PW-5cd1"
+	env := map[string]string{
+		"NOMAD_ADDR":       "http://ops:" + nomadPw + "@127.0.0.1:1",
+		"CONSUL_HTTP_ADDR": "cops:" + consulPw + "@127.0.0.1:2",
+	}
+	c, err := New(Config{}, WithGetenv(func(k string) string { return env[k] }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Snapshot(t.Context(), SnapshotOptions{Nomad: true, Consul: true})
+	if err == nil {
+		t.Fatal("port 1 answered")
+	}
+	vj, _ := json.Marshal(v)
+	cj, _ := json.Marshal(c)
+	var hints []string
+	var ce *Error
+	if errors.As(err, &ce) {
+		hints = append(hints, ce.Hint())
+	}
+	outs := append([]string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprint(c), string(cj), string(vj)}, hints...)
+	for _, out := range outs {
+		if strings.Contains(out, nomadPw) || strings.Contains(out, consulPw) || strings.Contains(out, "ops:") {
+			t.Errorf("credentials shown: %s", out)
+		}
+	}
+	if !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("the error no longer names the address: %v", err)
+	}
+
+	// A view read through such an address records it without them.
+	f := newFakeAPI(t, "testdata/api/healthy3.json")
+	host := strings.TrimPrefix(f.nomad.URL, "http://")
+	c = newTestClient(t, f, nil, "NOMAD_ADDR", "http://ops:"+nomadPw+"@"+host)
+	v, err = c.Snapshot(t.Context(), SnapshotOptions{Nomad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Nomad == nil || v.Nomad.Address != "http://"+host {
+		t.Errorf("view address = %+v, want http://%s", v.Nomad, host)
+	}
+}
+
+func TestShownAddress(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"plain":          {"http://10.0.0.1:4646", "http://10.0.0.1:4646"},
+		"user and pw":    {"http://u:p@10.0.0.1:4646", "http://10.0.0.1:4646"},
+		"user only":      {"https://tok@nomad.example/", "https://nomad.example/"},
+		"no scheme":      {"u:p@10.0.0.1:8500", "10.0.0.1:8500"},
+		"no scheme bare": {"10.0.0.1:8500", "10.0.0.1:8500"},
+		"@ in path":      {"http://10.0.0.1/a@b", "http://10.0.0.1/a@b"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := ShownAddress(tc.in); got != tc.want {
+				t.Errorf("ShownAddress(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }

@@ -15,7 +15,7 @@ func (c *Client) consulQuery(ctx context.Context) *consul.QueryOptions {
 }
 
 func (c *Client) consulView(ctx context.Context) (*ConsulView, error) {
-	v := &ConsulView{Address: c.cfg.ConsulURL(), Datacenter: c.cfg.ConsulDatacenter}
+	v := &ConsulView{Address: c.cfg.ConsulShown(), Datacenter: c.cfg.ConsulDatacenter}
 	q := c.consulQuery(ctx)
 
 	raft, err := c.consul.Operator().RaftGetConfiguration(q)

@@ -65,7 +65,7 @@ func (c *Client) nomadQuery(ctx context.Context) *nomad.QueryOptions {
 }
 
 func (c *Client) nomadView(ctx context.Context, opts SnapshotOptions) (*NomadView, error) {
-	v := &NomadView{Address: c.cfg.NomadAddress, Region: c.cfg.NomadRegion}
+	v := &NomadView{Address: c.cfg.NomadShown(), Region: c.cfg.NomadRegion}
 	q := c.nomadQuery(ctx)
 
 	raft, err := c.nomad.Operator().RaftGetConfiguration(q)
