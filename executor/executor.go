@@ -150,6 +150,7 @@ type runner struct {
 	sc     *lang.Scope
 	nomad  *nomadAPI
 	failMu sync.Mutex
+	gate   gate
 	// set when a failure with abort or pause, or an approval pause,
 	// stops new work.
 	halt       string

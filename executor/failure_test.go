@@ -288,3 +288,99 @@ step "slow" {
 		t.Errorf("env.txt = %q", data)
 	}
 }
+
+// TestDisruptiveRetryChecksPreconditions: every attempt of a disruptive
+// action runs its preconditions first; the cluster may have changed while
+// the previous attempt failed and the delay passed. A harmless action
+// checks once.
+func TestDisruptiveRetryChecksPreconditions(t *testing.T) {
+	tests := map[string]struct {
+		effect string
+		want   int
+	}{
+		"restart checks before every attempt": {effect: "restart", want: 3},
+		"none checks once":                    {effect: "none", want: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			rb, inputs, p := planFor(t, dir, `
+step "flaky" {
+  retry {
+    attempts = 3
+    delay    = "10ms"
+  }
+  precondition {
+    condition     = true
+    error_message = "never"
+  }
+  action "exec" {
+    command = ["sh", "-c", "exit 1"]
+    effect  = "`+tc.effect+`"
+  }
+}
+`)
+			ev := &eventLog{}
+			res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, ev))
+			if err != nil || res.Status != journal.StatusFailed {
+				t.Fatalf("%v %+v", err, res)
+			}
+			n := 0
+			for _, k := range ev.kinds("step.flaky") {
+				if k == EventPrecondition {
+					n++
+				}
+			}
+			if n != tc.want {
+				t.Errorf("preconditions evaluated %d times, want %d", n, tc.want)
+			}
+		})
+	}
+}
+
+// TestRedoChecksPreconditions: -redo runs a disruptive action again, maybe
+// hours after the crash; its preconditions must hold now, not only when
+// the run started.
+func TestRedoChecksPreconditions(t *testing.T) {
+	dir := t.TempDir()
+	src := `
+variable "ok" {
+  type    = bool
+  default = true
+}
+step "x" {
+  precondition {
+    condition     = var.ok
+    error_message = "not ok now"
+  }
+  action "exec" {
+    command = ["sh", "-c", "echo x >> ran"]
+    effect  = "stop"
+  }
+}
+`
+	rb, inputs, p := planFor(t, dir, src)
+	cfg := testConfig(t, dir, rb, inputs, p, nil)
+	runID := "20260101T000000Z-abcdef"
+	os.MkdirAll(RunDir(cfg.StateDir, runID), 0o700)
+	j, err := journal.Open(filepath.Join(RunDir(cfg.StateDir, runID), journal.FileName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, SourceHash: p.Runbook.SourceHash},
+		journal.Record{Kind: journal.KindIntent, Addr: "step.x", Action: "exec", Attempt: 1})
+	j.Close()
+	_, inputs, _ = planFor(t, dir, src, "ok=false")
+	cfg.Inputs = inputs
+	cfg.Resume, cfg.Redo = true, []string{"step.x"}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusFailed {
+		t.Errorf("status %s, want failed", res.Status)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("-redo ran a stop action whose precondition no longer holds")
+	}
+}

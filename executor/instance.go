@@ -77,8 +77,15 @@ func (r *runner) runComposite(ctx, soft context.Context, g *group) string {
 			started = true
 		}
 	}
+	if disrupt := compositeDisruptive(g); disrupt {
+		defer r.unclaim(root)
+		if started {
+			// Half done: its target may be down now.
+			r.claim(root)
+		}
+	}
 	if !started {
-		if err := r.preconditions(ictx, root); err != nil {
+		if err := r.checkAndClaim(ictx, root, compositeDisruptive(g)); err != nil {
 			return r.fail(root, err)
 		}
 		if err := r.append(journal.Record{Kind: journal.KindIntent, Addr: root.addr, Action: "steps", Attempt: 1}); err != nil {
@@ -238,12 +245,16 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 	default:
 		fresh = true
 	}
-	if fresh {
-		if err := r.preconditions(ictx, n); err != nil {
-			if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-				return stInterrupted
-			}
-			return r.fail(n, err)
+	// A disruptive action checks its preconditions live before every
+	// execution: the first attempt, each retry, and a resumed action
+	// (-redo, or the probe saw it did not happen), which may run hours
+	// after the run stopped. Others check once, before a fresh start.
+	disrupt := disruptive(act)
+	if disrupt {
+		defer r.unclaim(n)
+		if !needAction {
+			// The action ran; waits may still see its target down.
+			r.claim(n)
 		}
 	}
 	if needAction {
@@ -255,6 +266,14 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 		var err error
 		var detail, digest string
 		for attempt := 1; attempt <= attempts; attempt++ {
+			if (attempt == 1 && fresh) || disrupt {
+				if err := r.checkAndClaim(ictx, n, disrupt); err != nil {
+					if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+						return stInterrupted
+					}
+					return r.fail(n, err)
+				}
+			}
 			if err := r.append(journal.Record{Kind: journal.KindIntent, Addr: n.addr, Action: act.Type, Attempt: attempt}); err != nil {
 				return r.fail(n, err)
 			}

@@ -50,6 +50,8 @@ func (r *runner) preconditions(ctx context.Context, n *node) error {
 		if view, err = r.snapshotFor(ctx, n, builtin); err != nil {
 			return fmt.Errorf("read the cluster for the preconditions: %w", err)
 		}
+		// Targets other instances are acting on right now count as down.
+		view = r.withClaims(n, view)
 	}
 	for _, c := range pcs {
 		if c.Name == "" {
