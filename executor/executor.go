@@ -73,6 +73,9 @@ type Config struct {
 	// counts; default 2s, autopilot's health refresh interval. Negative
 	// means 0.
 	Settle time.Duration
+	// afterOpen, when set, sees the journal right after it is opened
+	// (tests inject write faults through it).
+	afterOpen func(*journal.Journal)
 }
 
 // Result is how a run ended.
@@ -89,6 +92,10 @@ type Result struct {
 	// settle (resume with -assume-done or -redo).
 	Paused  []string
 	InDoubt []string
+	// JournalErr is the first journal write that failed. The run stopped
+	// starting work there; Status is failed. The journal may lack the
+	// last records, so check the cluster before resuming.
+	JournalErr error
 }
 
 // ExitCode maps a result to the documented exit codes of nrun apply.
@@ -154,6 +161,8 @@ type runner struct {
 	// set when a failure with abort or pause, or an approval pause,
 	// stops new work.
 	halt       string
+	// journalErr is the first failed journal write; it halts the run.
+	journalErr error
 	assumeDone map[string]bool
 	redo       map[string]bool
 	approve    map[string]bool
@@ -308,6 +317,9 @@ func (r *runner) openRun() error {
 		return err
 	}
 	r.j = j
+	if cfg.afterOpen != nil {
+		cfg.afterOpen(j)
+	}
 	log, err := openAuditLog(r.dir, r.red)
 	if err != nil {
 		return err
@@ -494,6 +506,15 @@ func (r *runner) append(recs ...journal.Record) error {
 	err := r.j.Append(recs...)
 	if err != nil {
 		r.log.Printf("journal write failed: %v", err)
+		r.failMu.Lock()
+		first := r.journalErr == nil
+		if first {
+			r.journalErr = err
+		}
+		r.failMu.Unlock()
+		if first {
+			r.emit(Event{Kind: EventInfo, Message: "the journal cannot be written (" + err.Error() + "); nrun starts nothing more and stops"})
+		}
 	}
 	return err
 }

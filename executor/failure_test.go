@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -382,5 +383,57 @@ step "x" {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
 		t.Fatal("-redo ran a stop action whose precondition no longer holds")
+	}
+}
+
+// TestJournalWriteErrorHalts: a record that cannot be written means resume
+// would not know what happened; the run must start nothing more and fail,
+// even when the failing record is one whose error used to be ignored (the
+// failure record of an on_failure = continue step).
+func TestJournalWriteErrorHalts(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "bad" {
+  on_failure = "continue"
+  action "exec" {
+    command = ["sh", "-c", "exit 1"]
+    effect  = "none"
+  }
+}
+step "slow" {
+  action "exec" {
+    command = ["sh", "-c", "sleep 0.5"]
+    effect  = "none"
+  }
+}
+step "after" {
+  depends_on = [step.slow]
+  action "exec" {
+    command = ["touch", "after"]
+    effect  = "none"
+  }
+}
+`)
+	cfg := testConfig(t, dir, rb, inputs, p, nil)
+	cfg.afterOpen = func(j *journal.Journal) {
+		j.SetFault(func(r journal.Record) error {
+			if r.Kind == journal.KindFailed && r.Addr == "step.bad" {
+				return errors.New("injected: no space left on device")
+			}
+			return nil
+		})
+	}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "after")); err == nil {
+		t.Error("a step started after the journal could not be written")
+	}
+	if res.JournalErr == nil || !strings.Contains(res.JournalErr.Error(), "no space left") {
+		t.Errorf("JournalErr = %v", res.JournalErr)
+	}
+	if res.Status != journal.StatusFailed || res.ExitCode() == 0 {
+		t.Errorf("status %s exit %d, want failed and non-zero", res.Status, res.ExitCode())
 	}
 }

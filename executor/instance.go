@@ -179,8 +179,10 @@ func (r *runner) runComposite(ctx, soft context.Context, g *group) string {
 	if st, ok := r.runWaits(ictx, isoft, root, start); !ok {
 		return st
 	}
+	if err := r.append(journal.Record{Kind: journal.KindFinished, Addr: root.addr}); err != nil {
+		return r.fail(root, err)
+	}
 	root.status = stFinished
-	r.append(journal.Record{Kind: journal.KindFinished, Addr: root.addr})
 	r.emit(Event{Kind: EventFinished, Addr: root.addr, Elapsed: r.now().Sub(start)})
 	return stFinished
 }
@@ -216,23 +218,31 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 		}
 		switch {
 		case r.assumeDone[n.addr]:
-			r.append(journal.Record{Kind: journal.KindDecision, Addr: n.addr, Status: "assume-done"},
-				journal.Record{Kind: journal.KindActionDone, Addr: n.addr, Detail: "operator: assume done"})
+			if err := r.append(journal.Record{Kind: journal.KindDecision, Addr: n.addr, Status: "assume-done"},
+				journal.Record{Kind: journal.KindActionDone, Addr: n.addr, Detail: "operator: assume done"}); err != nil {
+				return r.fail(n, err)
+			}
 			r.emit(Event{Kind: EventProbe, Addr: n.addr, Message: "operator decision: assume the action is done"})
 			needAction = false
 		case r.redo[n.addr]:
-			r.append(journal.Record{Kind: journal.KindDecision, Addr: n.addr, Status: "redo"})
+			if err := r.append(journal.Record{Kind: journal.KindDecision, Addr: n.addr, Status: "redo"}); err != nil {
+				return r.fail(n, err)
+			}
 			r.emit(Event{Kind: EventProbe, Addr: n.addr, Message: "operator decision: redo the action"})
 		case act.Type == "approval":
 			// handled by the action itself (approved or asks again)
 		default:
 			out, detail := r.probe(ictx, n)
-			r.append(journal.Record{Kind: journal.KindProbe, Addr: n.addr, Status: string(out), Detail: detail})
+			if err := r.append(journal.Record{Kind: journal.KindProbe, Addr: n.addr, Status: string(out), Detail: detail}); err != nil {
+				return r.fail(n, err)
+			}
 			r.log.Printf("%s: in doubt after a crash; probe: %s (%s)", n.addr, out, detail)
 			r.emit(Event{Kind: EventProbe, Addr: n.addr, Message: fmt.Sprintf("%s: %s", out, detail)})
 			switch out {
 			case probeDone:
-				r.append(journal.Record{Kind: journal.KindActionDone, Addr: n.addr, Detail: "probe: " + detail})
+				if err := r.append(journal.Record{Kind: journal.KindActionDone, Addr: n.addr, Detail: "probe: " + detail}); err != nil {
+					return r.fail(n, err)
+				}
 				needAction = false
 			case probeUnknown:
 				n.status = stInDoubt
@@ -351,7 +361,9 @@ func (r *runner) runWaits(ctx, soft context.Context, n *node, start time.Time) (
 			}
 			return r.fail(n, fmt.Errorf("wait %s: %w", w.Name, err)), false
 		}
-		r.append(journal.Record{Kind: journal.KindWaitDone, Addr: n.addr, Wait: w.Name, WaitIndex: i, Detail: res})
+		if err := r.append(journal.Record{Kind: journal.KindWaitDone, Addr: n.addr, Wait: w.Name, WaitIndex: i, Detail: res}); err != nil {
+			return r.fail(n, err), false
+		}
 		r.emit(Event{Kind: EventWaitDone, Addr: n.addr, Check: w.Name, OK: true, Message: res, Elapsed: r.now().Sub(start)})
 	}
 	return "", true

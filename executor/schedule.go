@@ -70,6 +70,9 @@ func (r *runner) schedule(ctx context.Context) *Result {
 func (r *runner) halted() string {
 	r.failMu.Lock()
 	defer r.failMu.Unlock()
+	if r.journalErr != nil {
+		return stFailed
+	}
 	return r.halt
 }
 
@@ -220,7 +223,15 @@ func (r *runner) finish(ctx context.Context, stopping bool) *Result {
 			abortFail = true
 		}
 	}
+	r.failMu.Lock()
+	jerr := r.journalErr
+	r.failMu.Unlock()
 	switch {
+	case jerr != nil:
+		// Without a journal nothing after this point could be resumed
+		// safely; the run is over whatever else happened.
+		res.Status = journal.StatusFailed
+		res.JournalErr = jerr
 	case ctx.Err() != nil || (stopping && (pending || halt == stInterrupted)):
 		res.Status = journal.StatusInterrupted
 	case halt == stPaused || len(res.Paused) > 0 || len(res.InDoubt) > 0:

@@ -380,6 +380,9 @@ func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int
 	}
 	fmt.Fprintf(w, "\nRun %s: %s. %d finished, %d failed, %d skipped.\n", res.RunID, res.Status, len(res.Finished), len(res.Failed), len(res.Skipped))
 	fmt.Fprintf(w, "Journal and log: %s\n", res.RunDir)
+	if res.JournalErr != nil {
+		fmt.Fprintf(w, "The journal could not be written, so nrun started nothing more: %v\nFree the disk or fix the file system, check the targets of the last running steps by hand, then continue with -resume.\n", res.JournalErr)
+	}
 	for _, f := range res.Failed {
 		fmt.Fprintf(w, "  failed: %s\n", f)
 	}

@@ -183,6 +183,17 @@ type Journal struct {
 	now  func() time.Time
 	// Redact is applied to every string field before a record is written.
 	redact func(string) string
+	// fault, when set, is asked before each write (fault injection).
+	fault func(Record) error
+}
+
+// SetFault makes Append fail with f's error whenever f returns one for a
+// record about to be written. It exists to test how callers handle a
+// journal that cannot be written (disk full, I/O error).
+func (j *Journal) SetFault(f func(Record) error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.fault = f
 }
 
 // Open opens (creating if needed) the journal at path, replays it and
@@ -271,6 +282,12 @@ func (j *Journal) Append(rs ...Record) error {
 		j.seq++
 		r.Seq, r.Time = j.seq, now
 		r = redactRecord(r, j.redact)
+		if j.fault != nil {
+			if err := j.fault(r); err != nil {
+				j.seq -= uint64(len(out) + 1)
+				return fmt.Errorf("write journal %s: %w", j.path, err)
+			}
+		}
 		line, err := Encode(r)
 		if err != nil {
 			return err
