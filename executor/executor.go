@@ -208,6 +208,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		r.nomad = api
 	}
 
+	// Check the plan's structure before a run directory exists: a plan
+	// the executor refuses must not leave an unfinished run behind.
+	if err := r.build(nil); err != nil {
+		return nil, err
+	}
 	if err := r.openRun(); err != nil {
 		return nil, err
 	}
@@ -216,7 +221,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Lock != nil {
 		cfg.Lock.SetRun(r.runID)
 	}
-	if err := r.build(); err != nil {
+	if err := r.build(r.j.Records()); err != nil {
 		return nil, err
 	}
 	if r.sc == nil {
@@ -357,9 +362,11 @@ func (r *runner) openRun() error {
 }
 
 // build turns the plan into nodes and groups and replays the journal.
-func (r *runner) build() error {
-	st := journal.Replay(r.j.Records())
+// recs are the journal's records (nil to check the plan alone).
+func (r *runner) build(recs []journal.Record) error {
+	st := journal.Replay(recs)
 	r.nodes = map[string]*node{}
+	r.order, r.groups = nil, nil
 	r.steps = map[string]*lang.Step{}
 	for _, s := range r.cfg.Runbook.Steps {
 		r.steps[s.Name] = s

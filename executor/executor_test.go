@@ -173,3 +173,28 @@ step "seq" {
 		t.Errorf("at most %d sequences ran at once, want exactly max_parallel = 2:\n%s", most, data)
 	}
 }
+
+// TestRejectedPlanLeavesNoRun: a plan the executor refuses must not leave
+// a run directory with a header behind; status and -resume would show it
+// as an unfinished run that never started.
+func TestRejectedPlanLeavesNoRun(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "a" {
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+`)
+	p.Instances[0].Inner = []string{"step.nope"}
+	cfg := testConfig(t, dir, rb, inputs, p, nil)
+	if _, err := Run(context.Background(), cfg); err == nil {
+		t.Fatal("a plan naming an inner instance it does not hold was accepted")
+	}
+	runs, _ := filepath.Glob(filepath.Join(cfg.StateDir, "*", "*", journal.FileName))
+	more, _ := filepath.Glob(filepath.Join(cfg.StateDir, "*", journal.FileName))
+	if len(runs)+len(more) > 0 {
+		t.Errorf("a rejected plan left a journal: %v %v", runs, more)
+	}
+}
