@@ -117,6 +117,15 @@ func readInventory(path string) (*cluster.View, hcl.Diagnostics) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid inventory file", Detail: fmt.Sprintf("%s is not a cluster view as nrun inventory writes it: %v. Capture it again with nrun inventory -out %s.", path, err, path)}}
 	}
+	// Decoding accepts null servers, duplicate names and several leaders,
+	// which would plan nonsense; nrun inventory never writes them.
+	var diags hcl.Diagnostics
+	for _, err := range (&v).Validate() {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid inventory file", Detail: fmt.Sprintf("In %s, %v. nrun inventory never writes this, so the file was edited or damaged: capture it again with nrun inventory -out %s, or correct that entry.", path, err, path)})
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
 	return &v, nil
 }
 
