@@ -417,6 +417,17 @@ func (v *validator) forEach(st *Step) eachInfo {
 		return unknownEach
 	case t.IsMapType():
 		elem = t.ElementType()
+	case t.IsObjectType() && TargetKindOf(t) != TargetNone:
+		// Such as data.nomad_servers.all.leader: an object's attributes
+		// would become the instances (["address"], ["host"], ...).
+		coll := "data.nomad_servers.NAME.by_name or .followers"
+		switch TargetKindOf(t) {
+		case TargetNomadNode:
+			coll = "data.nomad_nodes.NAME.by_name"
+		case TargetConsulServer:
+			coll = "data.consul_servers.NAME.by_name or .followers"
+		}
+		return bad("Invalid for_each argument", fmt.Sprintf("for_each ranges over a single %s, so each of its attributes (id, name, address, ...) would become an instance. Did you mean a collection, such as %s? To act on this one %s, remove for_each and set target to it.", friendly(t), coll, friendly(t)))
 	case t.IsObjectType():
 		elem = cty.DynamicPseudoType
 		var common cty.Type
@@ -440,11 +451,18 @@ func (v *validator) forEach(st *Step) eachInfo {
 	default:
 		return bad("Invalid for_each argument", fmt.Sprintf("for_each needs a map, a set of strings or an object, and this is a %s. Use a map keyed by name, such as data.nomad_servers.all.by_name.", t.FriendlyName()))
 	}
-	if st.Order == OrderLeaderLast && elem != cty.DynamicPseudoType && !elem.Equals(ServerType) && !elem.Equals(ConsulServerType) {
+	// An element type only known at apply (a map of a dynamic value) may
+	// still be servers; an object of mixed attribute types never is.
+	unknownElem := elem == cty.DynamicPseudoType && t.IsMapType()
+	if st.Order == OrderLeaderLast && !unknownElem && !elem.Equals(ServerType) && !elem.Equals(ConsulServerType) {
+		elemNoun := friendly(elem)
+		if elem == cty.DynamicPseudoType {
+			elemNoun = "value of a different type"
+		}
 		v.diags = append(v.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid use of order",
-			Detail:   fmt.Sprintf("order = \"leader_last\" needs a for_each over servers, such as data.nomad_servers.all.by_name or data.consul_servers.all.by_name, so that the leader's instance can be found; here each element is a %s. Remove order or iterate over servers.", friendly(elem)),
+			Detail:   fmt.Sprintf("order = \"leader_last\" needs a for_each over servers, such as data.nomad_servers.all.by_name or data.consul_servers.all.by_name, so that the leader's instance can be found; here each element is a %s. Remove order or iterate over servers.", elemNoun),
 			Subject:  st.OrderRange.Ptr(),
 		})
 	}
