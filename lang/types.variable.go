@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -76,6 +77,17 @@ func decodeVariable(b *hclsyntax.Block) (*Variable, hcl.Diagnostics) {
 		}
 		if a := vc.Attrs["error_message"]; a != nil {
 			val.ErrorMessage = a.Expr
+			// An empty message would fail a run with nothing to say why.
+			if len(a.Expr.Variables()) == 0 {
+				if m, d := a.Expr.Value(nil); !d.HasErrors() && m.IsKnown() && !m.IsNull() && m.Type() == cty.String && strings.TrimSpace(m.AsString()) == "" {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Empty validation error_message",
+						Detail:   fmt.Sprintf("The error_message of a validation of variable %q is empty, so a value that fails the rule would be refused without saying why. Write a sentence that says what a valid value looks like, such as \"new_version must look like 1.10.2.\"", v.Name),
+						Subject:  a.Expr.Range().Ptr(),
+					})
+				}
+			}
 		}
 		if val.Condition != nil && val.ErrorMessage != nil {
 			v.Validations = append(v.Validations, val)
