@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -110,14 +111,18 @@ func InputValues(rb *Runbook, vars []string, varFiles []string) (map[string]cty.
 		if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
 			val = cty.StringVal(raw)
 		} else {
+			// A bare word such as zz parses as a reference, whose own
+			// error ("Variables not allowed") says nothing about -var.
 			expr, d := hclsyntax.ParseExpression([]byte(raw), filename, hcl.InitialPos)
-			diags = append(diags, d...)
-			if d.HasErrors() {
-				continue
+			if !d.HasErrors() {
+				val, d = expr.Value(nil)
 			}
-			val, d = expr.Value(nil)
-			diags = append(diags, d...)
 			if d.HasErrors() {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid value for input variable",
+					Detail:   fmt.Sprintf("var.%s is a %s, and %q is not one written in HCL syntax. Pass it as -var '%s=%s'. Only a string variable takes its value as written; inside a list, map or object, strings need double quotes.", name, v.Type.FriendlyName(), raw, name, typeExample(v.Type)),
+				})
 				continue
 			}
 		}
@@ -151,4 +156,41 @@ func variableNames(rb *Runbook) []string {
 		out = append(out, v.Name)
 	}
 	return out
+}
+
+// typeExample is a value of type t as it is written after -var name=.
+func typeExample(t cty.Type) string {
+	switch {
+	case t == cty.Number:
+		return "5"
+	case t == cty.Bool:
+		return "true"
+	case t == cty.String:
+		return "text"
+	case t.IsListType() || t.IsSetType():
+		return "[" + typeExampleIn(t.ElementType()) + ", " + typeExampleIn(t.ElementType()) + "]"
+	case t.IsMapType():
+		return "{ a = " + typeExampleIn(t.ElementType()) + " }"
+	case t.IsObjectType():
+		var parts []string
+		names := make([]string, 0, len(t.AttributeTypes()))
+		for n := range t.AttributeTypes() {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			parts = append(parts, n+" = "+typeExampleIn(t.AttributeType(n)))
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	}
+	return "..."
+}
+
+// typeExampleIn is typeExample inside a collection, where strings are
+// quoted.
+func typeExampleIn(t cty.Type) string {
+	if t == cty.String {
+		return `"a"`
+	}
+	return typeExample(t)
 }

@@ -3,6 +3,7 @@ package lang
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -36,11 +37,13 @@ func TestInputValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := map[string]struct {
-		vars      []string
-		files     []string
-		want      map[string]cty.Value
-		wantErr   string // summary of the expected error, "" for none
-		wantWarns int
+		vars    []string
+		files   []string
+		want    map[string]cty.Value
+		wantErr string // summary of the expected error, "" for none
+		// wantDetail is part of that error's detail, "" for any.
+		wantDetail string
+		wantWarns  int
 	}{
 		"string var is taken literally": {
 			vars: []string{"name=a=b [1]"},
@@ -72,9 +75,20 @@ func TestInputValues(t *testing.T) {
 				"hosts": cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")}),
 			},
 		},
-		"wrong type": {
-			vars:    []string{"count=many"},
-			wantErr: "Variables not allowed",
+		"bare word for a number": {
+			vars:       []string{"count=zz"},
+			wantErr:    "Invalid value for input variable",
+			wantDetail: `var.count is a number, and "zz" is not one written in HCL syntax. Pass it as -var 'count=5'.`,
+		},
+		"unquoted strings in a list": {
+			vars:       []string{"hosts=[a, b]"},
+			wantErr:    "Invalid value for input variable",
+			wantDetail: `Pass it as -var 'hosts=["a", "a"]'. Only a string variable takes its value as written; inside a list, map or object, strings need double quotes.`,
+		},
+		"broken object": {
+			vars:       []string{"opts={ fast = "},
+			wantErr:    "Invalid value for input variable",
+			wantDetail: `Pass it as -var 'opts={ fast = true, level = 5 }'.`,
 		},
 		"wrong type after parse": {
 			vars:    []string{`count="many"`},
@@ -109,10 +123,10 @@ func TestInputValues(t *testing.T) {
 				}
 				found := false
 				for _, d := range diags {
-					found = found || d.Summary == tc.wantErr
+					found = found || (d.Summary == tc.wantErr && strings.Contains(d.Detail, tc.wantDetail))
 				}
-				if !found {
-					t.Fatalf("want error %q, got %v", tc.wantErr, diags)
+				if !found || len(diags.Errs()) != 1 {
+					t.Fatalf("want one error %q with detail %q, got %v", tc.wantErr, tc.wantDetail, diags)
 				}
 				return
 			}
