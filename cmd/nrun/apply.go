@@ -181,6 +181,9 @@ func runApply(s *streams, args []string) int {
 		if err := json.Unmarshal(b, saved); err != nil {
 			return errf("%s is not a plan saved by 'nrun plan -out': %v", a.Path, err)
 		}
+		if err := validateSavedPlan(saved); err != nil {
+			return errf("%s is not a plan saved by 'nrun plan -out': %v; make a new plan with 'nrun plan -out'", a.Path, err)
+		}
 		if len(saved.Runbook.Paths) == 0 {
 			return errf("the plan %s names no runbook files", a.Path)
 		}
@@ -210,6 +213,10 @@ func runApply(s *streams, args []string) int {
 	}
 	if diags.HasErrors() {
 		return fail(diags)
+	}
+
+	if fp := saved; fp != nil && needsCluster(rb) && fp.Fingerprint.Nomad == nil && fp.Fingerprint.Consul == nil {
+		return errf("the plan %s records no cluster fingerprint, but the runbook reads or changes a cluster, so nrun cannot tell whether the cluster changed since the plan was made. Make a new plan with 'nrun plan -out'.", a.Path)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -245,20 +252,30 @@ func runApply(s *streams, args []string) int {
 			return fail(diags)
 		}
 	}
-	var p *planner.Plan
 	if saved != nil {
-		if sd := planner.CheckStale(saved, view, planner.RunbookSourceHash(rb)); sd.HasErrors() {
-			fmt.Fprintf(s.Stderr, "nrun apply: the saved plan %s no longer matches the runbook or the cluster; make a new plan with 'nrun plan -out'.\n\n", a.Path)
-			return fail(sd)
+		stale := "nrun apply: the saved plan %s no longer matches the runbook or the cluster; make a new plan with 'nrun plan -out'.\n\n"
+		if needsCluster(rb) {
+			if sd := planner.CheckStale(saved, view, planner.RunbookSourceHash(rb)); sd.HasErrors() {
+				fmt.Fprintf(s.Stderr, stale, a.Path)
+				return fail(sd)
+			}
+		} else if h := planner.RunbookSourceHash(rb); h != saved.Runbook.SourceHash {
+			// No cluster to compare: only the runbook can have changed.
+			// (The plan may record a cluster it read; this runbook needs
+			// none, so that part is not compared.)
+			return errf("the runbook changed since the plan %s was made (source hash %s, now %s); make a new plan with 'nrun plan -out'.", a.Path, saved.Runbook.SourceHash, h)
 		}
-		p = saved
-	} else {
-		var pd hcl.Diagnostics
-		p, pd = planner.Resolve(rb, inputs, view, planner.ResolveOptions{})
-		diags = append(diags, pd...)
-		if diags.HasErrors() {
-			return fail(diags)
-		}
+	}
+	// The plan executed is always made here, from the runbook and the
+	// live view. A saved plan only has to describe the same work: its
+	// ordering, timeouts and targets are never taken from the file.
+	p, pd := planner.Resolve(rb, inputs, view, planner.ResolveOptions{})
+	diags = append(diags, pd...)
+	if diags.HasErrors() {
+		return fail(diags)
+	}
+	if saved != nil && executor.PlanStructure(saved) != executor.PlanStructure(p) {
+		return errf("the plan %s does not describe what the runbook does now (its instances, ordering, actions or targets differ from a plan made now; the file may have been edited). Make a new plan with 'nrun plan -out', review it and apply that one.", a.Path)
 	}
 
 	stateDir := a.StateDir
@@ -404,6 +421,23 @@ func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int
 		}
 	}
 	return res.ExitCode()
+}
+
+// validateSavedPlan refuses a plan file that nrun plan cannot have
+// written, before anything reads it.
+func validateSavedPlan(p *planner.Plan) error {
+	if p.FormatVersion != "1" {
+		return fmt.Errorf("format_version is %q, and this nrun reads \"1\"", p.FormatVersion)
+	}
+	for i, in := range p.Instances {
+		if in == nil {
+			return fmt.Errorf("instance %d is null", i)
+		}
+		if in.Step.Name == "" {
+			return fmt.Errorf("instance %d has no address", i)
+		}
+	}
+	return nil
 }
 
 func addrQuote(s string) string {
