@@ -96,6 +96,10 @@ type ClusterInfo struct {
 	Taken  time.Time `json:"taken"`
 	Nomad  *RaftInfo `json:"nomad,omitempty"`
 	Consul *RaftInfo `json:"consul,omitempty"`
+	// NotNeeded is set when the runbook reads and changes no cluster
+	// (NeedsCluster is false): none was read, and the plan records no
+	// fingerprint.
+	NotNeeded bool `json:"not_needed,omitempty"`
 }
 
 // RaftInfo summarises one Raft cluster: Nomad's servers of the region or

@@ -498,3 +498,62 @@ func TestResolveDefaultTarget(t *testing.T) {
 		t.Errorf("Summary.DisruptServers = %d, want 3", p.Summary.DisruptServers)
 	}
 }
+
+// A runbook of exec, sleep and approval steps needs no cluster: its plan
+// records none and no fingerprint, even when given a view, so apply (which
+// reads none for it) does not find the plan stale.
+func TestResolveNoClusterNeeded(t *testing.T) {
+	tests := map[string]struct {
+		src   string
+		needs bool
+	}{
+		"exec and sleep": {src: `
+step "a" {
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+step "b" {
+  depends_on = [step.a]
+  precondition {
+    condition     = true
+    error_message = "never"
+  }
+  action "sleep" { duration = "1s" }
+}`},
+		"data source": {needs: true, src: `
+data "nomad_servers" "all" {}
+step "a" {
+  action "approval" { message = "${length(data.nomad_servers.all.by_name)} servers" }
+}`},
+		"named check": {needs: true, src: `
+step "a" {
+  precondition "quorum_ok" {}
+  action "sleep" { duration = "1s" }
+}`},
+		"cluster action": {needs: true, src: `
+step "a" {
+  action "nomad_snapshot_save" { path = "x.snap" }
+}`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rb, diags := lang.Parse(map[string][]byte{"r.nrun.hcl": []byte(tc.src)})
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			if got := NeedsCluster(rb); got != tc.needs {
+				t.Fatalf("NeedsCluster = %v, want %v", got, tc.needs)
+			}
+			p, diags := Resolve(rb, nil, loadInventory(t, "healthy"), ResolveOptions{})
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			recorded := p.Fingerprint.Nomad != nil || p.Fingerprint.Consul != nil || p.Cluster.Nomad != nil
+			if recorded != tc.needs || p.Cluster.NotNeeded == tc.needs {
+				t.Errorf("cluster recorded = %v (not needed %v), want %v: %+v", recorded, p.Cluster.NotNeeded, tc.needs, p.Fingerprint)
+			}
+		})
+	}
+}

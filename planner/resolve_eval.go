@@ -60,9 +60,16 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	if rb == nil {
 		return p, nil
 	}
+	notNeeded := !NeedsCluster(rb)
+	if notNeeded {
+		// Whatever view was given (an inventory), the plan must not
+		// depend on it: apply reads no cluster for this runbook.
+		view = nil
+	}
 	r := &resolver{rb: rb, view: view, plan: p, sensitive: map[string]bool{}, nodeIDs: map[string]bool{}, jobKeys: map[string]bool{}, finish: map[addrs.Step]int{}}
 	p.Runbook = runbookInfo(rb)
 	p.Cluster = clusterInfo(view)
+	p.Cluster.NotNeeded = notNeeded
 
 	sc, diags := lang.ValidateWithScope(rb, inputs)
 	if sc == nil {
@@ -125,7 +132,9 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	for k := range r.jobKeys {
 		jobs = append(jobs, k)
 	}
-	p.Fingerprint = FingerprintOf(view, nodes, jobs)
+	if !notNeeded {
+		p.Fingerprint = FingerprintOf(view, nodes, jobs)
+	}
 
 	for _, d := range r.diags {
 		p.Diagnostics = append(p.Diagnostics, planDiagnostic(d))

@@ -142,7 +142,9 @@ func writeHeader(b *strings.Builder, p *planner.Plan, c palette) {
 	b.WriteString("\n")
 	writeRaft(b, "Nomad", "region", p.Cluster.Nomad, c)
 	writeRaft(b, "Consul", "datacenter", p.Cluster.Consul, c)
-	if p.Cluster.Nomad == nil && p.Cluster.Consul == nil {
+	if p.Cluster.NotNeeded {
+		b.WriteString("No cluster needed: the runbook neither reads nor changes one.\n\n")
+	} else if p.Cluster.Nomad == nil && p.Cluster.Consul == nil {
 		b.WriteString("No cluster was read.\n\n")
 	} else if !p.Cluster.Taken.IsZero() {
 		fmt.Fprintf(b, "Cluster read at %s.\n\n", p.Cluster.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))

@@ -166,9 +166,13 @@ func runPlan(s *streams, args []string) int {
 
 	var view *cluster.View
 	var vd hcl.Diagnostics
-	if a.Inventory != "" {
+	switch {
+	case a.Inventory != "":
 		view, vd = readInventory(a.Inventory)
-	} else {
+	case !planner.NeedsCluster(rb):
+		// Apply reads none for this runbook either (same rule), so a
+		// saved plan carries no fingerprint that apply would compare.
+	default:
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		view, vd = planner.LiveView(ctx, rb, inputs, s.Getenv)
