@@ -31,7 +31,7 @@ type Plan struct {
 	Variables []Variable  `json:"variables"`
 	// InputSalt is the hex key of the variable hashes (Variable.Hash),
 	// random per plan unless ResolveOptions.Salt fixes it.
-	InputSalt string `json:"input_salt,omitempty"`
+	InputSalt string      `json:"input_salt,omitempty"`
 	Cluster   ClusterInfo `json:"cluster"`
 
 	// Steps has one entry per top-level step, in graph order.
