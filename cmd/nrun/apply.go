@@ -177,11 +177,8 @@ func runApply(s *streams, args []string) int {
 		if err != nil {
 			return errf("%v", err)
 		}
-		saved = &planner.Plan{}
-		if err := json.Unmarshal(b, saved); err != nil {
-			return errf("%s is not a plan saved by 'nrun plan -out': %v", a.Path, err)
-		}
-		if err := validateSavedPlan(saved); err != nil {
+		saved, err = loadPlanFile(b)
+		if err != nil {
 			return errf("%s is not a plan saved by 'nrun plan -out': %v; make a new plan with 'nrun plan -out'", a.Path, err)
 		}
 		if len(saved.Runbook.Paths) == 0 {
@@ -421,6 +418,18 @@ func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int
 		}
 	}
 	return res.ExitCode()
+}
+
+// loadPlanFile parses and validates a saved plan.
+func loadPlanFile(b []byte) (*planner.Plan, error) {
+	p := &planner.Plan{}
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, err
+	}
+	if err := validateSavedPlan(p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // validateSavedPlan refuses a plan file that nrun plan cannot have
