@@ -178,7 +178,7 @@ func TestSafetyRunbooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Skip("runbooks/ has no .nrun.hcl file yet")
+		t.Fatal("runbooks/ has no .nrun.hcl file: the examples this test guards are gone")
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
