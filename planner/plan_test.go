@@ -557,3 +557,36 @@ step "a" {
 		})
 	}
 }
+
+// A view whose addresses carry user:password@ (an old inventory file) is
+// recorded in the plan without them.
+func TestResolveAddressWithoutUserinfo(t *testing.T) {
+	v := loadInventory(t, "healthy")
+	v.Nomad.Address = "http://ops:pw-SECRET@10.0.0.11:4646"
+	v.Consul.Address = "http://ops:pw-SECRET@10.0.0.11:8500"
+	p := mustPlanView(t, v)
+	b, _ := json.Marshal(p)
+	if bytes.Contains(b, []byte("pw-SECRET")) || bytes.Contains(b, []byte("ops:")) {
+		t.Errorf("credentials in the plan: %s", b)
+	}
+	if p.Cluster.Nomad.Address != "http://10.0.0.11:4646" {
+		t.Errorf("nomad address = %q", p.Cluster.Nomad.Address)
+	}
+}
+
+func mustPlanView(t *testing.T, v *cview.View) *Plan {
+	t.Helper()
+	rb, diags := lang.Parse(map[string][]byte{"r.nrun.hcl": []byte(`
+data "nomad_servers" "all" {}
+step "a" {
+  action "approval" { message = "${length(data.nomad_servers.all.by_name)} servers" }
+}`)})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	p, diags := Resolve(rb, nil, v, ResolveOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	return p
+}

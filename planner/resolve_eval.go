@@ -186,11 +186,13 @@ func clusterInfo(v *cview.View) ClusterInfo {
 	}
 	c.Taken = v.Taken
 	if v.Nomad != nil {
-		c.Nomad = raftInfo(v.Nomad.Address, v.Nomad.Region, v.Nomad.Raft)
+		// An inventory captured before addresses were stored without
+		// userinfo may still carry user:password@.
+		c.Nomad = raftInfo(cview.ShownAddress(v.Nomad.Address), v.Nomad.Region, v.Nomad.Raft)
 		c.Nomad.Nodes = len(v.Nomad.Nodes)
 	}
 	if v.Consul != nil {
-		c.Consul = raftInfo(v.Consul.Address, v.Consul.Datacenter, v.Consul.Raft)
+		c.Consul = raftInfo(cview.ShownAddress(v.Consul.Address), v.Consul.Datacenter, v.Consul.Raft)
 	}
 	return c
 }
