@@ -141,7 +141,33 @@ func stringList(v cty.Value) []string {
 	return out
 }
 
+// argvSensitive reports whether the command (what = "exec") or check
+// command of n's exec action, or its env, is computed from a sensitive
+// value.
+func (r *runner) argvSensitive(n *node, what string) bool {
+	act := n.step.Action
+	if act == nil || r.sens == nil {
+		return false
+	}
+	name := "command"
+	if what == "check" {
+		name = "check"
+	}
+	for _, a := range []string{name, "env"} {
+		if at, ok := act.Args[a]; ok && r.sens.Uses(at.Expr) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *runner) approval(ctx context.Context, n *node, msg string) (string, string, error) {
+	// The operator sees the message at the terminal and in events; a
+	// secret in it, or anything computed from one, must not show.
+	if at, ok := n.step.Action.Args["message"]; ok && r.sens != nil && r.sens.Uses(at.Expr) {
+		msg = "(the message is computed from a sensitive value and is not shown)"
+	}
+	msg = r.red.String(msg)
 	if n.state.Approved || r.approve[n.addr] {
 		if !n.state.Approved {
 			r.append(journal.Record{Kind: journal.KindApproved, Addr: n.addr, Detail: "nrun apply -approve"})
@@ -227,7 +253,13 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 	if err != nil {
 		return "", err
 	}
-	r.log.Printf("%s: %s: %s", n.addr, what, strings.Join(argv, " "))
+	shown := strings.Join(argv, " ")
+	if r.argvSensitive(n, what) {
+		// Exact-match redaction cannot catch upper(var.pw) or
+		// base64encode(var.pw): hide the whole command line.
+		shown = "(sensitive)"
+	}
+	r.log.Printf("%s: %s: %s", n.addr, what, shown)
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}

@@ -254,13 +254,40 @@ step "fail" {
     effect  = "none"
   }
 }
+step "derived" {
+  depends_on = [step.show]
+  action "exec" {
+    command = ["true", upper(var.pw), replace(var.pw, "-", "_")]
+    effect  = "none"
+  }
+}
+step "guarded" {
+  depends_on = [step.show]
+  on_failure = "continue"
+  precondition {
+    condition     = var.pw == "something else"
+    error_message = "wrong password ${var.pw} (${upper(var.pw)})"
+  }
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+step "ask" {
+  depends_on = [step.derived]
+  action "approval" {
+    message = "rotate ${upper(var.pw)}?"
+  }
+}
 `)
-	secrets := []string{"s3cr3t-nomad-token-9f1c", "s3cr3t-consul-token-77ab", "hunter2-sensitive-var"}
+	secrets := []string{"s3cr3t-nomad-token-9f1c", "s3cr3t-consul-token-77ab", "hunter2-sensitive-var",
+		"HUNTER2-SENSITIVE-VAR", "hunter2_sensitive_var"}
 	cmd := exec.Command(nrunBin, "apply", "-auto-approve", "-var", "pw="+secrets[2], "main.nrun.hcl")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NOMAD_TOKEN="+secrets[0], "CONSUL_HTTP_TOKEN="+secrets[1])
 	out, _ := cmd.CombinedOutput()
-	if !strings.Contains(string(out), "nomad="+Redacted) || !strings.Contains(string(out), "FAILED") {
+	if !strings.Contains(string(out), "nomad="+Redacted) || !strings.Contains(string(out), "FAILED") ||
+		!strings.Contains(string(out), "approval needed") || !strings.Contains(string(out), "precondition failed") {
 		t.Fatalf("the run did not print what it should:\n%s", out)
 	}
 	var all bytes.Buffer

@@ -158,6 +158,8 @@ type runner struct {
 	nomad  *nomadAPI
 	failMu sync.Mutex
 	gate   gate
+	// sens says which expressions are computed from sensitive variables.
+	sens *lang.Sensitivity
 	// set when a failure with abort or pause, or an approval pause,
 	// stops new work.
 	halt       string
@@ -199,7 +201,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		secrets = append(secrets, c.NomadToken.Reveal(), c.ConsulToken.Reveal())
 	}
 	r := &runner{cfg: cfg, red: NewRedactor(secrets...), now: cfg.Now, sc: cfg.Scope,
-		assumeDone: set(cfg.AssumeDone), redo: set(cfg.Redo), approve: set(cfg.Approve)}
+		assumeDone: set(cfg.AssumeDone), redo: set(cfg.Redo), approve: set(cfg.Approve),
+		sens: lang.NewSensitivity(cfg.Runbook)}
 	if cfg.Cluster != nil {
 		api, err := newNomadAPI(cfg.Cluster.Config())
 		if err != nil {

@@ -151,6 +151,10 @@ func (r *runner) customPrecondition(n *node, c *lang.Check, view *cluster.View) 
 		}
 	}
 	r.scMu.Unlock()
+	if msg != "" && r.sens != nil && r.sens.Uses(c.ErrorMessage) {
+		// Redaction matches the secret itself, not upper(var.pw).
+		msg = "(the error message is computed from a sensitive value and is not shown)"
+	}
 	if diags.HasErrors() {
 		return fmt.Errorf("precondition: %s", diags.Error())
 	}
