@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -119,7 +120,12 @@ func TestLivePlan(t *testing.T) {
 	}
 	rb, _ := lang.Load(upgradeRunbook)
 	inputs, _ := lang.InputValues(rb, nil, []string{sandboxVars})
-	p2, _ := Resolve(rb, inputs, &fromFile, ResolveOptions{})
+	// The same salt: the variable hashes are keyed randomly per plan.
+	salt, err := hex.DecodeString(p.InputSalt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := Resolve(rb, inputs, &fromFile, ResolveOptions{Salt: salt})
 	b1, _ := json.Marshal(p)
 	b2, _ := json.Marshal(p2)
 	if string(b1) != string(b2) {
