@@ -127,18 +127,25 @@ func durationArg(args map[string]cty.Value, name string, def time.Duration) (tim
 	return d, nil
 }
 
-func stringList(v cty.Value) []string {
+// stringList reads a list of strings argument. A null element is an
+// error, not skipped: ["echo", null, "x"] must not run as `echo x`.
+func stringList(name string, v cty.Value) ([]string, error) {
 	if v == cty.NilVal || v.IsNull() || !v.CanIterateElements() {
-		return nil
+		return nil, nil
 	}
 	var out []string
-	for it := v.ElementIterator(); it.Next(); {
+	i := 0
+	for it := v.ElementIterator(); it.Next(); i++ {
 		_, e := it.Element()
-		if e.Type() == cty.String && !e.IsNull() {
-			out = append(out, e.AsString())
+		if e.IsNull() {
+			return nil, fmt.Errorf("argument %s: element %d is null; every element of the command must be a string", name, i)
 		}
+		if e.Type() != cty.String {
+			return nil, fmt.Errorf("argument %s: element %d is a %s, not a string", name, i, e.Type().FriendlyName())
+		}
+		out = append(out, e.AsString())
 	}
-	return out
+	return out, nil
 }
 
 // argvSensitive reports whether the command (what = "exec") or check
@@ -196,7 +203,10 @@ func (r *runner) approval(ctx context.Context, n *node, msg string) (string, str
 // terminal reaches nrun, which decides; not the command), with its output
 // in the audit log.
 func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Value) (string, string, error) {
-	argv := stringList(args["command"])
+	argv, err := stringList("command", args["command"])
+	if err != nil {
+		return "", "", err
+	}
 	if len(argv) == 0 {
 		return "", "", errors.New("exec: command is empty")
 	}
@@ -208,9 +218,13 @@ func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Va
 	if v, ok := args["env"]; ok && !v.IsNull() {
 		for it := v.ElementIterator(); it.Next(); {
 			k, e := it.Element()
-			if e.Type() == cty.String && !e.IsNull() {
-				env[k.AsString()] = e.AsString()
+			if e.IsNull() {
+				return "", "", fmt.Errorf("argument env: the value of %s is null; give it a string, or leave the variable out", k.AsString())
 			}
+			if e.Type() != cty.String {
+				return "", "", fmt.Errorf("argument env: the value of %s is a %s, not a string", k.AsString(), e.Type().FriendlyName())
+			}
+			env[k.AsString()] = e.AsString()
 		}
 	}
 	out, err := r.runCommand(ctx, n, "exec", argv, env, timeout)
@@ -218,7 +232,11 @@ func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Va
 		return "", "", err
 	}
 	n.output = out
-	if check := stringList(args["check"]); len(check) > 0 {
+	check, err := stringList("check", args["check"])
+	if err != nil {
+		return "", "", err
+	}
+	if len(check) > 0 {
 		if _, err := r.runCommand(ctx, n, "check", check, env, timeout); err != nil {
 			return "", "", fmt.Errorf("the check command after exec failed: %w", err)
 		}

@@ -437,3 +437,51 @@ step "after" {
 		t.Errorf("status %s exit %d, want failed and non-zero", res.Status, res.ExitCode())
 	}
 }
+
+// TestNullCommandElement: a null element in command or env is an error
+// naming the argument; it used to be dropped, so ["touch", null, "x"] ran
+// as `touch x`.
+func TestNullCommandElement(t *testing.T) {
+	tests := map[string]struct {
+		attrs string
+		want  string
+	}{
+		"command": {attrs: `command = ["touch", var.mid, "x"]`, want: "argument command: element 1 is null"},
+		"env":     {attrs: "command = [\"touch\", \"x\"]\n    env = { A = var.mid }", want: "argument env: the value of A is null"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			rb, inputs, p := planFor(t, dir, `
+variable "mid" {
+  type    = string
+  default = null
+}
+step "x" {
+  action "exec" {
+    `+tc.attrs+`
+    effect = "none"
+  }
+}
+`)
+			res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != journal.StatusFailed {
+				t.Errorf("status %s, want failed", res.Status)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+				t.Error("the command ran without its null element")
+			}
+			recs, _ := journal.Read(filepath.Join(res.RunDir, journal.FileName))
+			found := false
+			for _, r := range recs {
+				found = found || (r.Kind == journal.KindFailed && strings.Contains(r.Error, tc.want))
+			}
+			if !found {
+				t.Errorf("no failure record saying %q", tc.want)
+			}
+		})
+	}
+}

@@ -44,7 +44,10 @@ func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 		if err := r.waitLeftover(ctx, n); err != nil {
 			return probeUnknown, err.Error()
 		}
-		check := stringList(args["check"])
+		check, err := stringList("check", args["check"])
+		if err != nil {
+			return probeUnknown, err.Error()
+		}
 		if len(check) == 0 {
 			return probeUnknown, "the exec command may or may not have run and the action has no check command to tell"
 		}
