@@ -226,6 +226,8 @@ func RunStatus(w io.Writer, id string, st *journal.State, locked bool) {
 	}
 	status := "running or crashed (no end record)"
 	switch {
+	case st.End != nil && st.End.Status == journal.StatusFinished && len(st.NotDone()) > 0:
+		status = fmt.Sprintf("inconsistent (the end record says finished, but %d instances are not done)", len(st.NotDone()))
 	case st.End != nil:
 		status = st.End.Status
 	case !locked:

@@ -204,6 +204,9 @@ func Open(path string, redact func(string) string) (*Journal, error) {
 		return nil, err
 	}
 	recs, good, torn, err := Scan(f)
+	if err == nil {
+		err = Check(recs)
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -253,7 +256,13 @@ func Read(path string) ([]Record, error) {
 	}
 	defer f.Close()
 	recs, _, _, err := Scan(f)
-	return recs, err
+	if err != nil {
+		return nil, err
+	}
+	if err := Check(recs); err != nil {
+		return nil, err
+	}
+	return recs, nil
 }
 
 // Path is the journal's file name.

@@ -142,3 +142,54 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestDamagedJournalsRefused: journals nrun cannot have written are
+// refused by Read (status) and Open (resume), each with a reason.
+func TestDamagedJournalsRefused(t *testing.T) {
+	hdr := Record{Seq: 1, Kind: KindRun, RunID: "r", Instances: []string{"step.a"}}
+	tests := map[string]struct {
+		recs []Record
+		want string
+	}{
+		"no header":     {recs: []Record{{Seq: 1, Kind: KindIntent, Addr: "step.a"}}, want: "does not start with a run record"},
+		"second header": {recs: []Record{hdr, {Seq: 2, Kind: KindRun, RunID: "r2"}}, want: "second run header"},
+		"seq backwards": {recs: []Record{hdr, {Seq: 3, Kind: KindIntent, Addr: "step.a"}, {Seq: 2, Kind: KindFinished, Addr: "step.a"}}, want: "seq 2 after seq 3"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), FileName)
+			var data []byte
+			for _, r := range tc.recs {
+				line, err := Encode(r)
+				must(t, err)
+				data = append(data, line...)
+			}
+			must(t, os.WriteFile(p, data, 0o600))
+			if _, err := Read(p); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Read: %v, want an error saying %q", err, tc.want)
+			}
+			if j, err := Open(p, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Open: %v, want an error saying %q", err, tc.want)
+				if j != nil {
+					j.Close()
+				}
+			}
+		})
+	}
+}
+
+// TestEndRecordDoesNotFinishUnstartedWork: an end record saying finished
+// does not make a run finished while a header instance never started.
+func TestEndRecordDoesNotFinishUnstartedWork(t *testing.T) {
+	st := Replay([]Record{
+		{Seq: 1, Kind: KindRun, RunID: "r", Instances: []string{"step.a", "step.b"}},
+		{Seq: 2, Kind: KindFinished, Addr: "step.a"},
+		{Seq: 3, Kind: KindEnd, Status: StatusFinished},
+	})
+	if !st.Unfinished() {
+		t.Error("a run with step.b not started reads as finished")
+	}
+	if got := st.NotDone(); len(got) != 1 || got[0] != "step.b" {
+		t.Errorf("NotDone = %v", got)
+	}
+}

@@ -1,6 +1,9 @@
 package journal
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Phase is how far an instance got, as the journal tells it.
 type Phase int
@@ -135,7 +138,49 @@ func Replay(recs []Record) *State {
 }
 
 // Unfinished reports whether the run still has work: it never ended with
-// StatusFinished.
+// StatusFinished, or an instance the run header lists is not done
+// (finished, failed or skipped under on_failure = continue) whatever the
+// end record says. A damaged or hand-edited journal cannot make a run
+// look finished that did not do its work.
 func (st *State) Unfinished() bool {
-	return st.End == nil || st.End.Status != StatusFinished
+	if st.End == nil || st.End.Status != StatusFinished {
+		return true
+	}
+	return len(st.NotDone()) > 0
+}
+
+// NotDone lists the header's instances that are neither finished, failed
+// nor skipped.
+func (st *State) NotDone() []string {
+	var out []string
+	for _, a := range st.Header.Instances {
+		in := st.Instances[a]
+		if in == nil {
+			out = append(out, a)
+			continue
+		}
+		switch in.Phase {
+		case PhaseFinished, PhaseFailed, PhaseSkipped:
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Check refuses a journal the executor cannot have written: the first
+// record must be the run header, there is only one, and seq increases from
+// record to record (a write that failed may leave a gap, never a step back).
+func Check(recs []Record) error {
+	for i, r := range recs {
+		switch {
+		case i == 0 && r.Kind != KindRun:
+			return fmt.Errorf("the journal does not start with a run record (the first is %q); it is not a journal nrun wrote", r.Kind)
+		case i > 0 && r.Kind == KindRun:
+			return fmt.Errorf("record %d (seq %d) is a second run header; the journal holds more than one run and cannot be trusted", i+1, r.Seq)
+		case i > 0 && r.Seq <= recs[i-1].Seq:
+			return fmt.Errorf("record %d has seq %d after seq %d; records are out of order, so the journal cannot be trusted", i+1, r.Seq, recs[i-1].Seq)
+		}
+	}
+	return nil
 }
