@@ -149,11 +149,16 @@ func (st *State) Unfinished() bool {
 	return len(st.NotDone()) > 0
 }
 
-// NotDone lists the header's instances that are neither finished, failed
-// nor skipped.
+// NotDone lists the instances of the last process's plan (the run
+// header's, or the last resume's) that are neither finished, failed nor
+// skipped.
 func (st *State) NotDone() []string {
 	var out []string
-	for _, a := range st.Header.Instances {
+	list := st.Header.Instances
+	if n := len(st.Resumes); n > 0 {
+		list = st.Resumes[n-1].Instances
+	}
+	for _, a := range list {
 		in := st.Instances[a]
 		if in == nil {
 			out = append(out, a)
