@@ -214,6 +214,38 @@ func (v *ApplyProgress) Close() {
 	v.clear()
 }
 
+func runStatusText(st *journal.State, locked bool) string {
+	switch {
+	case st.End != nil && st.End.Status == journal.StatusFinished && len(st.NotDone()) > 0:
+		return fmt.Sprintf("inconsistent (the end record says finished, but %d instances are not done)", len(st.NotDone()))
+	case st.End != nil:
+		return st.End.Status
+	case !locked:
+		return "interrupted (the process ended without an end record)"
+	}
+	return "running or crashed (no end record)"
+}
+
+// RunStatusJSON prints a run's replayed journal for `nrun status -json`.
+// format_version changes when a field is removed or changes meaning;
+// consumers must ignore fields they do not know.
+func RunStatusJSON(w io.Writer, id string, st *journal.State, locked bool) error {
+	out := struct {
+		FormatVersion string         `json:"format_version"`
+		RunID         string         `json:"run_id"`
+		Status        string         `json:"status"`
+		Unfinished    bool           `json:"unfinished"`
+		Locked        bool           `json:"locked"`
+		State         *journal.State `json:"state"`
+	}{"1", id, runStatusText(st, locked), st.Unfinished(), locked, st}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
 // RunStatus prints a run's summary from its journal, for `nrun status`.
 func RunStatus(w io.Writer, id string, st *journal.State, locked bool) {
 	var b strings.Builder
@@ -224,15 +256,7 @@ func RunStatus(w io.Writer, id string, st *journal.State, locked bool) {
 	for _, r := range st.Resumes {
 		fmt.Fprintf(&b, "  resumed:  %s by %s@%s (pid %d)\n", r.Time.UTC().Format(time.RFC3339), r.User, r.Host, r.PID)
 	}
-	status := "running or crashed (no end record)"
-	switch {
-	case st.End != nil && st.End.Status == journal.StatusFinished && len(st.NotDone()) > 0:
-		status = fmt.Sprintf("inconsistent (the end record says finished, but %d instances are not done)", len(st.NotDone()))
-	case st.End != nil:
-		status = st.End.Status
-	case !locked:
-		status = "interrupted (the process ended without an end record)"
-	}
+	status := runStatusText(st, locked)
 	fmt.Fprintf(&b, "  status:   %s\n", status)
 	counts := map[journal.Phase]int{}
 	for _, a := range h.Instances {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/nrun-dev/nrun/executor"
@@ -22,7 +21,9 @@ const statusHelp = `Usage: nrun status [options] [RUN-ID]
 Options:
 
   -state-dir DIR   State directory. Default: .nrun in the current directory.
-  -json            Print the replayed journal state as JSON.
+  -json            Print the replayed journal state as JSON (an object
+                   with format_version "1", run_id, status, unfinished,
+                   locked and state).
 
 Exit codes:
   0  the run finished
@@ -66,8 +67,10 @@ func runStatus(s *streams, args []string) int {
 	lock, lerr := executor.ReadLock(*dir)
 	locked := lerr == nil && lock.RunID == r.ID
 	if *asJSON {
-		b, _ := json.MarshalIndent(r.State, "", "  ")
-		fmt.Fprintln(s.Stdout, string(b))
+		if err := views.RunStatusJSON(s.Stdout, r.ID, r.State, locked); err != nil {
+			fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
+			return exitError
+		}
 	} else {
 		views.RunStatus(s.Stdout, r.ID, r.State, locked)
 	}
