@@ -162,7 +162,7 @@ type runner struct {
 	sens *lang.Sensitivity
 	// set when a failure with abort or pause, or an approval pause,
 	// stops new work.
-	halt       string
+	halt string
 	// journalErr is the first failed journal write; it halts the run.
 	journalErr error
 	assumeDone map[string]bool
