@@ -297,10 +297,15 @@ func runApply(s *streams, args []string) int {
 			if !s.StdinTTY {
 				return errf("refusing to apply without confirmation: stdin is not a terminal. Review the plan and pass -auto-approve, or apply a saved plan file.")
 			}
-			fmt.Fprint(out, "\nDo you want to apply this plan? Only 'yes' will be accepted.\n  Enter a value: ")
+			// Under -json stdout carries only events: ask on stderr.
+			ask := out
+			if a.JSON {
+				ask = s.Stderr
+			}
+			fmt.Fprint(ask, "\nDo you want to apply this plan? Only 'yes' will be accepted.\n  Enter a value: ")
 			line, _ := stdin.ReadString('\n')
 			if strings.TrimSpace(line) != "yes" {
-				fmt.Fprintln(out, "\nApply cancelled.")
+				fmt.Fprintln(ask, "\nApply cancelled.")
 				return exitError
 			}
 		}
