@@ -286,3 +286,42 @@ func RunStatus(w io.Writer, id string, st *journal.State, locked bool) {
 	}
 	io.WriteString(w, b.String())
 }
+
+// ApplyReport prints how an apply run ended and, when it stopped, the
+// command that continues it. resume is "nrun apply -resume" with the
+// flags the run needs again; path is the runbook.
+func ApplyReport(w io.Writer, res *executor.Result, resume, path string) {
+	fmt.Fprintf(w, "\nRun %s: %s. %d finished, %d failed, %d skipped.\n", res.RunID, res.Status, len(res.Finished), len(res.Failed), len(res.Skipped))
+	fmt.Fprintf(w, "Journal and log: %s\n", res.RunDir)
+	if res.JournalErr != nil {
+		fmt.Fprintf(w, "The journal could not be written, so nrun started nothing more: %v\nFree the disk or fix the file system, check the targets of the last running steps by hand, then continue with -resume.\n", res.JournalErr)
+	}
+	for _, f := range res.Failed {
+		fmt.Fprintf(w, "  failed: %s\n", f)
+	}
+	switch res.ExitCode() {
+	case 3:
+		for _, p := range res.Paused {
+			fmt.Fprintf(w, "Waiting for approval of %s. To approve and continue:\n  %s -approve %s %s\n", p, resume, shellQuote(p), path)
+		}
+		for _, p := range res.InDoubt {
+			fmt.Fprintf(w, "Cannot tell whether the action of %s happened. Check the target, then continue with one of:\n  %s -assume-done %s %s\n  %s -redo %s %s\n",
+				p, resume, shellQuote(p), path, resume, shellQuote(p), path)
+		}
+		if len(res.Paused) == 0 && len(res.InDoubt) == 0 {
+			fmt.Fprintf(w, "Paused (on_failure = pause). Fix the cause, then continue with:\n  %s %s\n", resume, path)
+		}
+	case 130, 1:
+		if res.Status != journal.StatusFinished {
+			fmt.Fprintf(w, "To continue this run:\n  %s %s\n", resume, path)
+		}
+	}
+}
+
+// shellQuote quotes an instance address for a shell command line.
+func shellQuote(s string) string {
+	if strings.ContainsAny(s, "[]\"' ") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}

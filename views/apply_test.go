@@ -1,6 +1,7 @@
 package views
 
 import (
+	"errors"
 	"bytes"
 	"encoding/json"
 	"strings"
@@ -87,5 +88,34 @@ func TestRunStatus(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in\n%s", want, b.String())
 		}
+	}
+}
+
+func TestApplyReport(t *testing.T) {
+	tests := map[string]struct {
+		res  executor.Result
+		want []string
+	}{
+		"finished": {res: executor.Result{RunID: "r1", Status: journal.StatusFinished, Finished: []string{"step.a"}},
+			want: []string{"Run r1: finished. 1 finished, 0 failed, 0 skipped."}},
+		"approval": {res: executor.Result{RunID: "r1", Status: journal.StatusPaused, Paused: []string{`step.x["a"]`}},
+			want: []string{`nrun apply -resume -approve 'step.x["a"]' main.nrun.hcl`}},
+		"in doubt": {res: executor.Result{RunID: "r1", Status: journal.StatusPaused, InDoubt: []string{"step.x"}},
+			want: []string{"nrun apply -resume -assume-done step.x main.nrun.hcl", "nrun apply -resume -redo step.x main.nrun.hcl"}},
+		"failed": {res: executor.Result{RunID: "r1", Status: journal.StatusFailed, Failed: []string{"step.b"}},
+			want: []string{"  failed: step.b", "To continue this run:\n  nrun apply -resume main.nrun.hcl"}},
+		"journal error": {res: executor.Result{RunID: "r1", Status: journal.StatusFailed, JournalErr: errors.New("no space left on device")},
+			want: []string{"The journal could not be written, so nrun started nothing more: no space left on device"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			ApplyReport(&b, &tc.res, "nrun apply -resume", "main.nrun.hcl")
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("missing %q in:\n%s", w, b.String())
+				}
+			}
+		})
 	}
 }

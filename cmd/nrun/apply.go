@@ -385,7 +385,6 @@ type applyView interface {
 }
 
 func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int {
-	w := s.Stderr
 	resume := "nrun apply -resume"
 	if a.StateDir != "" {
 		resume += " -state-dir " + a.StateDir
@@ -397,31 +396,7 @@ func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int
 	for _, f := range a.VarFiles {
 		resume += " -var-file " + f
 	}
-	fmt.Fprintf(w, "\nRun %s: %s. %d finished, %d failed, %d skipped.\n", res.RunID, res.Status, len(res.Finished), len(res.Failed), len(res.Skipped))
-	fmt.Fprintf(w, "Journal and log: %s\n", res.RunDir)
-	if res.JournalErr != nil {
-		fmt.Fprintf(w, "The journal could not be written, so nrun started nothing more: %v\nFree the disk or fix the file system, check the targets of the last running steps by hand, then continue with -resume.\n", res.JournalErr)
-	}
-	for _, f := range res.Failed {
-		fmt.Fprintf(w, "  failed: %s\n", f)
-	}
-	switch res.ExitCode() {
-	case exitPaused:
-		for _, p := range res.Paused {
-			fmt.Fprintf(w, "Waiting for approval of %s. To approve and continue:\n  %s -approve %s %s\n", p, resume, addrQuote(p), path)
-		}
-		for _, p := range res.InDoubt {
-			fmt.Fprintf(w, "Cannot tell whether the action of %s happened. Check the target, then continue with one of:\n  %s -assume-done %s %s\n  %s -redo %s %s\n",
-				p, resume, addrQuote(p), path, resume, addrQuote(p), path)
-		}
-		if len(res.Paused) == 0 && len(res.InDoubt) == 0 {
-			fmt.Fprintf(w, "Paused (on_failure = pause). Fix the cause, then continue with:\n  %s %s\n", resume, path)
-		}
-	case 130, exitError:
-		if res.Status != "finished" {
-			fmt.Fprintf(w, "To continue this run:\n  %s %s\n", resume, path)
-		}
-	}
+	views.ApplyReport(s.Stderr, res, resume, path)
 	return res.ExitCode()
 }
 
@@ -454,12 +429,6 @@ func validateSavedPlan(p *planner.Plan) error {
 	return nil
 }
 
-func addrQuote(s string) string {
-	if strings.ContainsAny(s, "[]\"' ") {
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-	}
-	return s
-}
 
 // needsCluster reports whether the runbook reads or changes a cluster at
 // all. One made only of exec, sleep and approval steps with custom
