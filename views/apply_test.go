@@ -1,9 +1,9 @@
 package views
 
 import (
-	"errors"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"

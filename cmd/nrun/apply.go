@@ -429,7 +429,6 @@ func validateSavedPlan(p *planner.Plan) error {
 	return nil
 }
 
-
 // needsCluster reports whether the runbook reads or changes a cluster at
 // all. One made only of exec, sleep and approval steps with custom
 // preconditions runs without one, so it needs no NOMAD_ADDR.
