@@ -485,3 +485,48 @@ step "x" {
 		})
 	}
 }
+
+// TestJournalWriteErrorStopsRetries: once a record could not be written,
+// no further attempt of a running instance starts either.
+func TestJournalWriteErrorStopsRetries(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "bad" {
+  on_failure = "continue"
+  action "exec" {
+    command = ["sh", "-c", "exit 1"]
+    effect  = "none"
+  }
+}
+step "flaky" {
+  retry {
+    attempts = 3
+    delay    = "300ms"
+  }
+  action "exec" {
+    command = ["sh", "-c", "echo x >> tries; exit 1"]
+    effect  = "none"
+  }
+}
+`)
+	cfg := testConfig(t, dir, rb, inputs, p, nil)
+	cfg.afterOpen = func(j *journal.Journal) {
+		j.SetFault(func(r journal.Record) error {
+			if r.Kind == journal.KindFailed && r.Addr == "step.bad" {
+				return errors.New("injected: I/O error")
+			}
+			return nil
+		})
+	}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "tries"))
+	if n := strings.Count(string(data), "x"); n != 1 {
+		t.Errorf("%d attempts ran, want 1 (none after the journal failed)", n)
+	}
+	if res.JournalErr == nil || res.ExitCode() == 0 {
+		t.Errorf("%+v", res)
+	}
+}

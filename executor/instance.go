@@ -284,6 +284,11 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 					return r.fail(n, err)
 				}
 			}
+			if err := r.journalFailed(); err != nil {
+				// An earlier record (this instance's or another's) is
+				// missing: start no action the journal might not show.
+				return r.fail(n, err)
+			}
 			if err := r.append(journal.Record{Kind: journal.KindIntent, Addr: n.addr, Action: act.Type, Attempt: attempt}); err != nil {
 				return r.fail(n, err)
 			}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/nrun-dev/nrun/executor/journal"
@@ -74,6 +75,17 @@ func (r *runner) halted() string {
 		return stFailed
 	}
 	return r.halt
+}
+
+// journalFailed returns the first failed journal write, nil while the
+// journal is sound.
+func (r *runner) journalFailed() error {
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	if r.journalErr != nil {
+		return fmt.Errorf("not started: the journal could not be written earlier (%w)", r.journalErr)
+	}
+	return nil
 }
 
 func (r *runner) setHalt(why string) {
