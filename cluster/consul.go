@@ -10,7 +10,7 @@ import (
 )
 
 func (c *Client) consulQuery(ctx context.Context) *consul.QueryOptions {
-	q := &consul.QueryOptions{AllowStale: true}
+	q := &consul.QueryOptions{AllowStale: staleAllowed(ctx)}
 	return q.WithContext(ctx)
 }
 
