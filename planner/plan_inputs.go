@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -57,39 +59,65 @@ func (p *Plan) CheckInputs(rb *lang.Runbook, inputs map[string]cty.Value) hcl.Di
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No value for variable " + v.Name, Detail: detail})
 			continue
 		}
+		if v.Hash == "" || len(salt) == 0 {
+			// A plan printed with -json rather than saved with -out
+			// records no hashes: the non-sensitive values it holds are
+			// compared as they are; a sensitive one cannot be checked.
+			if v.Sensitive || v.JSON == nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Plan cannot check variable " + v.Name,
+					Detail:   fmt.Sprintf("The plan records neither the value of variable %q nor a hash of it, so apply cannot tell whether the value it has now is the one the plan was made with. Save plans for apply with nrun plan -out FILE.", v.Name),
+				})
+				continue
+			}
+			if js, err := ctyjson.Marshal(val, val.Type()); err != nil || !jsonEqual(js, v.JSON) {
+				diags = append(diags, differs(v.Name))
+			}
+			continue
+		}
 		if h := valueHash(salt, val); !hmac.Equal([]byte(h), []byte(v.Hash)) {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Variable " + v.Name + " differs from the plan",
-				Detail:   fmt.Sprintf("The value of variable %q is not the one the plan was made with. Pass the same value, or run nrun plan again with the new one and apply that plan.", v.Name),
-			})
+			diags = append(diags, differs(v.Name))
 		}
 	}
 	return diags
+}
+
+func differs(name string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Variable " + name + " differs from the plan",
+		Detail:   fmt.Sprintf("The value of variable %q is not the one the plan was made with. Pass the same value, or run nrun plan again with the new one and apply that plan.", name),
+	}
+}
+
+// jsonEqual compares two JSON documents by value, not by bytes.
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // valueHash is Variable.Hash: "hmac-sha256:" + hex HMAC-SHA256 of the cty
 // JSON keyed with the plan's salt. Unsalted, a sensitive value with few
 // possibilities (a PIN, a dictionary password) could be found by hashing
 // guesses; the per-plan key makes every guess specific to one plan file
-// and keeps equal values in two plans from matching. A plan without a
-// salt (older format) hashed plain SHA-256.
+// and keeps equal values in two plans from matching.
 func valueHash(salt []byte, v cty.Value) string {
 	js, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
 		return ""
-	}
-	if len(salt) == 0 {
-		sum := sha256.Sum256(js)
-		return "sha256:" + hex.EncodeToString(sum[:])
 	}
 	m := hmac.New(sha256.New, salt)
 	m.Write(js)
 	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
 }
 
-// newSalt draws the key of one plan's variable hashes.
-func newSalt() []byte {
+// NewSalt draws the key of one saved plan's variable hashes
+// (ResolveOptions.Salt).
+func NewSalt() []byte {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails (crypto/rand since Go 1.24)
 	return b

@@ -14,7 +14,7 @@ import (
 // ones again, with the same values.
 func TestPlanInputs(t *testing.T) {
 	const path = "testdata/plans/features.nrun.hcl"
-	p := mustPlan(t, path, nil, []string{"token=s3cr3t", "min_version=1.9.4"}, "healthy")
+	p := mustPlanSaved(t, path, nil, []string{"token=s3cr3t", "min_version=1.9.4"}, "healthy")
 	b, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +69,8 @@ func TestPlanInputs(t *testing.T) {
 func TestPlanInputsSalted(t *testing.T) {
 	const path = "testdata/plans/features.nrun.hcl"
 	args := []string{"token=s3cr3t"}
-	p1 := mustPlan(t, path, nil, args, "healthy")
-	p2 := mustPlan(t, path, nil, args, "healthy")
+	p1 := mustPlanSaved(t, path, nil, args, "healthy")
+	p2 := mustPlanSaved(t, path, nil, args, "healthy")
 	plain := sha256.Sum256([]byte(`"s3cr3t"`))
 	h1, h2 := p1.Variables[0].Hash, p2.Variables[0].Hash
 	if p1.Variables[0].Name != "token" {
@@ -92,5 +92,12 @@ func TestPlanInputsSalted(t *testing.T) {
 		if d := p.CheckInputs(rb, in); len(d) != 0 {
 			t.Errorf("the same value is refused: %s", d.Error())
 		}
+	}
+	// A plan printed rather than saved has no hash: apply must refuse to
+	// vouch for its sensitive input instead of accepting any value.
+	printed := mustPlan(t, path, nil, args, "healthy")
+	in, _ := lang.InputValues(rb, args, nil)
+	if d := printed.CheckInputs(rb, in); len(d) != 1 || !strings.Contains(d[0].Summary, "Plan cannot check variable token") {
+		t.Errorf("unsalted plan: CheckInputs = %v, want one \"Plan cannot check variable token\"", d)
 	}
 }

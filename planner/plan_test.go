@@ -34,6 +34,22 @@ func loadInventory(t testing.TB, name string) *cview.View {
 // resolves it against an inventory.
 func plan(t testing.TB, path string, varFiles []string, vars []string, inventory string) (*Plan, hcl.Diagnostics) {
 	t.Helper()
+	return planWith(t, path, varFiles, vars, inventory, ResolveOptions{})
+}
+
+// mustPlanSaved resolves as nrun plan -out does: with a fresh salt, so the
+// plan records the hashes apply checks its inputs against.
+func mustPlanSaved(t testing.TB, path string, varFiles []string, vars []string, inventory string) *Plan {
+	t.Helper()
+	p, diags := planWith(t, path, varFiles, vars, inventory, ResolveOptions{Salt: NewSalt()})
+	if diags.HasErrors() {
+		t.Fatalf("resolve %s: %s", path, diags.Error())
+	}
+	return p
+}
+
+func planWith(t testing.TB, path string, varFiles []string, vars []string, inventory string, opts ResolveOptions) (*Plan, hcl.Diagnostics) {
+	t.Helper()
 	rb, diags := lang.Load(path)
 	if diags.HasErrors() {
 		t.Fatalf("load %s: %s", path, diags.Error())
@@ -42,7 +58,7 @@ func plan(t testing.TB, path string, varFiles []string, vars []string, inventory
 	if d.HasErrors() {
 		t.Fatalf("inputs: %s", d.Error())
 	}
-	return Resolve(rb, inputs, loadInventory(t, inventory), ResolveOptions{})
+	return Resolve(rb, inputs, loadInventory(t, inventory), opts)
 }
 
 func mustPlan(t testing.TB, path string, varFiles []string, vars []string, inventory string) *Plan {
@@ -239,9 +255,15 @@ func TestResolveFeatures(t *testing.T) {
 	if bytes.Contains(b, []byte("s3cr3t")) {
 		t.Error("the sensitive value is in the plan")
 	}
+	// Without a salt (no -out) the plan records no hash, so it stays a pure
+	// function of its inputs; a saved plan records a salted one.
 	tok := p.Variables[0]
-	if tok.Value != "(sensitive)" || tok.JSON != nil || !strings.HasPrefix(tok.Hash, "hmac-sha256:") {
-		t.Errorf("token = %+v", tok)
+	if tok.Value != "(sensitive)" || tok.JSON != nil || tok.Hash != "" || p.InputSalt != "" {
+		t.Errorf("token = %+v, salt %q", tok, p.InputSalt)
+	}
+	saved := mustPlanSaved(t, "testdata/plans/features.nrun.hcl", nil, []string{"token=s3cr3t"}, "healthy")
+	if h := saved.Variables[0].Hash; !strings.HasPrefix(h, "hmac-sha256:") || saved.InputSalt == "" {
+		t.Errorf("saved token hash = %q, salt %q", h, saved.InputSalt)
 	}
 	if a := p.Instance("step.probe").Action.Args[0]; !a.Sensitive || a.Value != "(sensitive)" {
 		t.Errorf("probe command = %+v", a)

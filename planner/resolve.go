@@ -13,10 +13,10 @@ type ResolveOptions struct {
 	// Graph is BuildGraph(rb)'s graph when the caller already has it; nil
 	// builds it.
 	Graph *Graph
-	// Salt keys the variable hashes (Variable.Hash). Nil draws 32 random
-	// bytes, so two plans of the same value hash it differently: the only
-	// part of a plan that is not a function of the arguments. Tests that
-	// compare plan bytes fix it.
+	// Salt keys the variable hashes (Variable.Hash) that let apply check a
+	// saved plan's inputs. nrun plan -out passes NewSalt(); nil records no
+	// hashes, which keeps Resolve a pure function (the same arguments give
+	// the same plan bytes, as plan -json on stdout must for code review).
 	Salt []byte
 }
 

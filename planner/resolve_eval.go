@@ -78,10 +78,9 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	r.sc = sc
 	r.diags = diags
 	r.salt = opts.Salt
-	if r.salt == nil {
-		r.salt = newSalt()
+	if len(r.salt) > 0 {
+		p.InputSalt = hex.EncodeToString(r.salt)
 	}
-	p.InputSalt = hex.EncodeToString(r.salt)
 	r.variables()
 	r.sens = lang.NewSensitivity(rb)
 
@@ -240,7 +239,9 @@ func (r *resolver) variables() {
 		}
 		pv := Variable{Name: v.Name, Sensitive: v.Sensitive}
 		js, err := ctyjson.Marshal(val, val.Type())
-		pv.Hash = valueHash(r.salt, val)
+		if len(r.salt) > 0 {
+			pv.Hash = valueHash(r.salt, val)
+		}
 		if v.Sensitive {
 			pv.Value = "(sensitive)"
 		} else {

@@ -184,7 +184,14 @@ func runPlan(s *streams, args []string) int {
 		return fail(diags)
 	}
 
-	p, d := planner.Resolve(rb, inputs, view, planner.ResolveOptions{})
+	// Only a saved plan needs the salted hashes that let apply check its
+	// inputs; without -out the plan stays a pure function of its inputs, so
+	// -json and -markdown give the same bytes on every run.
+	var ropts planner.ResolveOptions
+	if a.Out != "" {
+		ropts.Salt = planner.NewSalt()
+	}
+	p, d := planner.Resolve(rb, inputs, view, ropts)
 	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return fail(diags)
