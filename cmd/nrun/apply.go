@@ -212,7 +212,7 @@ func runApply(s *streams, args []string) int {
 		return fail(diags)
 	}
 
-	if fp := saved; fp != nil && needsCluster(rb) && fp.Fingerprint.Nomad == nil && fp.Fingerprint.Consul == nil {
+	if fp := saved; fp != nil && planner.NeedsCluster(rb) && fp.Fingerprint.Nomad == nil && fp.Fingerprint.Consul == nil {
 		return errf("the plan %s records no cluster fingerprint, but the runbook reads or changes a cluster, so nrun cannot tell whether the cluster changed since the plan was made. Make a new plan with 'nrun plan -out'.", a.Path)
 	}
 
@@ -239,7 +239,7 @@ func runApply(s *streams, args []string) int {
 	}()
 
 	var view *cluster.View
-	if needsCluster(rb) {
+	if planner.NeedsCluster(rb) {
 		vctx, vcancel := context.WithTimeout(ctx, 2*time.Minute)
 		var vd hcl.Diagnostics
 		view, vd = planner.LiveView(vctx, rb, inputs, s.Getenv)
@@ -251,7 +251,7 @@ func runApply(s *streams, args []string) int {
 	}
 	if saved != nil {
 		stale := "nrun apply: the saved plan %s no longer matches the runbook or the cluster; make a new plan with 'nrun plan -out'.\n\n"
-		if needsCluster(rb) {
+		if planner.NeedsCluster(rb) {
 			if sd := planner.CheckStale(saved, view, planner.RunbookSourceHash(rb)); sd.HasErrors() {
 				fmt.Fprintf(s.Stderr, stale, a.Path)
 				return fail(sd)
@@ -427,31 +427,4 @@ func validateSavedPlan(p *planner.Plan) error {
 		}
 	}
 	return nil
-}
-
-// needsCluster reports whether the runbook reads or changes a cluster at
-// all. One made only of exec, sleep and approval steps with custom
-// preconditions runs without one, so it needs no NOMAD_ADDR.
-func needsCluster(rb *lang.Runbook) bool {
-	if rb.Nomad != nil || rb.Consul != nil || len(rb.Data) > 0 {
-		return true
-	}
-	for _, st := range rb.AllSteps() {
-		for _, c := range st.Preconditions {
-			if c.Name != "" {
-				return true
-			}
-		}
-		if len(st.Waits) > 0 {
-			return true
-		}
-		if st.Action != nil {
-			switch st.Action.Type {
-			case "exec", "sleep", "approval":
-			default:
-				return true
-			}
-		}
-	}
-	return false
 }
