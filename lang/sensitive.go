@@ -100,3 +100,62 @@ var nonsensitiveFunc = function.New(&function.Spec{
 	Type: func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) { return args[0], nil },
 })
+
+// References reports whether e refers to a sensitive variable or to a
+// local derived from one anywhere, nonsensitive(...) included: what a
+// diagnostic printer would show as "with var.x as ..." for e.
+func (s *Sensitivity) References(e hcl.Expression) bool {
+	if e == nil || (len(s.vars) == 0 && len(s.locals) == 0) {
+		return false
+	}
+	for _, tr := range e.Variables() {
+		if len(tr) < 2 {
+			continue
+		}
+		at, ok := tr[1].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		switch tr.RootName() {
+		case "var":
+			if s.vars[at.Name] {
+				return true
+			}
+		case "local":
+			if s.locals[at.Name] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// RedactSensitive returns diags with the evaluation context removed from
+// every diagnostic whose expression refers to a sensitive value. hcl's
+// diagnostic printer shows the values an expression refers to ("with
+// var.password as ..."); without the context it shows none. Diagnostics
+// are copied, never changed in place.
+func RedactSensitive(rb *Runbook, diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) == 0 || rb == nil {
+		return diags
+	}
+	s := NewSensitivity(rb)
+	if len(s.vars) == 0 {
+		return diags
+	}
+	out := diags
+	copied := false
+	for i, d := range diags {
+		if d == nil || d.EvalContext == nil || !s.References(d.Expression) {
+			continue
+		}
+		if !copied {
+			out = append(hcl.Diagnostics(nil), diags...)
+			copied = true
+		}
+		c := *d
+		c.EvalContext = nil
+		out[i] = &c
+	}
+	return out
+}

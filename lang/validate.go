@@ -41,7 +41,7 @@ func ValidateWithScope(rb *Runbook, inputs map[string]cty.Value) (*Scope, hcl.Di
 		v.output(o)
 	}
 	v.variables()
-	return sc, v.diags
+	return sc, RedactSensitive(rb, v.diags)
 }
 
 type validator struct {

@@ -30,5 +30,6 @@ type ResolveOptions struct {
 // the safety analysis with the live counts and computes the waves. It keeps
 // going after an error and returns every problem; the Plan is never nil.
 func Resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, opts ResolveOptions) (*Plan, hcl.Diagnostics) {
-	return resolve(rb, inputs, view, opts)
+	p, diags := resolve(rb, inputs, view, opts)
+	return p, lang.RedactSensitive(rb, diags)
 }

@@ -42,5 +42,5 @@ func Validate(rb *lang.Runbook, inputs map[string]cty.Value) (*Graph, hcl.Diagno
 	for _, pass := range passes {
 		diags = append(diags, pass(rb, g, inputs, sc)...)
 	}
-	return g, diags
+	return g, lang.RedactSensitive(rb, diags)
 }
