@@ -89,7 +89,10 @@ func (r *runner) doAction(ctx, soft context.Context, n *node, attempt int) (deta
 	case "nomad_snapshot_save":
 		return r.snapshotSave(ctx, strArg(args, "path"))
 	}
-	return "", "", fmt.Errorf("action %q: %w; this version of nrun runs exec, sleep, approval and the nomad_node_*, nomad_server_force_leave, nomad_raft_* and nomad_snapshot_save actions", act.Type, errNotImplemented)
+	if detail, digest, ok, err := r.clusterAction(ctx, n, args); ok {
+		return detail, digest, err
+	}
+	return "", "", fmt.Errorf("action %q: %w; this version of nrun runs every action except terraform_apply", act.Type, errNotImplemented)
 }
 
 func (r *runner) needNomad() error {

@@ -194,9 +194,12 @@ step "x" {
 func TestNotImplementedActionsFailClearly(t *testing.T) {
 	dir := t.TempDir()
 	rb, inputs, p := planFor(t, dir, `
+terraform "infra" {
+  dir = "./infra"
+}
 step "tf" {
-  action "consul_snapshot_save" {
-    path = "c.snap"
+  action "terraform_apply" {
+    terraform = "infra"
   }
 }
 `)

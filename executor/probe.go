@@ -56,6 +56,9 @@ func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 		}
 		return probeDone, "check command exited 0 (effect already in place)"
 	}
+	if out, why, ok := r.probeCluster(ctx, n, args); ok {
+		return out, why
+	}
 	if r.cfg.Cluster == nil {
 		return probeUnknown, "no cluster to probe"
 	}

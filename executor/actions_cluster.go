@@ -1,0 +1,363 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+
+	nomad "github.com/hashicorp/nomad/api"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nrun-dev/nrun/cluster"
+)
+
+// This file wires the job and Consul actions to the cluster package, whose
+// functions each probe before they act and report an effect already in
+// place (the Already/AlreadyPromoted/AlreadyOnVersion results), so a
+// retried attempt does no harm.
+
+// clusterAction runs the job and Consul actions; handled is false for
+// any other action type.
+func (r *runner) clusterAction(ctx context.Context, n *node, args map[string]cty.Value) (detail, digest string, handled bool, err error) {
+	typ := n.step.Action.Type
+	switch typ {
+	case "consul_snapshot_save", "consul_force_leave", "consul_raft_remove_peer", "consul_maintenance",
+		"nomad_deployment_promote", "nomad_job_revert", "nomad_job_run":
+	default:
+		return "", "", false, nil
+	}
+	c := r.cfg.Cluster
+	if c == nil {
+		return "", "", true, fmt.Errorf("%s: no cluster is configured", typ)
+	}
+	switch typ {
+	case "consul_snapshot_save":
+		path := strArg(args, "path")
+		if path == "" {
+			return "", "", true, errors.New("consul_snapshot_save: path is empty")
+		}
+		s, err := c.SnapshotSave(ctx, r.resolvePath(path))
+		if err != nil {
+			return "", "", true, err
+		}
+		return fmt.Sprintf("consul snapshot %s: %d bytes at Raft index %d, %s", s.Path, s.Size, s.Index, s.SHA256), s.SHA256, true, nil
+	case "consul_force_leave":
+		name, err := r.consulNode(n, args["node"])
+		if err != nil {
+			return "", "", true, err
+		}
+		prune := boolArg(args, "prune", false)
+		fl, err := c.ForceLeave(ctx, name, prune)
+		if err != nil {
+			return "", "", true, err
+		}
+		if fl.Already {
+			return fmt.Sprintf("consul node %s had already left (prune=%v); nothing sent", name, prune), "", true, nil
+		}
+		return fmt.Sprintf("force-left consul node %s (was %s, prune=%v)", name, fl.StatusBefore, prune), "", true, nil
+	case "consul_raft_remove_peer":
+		ref, present, err := r.consulPeer(ctx, n, args["server"])
+		if err != nil {
+			return "", "", true, err
+		}
+		if !present {
+			return "already not a Consul Raft peer: " + ref, "", true, nil
+		}
+		rm, err := c.RaftRemovePeer(ctx, ref)
+		if err != nil {
+			return "", "", true, err
+		}
+		if rm.Already {
+			return "already not a Consul Raft peer: " + ref, "", true, nil
+		}
+		return fmt.Sprintf("removed Consul Raft peer %s (%s, %s)", rm.Node, rm.ID, rm.Address), "", true, nil
+	case "consul_maintenance":
+		name, err := r.consulNode(n, args["node"])
+		if err != nil {
+			return "", "", true, err
+		}
+		enable := boolArg(args, "enable", true)
+		// No agent address: SetMaintenance finds it with AgentAddress and
+		// checks that the agent there is this node before it writes.
+		m, err := c.SetMaintenance(ctx, name, "", enable, strArg(args, "reason"))
+		if err != nil {
+			return "", "", true, err
+		}
+		if m.Already {
+			return fmt.Sprintf("consul node %s already had maintenance=%v; nothing sent", name, enable), "", true, nil
+		}
+		return fmt.Sprintf("consul node %s maintenance=%v (agent %s)", name, enable, m.Agent), "", true, nil
+	case "nomad_deployment_promote":
+		job := strArg(args, "job")
+		if job == "" {
+			return "", "", true, errors.New("nomad_deployment_promote: job is empty")
+		}
+		groups, err := stringList("groups", args["groups"])
+		if err != nil {
+			return "", "", true, err
+		}
+		d, err := r.promote(ctx, n, job, groups)
+		return d, "", true, err
+	case "nomad_job_revert":
+		job := strArg(args, "job")
+		if job == "" {
+			return "", "", true, errors.New("nomad_job_revert: job is empty")
+		}
+		version, err := uintArg(args, "version")
+		if err != nil {
+			return "", "", true, err
+		}
+		rv, err := c.RevertJob(ctx, cluster.JobRef{ID: job}, version, nil)
+		if err != nil {
+			return "", "", true, err
+		}
+		if rv.AlreadyOnVersion {
+			return fmt.Sprintf("job %s already runs the definition of version %d; nothing sent", job, version), "", true, nil
+		}
+		return fmt.Sprintf("reverted job %s to version %d (now version %d, eval %s)", job, version, rv.JobVersion, rv.EvalID), "", true, nil
+	case "nomad_job_run":
+		d, err := r.jobRun(ctx, n, args)
+		return d, "", true, err
+	}
+	return "", "", false, nil
+}
+
+// promote waits until the deployment of the job's current version has its
+// canaries placed and healthy, then promotes it. Right after a
+// registration the job's latest deployment is still the previous
+// version's (the new one is created by the evaluation), so promoting "the
+// latest deployment" at once would promote nothing.
+func (r *runner) promote(ctx context.Context, n *node, job string, groups []string) (string, error) {
+	if err := r.needNomad(); err != nil {
+		return "", err
+	}
+	q := qo(ctx)
+	// A stale follower may not have the registration of the step before.
+	q.AllowStale = false
+	j, _, err := r.nomad.c.Jobs().Info(job, q)
+	if err != nil {
+		return "", fmt.Errorf("read job %s: %w", job, err)
+	}
+	version := uint64(0)
+	if j.Version != nil {
+		version = *j.Version
+	}
+	ref := cluster.JobRef{ID: job}
+	last := ""
+	st, err := r.cfg.Cluster.WatchDeployment(ctx, ref, version, func(s cluster.DeploymentStatus) {
+		line := fmt.Sprintf("deployment %s of job %s version %d: %s %s", s.ID, job, s.JobVersion, s.Status, s.Description)
+		if line != last {
+			last = line
+			r.log.Printf("%s: %s", n.addr, line)
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	if !st.NeedsPromotion {
+		return fmt.Sprintf("deployment %s of job %s version %d is already %s; nothing sent", st.ID, job, st.JobVersion, st.Status), nil
+	}
+	p, err := r.cfg.Cluster.PromoteDeployment(ctx, cluster.DeploymentTarget{DeploymentID: st.ID}, groups)
+	if err != nil {
+		return "", err
+	}
+	if p.AlreadyPromoted {
+		return fmt.Sprintf("deployment %s of job %s was already promoted; nothing sent", p.DeploymentID, job), nil
+	}
+	return fmt.Sprintf("promoted deployment %s of job %s version %d (eval %s)", p.DeploymentID, job, st.JobVersion, p.EvalID), nil
+}
+
+// jobRun registers the jobspec's job, refused by Nomad when the job
+// changed since check_index. The deployment is not awaited here: the
+// deployment_successful wait does that.
+func (r *runner) jobRun(ctx context.Context, n *node, args map[string]cty.Value) (string, error) {
+	c := r.cfg.Cluster
+	job, err := r.parseJobArg(ctx, args)
+	if err != nil {
+		return "", err
+	}
+	var check uint64
+	if v, ok := args["check_index"]; ok && !v.IsNull() {
+		if check, err = uintArg(args, "check_index"); err != nil {
+			return "", err
+		}
+	} else {
+		// Without check_index the job is registered whatever its index:
+		// read the current one so the enforced registration matches it.
+		if err := r.needNomad(); err != nil {
+			return "", err
+		}
+		q := qo(ctx)
+		q.AllowStale = false
+		if job.Namespace != nil && *job.Namespace != "" {
+			q.Namespace = *job.Namespace
+		}
+		cur, _, err := r.nomad.c.Jobs().Info(*job.ID, q)
+		switch {
+		case err == nil && cur.JobModifyIndex != nil:
+			check = *cur.JobModifyIndex
+		case err != nil && !isNotFound(err):
+			return "", fmt.Errorf("read job %s: %w", *job.ID, err)
+		}
+	}
+	reg, err := c.RegisterJob(ctx, job, check)
+	if err != nil {
+		// An *IndexConflictError already says that the job changed since
+		// the plan and how to plan again.
+		return "", fmt.Errorf("nomad_job_run: %w", err)
+	}
+	d := fmt.Sprintf("registered job %s version %d (JobModifyIndex %d, eval %s)", reg.JobID, reg.JobVersion, reg.JobModifyIndex, reg.EvalID)
+	if reg.Warnings != "" {
+		d += "; warnings: " + reg.Warnings
+	}
+	return d, nil
+}
+
+func isNotFound(err error) bool {
+	var ue nomad.UnexpectedResponseError
+	if errors.As(err, &ue) {
+		return ue.StatusCode() == 404
+	}
+	var uep *nomad.UnexpectedResponseError
+	if errors.As(err, &uep) {
+		return uep.StatusCode() == 404
+	}
+	return false
+}
+
+// parseJobArg reads the jobspec file (relative to the runbook directory)
+// and has the server parse it with vars.
+func (r *runner) parseJobArg(ctx context.Context, args map[string]cty.Value) (*nomad.Job, error) {
+	path := strArg(args, "jobspec")
+	if path == "" {
+		return nil, errors.New("nomad_job_run: jobspec is empty")
+	}
+	src, err := os.ReadFile(r.resolvePath(path))
+	if err != nil {
+		return nil, fmt.Errorf("nomad_job_run: read the jobspec: %w", err)
+	}
+	vars := map[string]string{}
+	if v, ok := args["vars"]; ok && !v.IsNull() && v.CanIterateElements() {
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			if e.IsNull() || e.Type() != cty.String {
+				return nil, fmt.Errorf("argument vars: the value of %s is not a string", k.AsString())
+			}
+			vars[k.AsString()] = e.AsString()
+		}
+	}
+	return r.cfg.Cluster.ParseJob(ctx, string(src), vars)
+}
+
+// uintArg reads a whole non-negative number argument.
+func uintArg(args map[string]cty.Value, name string) (uint64, error) {
+	v, ok := args[name]
+	if !ok || v.IsNull() || v.Type() != cty.Number {
+		return 0, fmt.Errorf("argument %s: want a whole number", name)
+	}
+	bf := v.AsBigFloat()
+	if bf.Sign() < 0 || !bf.IsInt() {
+		return 0, fmt.Errorf("argument %s: %s is not a whole non-negative number", name, bf.Text('f', -1))
+	}
+	u, acc := bf.Uint64()
+	if acc != big.Exact {
+		return 0, fmt.Errorf("argument %s: %s is too large", name, bf.Text('f', -1))
+	}
+	return u, nil
+}
+
+// consulNode is the Consul node name an argument names, else the
+// instance's target's name.
+func (r *runner) consulNode(n *node, v cty.Value) (string, error) {
+	t, err := r.targetArg(n, v)
+	if err != nil {
+		return "", err
+	}
+	name := firstNonEmpty(t.Name, t.ID)
+	if name == "" {
+		return "", errors.New("the Consul node has no name; name it in the action's argument")
+	}
+	return name, nil
+}
+
+// consulPeer finds which of the server's references (ID, name, address)
+// Consul's Raft configuration knows; present is false when none matches.
+func (r *runner) consulPeer(ctx context.Context, n *node, v cty.Value) (ref string, present bool, err error) {
+	t, err := r.targetArg(n, v)
+	if err != nil {
+		return "", false, err
+	}
+	refs := uniqueNonEmpty(t.ID, t.Name, t.Address)
+	if len(refs) == 0 {
+		return "", false, errors.New("the Consul server has no ID, name or address")
+	}
+	for _, ref := range refs {
+		ok, err := r.cfg.Cluster.RaftPeerPresent(ctx, ref)
+		if err != nil {
+			return "", false, err
+		}
+		if ok {
+			return ref, true, nil
+		}
+	}
+	return refs[0], false, nil
+}
+
+func uniqueNonEmpty(ss ...string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// probeCluster answers resume's probe for the job and Consul actions;
+// handled is false for any other action type.
+func (r *runner) probeCluster(ctx context.Context, n *node, args map[string]cty.Value) (probeOutcome, string, bool) {
+	switch n.step.Action.Type {
+	case "consul_snapshot_save":
+		return probeRedo, "a Consul snapshot is written atomically; taking it again is harmless", true
+	}
+	if r.cfg.Cluster == nil {
+		return "", "", false
+	}
+	switch n.step.Action.Type {
+	case "consul_raft_remove_peer":
+		ref, present, err := r.consulPeer(ctx, n, args["server"])
+		if err != nil {
+			return probeUnknown, err.Error(), true
+		}
+		if present {
+			return probeRedo, "consul server " + ref + " is still a Raft peer", true
+		}
+		return probeDone, "consul server " + ref + " is no longer a Raft peer", true
+	case "consul_force_leave":
+		return probeRedo, "the force-leave reads the member list first and sends nothing when the node has already left", true
+	case "consul_maintenance":
+		return probeRedo, "setting maintenance reads the agent's maintenance check first and sends nothing when it already matches", true
+	case "nomad_deployment_promote":
+		return probeRedo, "the promotion waits for the current version's deployment and sends nothing when it is already promoted or successful", true
+	case "nomad_job_revert":
+		return probeRedo, "the revert reads the job first and sends nothing when it already runs that version's definition", true
+	case "nomad_job_run":
+		job, err := r.parseJobArg(ctx, args)
+		if err != nil {
+			return probeUnknown, err.Error(), true
+		}
+		in, version, err := r.cfg.Cluster.JobInPlace(ctx, job)
+		if err != nil {
+			return probeUnknown, err.Error(), true
+		}
+		if in {
+			return probeDone, fmt.Sprintf("job %s already runs as planned (version %d)", *job.ID, version), true
+		}
+		return probeRedo, "job " + *job.ID + " differs from the jobspec: the registration did not happen", true
+	}
+	return "", "", false
+}
