@@ -30,11 +30,16 @@ var errNotImplemented = errors.New("not implemented yet")
 // the drain's wait for completion) honour.
 func (r *runner) doAction(ctx, soft context.Context, n *node, attempt int) (detail, digest string, err error) {
 	act := n.step.Action
+	if act.Type == "terraform_apply" {
+		r.fillTerraformScope()
+	}
 	args, err := r.evalArgs(n, act.Args)
 	if err != nil {
 		return "", "", err
 	}
 	switch act.Type {
+	case "terraform_apply":
+		return r.terraformApply(ctx, n, args)
 	case "sleep":
 		d, err := durationArg(args, "duration", 0)
 		if err != nil {
@@ -92,7 +97,7 @@ func (r *runner) doAction(ctx, soft context.Context, n *node, attempt int) (deta
 	if detail, digest, ok, err := r.clusterAction(ctx, n, args); ok {
 		return detail, digest, err
 	}
-	return "", "", fmt.Errorf("action %q: %w; this version of nrun runs every action except terraform_apply", act.Type, errNotImplemented)
+	return "", "", fmt.Errorf("action %q: %w", act.Type, errNotImplemented)
 }
 
 func (r *runner) needNomad() error {

@@ -62,7 +62,7 @@ func runInDoubt(t *testing.T, cfg Config, addr, action string) (probe journal.Re
 		if r.Kind == journal.KindProbe && r.Addr == addr {
 			probe = r
 		}
-		if r.Kind == journal.KindIntent && r.Seq > 2 {
+		if r.Kind == journal.KindIntent && r.Addr == addr && r.Seq > 2 {
 			reran = true
 		}
 	}

@@ -191,37 +191,6 @@ step "x" {
 	}
 }
 
-func TestNotImplementedActionsFailClearly(t *testing.T) {
-	dir := t.TempDir()
-	rb, inputs, p := planFor(t, dir, `
-terraform "infra" {
-  dir = "./infra"
-}
-step "tf" {
-  action "terraform_apply" {
-    terraform = "infra"
-  }
-}
-`)
-	ev := &eventLog{}
-	res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, ev))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Status != journal.StatusFailed {
-		t.Fatalf("%+v", res)
-	}
-	found := false
-	for _, e := range ev.ev {
-		if e.Kind == EventFailed && strings.Contains(e.Message, "not implemented yet") {
-			found = true
-		}
-	}
-	if !found {
-		t.Fatalf("no clear failure: %+v", ev.ev)
-	}
-}
-
 // TestPauseThenResume: on_failure = pause stops the run; once the cause is
 // fixed, resume runs the failed instance again from its preconditions.
 func TestPauseThenResume(t *testing.T) {

@@ -25,6 +25,9 @@ const (
 // evidence cannot settle it, the answer is probeUnknown.
 func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 	act := n.step.Action
+	if act.Type == "terraform_apply" {
+		r.fillTerraformScope()
+	}
 	args, err := r.evalArgs(n, act.Args)
 	if err != nil {
 		return probeUnknown, "cannot evaluate the action's arguments: " + err.Error()
@@ -32,6 +35,8 @@ func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 	switch act.Type {
 	case "sleep", "approval":
 		return probeRedo, "harmless to repeat"
+	case "terraform_apply":
+		return r.probeTerraform(ctx, n, args)
 	case "nomad_snapshot_save":
 		return probeRedo, "a snapshot is written atomically; taking it again is harmless"
 	case "nomad_node_drain":
