@@ -337,6 +337,25 @@ func TestLiveRollingRestart(t *testing.T) {
 func TestLivePreconditionBlocks(t *testing.T) {
 	e := live(t)
 	sandboxtest.Timer(t)
+	// Autopilot may prune a stopped server from Raft within seconds (seen
+	// in about one run in three). Then the plan sees 2 voters and the
+	// safety analysis refuses it (NR-S002) before any precondition runs:
+	// safe, but not what this test is about. Keep s1 a voter while down.
+	op := e.api(t).Operator()
+	orig, _, err := op.AutopilotGetConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := *orig
+	keep.CleanupDeadServers = false
+	if _, err := op.AutopilotSetConfiguration(&keep, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if _, err := op.AutopilotSetConfiguration(orig, nil); err != nil {
+			t.Errorf("restore autopilot configuration: %v", err)
+		}
+	}()
 	e.sandboxCmd(t, "server", "stop", "s1")
 	defer func() {
 		e.sandboxCmd(t, "server", "start", "s1")
