@@ -10,7 +10,7 @@ import (
 )
 
 func (c *Client) consulQuery(ctx context.Context) *consul.QueryOptions {
-	q := &consul.QueryOptions{AllowStale: staleAllowed(ctx)}
+	q := &consul.QueryOptions{AllowStale: true}
 	return q.WithContext(ctx)
 }
 

@@ -46,23 +46,11 @@ func (c *Client) Snapshot(ctx context.Context, opts SnapshotOptions) (*View, err
 	var errs []error
 	if opts.Nomad {
 		nv, err := c.nomadView(ctx, opts)
-		if err != nil && noLeader(err) {
-			nv, err = c.nomadView(withStale(ctx), opts)
-			if nv != nil {
-				nv.Stale = true
-			}
-		}
 		v.Nomad = nv
 		errs = append(errs, err)
 	}
 	if opts.Consul {
 		cv, err := c.consulView(ctx)
-		if err != nil && noLeader(err) {
-			cv, err = c.consulView(withStale(ctx))
-			if cv != nil {
-				cv.Stale = true
-			}
-		}
 		v.Consul = cv
 		errs = append(errs, err)
 	}
@@ -70,11 +58,9 @@ func (c *Client) Snapshot(ctx context.Context, opts SnapshotOptions) (*View, err
 }
 
 func (c *Client) nomadQuery(ctx context.Context) *nomad.QueryOptions {
-	// Reads go to the leader, so a view never misses a change the leader
-	// has committed: a plan fingerprint compared right after a drain, a
-	// precondition right after a server stopped. Only a cluster without a
-	// leader is read stale (see Snapshot).
-	q := &nomad.QueryOptions{AllowStale: staleAllowed(ctx)}
+	// Stale reads let any server answer, so a view can be taken from a
+	// cluster that has lost its leader.
+	q := &nomad.QueryOptions{AllowStale: true}
 	return q.WithContext(ctx)
 }
 

@@ -30,9 +30,6 @@ type NomadView struct {
 	Nodes []Node `json:"nodes,omitempty"`
 	// Jobs are the jobs asked for in SnapshotOptions.Jobs.
 	Jobs []Job `json:"jobs,omitempty"`
-	// Stale is set when the cluster had no leader, so the view was read
-	// from whichever server answered, possibly behind the last commits.
-	Stale bool `json:"stale,omitempty"`
 }
 
 // ConsulView is the Consul part of a View.
@@ -43,8 +40,6 @@ type ConsulView struct {
 	Members    []Member `json:"members"`
 	// Nodes are the catalog's nodes with their maintenance state.
 	Nodes []ConsulNode `json:"nodes,omitempty"`
-	// Stale: as NomadView.Stale.
-	Stale bool `json:"stale,omitempty"`
 }
 
 // RaftView is one cluster's server set: the Raft configuration joined with
