@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/nomad/api"
 
 	cview "github.com/nrun-dev/nrun/cluster"
@@ -174,11 +175,21 @@ func TestLivePlan(t *testing.T) {
 	rb, _ = lang.Load(drainRunbook)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	live, diags := LiveView(ctx, rb, nil, getenv)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
+	// Views are read with stale reads allowed, so a follower may answer
+	// from just before the drain: read again until the change shows, for
+	// at most 10 s, then require exactly the one drift.
+	var stale hcl.Diagnostics
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		live, diags := LiveView(ctx, rb, nil, getenv)
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		stale = CheckStale(&saved, live, RunbookSourceHash(rb))
+		if len(stale) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	stale := CheckStale(&saved, live, RunbookSourceHash(rb))
 	if len(stale) != 1 || !strings.Contains(stale[0].Summary, "node c1 ("+c1[:8]+"): ModifyIndex") {
 		t.Errorf("after draining c1, CheckStale = %s", stale.Error())
 	}
