@@ -147,6 +147,10 @@ type group struct {
 
 type runner struct {
 	cfg    Config
+	// stab caches autopilot's ServerStabilizationTime per cluster
+	// (true: Consul), read once per run by server_healthy.
+	stabMu sync.Mutex
+	stab   map[bool]time.Duration
 	red    *Redactor
 	j      *journal.Journal
 	log    *auditLog
