@@ -542,3 +542,78 @@ func (e *env) watchDrains(ctx context.Context) *drainWatch {
 	}()
 	return w
 }
+
+// TestPlanTerraformPreview plans the Terraform fixture of the planner's
+// tests (planner/testdata/terraform) against a live sandbox: nrun plan runs
+// terraform init and plan and shows Terraform's summary; the saved plan,
+// which carries that summary, still applies; and a plan made afterwards
+// shows what the applies left (step.down scaled the members to zero).
+func TestPlanTerraformPreview(t *testing.T) {
+	e := newEnv(t, sandbox.Spec{Servers: []sandbox.ServerSpec{{Name: "s1"}}})
+	src, err := filepath.Abs(filepath.Join("..", "planner", "testdata", "terraform"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.dir, "tf")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	rb := filepath.Join(dir, "preview.nrun.hcl")
+	const secret = "hunter2-s3cret"
+	pw := "db_password=" + secret
+	noSecret := func(r result) {
+		t.Helper()
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("the sensitive variable's value is printed:\n%s", r)
+		}
+	}
+
+	r := e.nrun("plan", "-no-color", "-var", pw, rb)
+	noSecret(r)
+	if r.code != exitChangesCode {
+		t.Fatalf("plan: want exit %d\n%s", exitChangesCode, r)
+	}
+	for _, want := range []string{
+		"      terraform plan in ./infra: Plan: 3 to add, 0 to change, 0 to destroy.\n" +
+			"        + terraform_data.credentials\n" +
+			"        + terraform_data.member[0]\n" +
+			"        + terraform_data.member[1]\n" +
+			"        outputs: + members, + password (sensitive)\n",
+		"terraform plan: known after apply: step.up applies ./infra first",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	planFile := filepath.Join(e.dir, "tf.plan.json")
+	noSecret(e.mustNrunCode(exitChangesCode, "plan", "-out", planFile, "-var", pw, rb))
+	saved, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(saved), `"status": "planned"`) {
+		t.Errorf("the saved plan has no Terraform summary:\n%s", saved)
+	}
+	r = e.nrun("apply", "-no-color", "-auto-approve", "-var", pw, planFile)
+	noSecret(r)
+	if r.code != 0 {
+		t.Fatalf("apply of the saved plan: want exit 0\n%s", r)
+	}
+
+	r = e.nrun("plan", "-no-color", "-var", pw, rb)
+	noSecret(r)
+	if want := "terraform plan in ./infra: Plan: 2 to add, 0 to change, 0 to destroy."; !strings.Contains(r.stdout, want) {
+		t.Errorf("after the apply, the plan lacks %q:\n%s", want, r.stdout)
+	}
+}
+
+// mustNrunCode runs nrun and fails the test unless it exits with code.
+func (e *env) mustNrunCode(code int, args ...string) result {
+	e.t.Helper()
+	r := e.nrun(args...)
+	if r.code != code {
+		e.t.Fatalf("want exit %d\n%s", code, r)
+	}
+	return r
+}
