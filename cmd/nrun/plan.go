@@ -30,7 +30,9 @@ const planHelp = `Usage: nrun plan [options] PATH
   its preconditions evaluated against the cluster now (ok, would block
   now, or known only at apply), its waits, the execution order in waves,
   the safety analysis with the live server counts, and any waived rules.
-  Nothing is changed.
+  Under each terraform_apply whose directory and vars are known now it
+  shows Terraform's own plan: terraform init and terraform plan run in
+  that directory (not with -inventory). Nothing is changed.
 
   The cluster is read once (one discovery per data source) from the
   runbook's nomad {} and consul {} blocks, else NOMAD_ADDR, NOMAD_TOKEN,
