@@ -606,6 +606,16 @@ func TestPlanTerraformPreview(t *testing.T) {
 	if want := "terraform plan in ./infra: Plan: 2 to add, 0 to change, 0 to destroy."; !strings.Contains(r.stdout, want) {
 		t.Errorf("after the apply, the plan lacks %q:\n%s", want, r.stdout)
 	}
+
+	// apply PATH shows the same summary in the plan it prints first.
+	r = e.nrun("apply", "-no-color", "-auto-approve", "-var", pw, rb)
+	noSecret(r)
+	if r.code != 0 {
+		t.Fatalf("apply: want exit 0\n%s", r)
+	}
+	if want := "terraform plan in ./infra: Plan: 2 to add, 0 to change, 0 to destroy."; !strings.Contains(r.stdout, want) {
+		t.Errorf("apply's plan lacks %q:\n%s", want, r.stdout)
+	}
 }
 
 // mustNrunCode runs nrun and fails the test unless it exits with code.

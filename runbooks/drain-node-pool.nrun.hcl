@@ -32,6 +32,15 @@ variable "deadline" {
   type        = string
   default     = "30m"
   description = "How long each node's allocations may take to migrate before Nomad stops them."
+  # The drain step times out after 45m and its wait after 40m: a longer
+  # deadline would fail the step while Nomad is still migrating.
+  validation {
+    condition = length([
+      for secs in [try(tonumber(regex("^([0-9]+)[smh]$", var.deadline)[0]) * lookup({ s = 1, m = 60, h = 3600 }, substr(var.deadline, -1, 1), 0), 0)] :
+      secs if secs > 0 && secs <= 2400
+    ]) == 1
+    error_message = "deadline must be a whole number of seconds, minutes or hours (\"90s\", \"10m\") longer than zero and at most 40m: the drain step times out after 45m and its wait after 40m."
+  }
 }
 
 variable "ignore_system_jobs" {
