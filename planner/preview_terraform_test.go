@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -233,5 +234,76 @@ func TestPreviewTerraformJSONRoundTrip(t *testing.T) {
 	}
 	if pv := back.Instance("step.up").Action.Terraform; pv == nil || pv.Status != TerraformOffline {
 		t.Errorf("the preview did not survive JSON: %+v", pv)
+	}
+}
+
+// Variables may use data sources (filled from the plan's view) and
+// each.value (rebuilt from the plan's recorded each): one instance per
+// server, all applying ./infra, so the first is planned (with the server
+// count, less one on the leader) and the others wait behind it.
+func TestPreviewTerraformDataAndEach(t *testing.T) {
+	needTerraform(t)
+	base := copyTerraformFixture(t)
+	src := `
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+data "nomad_servers" "all" {}
+terraform "app" { dir = "./infra" }
+step "per_server" {
+  for_each = data.nomad_servers.all.by_name
+  action "terraform_apply" {
+    terraform = terraform.app
+    vars = {
+      members  = length(data.nomad_servers.all.by_name) - (each.value.leader ? 1 : 0)
+      name     = each.value.name
+      password = "not-secret"
+    }
+  }
+}
+`
+	path := filepath.Join(base, "each.nrun.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rb, diags := lang.Load(path)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	inputs, diags := lang.InputValues(rb, []string{"db_password=x"}, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	view := loadInventory(t, "healthy")
+	p, diags := Resolve(rb, inputs, view, ResolveOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if d := PreviewTerraform(ctx, rb, inputs, p, PreviewOptions{BaseDir: base, View: view}); len(d) > 0 {
+		t.Fatal(d.Error())
+	}
+	// The first instance in plan order is planned; the others apply the
+	// same directory after it.
+	first := p.Instances[0]
+	pv := first.Action.Terraform
+	want := []TerraformChange{{Address: "terraform_data.credentials", Action: "create"}}
+	// healthy has three servers; s2.global leads.
+	n := 3
+	if first.Key == "s2.global" {
+		n = 2
+	}
+	for i := 0; i < n; i++ {
+		want = append(want, TerraformChange{Address: fmt.Sprintf("terraform_data.member[%d]", i), Action: "create"})
+	}
+	if pv == nil || pv.Status != TerraformPlanned || !reflect.DeepEqual(pv.Changes, want) {
+		t.Errorf("%s: want planned with %v, got %+v", first.Addr.String(), want, pv)
+	}
+	for _, in := range p.Instances[1:] {
+		if pv := in.Action.Terraform; pv == nil || pv.Status != TerraformDeferred || !strings.Contains(pv.Reason, first.Addr.String()+" applies ./infra first") {
+			t.Errorf("%s: want deferred behind %s, got %+v", in.Addr.String(), first.Addr.String(), pv)
+		}
 	}
 }
