@@ -56,7 +56,7 @@ func PlanStructure(p *planner.Plan) string {
 		}
 		all.Instances = append(all.Instances, inst{
 			Addr: in.Addr.String(), Step: in.Step.String(), Key: in.Key,
-			Target: in.Target, Action: in.Action, Inner: in.Inner, Parent: in.Parent,
+			Target: in.Target, Action: structuralAction(in.Action), Inner: in.Inner, Parent: in.Parent,
 			Pre: checksOf(in.Preconditions), Waits: checksOf(in.Waits),
 			Timeout: in.Timeout, OnFailure: string(in.OnFailure), Retry: in.Retry,
 			DependsOn: in.DependsOn, Wave: in.Wave,
@@ -69,4 +69,16 @@ func PlanStructure(p *planner.Plan) string {
 		return "error: " + err.Error()
 	}
 	return sha256Hex(b)
+}
+
+// structuralAction is the action without what a plan-time preview adds
+// (ActionPlan.Terraform): a preview describes the cluster, not the work, and
+// a plan made again for apply has none.
+func structuralAction(a *planner.ActionPlan) *planner.ActionPlan {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	c.Terraform = nil
+	return &c
 }

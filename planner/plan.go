@@ -283,6 +283,10 @@ type ActionPlan struct {
 	Effect lang.Effect `json:"effect"`
 	// Args are the action's arguments, sorted by name.
 	Args []Arg `json:"args"`
+	// Terraform is a terraform_apply's Terraform plan summary, set by
+	// PreviewTerraform (preview_terraform.go); nil before that pass and
+	// for other actions.
+	Terraform *TerraformPreview `json:"terraform,omitempty"`
 }
 
 // Arg is one resolved argument.

@@ -318,6 +318,11 @@ func runApply(s *streams, args []string) int {
 	// input meant for the other.
 	stdin := bufio.NewReader(s.Stdin)
 	if !a.Resume {
+		if !a.JSON && saved == nil {
+			// The plan shown before asking: with Terraform's own summary,
+			// as nrun plan shows it. A saved plan was reviewed with its own.
+			previewTerraform(rb, inputs, p, view, runbookPath, false)
+		}
 		if !a.JSON {
 			(views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: a.Path}).Plan(out, p)
 		}
