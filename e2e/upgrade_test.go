@@ -21,7 +21,8 @@ import (
 // start a sandbox of three Nomad 1.9.4 servers and two clients running
 // the demo job, then snapshot, upgrade the followers one at a time and
 // the leader last after moving leadership off it, and leave every server
-// on 1.10.0, healthy, with the job still running.
+// on 1.10.0, healthy, with the job still running. Run again, it reuses the
+// sandbox and restarts nothing.
 func TestRollingUpgradeQuickStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real agents; skipped with -short")
@@ -157,6 +158,20 @@ func TestRollingUpgradeQuickStart(t *testing.T) {
 		}
 		return n == 2, strings.Repeat("running ", n)
 	})
+	// The same command again reuses the sandbox, and the plan leaves out
+	// the servers already on the new version: nothing is restarted.
+	again := e.nrun("apply", "-sandbox", "-auto-approve", "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
+	if again.code != 0 {
+		t.Fatalf("second apply: %s", again)
+	}
+	for _, want := range []string{"reusing the sandbox in " + sbDir, "Plan: 2 step instances, 0 disrupt servers", "finished. 2 finished, 0 failed, 0 skipped."} {
+		if !strings.Contains(again.stdout+again.stderr, want) {
+			t.Errorf("the second apply's output lacks %q\n%s", want, again)
+		}
+	}
+	if strings.Contains(again.stdout, "step.upgrade") {
+		t.Errorf("the second apply touched a server:\n%s", again)
+	}
 	for _, f := range []string{"nomad-pre-upgrade.snap", "nomad-post-upgrade.snap"} {
 		if fi, err := os.Stat(filepath.Join(rb, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("snapshot %s: %v", f, err)

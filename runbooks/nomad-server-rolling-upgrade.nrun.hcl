@@ -62,8 +62,10 @@ step "snapshot" {
   }
 }
 
+# Only the servers not yet on the new version: run again after a failure
+# or on an upgraded cluster, the plan skips what is done.
 step "upgrade" {
-  for_each     = data.nomad_servers.all.by_name
+  for_each     = { for name, s in data.nomad_servers.all.by_name : name => s if s.version != var.new_version }
   order        = "leader_last"
   max_parallel = 1
   depends_on   = [step.snapshot]
