@@ -27,10 +27,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	nrunBin = filepath.Join(dir, "nrun")
-	out, err := exec.Command("go", "build", "-o", nrunBin, "../cmd/nrun").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build nrun: %v\n%s", err, out)
+	if nrunBin, err = sandboxtest.BuildNrun(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := sandboxtest.Main(m)

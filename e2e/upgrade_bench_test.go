@@ -25,7 +25,7 @@ var stabilization = flag.Duration("stabilization", 0, "BenchmarkRollingUpgrade: 
 //     leader last, without any leadership transfer), stop it, start it on
 //     the new binary, wait until autopilot reports it a healthy voter on
 //     the new version, then for server_stabilization_time. That is restart
-//     + rejoin + autopilot stabilization, summed over the servers.
+//   - rejoin + autopilot stabilization, summed over the servers.
 //   - nrun: `nrun apply PLANFILE` of runbooks/nomad-server-rolling-upgrade
 //     (plan made beforehand and not timed), which also snapshots before and
 //     after, checks quorum before every stop, moves leadership off the

@@ -146,7 +146,7 @@ type group struct {
 }
 
 type runner struct {
-	cfg    Config
+	cfg Config
 	// stab caches autopilot's ServerStabilizationTime per cluster
 	// (true: Consul), read once per run by server_healthy.
 	stabMu sync.Mutex

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -185,4 +186,17 @@ func Timer(t testing.TB) {
 			}
 		}
 	})
+}
+
+// BuildNrun builds the nrun command into dir/nrun and returns its path,
+// for tests that run nrun as an operator would (and for runbooks whose
+// exec steps call `nrun sandbox`: an exec finds the running nrun first on
+// its PATH only when the binary is named nrun).
+func BuildNrun(dir string) (string, error) {
+	bin := filepath.Join(dir, "nrun")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/nrun-dev/nrun/cmd/nrun").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./cmd/nrun: %v\n%s", err, out)
+	}
+	return bin, nil
 }
