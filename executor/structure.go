@@ -11,7 +11,7 @@ import (
 // parent, waves) and failure handling (timeout, retry, on_failure), and
 // each precondition and wait by name and arguments. It leaves out what was
 // only observed at plan time (each.value, the precondition results, the
-// cluster summary, diagnostics), so a plan made again from the same
+// job previews, the cluster summary, diagnostics), so a plan made again from the same
 // runbook against the same cluster has the same digest.
 //
 // apply PLANFILE compares the saved plan's digest with that of a plan made
@@ -54,9 +54,17 @@ func PlanStructure(p *planner.Plan) string {
 			all.Instances = append(all.Instances, inst{Addr: "<nil>"})
 			continue
 		}
+		act := in.Action
+		if act != nil && act.Job != nil {
+			// The job preview is observed at plan time, like the
+			// precondition results.
+			cp := *act
+			cp.Job = nil
+			act = &cp
+		}
 		all.Instances = append(all.Instances, inst{
 			Addr: in.Addr.String(), Step: in.Step.String(), Key: in.Key,
-			Target: in.Target, Action: in.Action, Inner: in.Inner, Parent: in.Parent,
+			Target: in.Target, Action: act, Inner: in.Inner, Parent: in.Parent,
 			Pre: checksOf(in.Preconditions), Waits: checksOf(in.Waits),
 			Timeout: in.Timeout, OnFailure: string(in.OnFailure), Retry: in.Retry,
 			DependsOn: in.DependsOn, Wave: in.Wave,

@@ -196,6 +196,9 @@ func runPlan(s *streams, args []string) int {
 	if diags.HasErrors() {
 		return fail(diags)
 	}
+	if pd := previewJobs(s, rb, inputs, p, a.Path, a.Inventory != ""); pd.HasErrors() {
+		return fail(append(diags, pd...))
+	}
 
 	apply := a.Path
 	if a.Out != "" {
