@@ -36,11 +36,23 @@ func writeJobPreview(b *strings.Builder, pad string, j *planner.JobPreview, c pa
 	for _, f := range j.FailedPlacements {
 		fmt.Fprintf(b, "%s  %sfailed placement:%s %s\n", pad, c.red, c.reset, f)
 	}
-	if j.Warnings != "" {
-		for _, w := range strings.Split(strings.TrimSpace(j.Warnings), "\n") {
-			fmt.Fprintf(b, "%s  %swarning:%s %s\n", pad, c.yellow, c.reset, strings.TrimSpace(w))
-		}
+	for _, w := range warningLines(j.Warnings) {
+		fmt.Fprintf(b, "%s  %swarning:%s %s\n", pad, c.yellow, c.reset, w)
 	}
+}
+
+// warningLines splits Nomad's warnings text ("1 warning:\n\n* ...") into
+// one line per warning.
+func warningLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || (strings.HasSuffix(l, "warning:") || strings.HasSuffix(l, "warnings:")) && !strings.HasPrefix(l, "*") {
+			continue
+		}
+		out = append(out, strings.TrimSpace(strings.TrimPrefix(l, "*")))
+	}
+	return out
 }
 
 func jobState(j *planner.JobPreview) string {
@@ -117,7 +129,7 @@ func writeJobPreviewsMarkdown(b *strings.Builder, p *planner.Plan) {
 		for _, f := range j.FailedPlacements {
 			fmt.Fprintf(b, "  - **failed placement**: %s\n", mdEscape(f))
 		}
-		if w := strings.TrimSpace(j.Warnings); w != "" {
+		for _, w := range warningLines(j.Warnings) {
 			fmt.Fprintf(b, "  - **warning**: %s\n", mdEscape(w))
 		}
 		if d := strings.TrimRight(j.Diff, "\n"); d != "" {
