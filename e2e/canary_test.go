@@ -192,6 +192,32 @@ func TestCanaryRollout(t *testing.T) {
 		t.Fatalf("%s", ar)
 	}
 
+	// A job variable from a sensitive variable stays out of the diff, in
+	// every form of the plan.
+	secretRB := filepath.Join(e.dir, "secret.nrun.hcl")
+	secretSrc := fmt.Sprintf(`variable "build" {
+  type      = string
+  sensitive = true
+}
+step "deploy" {
+  action "nomad_job_run" {
+    jobspec = %q
+    vars    = { version = var.build, min_healthy_time = "1s", healthy_deadline = "30s", progress_deadline = "1m" }
+  }
+}
+`, filepath.Join(runbooksDir(t), "jobs", "web.nomad.hcl"))
+	if err := os.WriteFile(secretRB, []byte(secretSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []string{"-no-color", "-json", "-markdown"} {
+		r := e.nrun("plan", form, "-var", "build=s3cr3t-build-7", secretRB)
+		// JSON escapes the quotes and the > of =>.
+		out := strings.NewReplacer(`\"`, `"`, `\u003e`, ">").Replace(r.stdout)
+		if r.code != 2 || strings.Contains(r.stdout+r.stderr, "s3cr3t-build-7") || !strings.Contains(out, `Env[WEB_VERSION]: "2" => "(sensitive)"`) {
+			t.Errorf("plan %s with a sensitive job variable: want exit 2, the value redacted in the diff\n%s", form, r)
+		}
+	}
+
 	// A saved plan is refused when the job changed after it was made:
 	// first by the plan's fingerprint (the runbook's promote step reads
 	// the job), then, for a runbook that only registers it, by Nomad
@@ -304,6 +330,7 @@ func TestCanaryAutoRevert(t *testing.T) {
 	if st.code != 2 || !lineWith(st.stdout, "step.deploy", "failed") || !lineWith(st.stdout, "step.promote", "not started") {
 		t.Errorf("status: want exit 2 with step.deploy failed and step.promote not started\n%s", st)
 	}
+	t.Logf("nrun status:\n%s", st.stdout)
 
 	// The job is back on web 1: version 2 copies version 0.
 	eventually(t, "web back on version 1 with 3 allocations running", time.Minute, func() (bool, string) {
