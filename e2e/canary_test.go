@@ -148,17 +148,25 @@ func TestCanaryRollout(t *testing.T) {
 		t.Fatalf("%s", pr)
 	}
 
+	// A jobspec the servers refuse is a warning in the plan, at the
+	// jobspec argument, and the plan says it has no diff.
+	bad := e.nrun("plan", "-no-color", "-var", "version=2", "-var", jobVarsFlag(withVars(canaryFast, "restart_attempts", "many")), rb)
+	if bad.code != 2 || !strings.Contains(bad.stdout, "Warning: The servers cannot parse the jobspec (") || !strings.Contains(bad.stdout, "job diff not available: ") {
+		t.Errorf("plan with a jobspec the servers refuse: want exit 2 with a warning and no diff\n%s", bad)
+	}
+	t.Logf("refused jobspec: %s", firstLine(bad.stdout, "job diff not available"))
+
 	// Saved, then applied unattended.
 	planFile := filepath.Join(e.dir, "v2.plan")
 	if r := e.nrun("plan", "-out", planFile, "-var", "version=2", "-var", jobVars, rb); r.code != 2 {
 		t.Fatalf("plan -out: %s", r)
 	}
 	ar := e.nrun("apply", "-no-color", "-state-dir", state, planFile)
-	t.Logf("apply took %s", ar.took.Round(time.Millisecond))
+	t.Logf("apply took %s:\n%s", ar.took.Round(time.Millisecond), ar.stdout)
 	if ar.code != 0 {
 		t.Fatalf("apply: %s", ar)
 	}
-	for _, want := range []string{"registered job web version 1", "wait deployment_canaries_healthy", "promoted deployment"} {
+	for _, want := range []string{"registered job web version 1 (JobModifyIndex", fmt.Sprintf("it was still at JobModifyIndex %d, as when planned", *v1.JobModifyIndex), "deployment_canaries_healthy", "promoted deployment"} {
 		if !strings.Contains(ar.stdout+ar.stderr, want) {
 			t.Errorf("apply output lacks %q", want)
 		}

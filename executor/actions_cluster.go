@@ -218,6 +218,9 @@ func (r *runner) jobRun(ctx context.Context, n *node, args map[string]cty.Value)
 	}
 	r.registered(ns, reg.JobID, reg.JobVersion)
 	d := fmt.Sprintf("registered job %s version %d (JobModifyIndex %d, eval %s)", reg.JobID, reg.JobVersion, reg.JobModifyIndex, reg.EvalID)
+	if usePlan {
+		d += fmt.Sprintf("; it was still at JobModifyIndex %d, as when planned", check)
+	}
 	if reg.Warnings != "" {
 		d += "; warnings: " + reg.Warnings
 	}
