@@ -8,6 +8,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/nrun-dev/nrun/addrs"
 	"github.com/nrun-dev/nrun/lang"
 )
 
@@ -126,5 +127,32 @@ func TestSecretReplacer(t *testing.T) {
 	}
 	if short := newSecretReplacer([]string{"abc"}); !short.tooShort {
 		t.Error("a 3-character secret is not reported as too short to redact")
+	}
+}
+
+// apply PLANFILE registers with the index of the preview in the file, not
+// with one read at apply.
+func TestCopyJobPreviews(t *testing.T) {
+	mk := func(j *JobPreview) *Plan {
+		p := &Plan{}
+		for _, addr := range []string{"step.deploy", "step.promote"} {
+			a, err := addrs.ParseInstance(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Instances = append(p.Instances, &Instance{Addr: a, Action: &ActionPlan{Type: "nomad_job_run"}})
+		}
+		p.Instances[0].Action.Job = j
+		p.Instances[1].Action.Type = "nomad_deployment_promote"
+		return p
+	}
+	saved := mk(&JobPreview{JobID: "web", JobModifyIndex: 24, DiffType: "Edited"})
+	fresh := mk(&JobPreview{JobID: "web", JobModifyIndex: 31, DiffType: "Edited"})
+	CopyJobPreviews(fresh, saved)
+	if idx, ok := fresh.Instances[0].Action.Job.CheckIndex(); !ok || idx != 24 {
+		t.Errorf("check index after the copy = %d, %v; want the saved plan's 24", idx, ok)
+	}
+	if fresh.Instances[1].Action.Job != nil {
+		t.Error("a preview was copied to an action that is not nomad_job_run")
 	}
 }
