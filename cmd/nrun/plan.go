@@ -29,7 +29,10 @@ const planHelp = `Usage: nrun plan [options] PATH
   its preconditions evaluated against the cluster now (ok, would block
   now, or known only at apply), its waits, the execution order in waves,
   the safety analysis with the live server counts, and any waived rules.
-  Nothing is changed.
+  For each nomad_job_run the Nomad servers plan the job (as 'nomad plan'
+  does) and the plan shows its diff; apply then registers the job only if
+  it has not changed since (its JobModifyIndex is recorded). Nothing is
+  changed.
 
   The cluster is read once (one discovery per data source) from the
   runbook's nomad {} and consul {} blocks, else NOMAD_ADDR, NOMAD_TOKEN,
@@ -54,7 +57,7 @@ Options:
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
   -inventory FILE    Plan against a cluster view saved by 'nrun inventory'
-                     instead of the live cluster.
+                     instead of the live cluster (without job diffs).
 
 Exit codes (like terraform plan -detailed-exitcode):
   0  success, nothing to do (no step instances)
