@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -380,4 +382,62 @@ func lineWith(s string, parts ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestCanaryRevertWhileInterrupted stops the run (Ctrl-C) while it waits
+// for the canary, lets the canary fail and Nomad revert the job meanwhile,
+// then resumes: the resumed wait follows the deployment of the version the
+// run registered (read back from the journal), so it fails naming the
+// revert instead of taking the rollback for a successful rollout.
+func TestCanaryRevertWhileInterrupted(t *testing.T) {
+	e := newEnv(t, sandbox.DefaultSpec("", 3, 2, 0, "1.10.0"))
+	rb := filepath.Join(runbooksDir(t), "job-canary-rollout.nrun.hcl")
+	state := filepath.Join(e.dir, "state")
+	fast := withVars(canaryFast, "restart_attempts", "0", "progress_deadline", "0s")
+	e.startWeb(fast)
+
+	// The canary runs 4s, then fails; it cannot become healthy before.
+	args := []string{"-no-color", "-state-dir", state, "-var", "version=2",
+		"-var", jobVarsFlag(withVars(fast, "min_healthy_time", "20s", "command", "sleep 4; exit 1"))}
+	cmd := exec.Command(nrunBin, append(append([]string{"apply", "-auto-approve"}, args...), rb)...)
+	cmd.Dir, cmd.Env = e.dir, e.environ()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "web version 1 registered", 30*time.Second, func() (bool, string) {
+		j, _, err := e.nomad().Jobs().Info("web", nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		return *j.Version == 1, fmt.Sprintf("version %d", *j.Version)
+	})
+	time.Sleep(500 * time.Millisecond) // into the wait
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted apply: %v, want exit 130\n%s", err, out.String())
+	}
+	t.Logf("interrupted:\n%s", out.String())
+
+	e.waitDeployment("web", 1, "failed", time.Minute)
+	eventually(t, "web reverted", 30*time.Second, func() (bool, string) {
+		j, _, err := e.nomad().Jobs().Info("web", nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		return *j.Version == 2, fmt.Sprintf("version %d", *j.Version)
+	})
+
+	r := e.nrun(append(append([]string{"apply", "-resume"}, args...), rb)...)
+	t.Logf("resume took %s", r.took.Round(time.Millisecond))
+	res := r.stdout + r.stderr
+	if r.code != 1 || !strings.Contains(res, "of job web version 1 failed: Failed due to unhealthy allocations - rolling back to job version 0") ||
+		!strings.Contains(res, "auto_revert rolled the job back to version 0 (now running as version 2)") || strings.Contains(res, "promoted deployment") {
+		t.Fatalf("resume after the revert: want exit 1 naming the failed deployment and the revert\n%s", r)
+	}
+	t.Logf("resumed run: %s", firstLine(res, "auto_revert rolled"))
 }

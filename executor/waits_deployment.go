@@ -3,6 +3,8 @@ package executor
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 
 	"github.com/nrun-dev/nrun/checks"
 	"github.com/nrun-dev/nrun/cluster"
@@ -64,6 +66,9 @@ func (r *runner) deployedVersion(ctx context.Context, ref cluster.JobRef) (uint6
 	if v, ok := r.jobVersions.Load("/" + ref.ID); ok && ref.Namespace == "" {
 		return v.(uint64), nil
 	}
+	if v, ok := r.journaledVersion(ref.ID); ok {
+		return v, nil
+	}
 	if err := r.needNomad(); err != nil {
 		return 0, err
 	}
@@ -81,6 +86,37 @@ func (r *runner) deployedVersion(ctx context.Context, ref cluster.JobRef) (uint6
 		return 0, nil
 	}
 	return *j.Version, nil
+}
+
+// journaledRE reads the version back from what jobRun and its resume
+// probe wrote to the journal.
+var journaledRE = regexp.MustCompile(`^(?:probe: )?(?:registered job (\S+) version (\d+) |job (\S+) already runs as planned \(version (\d+)\))`)
+
+// journaledVersion is the version a nomad_job_run of this run registered
+// before a resume, from the journal: after a crash or a Ctrl-C during the
+// canary wait, an auto_revert may have moved the job on meanwhile, and the
+// resumed wait must still follow the registered version's deployment.
+func (r *runner) journaledVersion(job string) (uint64, bool) {
+	for _, n := range r.order {
+		if n.step == nil || n.step.Action == nil || n.step.Action.Type != "nomad_job_run" || n.state == nil {
+			continue
+		}
+		m := journaledRE.FindStringSubmatch(n.state.Detail)
+		if m == nil {
+			continue
+		}
+		id, ver := m[1], m[2]
+		if id == "" {
+			id, ver = m[3], m[4]
+		}
+		if id != job {
+			continue
+		}
+		if v, err := strconv.ParseUint(ver, 10, 64); err == nil {
+			return v, true
+		}
+	}
+	return 0, false
 }
 
 // registered records the version a nomad_job_run registered, for the
