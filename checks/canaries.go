@@ -11,7 +11,8 @@ import (
 // deploymentCanariesHealthy holds when the deployment of the job's current
 // version has placed every canary it wants and each is healthy, so it can
 // be promoted; or when it has nothing left to promote (every canary group
-// promoted, or the deployment successful). A failed or cancelled
+// promoted, or the deployment successful). A running deployment without
+// canaries holds only once it succeeds. A failed or cancelled
 // deployment does not hold, and says so: with auto_revert the job is back
 // on its stable version.
 func deploymentCanariesHealthy(a Args, t Target, v *cluster.View) Result {
@@ -53,8 +54,10 @@ func CanariesHealthy(obs string, jobVersion uint64, d *cluster.Deployment) Resul
 	case d.Status == "failed" || d.Status == "cancelled":
 		return Result{Observed: obs, Reason: fmt.Sprintf("the deployment %s: %s", d.Status, d.StatusDescription)}
 	}
+	canaries := false
 	for _, name := range sortedGroupNames(d) {
 		g := d.Groups[name]
+		canaries = canaries || g.DesiredCanaries > 0
 		if g.DesiredCanaries == 0 || g.Promoted {
 			continue
 		}
@@ -64,6 +67,11 @@ func CanariesHealthy(obs string, jobVersion uint64, d *cluster.Deployment) Resul
 		if g.HealthyAllocs < g.DesiredCanaries {
 			return Result{Observed: obs, Reason: fmt.Sprintf("%d of %d canaries of group %s are healthy", g.HealthyAllocs, g.DesiredCanaries, name)}
 		}
+	}
+	if !canaries {
+		// A new job's first deployment, or an update block without
+		// canary: there is nothing to promote, so it holds once done.
+		return Result{Observed: obs, Reason: "the deployment places no canaries (a new job, or no canary in its update block); it holds once the deployment succeeds"}
 	}
 	return Result{OK: true, Observed: obs}
 }

@@ -21,6 +21,12 @@ func TestDeploymentCanariesHealthy(t *testing.T) {
 			"web": {DesiredTotal: 3, DesiredCanaries: 2, PlacedCanaries: 1, HealthyAllocs: 1},
 		}},
 	}}}}
+	noCanary := &cluster.View{Nomad: &cluster.NomadView{Jobs: []cluster.Job{{
+		ID: "web", Namespace: "default", Version: 0,
+		Deployment: &cluster.Deployment{ID: "d3333333-x", Status: "running", JobVersion: 0, Groups: map[string]cluster.DeploymentGroup{
+			"web": {DesiredTotal: 3, HealthyAllocs: 1},
+		}},
+	}}}}
 	cases := map[string]struct {
 		view *cluster.View
 		args Args
@@ -38,6 +44,10 @@ func TestDeploymentCanariesHealthy(t *testing.T) {
 		"canaries not all placed": {
 			view: unplaced, args: Args{Job: "web"},
 			want: "deployment_canaries_healthy: job web v2: deployment d2222222 running (web 1/3 healthy, canaries 1/2): not ok: group web has placed 1 of 2 canaries",
+		},
+		"first deployment, no canaries": {
+			view: noCanary, args: Args{Job: "web"},
+			want: "deployment_canaries_healthy: job web v0: deployment d3333333 running (web 1/3 healthy): not ok: the deployment places no canaries (a new job, or no canary in its update block); it holds once the deployment succeeds",
 		},
 		"deployment successful": {
 			view: loadView(t, "healthy3"), args: Args{Job: "web"}, ok: true,

@@ -120,9 +120,16 @@ func TestCanaryRollout(t *testing.T) {
 	state := filepath.Join(e.dir, "state")
 	jobVars := jobVarsFlag(canaryFast)
 
-	start := time.Now()
-	e.startWeb(canaryFast)
-	t.Logf("v1 running and stable after %s", time.Since(start).Round(time.Millisecond))
+	// v1 through the runbook too: a new job's first deployment has no
+	// canary, so the canary wait holds once it succeeds and there is
+	// nothing to promote.
+	first := e.nrun("apply", "-no-color", "-auto-approve", "-state-dir", filepath.Join(e.dir, "state-v1"), "-var", "version=1", "-var", jobVars, rb)
+	t.Logf("v1 apply took %s", first.took.Round(time.Millisecond))
+	if first.code != 0 || !strings.Contains(first.stdout, "job web (namespace default, new: apply registers it only if it still does not exist): new job") ||
+		!strings.Contains(first.stdout, "is already successful; nothing sent") {
+		t.Fatalf("v1 apply: want exit 0, a new job in the plan and nothing to promote\n%s", first)
+	}
+	e.waitRunning("web", 3, time.Minute)
 
 	// The plan shows the job diff as the servers computed it.
 	pr := e.nrun("plan", "-no-color", "-var", "version=2", "-var", jobVars, rb)
