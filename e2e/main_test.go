@@ -94,7 +94,9 @@ func (e *env) environ() []string {
 		out = append(out, kv)
 	}
 	out = append(out, "PATH="+filepath.Dir(nrunBin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out = append(out, e.sb.Env()...)
+	if e.sb != nil {
+		out = append(out, e.sb.Env()...)
+	}
 	for k, v := range e.vars {
 		out = append(out, k+"="+v)
 	}

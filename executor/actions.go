@@ -258,7 +258,7 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	environ := execEnviron(os.Environ(), selfDir())
+	environ := append(execEnviron(os.Environ(), selfDir()), r.cfg.Env...)
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}

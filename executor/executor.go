@@ -61,6 +61,10 @@ type Config struct {
 	Stop <-chan struct{}
 	// Secrets are extra strings to redact (tokens come from Cluster).
 	Secrets []string
+	// Env are KEY=value entries added to the environment of exec
+	// commands, after nrun's own (apply -sandbox points `nrun sandbox`
+	// and the nomad CLI at the sandbox this way).
+	Env []string
 	// Lock is the held state lock; the run ID is recorded in it.
 	Lock *Lock
 	// Now replaces time.Now (tests).
@@ -142,7 +146,11 @@ type group struct {
 }
 
 type runner struct {
-	cfg    Config
+	cfg Config
+	// stab caches autopilot's ServerStabilizationTime per cluster
+	// (true: Consul), read once per run by server_healthy.
+	stabMu sync.Mutex
+	stab   map[bool]time.Duration
 	red    *Redactor
 	j      *journal.Journal
 	log    *auditLog

@@ -247,13 +247,33 @@ func (r *runner) transferAway(ctx context.Context, n *node, args checks.Args, vi
 	if err := r.nomad.transferLeadership(ctx, to.ID, to.Address); err != nil {
 		return err
 	}
-	return r.pollUntil(ctx, 30*time.Second, func() (bool, string, error) {
+	// A new leader's autopilot starts from nothing: for its first rounds
+	// it reports voters unhealthy that are fine, and quorum_ok, checked
+	// again right after this, would refuse on that. Wait until it reports
+	// as many healthy voters as before the transfer, for the settle time.
+	before := raft.HealthyVoters()
+	var since time.Time
+	return r.pollUntil(ctx, 60*time.Second, func() (bool, string, error) {
 		v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: true})
-		if err != nil {
-			return false, "", nil
+		if err != nil || v == nil || v.Nomad == nil {
+			since = time.Time{}
+			return false, fmt.Sprintf("no answer (%v)", err), nil
 		}
 		l, ok := v.Nomad.Raft.Leader()
-		return ok && l.ID != leader.ID, "leader " + l.Name, nil
+		if !ok || l.ID == leader.ID {
+			since = time.Time{}
+			return false, "leader " + l.Name, nil
+		}
+		h := v.Nomad.Raft.HealthyVoters()
+		obs := fmt.Sprintf("leader %s, %d/%d voters healthy (%d before the transfer)", l.Name, h, v.Nomad.Raft.Voters(), before)
+		if h < before {
+			since = time.Time{}
+			return false, obs, nil
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		return time.Since(since) >= r.cfg.Settle, obs, nil
 	})
 }
 

@@ -54,17 +54,9 @@ func PlanStructure(p *planner.Plan) string {
 			all.Instances = append(all.Instances, inst{Addr: "<nil>"})
 			continue
 		}
-		act := in.Action
-		if act != nil && act.Job != nil {
-			// The job preview is observed at plan time, like the
-			// precondition results.
-			cp := *act
-			cp.Job = nil
-			act = &cp
-		}
 		all.Instances = append(all.Instances, inst{
 			Addr: in.Addr.String(), Step: in.Step.String(), Key: in.Key,
-			Target: in.Target, Action: act, Inner: in.Inner, Parent: in.Parent,
+			Target: in.Target, Action: structuralAction(in.Action), Inner: in.Inner, Parent: in.Parent,
 			Pre: checksOf(in.Preconditions), Waits: checksOf(in.Waits),
 			Timeout: in.Timeout, OnFailure: string(in.OnFailure), Retry: in.Retry,
 			DependsOn: in.DependsOn, Wave: in.Wave,
@@ -77,4 +69,17 @@ func PlanStructure(p *planner.Plan) string {
 		return "error: " + err.Error()
 	}
 	return sha256Hex(b)
+}
+
+// structuralAction is the action without what a plan-time preview adds
+// (ActionPlan.Terraform, ActionPlan.Job): a preview describes the cluster,
+// not the work, and a plan made again for apply may have another or none.
+func structuralAction(a *planner.ActionPlan) *planner.ActionPlan {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	c.Terraform = nil
+	c.Job = nil
+	return &c
 }

@@ -84,6 +84,13 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 	case "server_healthy", "servers_healthy", "quorum_ok":
 		settle = r.cfg.Settle
 	}
+	if c.Name == "server_healthy" {
+		// A server that came back is only done once autopilot itself
+		// counts it stable: healthy for server_stabilization_time.
+		if st := r.stabilization(wctx, n.target().Kind == lang.TargetConsulServer); st > settle {
+			settle = st
+		}
+	}
 	var okSince time.Time
 	return done(r.poll(wctx, interval, func() (bool, error) {
 		var res checks.Result
@@ -252,4 +259,25 @@ func (r *runner) blockConsul(ctx context.Context, name string, a checks.Args, t 
 		}
 		idx = next
 	}
+}
+
+// stabilization returns autopilot's ServerStabilizationTime, read once per
+// run and cluster; 0 when it cannot be read (the wait then settles for
+// Config.Settle alone, and the audit log says why).
+func (r *runner) stabilization(ctx context.Context, consul bool) time.Duration {
+	r.stabMu.Lock()
+	defer r.stabMu.Unlock()
+	if d, ok := r.stab[consul]; ok {
+		return d
+	}
+	d, err := r.cfg.Cluster.StabilizationTime(ctx, consul)
+	if err != nil {
+		r.log.Printf("server_healthy: could not read autopilot's server_stabilization_time, settling for %s only: %v", r.cfg.Settle, err)
+		return 0
+	}
+	if r.stab == nil {
+		r.stab = map[bool]time.Duration{}
+	}
+	r.stab[consul] = d
+	return d
 }

@@ -45,7 +45,7 @@ var CheckSpecs = map[string]*CheckSpec{
 		},
 	},
 	"server_healthy": {
-		Doc:    "Autopilot reports the server healthy (alive, voter, caught up).",
+		Doc:    "Autopilot reports the server healthy (alive, voter, caught up); as a wait, for at least autopilot's server_stabilization_time.",
 		Target: TargetNomadServer, TargetAttr: "server",
 		Attrs: []AttrSpec{
 			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},

@@ -287,6 +287,10 @@ type ActionPlan struct {
 	Effect lang.Effect `json:"effect"`
 	// Args are the action's arguments, sorted by name.
 	Args []Arg `json:"args"`
+	// Terraform is a terraform_apply's Terraform plan summary, set by
+	// PreviewTerraform (preview_terraform.go); nil before that pass and
+	// for other actions.
+	Terraform *TerraformPreview `json:"terraform,omitempty"`
 	// Job is a nomad_job_run's preview (preview_job.go), nil for other
 	// actions and for plans made without PreviewJobs.
 	Job *JobPreview `json:"job,omitempty"`

@@ -48,6 +48,12 @@ variable "snapshot_path" {
   description = "Where the Raft snapshot taken before the first server goes down is written."
 }
 
+variable "after_snapshot_path" {
+  type        = string
+  default     = "nomad-post-upgrade.snap"
+  description = "Where the Raft snapshot taken after the last server is upgraded is written."
+}
+
 data "nomad_servers" "all" {}
 
 step "snapshot" {
@@ -106,11 +112,13 @@ step "upgrade" {
   }
 }
 
+# The first backup of the upgraded cluster, then the proof: every server
+# reports the new version and autopilot calls every voter healthy. The
+# waits follow the cluster until that holds.
 step "verify" {
   depends_on = [step.upgrade]
-  # Autopilot needs a moment to see the last server's new version.
-  action "sleep" {
-    duration = "10s"
+  action "nomad_snapshot_save" {
+    path = var.after_snapshot_path
   }
   wait "servers_version" {
     version = var.new_version

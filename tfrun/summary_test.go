@@ -37,7 +37,26 @@ func TestSummarize(t *testing.T) {
 			{Address: "g.data", Action: "read"},
 		}}, "Plan: 3 to add, 1 to change, 3 to destroy."},
 		"outputs only": {&tfjson.Plan{OutputChanges: map[string]*tfjson.Change{"x": {Actions: tfjson.Actions{tfjson.ActionUpdate}}}},
-			tfrun.PlanSummary{OutputsChange: true}, "No changes."},
+			tfrun.PlanSummary{OutputsChange: true, Outputs: []tfrun.OutputChange{{Name: "x", Action: "update"}}}, "No changes."},
+		"output actions and sensitivity": {&tfjson.Plan{
+			OutputChanges: map[string]*tfjson.Change{
+				"new":       {Actions: tfjson.Actions{tfjson.ActionCreate}},
+				"gone":      {Actions: tfjson.Actions{tfjson.ActionDelete}},
+				"same":      {Actions: tfjson.Actions{tfjson.ActionNoop}},
+				"secret":    {Actions: tfjson.Actions{tfjson.ActionUpdate}, AfterSensitive: true},
+				"nested":    {Actions: tfjson.Actions{tfjson.ActionCreate}, AfterSensitive: map[string]any{"a": []any{false, true}}},
+				"declared":  {Actions: tfjson.Actions{tfjson.ActionCreate}},
+				"notsecret": {Actions: tfjson.Actions{tfjson.ActionCreate}, AfterSensitive: false},
+			},
+			Config: &tfjson.Config{RootModule: &tfjson.ConfigModule{Outputs: map[string]*tfjson.ConfigOutput{"declared": {Sensitive: true}}}},
+		}, tfrun.PlanSummary{OutputsChange: true, Outputs: []tfrun.OutputChange{
+			{Name: "declared", Action: "create", Sensitive: true},
+			{Name: "gone", Action: "delete"},
+			{Name: "nested", Action: "create", Sensitive: true},
+			{Name: "new", Action: "create"},
+			{Name: "notsecret", Action: "create"},
+			{Name: "secret", Action: "update", Sensitive: true},
+		}}, "No changes."},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -82,6 +82,19 @@ type PlanSummary struct {
 	// OutputsChange says that some output value would change even when no
 	// resource does.
 	OutputsChange bool `json:"outputs_change,omitempty"`
+	// Outputs are the root module outputs that would change, sorted by
+	// name. Only names and actions: values are never read from the plan.
+	Outputs []OutputChange `json:"outputs,omitempty"`
+}
+
+// OutputChange is one root module output that a plan would change.
+type OutputChange struct {
+	Name string `json:"name"`
+	// Action is "create", "update" or "delete".
+	Action string `json:"action"`
+	// Sensitive is set when the configuration declares the output
+	// sensitive, or its old or new value is sensitive.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // NoChanges reports whether applying would change no resource: the resume
@@ -215,12 +228,50 @@ func Summarize(p *tfjson.Plan) PlanSummary {
 		s.Changes = append(s.Changes, Change{Address: rc.Address, Action: action})
 	}
 	sort.Slice(s.Changes, func(i, j int) bool { return s.Changes[i].Address < s.Changes[j].Address })
-	for _, oc := range p.OutputChanges {
-		if oc != nil && !oc.Actions.NoOp() {
-			s.OutputsChange = true
+	for name, oc := range p.OutputChanges {
+		if oc == nil || oc.Actions.NoOp() {
+			continue
+		}
+		s.OutputsChange = true
+		action := "update"
+		switch {
+		case oc.Actions.Create():
+			action = "create"
+		case oc.Actions.Delete():
+			action = "delete"
+		}
+		sensitive := anySensitive(oc.BeforeSensitive) || anySensitive(oc.AfterSensitive)
+		if p.Config != nil && p.Config.RootModule != nil {
+			if o := p.Config.RootModule.Outputs[name]; o != nil && o.Sensitive {
+				sensitive = true
+			}
+		}
+		s.Outputs = append(s.Outputs, OutputChange{Name: name, Action: action, Sensitive: sensitive})
+	}
+	sort.Slice(s.Outputs, func(i, j int) bool { return s.Outputs[i].Name < s.Outputs[j].Name })
+	return s
+}
+
+// anySensitive reports whether a before_sensitive/after_sensitive value of
+// a JSON plan marks anything: true itself, or true somewhere inside.
+func anySensitive(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case []any:
+		for _, e := range v {
+			if anySensitive(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range v {
+			if anySensitive(e) {
+				return true
+			}
 		}
 	}
-	return s
+	return false
 }
 
 // Apply runs init, then `terraform apply` with vars, and returns the

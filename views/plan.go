@@ -232,6 +232,7 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 		if in.Action != nil {
 			fmt.Fprintf(b, "%saction %s (effect %s)\n", pad, in.Action.Type, in.Action.Effect)
 			writeArgs(b, pad+"  ", in.Action.Args)
+			writeTerraformPreview(b, pad+"  ", in.Action.Terraform, c)
 			writeJobPreview(b, pad+"  ", in.Action.Job, c)
 		}
 		var settings []string
@@ -447,6 +448,7 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 	if len(p.Diagnostics) > 0 {
 		b.WriteString("\n")
 	}
+	writeTerraformMarkdown(&b, p)
 
 	if len(p.Instances) > 0 {
 		composite := len(p.Instances) - p.Summary.Instances

@@ -58,6 +58,14 @@ const applyHelp = `Usage: nrun apply [options] PATH
 Options:
 
   -auto-approve       Do not ask for 'yes' before applying.
+  -sandbox            Run against the local sandbox: start it (3 Nomad
+                      servers on the old pinned version, 2 clients running
+                      a demo job, 3 Consul servers; the agents are built
+                      on first use) or reuse the one in $NRUN_SANDBOX_DIR
+                      (default .nrun/sandbox), and point NOMAD_ADDR,
+                      CONSUL_HTTP_ADDR and exec commands at it. Without
+                      -var and -var-file, the runbook directory's
+                      sandbox.nrunvars.hcl is read.
   -var 'NAME=VALUE'   Set an input variable. Repeatable.
   -var-file FILE      Read input variables from an HCL file. Repeatable.
   -state-dir DIR      State directory (lock, runs). Default: .nrun next to
@@ -89,6 +97,7 @@ const exitPaused = 3
 
 type applyArgs struct {
 	AutoApprove bool
+	Sandbox     bool
 	Vars        []string
 	VarFiles    []string
 	StateDir    string
@@ -106,6 +115,7 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	var a applyArgs
 	fs := newFlagSet("apply")
 	fs.BoolVar(&a.AutoApprove, "auto-approve", false, "")
+	fs.BoolVar(&a.Sandbox, "sandbox", false, "")
 	fs.Var((*varFlag)(&a.Vars), "var", "")
 	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
 	fs.StringVar(&a.StateDir, "state-dir", "", "")
@@ -164,6 +174,24 @@ func runApply(s *streams, args []string) int {
 	errf := func(format string, args ...any) int {
 		fmt.Fprintf(s.Stderr, "nrun apply: "+format+"\n", args...)
 		return exitError
+	}
+
+	var sandboxEnv map[string]string
+	if a.Sandbox {
+		sctx, sstop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		env, err := applySandbox(sctx, s)
+		sstop()
+		if err != nil {
+			return errf("the sandbox: %v", err)
+		}
+		sandboxEnv = env
+		s = withEnv(s, env)
+		if len(a.Vars) == 0 && len(a.VarFiles) == 0 && !isPlanFile(a.Path) {
+			if f := sandboxVars(a.Path); f != "" {
+				fmt.Fprintf(s.Stderr, "nrun apply: reading variables from %s\n", f)
+				a.VarFiles = append(a.VarFiles, f)
+			}
+		}
 	}
 
 	// The runbook, its inputs, and with a plan file the saved plan.
@@ -297,6 +325,11 @@ func runApply(s *streams, args []string) int {
 	// input meant for the other.
 	stdin := bufio.NewReader(s.Stdin)
 	if !a.Resume {
+		if !a.JSON && saved == nil {
+			// The plan shown before asking: with Terraform's own summary,
+			// as nrun plan shows it. A saved plan was reviewed with its own.
+			previewTerraform(rb, inputs, p, view, runbookPath, false)
+		}
 		if !a.JSON {
 			(views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: a.Path}).Plan(out, p)
 		}
@@ -370,6 +403,7 @@ func runApply(s *streams, args []string) int {
 		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
 		Events: view2.Event, Approver: approver, Stop: stop, Lock: lock,
 		Secrets: []string{s.Getenv("NOMAD_TOKEN"), s.Getenv("CONSUL_HTTP_TOKEN")},
+		Env:     environList(sandboxEnv),
 	}
 	if sc, sd := executor.NewScope(rb, inputs, view); !sd.HasErrors() {
 		cfg.Scope = sc
@@ -383,7 +417,11 @@ func runApply(s *streams, args []string) int {
 	if err != nil {
 		return errf("%v", err)
 	}
-	return reportApply(s, a, res, runbookPath)
+	code := reportApply(s, a, res, runbookPath)
+	if a.Sandbox {
+		fmt.Fprintf(s.Stderr, "\nThe sandbox keeps running in %s. Point nomad and consul at it with\n  eval \"$(nrun sandbox env)\"\nand remove it with\n  nrun sandbox down\n", sandboxEnv["NRUN_SANDBOX_DIR"])
+	}
+	return code
 }
 
 type applyView interface {
@@ -393,6 +431,9 @@ type applyView interface {
 
 func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int {
 	resume := "nrun apply -resume"
+	if a.Sandbox {
+		resume += " -sandbox"
+	}
 	if a.StateDir != "" {
 		resume += " -state-dir " + a.StateDir
 	}

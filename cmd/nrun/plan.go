@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -29,10 +30,12 @@ const planHelp = `Usage: nrun plan [options] PATH
   its preconditions evaluated against the cluster now (ok, would block
   now, or known only at apply), its waits, the execution order in waves,
   the safety analysis with the live server counts, and any waived rules.
-  For each nomad_job_run the Nomad servers plan the job (as 'nomad plan'
-  does) and the plan shows its diff; apply then registers the job only if
-  it has not changed since (its JobModifyIndex is recorded). Nothing is
-  changed.
+  Under each terraform_apply whose directory and vars are known now it
+  shows Terraform's own plan: terraform init and terraform plan run in
+  that directory (not with -inventory). For each nomad_job_run the Nomad
+  servers plan the job (as 'nomad plan' does) and the plan shows its diff;
+  apply then registers the job only if it has not changed since (its
+  JobModifyIndex is recorded). Nothing is changed.
 
   The cluster is read once (one discovery per data source) from the
   runbook's nomad {} and consul {} blocks, else NOMAD_ADDR, NOMAD_TOKEN,
@@ -199,6 +202,7 @@ func runPlan(s *streams, args []string) int {
 	if diags.HasErrors() {
 		return fail(diags)
 	}
+	diags = append(diags, previewTerraform(rb, inputs, p, view, a.Path, a.Inventory != "")...)
 	if pd := previewJobs(s, rb, inputs, p, a.Path, a.Inventory != ""); pd.HasErrors() {
 		return fail(append(diags, pd...))
 	}
@@ -252,4 +256,30 @@ func writePrivate(path string, b []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// previewTerraform adds the Terraform plan summary of every terraform_apply
+// instance to p (planner.PreviewTerraform): terraform init and plan run in
+// each directory known now, nothing is applied. An offline plan
+// (-inventory) runs no terraform and says so. Its diagnostics are warnings
+// only, and are also recorded in p.
+func previewTerraform(rb *lang.Runbook, inputs map[string]cty.Value, p *planner.Plan, view *cluster.View, path string, offline bool) hcl.Diagnostics {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	return planner.PreviewTerraform(ctx, rb, inputs, p, planner.PreviewOptions{BaseDir: runbookBaseDir(path), View: view, Offline: offline})
+}
+
+// runbookBaseDir is the directory relative paths of a runbook at path
+// (a file or a directory) are resolved against, as apply resolves them.
+func runbookBaseDir(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+		return filepath.Dir(abs)
+	}
+	return abs
 }

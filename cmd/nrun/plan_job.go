@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -23,7 +22,7 @@ func previewJobs(s *streams, rb *lang.Runbook, inputs map[string]cty.Value, p *p
 	if !hasJobRun(p) {
 		return nil
 	}
-	base := runbookDir(runbookPath)
+	base := runbookBaseDir(runbookPath)
 	if offline {
 		return planner.PreviewJobs(context.Background(), p, nil, base)
 	}
@@ -49,16 +48,4 @@ func hasJobRun(p *planner.Plan) bool {
 		}
 	}
 	return false
-}
-
-// runbookDir is the directory relative paths of a runbook are read from.
-func runbookDir(path string) string {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
-		return filepath.Dir(abs)
-	}
-	return abs
 }

@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nrun-dev/nrun/sandbox"
+	"github.com/nrun-dev/nrun/sandbox/sandboxtest"
+)
+
+// TestRollingUpgradeQuickStart runs the README's first command, as a new
+// user would, in a copy of runbooks/:
+//
+//	nrun apply -sandbox runbooks/nomad-server-rolling-upgrade.nrun.hcl
+//
+// (with -auto-approve: the test has no terminal to answer on). It must
+// start a sandbox of three Nomad 1.9.4 servers and two clients running
+// the demo job, then snapshot, upgrade the followers one at a time and
+// the leader last after moving leadership off it, and leave every server
+// on 1.10.0, healthy, with the job still running.
+func TestRollingUpgradeQuickStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real agents; skipped with -short")
+	}
+	sandboxtest.Timer(t)
+	sandboxtest.Require(t, sandbox.DefaultSpec("", 3, 2, 3, sandbox.OldNomadVersion))
+	work := t.TempDir()
+	rb := filepath.Join(work, "runbooks")
+	for _, f := range []string{"nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl"} {
+		b, err := os.ReadFile(filepath.Join(runbooksDir(t), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(rb, 0o755)
+		if err := os.WriteFile(filepath.Join(rb, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sbDir := filepath.Join(work, "sandbox")
+	e := &env{t: t, dir: work, vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}
+	t.Cleanup(func() {
+		if c, err := sandbox.Open(sbDir, sandbox.Options{}); err == nil {
+			if t.Failed() {
+				t.Logf("agent logs:\n%s", c.LogTails(30))
+			}
+			if err := c.Stop(); err != nil {
+				t.Errorf("sandbox stop: %v", err)
+			}
+		}
+	})
+
+	r := e.nrun("apply", "-sandbox", "-auto-approve", "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
+	t.Logf("apply -sandbox took %s", r.took.Round(time.Millisecond))
+	if r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	for _, want := range []string{
+		"starting a sandbox in " + sbDir,
+		`starting the "demo" job`,
+		"reading variables from runbooks/sandbox.nrunvars.hcl",
+		"Run ", "finished. 11 finished, 0 failed, 0 skipped.",
+	} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("the output lacks %q\n%s", want, r)
+		}
+	}
+
+	// The order, from the apply's own timestamped lines: the snapshot
+	// first, each server stopped only after the previous one is healthy
+	// again, and leadership moved off the last one before it stops.
+	stopRE := regexp.MustCompile(`step\.upgrade\["(s\d)\.global"\]\.step\.stop: starting`)
+	healthyRE := regexp.MustCompile(`step\.upgrade\["(s\d)\.global"\]\.step\.start: wait server_healthy held`)
+	transferRE := regexp.MustCompile(`transferring leadership from (s\d)\.global`)
+	var events []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		switch {
+		case strings.Contains(line, "step.snapshot: finished"):
+			events = append(events, "snapshot")
+		case stopRE.MatchString(line):
+			events = append(events, "stop "+stopRE.FindStringSubmatch(line)[1])
+		case healthyRE.MatchString(line):
+			events = append(events, "healthy "+healthyRE.FindStringSubmatch(line)[1])
+		case transferRE.MatchString(line):
+			events = append(events, "transfer "+transferRE.FindStringSubmatch(line)[1])
+		}
+	}
+	t.Logf("order: %q", events)
+	if len(events) < 7 || events[0] != "snapshot" {
+		t.Fatalf("want the snapshot first, then stop/healthy for each server: %q", events)
+	}
+	stopped := map[string]bool{}
+	var last, transferred string
+	for i, ev := range events[1:] {
+		kind, name, _ := strings.Cut(ev, " ")
+		switch kind {
+		case "stop":
+			if stopped[name] {
+				t.Errorf("%s stopped twice: %q", name, events)
+			}
+			stopped[name] = true
+			if i > 0 && !strings.HasPrefix(events[i], "healthy") && !strings.HasPrefix(events[i], "transfer") {
+				t.Errorf("%s stopped before the previous server was healthy again: %q", name, events)
+			}
+			last = name
+		case "transfer":
+			transferred = name
+			if len(stopped) != 2 {
+				t.Errorf("leadership was moved off %s with %d servers upgraded, want 2 (the leader goes last): %q", name, len(stopped), events)
+			}
+		}
+	}
+	if len(stopped) != 3 {
+		t.Fatalf("want 3 servers stopped once each: %q", events)
+	}
+	if transferred != last {
+		t.Errorf("leadership was moved off %q, but the last server upgraded was %s: the leader must go last: %q", transferred, last, events)
+	}
+
+	c, err := sandbox.Open(sbDir, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Status()
+	for _, s := range st.Servers {
+		if s.Build != sandbox.DefaultNomadVersion || !s.Running || s.Member != "alive" || !s.Voter {
+			t.Errorf("server %s after the upgrade: %+v", s.Name, s)
+		}
+	}
+	if len(st.Servers) != 3 || len(st.Problems) > 0 {
+		t.Errorf("servers %+v, problems %q", st.Servers, st.Problems)
+	}
+	// The last server stopped was the leader at the start; after the
+	// transfer another server leads.
+	for _, s := range st.Servers {
+		if s.Leader && s.Name == last {
+			t.Logf("note: %s leads again after its upgrade (a later election)", last)
+		}
+	}
+	nc, err := c.NomadClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the demo job running on both clients", time.Minute, func() (bool, string) {
+		allocs, _, err := nc.Jobs().Allocations(sandbox.DemoJob, false, nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		n := 0
+		for _, a := range allocs {
+			if a.ClientStatus == "running" {
+				n++
+			}
+		}
+		return n == 2, strings.Repeat("running ", n)
+	})
+	for _, f := range []string{"nomad-pre-upgrade.snap", "nomad-post-upgrade.snap"} {
+		if fi, err := os.Stat(filepath.Join(rb, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("snapshot %s: %v", f, err)
+		}
+	}
+}
