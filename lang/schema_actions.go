@@ -132,7 +132,7 @@ var ActionSpecs = map[string]*ActionSpec{
 		},
 	},
 	"nomad_deployment_promote": {
-		Doc:    "Promotes the canaries of the deployment of the job's current version, first waiting (within the step's timeout) until those canaries are healthy. Promoting an already promoted deployment sends nothing.",
+		Doc:    "Promotes the canaries of the deployment of the job version a nomad_job_run of this run registered (else the job's current version), first waiting (within the step's timeout) until those canaries are healthy. Promoting an already promoted deployment sends nothing; a deployment that failed (or that auto_revert rolled back) fails the step, naming it.",
 		Effect: EffectJob, Target: TargetJob, TargetAttr: "job",
 		Attrs: []AttrSpec{
 			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
