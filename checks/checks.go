@@ -73,18 +73,19 @@ type evalFunc func(a Args, t Target, v *cluster.View) Result
 // pure holds every check that is a function of the view alone. http_ok is
 // not here; see EvalHTTP.
 var pure = map[string]evalFunc{
-	"quorum_ok":             quorumOK,
-	"leader_not_target":     leaderNotTarget,
-	"server_healthy":        serverHealthy,
-	"servers_healthy":       serversHealthy,
-	"raft_peer_present":     func(a Args, t Target, v *cluster.View) Result { return raftPeer(a, t, v, true) },
-	"raft_peer_absent":      func(a Args, t Target, v *cluster.View) Result { return raftPeer(a, t, v, false) },
-	"node_ready":            nodeReady,
-	"node_ineligible":       nodeIneligible,
-	"node_drained":          nodeDrained,
-	"consul_maintenance":    consulMaintenance,
-	"deployment_successful": deploymentSuccessful,
-	"servers_version":       serversVersion,
+	"quorum_ok":                   quorumOK,
+	"leader_not_target":           leaderNotTarget,
+	"server_healthy":              serverHealthy,
+	"servers_healthy":             serversHealthy,
+	"raft_peer_present":           func(a Args, t Target, v *cluster.View) Result { return raftPeer(a, t, v, true) },
+	"raft_peer_absent":            func(a Args, t Target, v *cluster.View) Result { return raftPeer(a, t, v, false) },
+	"node_ready":                  nodeReady,
+	"node_ineligible":             nodeIneligible,
+	"node_drained":                nodeDrained,
+	"consul_maintenance":          consulMaintenance,
+	"deployment_successful":       deploymentSuccessful,
+	"deployment_canaries_healthy": deploymentCanariesHealthy,
+	"servers_version":             serversVersion,
 }
 
 // HTTPCheck is the one check that is not a function of the view.

@@ -1,7 +1,8 @@
 // Package checks holds nrun's named conditions: quorum_ok,
 // leader_not_target, server_healthy, servers_healthy, raft_peer_present,
 // raft_peer_absent, node_ready, node_ineligible, node_drained,
-// consul_maintenance, deployment_successful, servers_version and http_ok.
+// consul_maintenance, deployment_successful, deployment_canaries_healthy,
+// servers_version and http_ok.
 //
 // Input: a check name, its arguments (Args, converted from the evaluated
 // HCL arguments by ArgsFromCty), the step instance's Target and a

@@ -450,10 +450,20 @@ func (c *Client) watchDeployment(ctx context.Context, job JobRef, sinceVersion u
 		}
 		if d != nil && d.JobVersion >= sinceVersion {
 			if d.JobVersion > sinceVersion {
-				// A later version was registered: ours was superseded.
-				last = DeploymentStatus{JobID: job.ID, JobVersion: sinceVersion, Status: nomad.DeploymentStatusCancelled,
-					Description: fmt.Sprintf("no deployment of version %d; the job is at version %d already", sinceVersion, d.JobVersion)}
-				return last, &DeploymentError{Status: last}
+				// A later version was registered: an auto_revert (whose
+				// own deployment is now the latest) or someone else's.
+				// Follow ours if it has one; it says which.
+				id, err := c.deploymentOf(ctx, job, sinceVersion)
+				if err != nil {
+					return last, err
+				}
+				if id == "" {
+					last = DeploymentStatus{JobID: job.ID, JobVersion: sinceVersion, Status: nomad.DeploymentStatusCancelled,
+						Description: fmt.Sprintf("no deployment of version %d; the job is at version %d already", sinceVersion, d.JobVersion)}
+					return last, &DeploymentError{Status: last}
+				}
+				depID = id
+				break
 			}
 			depID = d.ID
 			break
@@ -490,6 +500,26 @@ func (c *Client) watchDeployment(ctx context.Context, job JobRef, sinceVersion u
 			return st, c.nomadErr("wait for deployment "+depID, err)
 		}
 	}
+}
+
+// deploymentOf finds the deployment of the job's version, "" when it has
+// none.
+func (c *Client) deploymentOf(ctx context.Context, job JobRef, version uint64) (string, error) {
+	q := c.nomadQuery(ctx)
+	q.AllowStale = false
+	if job.Namespace != "" {
+		q.Namespace = job.Namespace
+	}
+	ds, _, err := c.nomad.Jobs().Deployments(job.ID, false, q)
+	if err != nil {
+		return "", c.nomadErr("read the deployments of job "+job.ID, err)
+	}
+	for _, d := range ds {
+		if d != nil && d.JobVersion == version {
+			return d.ID, nil
+		}
+	}
+	return "", nil
 }
 
 func (c *Client) refWait(ctx context.Context, job JobRef, index uint64) *nomad.QueryOptions {

@@ -133,18 +133,11 @@ func (r *runner) promote(ctx context.Context, n *node, job string, groups []stri
 	if err := r.needNomad(); err != nil {
 		return "", err
 	}
-	q := qo(ctx)
-	// A stale follower may not have the registration of the step before.
-	q.AllowStale = false
-	j, _, err := r.nomad.c.Jobs().Info(job, q)
-	if err != nil {
-		return "", fmt.Errorf("read job %s: %w", job, err)
-	}
-	version := uint64(0)
-	if j.Version != nil {
-		version = *j.Version
-	}
 	ref := cluster.JobRef{ID: job}
+	version, err := r.deployedVersion(ctx, ref)
+	if err != nil {
+		return "", err
+	}
 	last := ""
 	st, err := r.cfg.Cluster.WatchDeployment(ctx, ref, version, func(s cluster.DeploymentStatus) {
 		line := fmt.Sprintf("deployment %s of job %s version %d: %s %s", s.ID, job, s.JobVersion, s.Status, s.Description)
@@ -179,10 +172,17 @@ func (r *runner) jobRun(ctx context.Context, n *node, args map[string]cty.Value)
 		return "", err
 	}
 	var check uint64
+	usePlan := false
+	planned, fromPlan := n.inst.Action.Job.CheckIndex()
 	if v, ok := args["check_index"]; ok && !v.IsNull() {
 		if check, err = uintArg(args, "check_index"); err != nil {
 			return "", err
 		}
+	} else if fromPlan && n.inst.Action.Job.JobID == *job.ID {
+		// The JobModifyIndex the plan's preview was made against: a job
+		// changed since is refused rather than overwritten.
+		check = planned
+		usePlan = true
 	} else {
 		// Without check_index the job is registered whatever its index:
 		// read the current one so the enforced registration matches it.
@@ -203,16 +203,42 @@ func (r *runner) jobRun(ctx context.Context, n *node, args map[string]cty.Value)
 		}
 	}
 	reg, err := c.RegisterJob(ctx, job, check)
+	var conflict *cluster.IndexConflictError
+	if usePlan && errors.As(err, &conflict) {
+		return "", planConflict(conflict)
+	}
 	if err != nil {
 		// An *IndexConflictError already says that the job changed since
 		// the plan and how to plan again.
 		return "", fmt.Errorf("nomad_job_run: %w", err)
 	}
+	ns := ""
+	if job.Namespace != nil {
+		ns = *job.Namespace
+	}
+	r.registered(ns, reg.JobID, reg.JobVersion)
 	d := fmt.Sprintf("registered job %s version %d (JobModifyIndex %d, eval %s)", reg.JobID, reg.JobVersion, reg.JobModifyIndex, reg.EvalID)
+	if usePlan {
+		d += fmt.Sprintf("; it was still at JobModifyIndex %d, as when planned", check)
+	}
 	if reg.Warnings != "" {
 		d += "; warnings: " + reg.Warnings
 	}
 	return d, nil
+}
+
+// planConflict words a refused registration whose check index came from
+// the plan's job preview (the runbook gave no check_index).
+func planConflict(e *cluster.IndexConflictError) error {
+	now := "it does not exist any more"
+	switch {
+	case e.Exists && e.CheckIndex == 0:
+		now = fmt.Sprintf("it did not exist then and was created since (JobModifyIndex %d)", e.Current)
+	case e.Exists:
+		now = fmt.Sprintf("its JobModifyIndex is now %d", e.Current)
+	}
+	return fmt.Errorf("nomad_job_run: job %s changed since the plan was made: the plan's diff was computed against JobModifyIndex %d, but %s. Nomad refused to register it, so nobody's change was overwritten; run nrun plan again, review the new diff (nomad job history %s shows who changed what) and apply that plan",
+		e.JobID, e.CheckIndex, now, e.JobID)
 }
 
 func isNotFound(err error) bool {

@@ -176,6 +176,9 @@ type runner struct {
 	assumeDone map[string]bool
 	redo       map[string]bool
 	approve    map[string]bool
+	// jobVersions maps "namespace/job" to the version nomad_job_run
+	// registered in this run (waits_deployment.go).
+	jobVersions sync.Map
 }
 
 // Run applies cfg.Plan. It always returns a Result when the run directory

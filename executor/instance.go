@@ -469,7 +469,7 @@ func (r *runner) snapshotFor(ctx context.Context, n *node, cs []*lang.Check) (*c
 			opts.Nodes = true
 		case "consul_maintenance":
 			opts.Consul = true
-		case "deployment_successful":
+		case "deployment_successful", "deployment_canaries_healthy":
 			if a, err := r.checkArgs(n, c); err == nil && a.Job != "" {
 				opts.Jobs = append(opts.Jobs, cluster.JobRef{Namespace: a.Namespace, ID: a.Job})
 			}

@@ -11,7 +11,7 @@ import (
 // parent, waves) and failure handling (timeout, retry, on_failure), and
 // each precondition and wait by name and arguments. It leaves out what was
 // only observed at plan time (each.value, the precondition results, the
-// cluster summary, diagnostics), so a plan made again from the same
+// job previews, the cluster summary, diagnostics), so a plan made again from the same
 // runbook against the same cluster has the same digest.
 //
 // apply PLANFILE compares the saved plan's digest with that of a plan made
@@ -72,13 +72,14 @@ func PlanStructure(p *planner.Plan) string {
 }
 
 // structuralAction is the action without what a plan-time preview adds
-// (ActionPlan.Terraform): a preview describes the cluster, not the work, and
-// a plan made again for apply has none.
+// (ActionPlan.Terraform, ActionPlan.Job): a preview describes the cluster,
+// not the work, and a plan made again for apply may have another or none.
 func structuralAction(a *planner.ActionPlan) *planner.ActionPlan {
 	if a == nil {
 		return nil
 	}
 	c := *a
 	c.Terraform = nil
+	c.Job = nil
 	return &c
 }

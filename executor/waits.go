@@ -13,7 +13,8 @@ import (
 
 // wait runs one wait until its check holds, its timeout ends or a stop.
 // Node checks follow the node and its allocations with blocking queries,
-// consul_maintenance the Consul node's health; the rest (autopilot health
+// consul_maintenance the Consul node's health, the deployment checks the
+// deployment (waits_deployment.go); the rest (autopilot health
 // and the Raft configuration have no blocking queries) poll with backoff,
 // never more than twice a second.
 func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string, error) {
@@ -58,6 +59,8 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 		if id, ok := r.waitNodeID(wctx, n, args); ok {
 			return done(r.waitNodeCheck(wctx, n, c.Name, args, id, observe))
 		}
+	case "deployment_successful", "deployment_canaries_healthy":
+		return done(r.waitDeployment(wctx, c.Name, args, n.target(), observe))
 	case "consul_maintenance":
 		t := n.target()
 		if args.Node != nil {

@@ -123,16 +123,16 @@ var ActionSpecs = map[string]*ActionSpec{
 		},
 	},
 	"nomad_job_run": {
-		Doc:    "Registers a job from a jobspec file (the server parses it).",
+		Doc:    "Registers a job from a jobspec file (the server parses it). nrun plan has the servers plan it and shows the job diff; the registration is refused if the job changed since that plan.",
 		Effect: EffectJob, Target: TargetJob,
 		Attrs: []AttrSpec{
 			{Name: "jobspec", Type: cty.String, Required: true, Doc: "Path of the HCL jobspec, relative to the runbook directory."},
-			{Name: "check_index", Type: cty.Number, Doc: "Only register if the job's modify index equals this (nomad job run -check-index)."},
+			{Name: "check_index", Type: cty.Number, Doc: "Only register if the job's modify index equals this (nomad job run -check-index; 0: only if the job does not exist). Default: the JobModifyIndex the plan's job diff was computed against, so a job changed between plan and apply is refused; when the plan has no job diff (made offline, or the jobspec is known only during apply), the index read right before registering."},
 			{Name: "vars", Type: cty.Map(cty.String), Doc: "HCL2 jobspec variables (nomad job run -var)."},
 		},
 	},
 	"nomad_deployment_promote": {
-		Doc:    "Promotes the canaries of the deployment of the job's current version, first waiting (within the step's timeout) until those canaries are healthy. Promoting an already promoted deployment sends nothing.",
+		Doc:    "Promotes the canaries of the deployment of the job version a nomad_job_run of this run registered (else the job's current version), first waiting (within the step's timeout) until those canaries are healthy. Promoting an already promoted deployment sends nothing; a deployment that failed (or that auto_revert rolled back) fails the step, naming it.",
 		Effect: EffectJob, Target: TargetJob, TargetAttr: "job",
 		Attrs: []AttrSpec{
 			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},

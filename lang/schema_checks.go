@@ -102,7 +102,14 @@ var CheckSpecs = map[string]*CheckSpec{
 		},
 	},
 	"deployment_successful": {
-		Doc:    "The job's latest deployment succeeded.",
+		Doc:    "The job's latest deployment succeeded. A wait follows the deployment of the version this run registered (else the job's current version) with blocking queries and fails at once when that deployment fails or is cancelled, naming it and, with auto_revert, the version the job was rolled back to.",
+		Target: TargetJob, TargetAttr: "job",
+		Attrs: []AttrSpec{
+			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
+		},
+	},
+	"deployment_canaries_healthy": {
+		Doc:    "The deployment of the job's current version has placed all its canaries and every one is healthy, so it can be promoted (or it has nothing left to promote: its canaries are promoted, or it succeeded; a deployment without canaries, such as a new job's first, holds once it succeeds). A failed or cancelled deployment does not hold; as a wait it then fails at once, naming the deployment and, with auto_revert, the version the job was rolled back to. A wait follows the deployment with blocking queries.",
 		Target: TargetJob, TargetAttr: "job",
 		Attrs: []AttrSpec{
 			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},

@@ -11,6 +11,11 @@
 // Consumers: cmd/nrun (validate, graph, plan) and the executor, which walks
 // the plan in the graph's deterministic order.
 //
+// Resolve is pure (no network). The one planning step that asks the
+// servers, PreviewJobs, runs after it: Nomad plans every nomad_job_run and
+// the plan records the job diff and the JobModifyIndex apply registers
+// with (preview_job.go).
+//
 // The graph is stored in github.com/dominikbraun/graph, but every order the
 // planner hands out (Order, Waves, Preds, Succs, Ancestor) is computed here
 // by one linear Kahn pass, never by the library's own sorts or

@@ -59,6 +59,10 @@ type Plan struct {
 
 	Fingerprint Fingerprint `json:"fingerprint"`
 	Summary     Summary     `json:"summary"`
+
+	// jobRuns are the evaluated nomad_job_run arguments by instance
+	// address, for PreviewJobs (preview_job.go); never serialised.
+	jobRuns map[string]*jobRunInput
 }
 
 // RunbookInfo identifies the runbook a plan was made from.
@@ -287,6 +291,9 @@ type ActionPlan struct {
 	// PreviewTerraform (preview_terraform.go); nil before that pass and
 	// for other actions.
 	Terraform *TerraformPreview `json:"terraform,omitempty"`
+	// Job is a nomad_job_run's preview (preview_job.go), nil for other
+	// actions and for plans made without PreviewJobs.
+	Job *JobPreview `json:"job,omitempty"`
 }
 
 // Arg is one resolved argument.

@@ -336,7 +336,7 @@ func TestResolveRunbooks(t *testing.T) {
 	}{
 		"blue-green-image-migration.nrun.hcl":   {inventory: "leader_filtered"},
 		"drain-node-pool.nrun.hcl":              {inventory: "healthy"},
-		"job-canary-rollout.nrun.hcl":           {vars: []string{"version=2", "check_index=512"}, inventory: "healthy"},
+		"job-canary-rollout.nrun.hcl":           {vars: []string{"version=2"}, inventory: "healthy"},
 		"nomad-server-rolling-upgrade.nrun.hcl": {varFiles: []string{sandboxVars}, inventory: "healthy"},
 	}
 	for _, f := range files {

@@ -461,6 +461,9 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 			r.jobKeys[r.jobKey(target.Name)] = true
 		}
 		in.Action = act
+		if st.Action.Type == "nomad_job_run" {
+			r.recordJobRun(in, st.Action, ctx)
+		}
 		in.Glyph = GlyphOf(act.Effect)
 		if st.Action.Type == "terraform_apply" && st.Action.Args["destroys"] != nil {
 			// terraform_apply's one effect is create; an apply that

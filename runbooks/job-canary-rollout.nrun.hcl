@@ -1,20 +1,23 @@
 # Roll out a new version of a service job through a canary:
 #
-#   nrun plan -var version=2 -var check_index=$(nomad job inspect -t '{{.JobModifyIndex}}' web) \
-#     runbooks/job-canary-rollout.nrun.hcl
+#   nrun plan -var version=2 -out canary.plan runbooks/job-canary-rollout.nrun.hcl
+#   nrun apply canary.plan
+#
+# The plan shows the job diff the Nomad servers computed (nomad plan) and
+# records the job's JobModifyIndex. apply registers the job only if that
+# index is unchanged, so a job someone changed after the plan is refused
+# instead of overwritten (a check_index argument, when given, wins).
 #
 # The job's update block (jobs/web.nomad.hcl) asks for one canary and no
-# auto-promotion, so after the run Nomad starts one canary and its
-# deployment waits for promotion. A deployment waiting for promotion never
-# becomes successful, so the runbook does not wait for that here; it stops
-# for an operator's approval instead (check `nomad deployment status`), then
-# promotes and waits for the whole deployment to succeed.
+# auto-promotion. The deploy step waits until the canary is placed and
+# healthy, the promote step promotes it and waits for the whole deployment
+# to succeed, so the runbook runs unattended (-auto-approve, or a saved
+# plan). When the canary fails, the deployment fails: with auto_revert
+# Nomad rolls the job back to its last stable version, and the wait fails
+# at once naming the deployment and the version the job went back to.
 #
-# check_index makes the run fail if someone changed the job since the index
-# was read, instead of overwriting their change.
-#
-# To roll back, revert the job to the version it ran before, as a runbook of
-# its own or by adding this step after promote:
+# To roll back by hand later, revert the job to the version it ran before,
+# as a runbook of its own or by adding this step after promote:
 #
 #   step "revert" {
 #     action "nomad_job_revert" {
@@ -28,7 +31,7 @@
 #   }
 
 runbook "job-canary-rollout" {
-  description = "Deploy var.version of the web job with one canary, promote after approval."
+  description = "Deploy var.version of the web job with one canary, promote it once healthy."
 }
 
 variable "job" {
@@ -42,30 +45,25 @@ variable "version" {
   description = "The version to roll out, passed to the jobspec as var.version."
 }
 
-variable "check_index" {
-  type        = number
-  description = "The job's current JobModifyIndex (0 when the job does not exist yet)."
+variable "job_vars" {
+  type        = map(string)
+  default     = {}
+  description = "More jobspec variables (min_healthy_time, healthy_deadline, progress_deadline, restart_attempts, command); tests shorten the deadlines with them."
 }
 
 step "deploy" {
   action "nomad_job_run" {
-    jobspec     = "jobs/web.nomad.hcl"
-    check_index = var.check_index
-    vars = {
-      version = var.version
-    }
+    jobspec = "jobs/web.nomad.hcl"
+    vars    = merge(var.job_vars, { version = var.version })
   }
-}
-
-step "approve" {
-  depends_on = [step.deploy]
-  action "approval" {
-    message = "The canary of ${var.job} runs version ${var.version}. Check `nomad deployment status` and promote?"
+  wait "deployment_canaries_healthy" {
+    job     = var.job
+    timeout = "10m"
   }
 }
 
 step "promote" {
-  depends_on = [step.approve]
+  depends_on = [step.deploy]
   action "nomad_deployment_promote" {
     job = var.job
   }

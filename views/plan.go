@@ -233,6 +233,7 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 			fmt.Fprintf(b, "%saction %s (effect %s)\n", pad, in.Action.Type, in.Action.Effect)
 			writeArgs(b, pad+"  ", in.Action.Args)
 			writeTerraformPreview(b, pad+"  ", in.Action.Terraform, c)
+			writeJobPreview(b, pad+"  ", in.Action.Job, c)
 		}
 		var settings []string
 		if in.Timeout > 0 {
@@ -436,6 +437,7 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		}
 		b.WriteString("\n")
 	}
+	writeJobPreviewsMarkdown(&b, p)
 	for _, d := range p.Diagnostics {
 		fmt.Fprintf(&b, "- **%s**: %s", d.Severity, mdEscape(d.Summary))
 		if d.Range != "" {

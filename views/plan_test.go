@@ -29,7 +29,7 @@ var planCases = map[string]struct {
 	"drain_node_down":        {path: "../runbooks/drain-node-pool.nrun.hcl", inventory: "node_down"},
 	"drain_empty":            {path: "../runbooks/drain-node-pool.nrun.hcl", vars: []string{"node_pool=gpu"}, inventory: "healthy"},
 	"blue_green":             {path: "../runbooks/blue-green-image-migration.nrun.hcl", inventory: "leader_filtered"},
-	"job_canary":             {path: "../runbooks/job-canary-rollout.nrun.hcl", vars: []string{"version=2", "check_index=512"}, inventory: "healthy"},
+	"job_canary":             {path: "../runbooks/job-canary-rollout.nrun.hcl", vars: []string{"version=2"}, inventory: "healthy"},
 	"leader_filtered":        {path: "../planner/testdata/plans/leader_filtered.nrun.hcl", inventory: "leader_filtered"},
 	"features":               {path: "../planner/testdata/plans/features.nrun.hcl", vars: []string{"token=s3cr3t-t0ken"}, inventory: "healthy"},
 }

@@ -302,6 +302,13 @@ func runApply(s *streams, args []string) int {
 	if saved != nil && executor.PlanStructure(saved) != executor.PlanStructure(p) {
 		return errf("the plan %s does not describe what the runbook does now (its instances, ordering, actions or targets differ from a plan made now; the file may have been edited). Make a new plan with 'nrun plan -out', review it and apply that one.", a.Path)
 	}
+	// Jobs are registered with the JobModifyIndex of the preview the
+	// operator reviewed: the saved plan's, else the one shown below.
+	if saved != nil {
+		planner.CopyJobPreviews(p, saved)
+	} else if jd := previewJobs(s, rb, inputs, p, runbookPath, false); jd.HasErrors() {
+		return fail(append(diags, jd...))
+	}
 
 	stateDir := a.StateDir
 	if stateDir == "" {

@@ -32,7 +32,10 @@ const planHelp = `Usage: nrun plan [options] PATH
   the safety analysis with the live server counts, and any waived rules.
   Under each terraform_apply whose directory and vars are known now it
   shows Terraform's own plan: terraform init and terraform plan run in
-  that directory (not with -inventory). Nothing is changed.
+  that directory (not with -inventory). For each nomad_job_run the Nomad
+  servers plan the job (as 'nomad plan' does) and the plan shows its diff;
+  apply then registers the job only if it has not changed since (its
+  JobModifyIndex is recorded). Nothing is changed.
 
   The cluster is read once (one discovery per data source) from the
   runbook's nomad {} and consul {} blocks, else NOMAD_ADDR, NOMAD_TOKEN,
@@ -57,7 +60,7 @@ Options:
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
   -inventory FILE    Plan against a cluster view saved by 'nrun inventory'
-                     instead of the live cluster.
+                     instead of the live cluster (without job diffs).
 
 Exit codes (like terraform plan -detailed-exitcode):
   0  success, nothing to do (no step instances)
@@ -200,6 +203,9 @@ func runPlan(s *streams, args []string) int {
 		return fail(diags)
 	}
 	diags = append(diags, previewTerraform(rb, inputs, p, view, a.Path, a.Inventory != "")...)
+	if pd := previewJobs(s, rb, inputs, p, a.Path, a.Inventory != ""); pd.HasErrors() {
+		return fail(append(diags, pd...))
+	}
 
 	apply := a.Path
 	if a.Out != "" {

@@ -1,9 +1,36 @@
 # A service job rolled out with canaries by job-canary-rollout.nrun.hcl.
-# The runbook passes the version as a jobspec variable.
+# The runbook passes the version as a jobspec variable; the other
+# variables let a test shorten the deadlines or make the task fail.
 
 variable "version" {
   type    = string
   default = "1"
+}
+
+variable "min_healthy_time" {
+  type    = string
+  default = "10s"
+}
+
+variable "healthy_deadline" {
+  type    = string
+  default = "2m"
+}
+
+variable "progress_deadline" {
+  type    = string
+  default = "5m"
+}
+
+variable "restart_attempts" {
+  type    = number
+  default = 2
+}
+
+variable "command" {
+  type        = string
+  default     = "exec sleep 3600"
+  description = "What the task runs after printing its version."
 }
 
 job "web" {
@@ -17,9 +44,14 @@ job "web" {
       canary            = 1
       auto_promote      = false
       auto_revert       = true
-      min_healthy_time  = "10s"
-      healthy_deadline  = "2m"
-      progress_deadline = "5m"
+      min_healthy_time  = var.min_healthy_time
+      healthy_deadline  = var.healthy_deadline
+      progress_deadline = var.progress_deadline
+    }
+
+    restart {
+      attempts = var.restart_attempts
+      mode     = "fail"
     }
 
     task "web" {
@@ -27,7 +59,7 @@ job "web" {
 
       config {
         command = "/bin/sh"
-        args    = ["-c", "echo web version ${var.version}; exec sleep 3600"]
+        args    = ["-c", "echo web version ${var.version}; ${var.command}"]
       }
 
       env {
