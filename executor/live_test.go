@@ -922,6 +922,13 @@ step "stop" {
   depends_on = [step.snapshot]
   target     = data.nomad_servers.all.by_name["s3.global"]
   precondition "quorum_ok" {}
+  # Without it, stopping s3 while it leads starts an election, and the
+  # next step's quorum_ok may read a new leader whose autopilot has not
+  # yet seen anyone healthy (it refuses, safely, but this test is about
+  # the removal).
+  precondition "leader_not_target" {
+    transfer = true
+  }
   action "exec" {
     command = [var.nrun, "sandbox", "server", "stop", "s3", "-dir", var.sandbox]
     effect  = "stop"

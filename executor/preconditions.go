@@ -2,13 +2,13 @@ package executor
 
 import (
 	"context"
-
 	"errors"
 	"fmt"
-	"github.com/zclconf/go-cty/cty"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nrun-dev/nrun/checks"
 	"github.com/nrun-dev/nrun/cluster"
@@ -47,7 +47,7 @@ func (r *runner) preconditions(ctx context.Context, n *node) error {
 			}
 		}
 		var err error
-		if view, err = r.snapshotFor(ctx, n, builtin); err != nil {
+		if view, err = r.readForPreconditions(ctx, n, builtin); err != nil {
 			return fmt.Errorf("read the cluster for the preconditions: %w", err)
 		}
 		// Targets other instances are acting on right now count as down.
@@ -85,6 +85,40 @@ func (r *runner) preconditions(ctx context.Context, n *node) error {
 		}
 	}
 	return nil
+}
+
+// preconditionReadLimit bounds how long preconditions wait for a cluster
+// that does not answer: long enough for a Raft election (a server that led
+// was stopped by an earlier step, and followers forward to an address that
+// refuses connections until a new leader is known), short enough that a
+// wrong address fails the step soon.
+const preconditionReadLimit = 30 * time.Second
+
+// readForPreconditions reads the view the preconditions need, retrying
+// while the cluster does not answer. A cluster that cannot be read never
+// passes a precondition: after the limit the step fails with the error.
+func (r *runner) readForPreconditions(ctx context.Context, n *node, cs []*lang.Check) (*cluster.View, error) {
+	var view *cluster.View
+	var lastErr error
+	err := r.pollUntil(ctx, preconditionReadLimit, func() (bool, string, error) {
+		v, err := r.snapshotFor(ctx, n, cs)
+		if err != nil {
+			if lastErr == nil {
+				r.log.Printf("%s: the cluster does not answer, reading again for up to %s (an election?): %v", n.addr, preconditionReadLimit, err)
+			}
+			lastErr = err
+			return false, err.Error(), nil
+		}
+		view = v
+		return true, "", nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, lastErr
+	}
+	return view, nil
 }
 
 // liveEach returns each with each.value refreshed from view when it is a
