@@ -30,7 +30,13 @@ func liveSandbox(t *testing.T) (*sandbox.Cluster, func(string) string) {
 	if testing.Short() {
 		t.Skip("starts real agents; skipped with -short")
 	}
-	sb := sandboxtest.Shared(t, "plan", sandbox.DefaultSpec("", 3, 2, 0, sandbox.DefaultNomadVersion))
+	// Servers on the old version, so the rolling upgrade (to the new one)
+	// has every server to plan.
+	spec := sandbox.DefaultSpec("", 3, 2, 0, sandbox.OldNomadVersion)
+	for i := range spec.Clients {
+		spec.Clients[i].Version = sandbox.DefaultNomadVersion
+	}
+	sb := sandboxtest.Shared(t, "plan", spec)
 	env := map[string]string{}
 	for _, kv := range sb.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -99,7 +105,7 @@ func TestLivePlan(t *testing.T) {
 	}
 	got := addrsOf(p, "step.upgrade")
 	if len(got) != 3 || got[2] != fmt.Sprintf(`step.upgrade["%s.global"]`, leader) {
-		t.Errorf("upgrade instances %q: the leader %s must come last", got, leader)
+		t.Fatalf("upgrade instances %q: want all 3 servers, the leader %s last", got, leader)
 	}
 	first := p.Instance(got[0])
 	q := first.Preconditions[0]
