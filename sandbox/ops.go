@@ -17,6 +17,11 @@ import (
 func (c *Cluster) StopServer(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
@@ -36,6 +41,11 @@ func (c *Cluster) StopServer(ctx context.Context, name string) error {
 func (c *Cluster) KillServer(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
@@ -53,6 +63,11 @@ func (c *Cluster) KillServer(ctx context.Context, name string) error {
 func (c *Cluster) StartServer(ctx context.Context, name, version string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
@@ -132,10 +147,16 @@ func (c *Cluster) waitServerUp(ctx context.Context, a *Agent) error {
 }
 
 // AddServer starts a new Nomad server that joins the running cluster, and
-// waits until autopilot has made it a voter.
+// waits until autopilot has made it a voter. With s.ConsulAgent its own
+// Consul agent starts first.
 func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := c.checkNewName(s.Name); err != nil {
 		return err
 	}
@@ -155,6 +176,11 @@ func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 	if ss := c.agents(NomadServer); len(ss) > 0 {
 		expect = ss[0].BootstrapExpect
 	}
+	if s.ConsulAgent {
+		if err := c.addConsulAgent(ctx, s.Name); err != nil {
+			return c.withTails(err)
+		}
+	}
 	a := &Agent{Kind: NomadServer, Name: s.Name, Version: s.Version, Binary: bin, Datacenter: c.st.Datacenter,
 		Ports: Ports{HTTP: ports[0], RPC: ports[1], Serf: ports[2]}, BootstrapExpect: expect}
 	a.Dir = c.agentDir(a)
@@ -171,10 +197,17 @@ func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 
 // RemoveServer takes a Nomad server out of the cluster for good: a running
 // server leaves gracefully (SIGINT with leave_on_interrupt); a stopped one
-// is removed from Raft and force-left from serf. Its directory is deleted.
+// is removed from Raft and force-left from serf. Its directory is deleted,
+// and its own Consul agent, if it has one, leaves Consul and is deleted
+// too: the host is gone.
 func (c *Cluster) RemoveServer(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
@@ -207,6 +240,9 @@ func (c *Cluster) RemoveServer(ctx context.Context, name string) error {
 		return c.withTails(err)
 	}
 	os.RemoveAll(a.Dir)
+	if err := c.removeConsulAgent(name); err != nil {
+		return err
+	}
 	c.phase("remove "+name, t0)
 	return c.save()
 }
@@ -233,7 +269,8 @@ func (c *Cluster) checkNewName(name string) error {
 		return fmt.Errorf("agent name %q must be lower-case letters, digits and dashes", name)
 	}
 	for _, a := range c.st.Agents {
-		if a.Name == name {
+		// A Consul client agent has its Nomad agent's name.
+		if a.Name == name && a.Kind != ConsulClient {
 			return fmt.Errorf("the sandbox already has a %s named %q", a.Kind, name)
 		}
 	}
@@ -244,6 +281,11 @@ func (c *Cluster) checkNewName(name string) error {
 func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := c.checkNewName(s.Name); err != nil {
 		return err
 	}
@@ -265,6 +307,11 @@ func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 	if err != nil {
 		return err
 	}
+	if s.ConsulAgent {
+		if err := c.addConsulAgent(ctx, s.Name); err != nil {
+			return c.withTails(err)
+		}
+	}
 	a := &Agent{Kind: NomadClient, Name: s.Name, Version: s.Version, Binary: bin, Datacenter: s.Datacenter,
 		NodePool: s.NodePool, Meta: s.Meta, Ports: Ports{HTTP: ports[0], RPC: ports[1], Serf: ports[2]}}
 	a.Dir = c.agentDir(a)
@@ -280,10 +327,16 @@ func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 }
 
 // RemoveClient stops a Nomad client and every task it ran, purges its node
-// from the cluster and deletes its directory.
+// from the cluster and deletes its directory, and its own Consul agent as
+// RemoveServer does.
 func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := c.find(NomadClient, name)
 	if err != nil {
 		return err
@@ -320,6 +373,9 @@ func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 		}
 	}
 	os.RemoveAll(a.Dir)
+	if err := c.removeConsulAgent(name); err != nil {
+		return err
+	}
 	c.phase("remove "+name, t0)
 	return c.save()
 }

@@ -44,10 +44,18 @@ Subcommands:
                               Start a stopped server on its data_dir,
                               optionally on another version (upgrade).
   server kill NAME            SIGKILL (a crash).
-  server add NAME [-version V]
-  server remove NAME          Graceful leave, then delete its directory.
+  server add NAME [-version V] [-consul-agent]
+  server remove NAME          Graceful leave, then delete its directory
+                              (and its own Consul agent's).
   client add NAME [-pool P] [-dc DC] [-meta k=v]... [-version V]
+             [-consul-agent]
   client remove NAME          Stop it and its tasks, purge the node.
+
+  -consul-agent gives the new agent its own Consul client agent, named like
+  it, as on a real host: its services register there, and Consul node
+  maintenance of that host is set through it (status lists its address).
+  Every command that changes the sandbox holds a lock on it, so several
+  may run at once (terraform's provisioners do).
 
 Options for every subcommand:
   -dir DIR   Sandbox directory. Default: $NRUN_SANDBOX_DIR, else
@@ -60,6 +68,9 @@ Options for up:
   -version V         Nomad version of servers and clients (default 1.10.0;
                      1.9.4 starts the real 1.9.4 -> 1.10.0 upgrade path)
   -client-version V  Nomad version of the clients (default: -version)
+  -prefix P          Name the agents Pserver-1.., Pclient-1.. instead of
+                     s1.., c1.. (e.g. -prefix blue- for blue-green)
+  -consul-agents     Give every Nomad agent its own Consul client agent
   -timeout D         How long to wait for the cluster (default 3m)
 
 Options for status:
@@ -90,6 +101,9 @@ type sandboxFlags struct {
 	pool    string
 	dc      string
 	meta    metaFlag
+	prefix  string
+	// consulAgent is -consul-agent (add) and -consul-agents (up).
+	consulAgent bool
 }
 
 type metaFlag map[string]string
@@ -136,6 +150,9 @@ func runSandbox(s *streams, args []string) int {
 	fs.StringVar(&f.pool, "pool", "", "")
 	fs.StringVar(&f.dc, "dc", "", "")
 	fs.Var(f.meta, "meta", "")
+	fs.StringVar(&f.prefix, "prefix", "", "")
+	fs.BoolVar(&f.consulAgent, "consul-agent", false, "")
+	fs.BoolVar(&f.consulAgent, "consul-agents", false, "")
 	// NAME may come before or after the flags: `server start s2 -version V`.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -202,10 +219,20 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 				version = sandbox.DefaultNomadVersion
 			}
 			spec := sandbox.DefaultSpec(f.dir, f.servers, f.clients, f.consul, version)
-			if f.cliVer != "" {
-				for i := range spec.Clients {
+			for i := range spec.Servers {
+				if f.prefix != "" {
+					spec.Servers[i].Name = fmt.Sprintf("%sserver-%d", f.prefix, i+1)
+				}
+				spec.Servers[i].ConsulAgent = f.consulAgent
+			}
+			for i := range spec.Clients {
+				if f.prefix != "" {
+					spec.Clients[i].Name = fmt.Sprintf("%sclient-%d", f.prefix, i+1)
+				}
+				if f.cliVer != "" {
 					spec.Clients[i].Version = f.cliVer
 				}
+				spec.Clients[i].ConsulAgent = f.consulAgent
 			}
 			spec.ReadyTimeout = f.timeout
 			spec.Options = opts
@@ -260,11 +287,11 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 	case "server kill":
 		return c.KillServer(ctx, name)
 	case "server add":
-		return c.AddServer(ctx, sandbox.ServerSpec{Name: name, Version: f.version})
+		return c.AddServer(ctx, sandbox.ServerSpec{Name: name, Version: f.version, ConsulAgent: f.consulAgent})
 	case "server remove":
 		return c.RemoveServer(ctx, name)
 	case "client add":
-		return c.AddClient(ctx, sandbox.ClientSpec{Name: name, NodePool: f.pool, Datacenter: f.dc, Meta: f.meta, Version: f.version})
+		return c.AddClient(ctx, sandbox.ClientSpec{Name: name, NodePool: f.pool, Datacenter: f.dc, Meta: f.meta, Version: f.version, ConsulAgent: f.consulAgent})
 	case "client remove":
 		return c.RemoveClient(ctx, name)
 	default:
