@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"strings"
 
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
 )
 
 // This file wires the job and Consul actions to the cluster package, whose
@@ -79,9 +81,10 @@ func (r *runner) clusterAction(ctx context.Context, n *node, args map[string]cty
 			return "", "", true, err
 		}
 		enable := boolArg(args, "enable", true)
-		// No agent address: SetMaintenance finds it with AgentAddress and
-		// checks that the agent there is this node before it writes.
-		m, err := c.SetMaintenance(ctx, name, "", enable, strArg(args, "reason"))
+		// Without an agent address SetMaintenance guesses it with
+		// AgentAddress; either way it checks that the agent there is this
+		// node before it writes.
+		m, err := c.SetMaintenance(ctx, name, strArg(args, "agent"), enable, strArg(args, "reason"))
 		if err != nil {
 			return "", "", true, err
 		}
@@ -269,11 +272,22 @@ func uintArg(args map[string]cty.Value, name string) (uint64, error) {
 }
 
 // consulNode is the Consul node name an argument names, else the
-// instance's target's name.
+// instance's target's name. A Nomad server's name is its node name plus
+// ".<region>" (serf's member name) and its ID is a Raft ID, so for a Nomad
+// server the region is cut off and the ID never used.
 func (r *runner) consulNode(n *node, v cty.Value) (string, error) {
 	t, err := r.targetArg(n, v)
 	if err != nil {
 		return "", err
+	}
+	if t.Kind == lang.TargetNomadServer {
+		if i := strings.LastIndexByte(t.Name, '.'); i > 0 {
+			return t.Name[:i], nil
+		}
+		if t.Name == "" {
+			return "", errors.New("the Nomad server has no name to find its Consul node by; name the node in the action's argument")
+		}
+		return t.Name, nil
 	}
 	name := firstNonEmpty(t.Name, t.ID)
 	if name == "" {
