@@ -1,0 +1,429 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/nrun-dev/nrun/sandbox"
+)
+
+// TestBlueGreenMigration runs runbooks/blue-green-image-migration.nrun.hcl
+// through `nrun plan -out` and `nrun apply` on a fresh sandbox whose
+// agents are the blue fleet: three Nomad 1.9.4 servers and two clients,
+// each with its own Consul agent, and three Consul servers. The runbook's
+// terraform (the real binary) adds the green fleet on 1.10.0 through `nrun
+// sandbox` and removes the blue one at the end.
+//
+// NOMAD_ADDR is a load balancer over the running Nomad servers, as in
+// front of a real fleet: no single server outlives the migration.
+//
+// While the run goes on, a watcher reads the Raft configuration and
+// autopilot health every 250ms and records the smallest margin of healthy
+// voters over quorum; it must never go below zero.
+func TestBlueGreenMigration(t *testing.T) {
+	start := time.Now()
+	spec := sandbox.Spec{ConsulServers: 3, ServerStabilizationTime: 2 * time.Second}
+	for i := 1; i <= 3; i++ {
+		spec.Servers = append(spec.Servers, sandbox.ServerSpec{Name: fmt.Sprintf("blue-server-%d", i), Version: sandbox.OldNomadVersion, ConsulAgent: true})
+	}
+	for i := 1; i <= 2; i++ {
+		spec.Clients = append(spec.Clients, sandbox.ClientSpec{Name: fmt.Sprintf("blue-client-%d", i), Version: sandbox.OldNomadVersion, ConsulAgent: true})
+	}
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Fatalf("terraform is not on PATH: %v", err)
+	}
+	e := newEnv(t, spec)
+	lb := bgBalancer(t, e.sb)
+	e.vars["NOMAD_ADDR"] = lb
+	t.Logf("sandbox up after %s", time.Since(start).Round(100*time.Millisecond))
+
+	// The runbooks directory is copied so terraform's state and
+	// .terraform stay out of the repository.
+	rbDir := filepath.Join(e.dir, "runbooks")
+	bgCopyTree(t, runbooksDir(t), rbDir)
+	jobFile := filepath.Join(e.dir, "web.nomad.hcl")
+	if err := os.WriteFile(jobFile, []byte(bgJob), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.registerJob(jobFile, nil, 2)
+	if on := bgAllocNodes(t, e, "web"); !bgAllOn(on, "blue-client-") {
+		t.Fatalf("web runs on %v before the migration, want blue clients only", on)
+	}
+
+	agents := e.sb.ConsulAgents()
+	var vars strings.Builder
+	vars.WriteString("drain_deadline = \"1m\"\nsettle_time = \"1s\"\nconsul_agents = {\n")
+	for i := 1; i <= 3; i++ {
+		name := fmt.Sprintf("blue-server-%d", i)
+		if agents[name] == "" {
+			t.Fatalf("%s has no Consul agent: %v", name, agents)
+		}
+		fmt.Fprintf(&vars, "  %q = %q\n", name, agents[name])
+	}
+	vars.WriteString("}\n")
+	varFile := filepath.Join(e.dir, "sandbox.nrunvars.hcl")
+	if err := os.WriteFile(varFile, []byte(vars.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	runbook := filepath.Join(rbDir, "blue-green-image-migration.nrun.hcl")
+	plan := e.mustNrun("plan", "-var-file", varFile, "-out", "bluegreen.plan", runbook)
+	t.Logf("plan took %s", plan.took.Round(100*time.Millisecond))
+
+	w := bgWatchQuorum(t, e)
+	apply := e.nrun("apply", "-auto-approve", "bluegreen.plan")
+	w.stop()
+	if apply.code != 0 {
+		t.Fatalf("%s\n%s", apply, e.sb.LogTails(20))
+	}
+	t.Logf("apply took %s", apply.took.Round(100*time.Millisecond))
+	t.Logf("quorum watch: %s", w)
+	if w.samples < 20 {
+		t.Errorf("the quorum watcher read the cluster only %d times during the run", w.samples)
+	}
+	if w.minMargin < 0 {
+		t.Errorf("quorum was lost during the run: %s", w)
+	}
+	for i := 1; i <= 3; i++ {
+		want := fmt.Sprintf("consul node blue-server-%d maintenance=true (agent %s)", i, agents[fmt.Sprintf("blue-server-%d", i)])
+		if !strings.Contains(apply.stdout+apply.stderr, want) {
+			t.Errorf("the apply output does not show %q", want)
+		}
+	}
+
+	c := e.nomad()
+	// Raft holds exactly the green servers, every one a voter.
+	rc, err := c.Operator().RaftGetConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []string
+	for _, s := range rc.Servers {
+		peers = append(peers, fmt.Sprintf("%s voter=%v", s.Node, s.Voter))
+	}
+	sort.Strings(peers)
+	if got, want := strings.Join(peers, ", "), "green-server-1.global voter=true, green-server-2.global voter=true, green-server-3.global voter=true"; got != want {
+		t.Errorf("raft peers:\n got %s\nwant %s", got, want)
+	}
+	h, err := e.sb.AutopilotHealth()
+	if err != nil || !h.Healthy || h.FailureTolerance != 1 {
+		t.Errorf("autopilot after the migration: %+v, %v", h, err)
+	}
+	ms, err := c.Agent().Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms.Members {
+		if strings.HasPrefix(m.Name, "blue-") {
+			t.Errorf("serf still has member %s (%s)", m.Name, m.Status)
+		}
+		if m.Tags["build"] != sandbox.DefaultNomadVersion {
+			t.Errorf("member %s runs %s, want %s", m.Name, m.Tags["build"], sandbox.DefaultNomadVersion)
+		}
+	}
+
+	// The blue members are gone: from the sandbox, from Nomad's node list,
+	// from the Consul catalog, and from terraform's state.
+	for _, a := range e.sb.Agents() {
+		if strings.HasPrefix(a.Name, "blue-") {
+			t.Errorf("the sandbox still has %s %s", a.Kind, a.Name)
+		}
+	}
+	nodes, _, err := c.Nodes().List(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.Name+":"+n.Status)
+	}
+	sort.Strings(names)
+	if got := strings.Join(names, " "); got != "green-client-1:ready green-client-2:ready" {
+		t.Errorf("nodes after the migration: %s", got)
+	}
+	var catalog []struct{ Node string }
+	if err := bgGetJSON(bgConsulAddr(t, e.sb)+"/v1/catalog/nodes", &catalog); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range catalog {
+		if strings.HasPrefix(n.Node, "blue-") {
+			t.Errorf("the Consul catalog still has node %s", n.Node)
+		}
+	}
+	out, err := exec.Command("terraform", "-chdir="+filepath.Join(rbDir, "blue-green", "infra"), "state", "list").CombinedOutput()
+	if err != nil {
+		t.Fatalf("terraform state list: %v\n%s", err, out)
+	}
+	if got, want := strings.Join(strings.Fields(string(out)), " "),
+		"terraform_data.green_client[0] terraform_data.green_client[1] terraform_data.green_server[0] terraform_data.green_server[1] terraform_data.green_server[2]"; got != want {
+		t.Errorf("terraform state:\n got %s\nwant %s", got, want)
+	}
+
+	// The job's allocations all run on green clients.
+	if n, err := e.running("web"); err != nil || n != 2 {
+		t.Errorf("web has %d running allocations (%v), want 2", n, err)
+	}
+	if on := bgAllocNodes(t, e, "web"); !bgAllOn(on, "green-client-") {
+		t.Errorf("web runs on %v after the migration, want green clients only", on)
+	}
+	t.Logf("TestBlueGreenMigration took %s", time.Since(start).Round(100*time.Millisecond))
+}
+
+// bgJob migrates its two allocations together, so a drain takes seconds,
+// not the minutes of web.nomad.hcl's canary settings.
+const bgJob = `
+job "web" {
+  type = "service"
+  group "web" {
+    count = 2
+    migrate {
+      max_parallel     = 2
+      min_healthy_time = "2s"
+      healthy_deadline = "1m"
+    }
+    update {
+      min_healthy_time = "2s"
+      healthy_deadline = "1m"
+    }
+    task "web" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["3600"]
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+`
+
+// bgAllocNodes maps each running allocation of job to its node's name.
+func bgAllocNodes(t *testing.T, e *env, job string) []string {
+	t.Helper()
+	c := e.nomad()
+	allocs, _, err := c.Jobs().Allocations(job, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range allocs {
+		if a.ClientStatus == nomad.AllocClientStatusRunning {
+			out = append(out, a.NodeName)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func bgAllOn(nodes []string, prefix string) bool {
+	for _, n := range nodes {
+		if !strings.HasPrefix(n, prefix) {
+			return false
+		}
+	}
+	return len(nodes) > 0
+}
+
+// bgQuorumWatch records, from a goroutine, the smallest margin of healthy
+// voters over quorum while a run goes on.
+type bgQuorumWatch struct {
+	mu        sync.Mutex
+	samples   int
+	errors    int
+	minMargin int
+	worst     string
+	done      chan struct{}
+	finished  chan struct{}
+}
+
+func (w *bgQuorumWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return fmt.Sprintf("%d samples (%d unanswered), smallest margin of healthy voters over quorum %d (%s)", w.samples, w.errors, w.minMargin, w.worst)
+}
+
+func (w *bgQuorumWatch) stop() {
+	close(w.done)
+	<-w.finished
+}
+
+// bgWatchQuorum samples the Raft configuration and autopilot health through
+// the load balancer. A voter counts as healthy when autopilot says so and
+// serf has it alive; quorum is a majority of the voters in the Raft
+// configuration. A sample nobody answers (a leader election in progress)
+// is counted apart: a lost quorum shows as a negative margin while the
+// servers that remain still answer.
+func bgWatchQuorum(t *testing.T, e *env) *bgQuorumWatch {
+	w := &bgQuorumWatch{minMargin: 1 << 30, done: make(chan struct{}), finished: make(chan struct{})}
+	c := e.nomad()
+	go func() {
+		defer close(w.finished)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-tick.C:
+			}
+			rc, err1 := c.Operator().RaftGetConfiguration(nil)
+			h, _, err2 := c.Operator().AutopilotServerHealth(nil)
+			w.mu.Lock()
+			if err1 != nil || err2 != nil || h == nil {
+				w.errors++
+				w.mu.Unlock()
+				continue
+			}
+			w.samples++
+			voters, healthy := 0, 0
+			var seen []string
+			for _, s := range rc.Servers {
+				if !s.Voter {
+					continue
+				}
+				voters++
+				ok := false
+				for _, hs := range h.Servers {
+					if hs.ID == s.ID && hs.Healthy && hs.SerfStatus == "alive" {
+						ok = true
+					}
+				}
+				if ok {
+					healthy++
+				}
+				seen = append(seen, fmt.Sprintf("%s healthy=%v", strings.TrimSuffix(s.Node, ".global"), ok))
+			}
+			margin := healthy - (voters/2 + 1)
+			if margin < w.minMargin {
+				w.minMargin = margin
+				w.worst = fmt.Sprintf("%d voters, %d healthy: %s", voters, healthy, strings.Join(seen, ", "))
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+// bgBalancer serves HTTP on a loopback port and passes every request to
+// a running Nomad server of the sandbox, the newest first (green servers
+// once they exist, since no green server stops during the run), trying the
+// next when one does not answer. It is closed when t ends.
+func bgBalancer(t *testing.T, sb *sandbox.Cluster) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{DisableKeepAlives: true}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var last error
+		agents := sb.Agents()
+		for i := len(agents) - 1; i >= 0; i-- {
+			a := agents[i]
+			if a.Kind != sandbox.NomadServer || a.PID == 0 {
+				continue
+			}
+			req := r.Clone(r.Context())
+			req.RequestURI = ""
+			req.URL.Scheme, req.URL.Host = "http", a.HTTPAddr()
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				last = err
+				continue
+			}
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			io.Copy(w, resp.Body)
+			resp.Body.Close()
+			return
+		}
+		http.Error(w, fmt.Sprintf("no Nomad server answered: %v", last), http.StatusBadGateway)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		srv.Close()
+	})
+	return "http://" + l.Addr().String()
+}
+
+func bgConsulAddr(t *testing.T, sb *sandbox.Cluster) string {
+	t.Helper()
+	for _, kv := range sb.Env() {
+		if v, ok := strings.CutPrefix(kv, "CONSUL_HTTP_ADDR="); ok {
+			return "http://" + v
+		}
+	}
+	t.Fatal("the sandbox has no CONSUL_HTTP_ADDR")
+	return ""
+}
+
+func bgGetJSON(url string, out any) error {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// bgCopyTree copies the regular files under src to dst, keeping their modes
+// (sandbox.sh must stay executable).
+func bgCopyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			if info.Name() == ".terraform" || info.Name() == ".nrun" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(target, 0o755)
+		}
+		if !info.Mode().IsRegular() || strings.HasPrefix(info.Name(), "terraform.tfstate") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
