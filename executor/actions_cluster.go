@@ -11,6 +11,7 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nrun-dev/nrun/checks"
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
 )
@@ -280,20 +281,24 @@ func (r *runner) consulNode(n *node, v cty.Value) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if t.Kind == lang.TargetNomadServer {
-		if i := strings.LastIndexByte(t.Name, '.'); i > 0 {
-			return t.Name[:i], nil
-		}
-		if t.Name == "" {
-			return "", errors.New("the Nomad server has no name to find its Consul node by; name the node in the action's argument")
-		}
-		return t.Name, nil
-	}
-	name := firstNonEmpty(t.Name, t.ID)
+	name := consulNodeName(t)
 	if name == "" {
 		return "", errors.New("the Consul node has no name; name it in the action's argument")
 	}
 	return name, nil
+}
+
+// consulNodeName is the Consul node name of a target: a Nomad server's
+// name without its ".<region>" (its ID is a Raft ID, no node name), else
+// the target's name or ID.
+func consulNodeName(t checks.Target) string {
+	if t.Kind == lang.TargetNomadServer {
+		if i := strings.LastIndexByte(t.Name, '.'); i > 0 {
+			return t.Name[:i]
+		}
+		return t.Name
+	}
+	return firstNonEmpty(t.Name, t.ID)
 }
 
 // consulPeer finds which of the server's references (ID, name, address)
