@@ -82,7 +82,18 @@ func TestBlueGreenMigration(t *testing.T) {
 	}
 
 	runbook := filepath.Join(rbDir, "blue-green-image-migration.nrun.hcl")
-	plan := e.mustNrun("plan", "-var-file", varFile, "-out", "bluegreen.plan", runbook)
+	// Plan once autopilot has every blue server healthy, as an operator
+	// would, so the plan's quorum previews show nothing blocked.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := e.sb.WaitHealthy(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Exit 2: a plan with steps to run.
+	plan := e.nrun("plan", "-var-file", varFile, "-out", "bluegreen.plan", runbook)
+	if plan.code != 2 || strings.Contains(plan.stdout, "would block now") {
+		t.Fatalf("want a plan with nothing blocked (exit 2):\n%s", plan)
+	}
 	t.Logf("plan took %s", plan.took.Round(100*time.Millisecond))
 
 	w := bgWatchQuorum(t, e)
@@ -92,6 +103,11 @@ func TestBlueGreenMigration(t *testing.T) {
 		t.Fatalf("%s\n%s", apply, e.sb.LogTails(20))
 	}
 	t.Logf("apply took %s", apply.took.Round(100*time.Millisecond))
+	for _, line := range strings.Split(apply.stdout, "\n") {
+		if strings.Contains(line, ": finished (") {
+			t.Log(line)
+		}
+	}
 	t.Logf("quorum watch: %s", w)
 	if w.samples < 20 {
 		t.Errorf("the quorum watcher read the cluster only %d times during the run", w.samples)
@@ -165,7 +181,7 @@ func TestBlueGreenMigration(t *testing.T) {
 			t.Errorf("the Consul catalog still has node %s", n.Node)
 		}
 	}
-	out, err := exec.Command("terraform", "-chdir="+filepath.Join(rbDir, "blue-green", "infra"), "state", "list").CombinedOutput()
+	out, err := exec.Command("terraform", "-chdir="+filepath.Join(rbDir, "blue-green", "infra"), "state", "list").Output()
 	if err != nil {
 		t.Fatalf("terraform state list: %v\n%s", err, out)
 	}
