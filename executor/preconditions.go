@@ -247,14 +247,41 @@ func (r *runner) transferAway(ctx context.Context, n *node, args checks.Args, vi
 	if err := r.nomad.transferLeadership(ctx, to.ID, to.Address); err != nil {
 		return err
 	}
-	return r.pollUntil(ctx, 30*time.Second, func() (bool, string, error) {
+	err := r.pollUntil(ctx, 30*time.Second, func() (bool, string, error) {
 		v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: true})
-		if err != nil {
+		if err != nil || v.Nomad == nil {
 			return false, "", nil
 		}
 		l, ok := v.Nomad.Raft.Leader()
 		return ok && l.ID != leader.ID, "leader " + l.Name, nil
 	})
+	if err != nil {
+		return err
+	}
+	// A new leader's autopilot starts with every server unhealthy and
+	// needs a few seconds of contact to say otherwise, so the
+	// preconditions read again right away would see a cluster "below
+	// quorum". Give it time to report as many healthy voters as before;
+	// if it does not, the preconditions say what they see.
+	before := healthyVoters(raft)
+	r.pollUntil(ctx, 30*time.Second, func() (bool, string, error) {
+		v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: true})
+		if err != nil || v.Nomad == nil {
+			return false, "", nil
+		}
+		return healthyVoters(v.Nomad.Raft) >= before, "", nil
+	})
+	return nil
+}
+
+func healthyVoters(raft cluster.RaftView) int {
+	n := 0
+	for _, s := range raft.Servers {
+		if s.InRaft && s.Voter && s.Healthy {
+			n++
+		}
+	}
+	return n
 }
 
 // pollUntil polls cond with backoff from PollMin (never faster) up to 2s
