@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -104,7 +105,7 @@ func TestBlueGreenMigration(t *testing.T) {
 	}
 	t.Logf("apply took %s", apply.took.Round(100*time.Millisecond))
 	for _, line := range strings.Split(apply.stdout, "\n") {
-		if strings.Contains(line, ": finished (") {
+		if strings.Contains(line, ": finished (") || (testing.Verbose() && strings.Contains(line, "blue-server-1.global")) {
 			t.Log(line)
 		}
 	}
@@ -114,6 +115,9 @@ func TestBlueGreenMigration(t *testing.T) {
 	}
 	if w.minMargin < 0 {
 		t.Errorf("quorum was lost during the run: %s", w)
+	}
+	if w.degraded == 0 {
+		t.Errorf("the quorum watcher never saw a voter down, so it proves nothing: %s", w)
 	}
 	for i := 1; i <= 3; i++ {
 		want := fmt.Sprintf("consul node blue-server-%d maintenance=true (agent %s)", i, agents[fmt.Sprintf("blue-server-%d", i)])
@@ -261,9 +265,19 @@ func bgAllOn(nodes []string, prefix string) bool {
 // bgQuorumWatch records, from a goroutine, the smallest margin of healthy
 // voters over quorum while a run goes on.
 type bgQuorumWatch struct {
-	mu        sync.Mutex
-	samples   int
+	mu      sync.Mutex
+	samples int
+	// degraded counts samples with a voter down: the watcher saw the
+	// servers that were stopped.
+	degraded int
+	// unhealthy counts samples where autopilot called the cluster
+	// unhealthy.
+	unhealthy int
 	errors    int
+	// last and gap: when the last sample was taken, and the longest time
+	// between two, the watcher's resolution.
+	last      time.Time
+	gap       time.Duration
 	minMargin int
 	worst     string
 	done      chan struct{}
@@ -273,7 +287,7 @@ type bgQuorumWatch struct {
 func (w *bgQuorumWatch) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return fmt.Sprintf("%d samples (%d unanswered), smallest margin of healthy voters over quorum %d (%s)", w.samples, w.errors, w.minMargin, w.worst)
+	return fmt.Sprintf("%d samples, at most %s apart (%d with a voter down, %d autopilot unhealthy, %d unanswered), smallest margin of voters up over quorum %d (%s)", w.samples, w.gap.Round(time.Millisecond), w.degraded, w.unhealthy, w.errors, w.minMargin, w.worst)
 }
 
 func (w *bgQuorumWatch) stop() {
@@ -281,12 +295,15 @@ func (w *bgQuorumWatch) stop() {
 	<-w.finished
 }
 
-// bgWatchQuorum samples the Raft configuration and autopilot health through
-// the load balancer. A voter counts as healthy when autopilot says so and
-// serf has it alive; quorum is a majority of the voters in the Raft
-// configuration. A sample nobody answers (a leader election in progress)
-// is counted apart: a lost quorum shows as a negative margin while the
-// servers that remain still answer.
+// bgWatchQuorum samples, through the load balancer, the Raft configuration
+// and the serf members, and from the sandbox which agents run. A voter is
+// up when its process runs (the sandbox clears the PID once a stopped
+// server has exited) and serf has it alive; quorum is a majority of the
+// voters in the Raft configuration. Autopilot's own health is not the
+// measure: a leader elected a moment ago reports every server unhealthy
+// until it has heard from them, which is no loss of quorum; samples where
+// autopilot says unhealthy are only counted. A sample nobody answers (an
+// election in progress) is counted apart.
 func bgWatchQuorum(t *testing.T, e *env) *bgQuorumWatch {
 	w := &bgQuorumWatch{minMargin: 1 << 30, done: make(chan struct{}), finished: make(chan struct{})}
 	c := e.nomad()
@@ -301,36 +318,55 @@ func bgWatchQuorum(t *testing.T, e *env) *bgQuorumWatch {
 			case <-tick.C:
 			}
 			rc, err1 := c.Operator().RaftGetConfiguration(nil)
-			h, _, err2 := c.Operator().AutopilotServerHealth(nil)
+			ms, err2 := c.Agent().Members()
+			// Nomad answers 429 with the same body when the cluster is
+			// unhealthy, and the API client turns that into an error.
+			var h nomad.OperatorHealthReply
+			err3 := bgGetJSON(e.vars["NOMAD_ADDR"]+"/v1/operator/autopilot/health", &h, http.StatusTooManyRequests)
+			running := map[string]bool{}
+			for _, a := range e.sb.Agents() {
+				if a.Kind == sandbox.NomadServer && a.PID != 0 {
+					running[a.Name+".global"] = true
+				}
+			}
 			w.mu.Lock()
-			if err1 != nil || err2 != nil || h == nil {
+			if err1 != nil || err2 != nil || err3 != nil {
 				w.errors++
 				w.mu.Unlock()
 				continue
 			}
 			w.samples++
-			voters, healthy := 0, 0
+			if now := time.Now(); !w.last.IsZero() && now.Sub(w.last) > w.gap {
+				w.gap = now.Sub(w.last)
+			}
+			w.last = time.Now()
+			if !h.Healthy {
+				w.unhealthy++
+			}
+			alive := map[string]bool{}
+			for _, m := range ms.Members {
+				alive[m.Name] = m.Status == "alive"
+			}
+			voters, up := 0, 0
 			var seen []string
 			for _, s := range rc.Servers {
 				if !s.Voter {
 					continue
 				}
 				voters++
-				ok := false
-				for _, hs := range h.Servers {
-					if hs.ID == s.ID && hs.Healthy && hs.SerfStatus == "alive" {
-						ok = true
-					}
-				}
+				ok := running[s.Node] && alive[s.Node]
 				if ok {
-					healthy++
+					up++
 				}
-				seen = append(seen, fmt.Sprintf("%s healthy=%v", strings.TrimSuffix(s.Node, ".global"), ok))
+				seen = append(seen, fmt.Sprintf("%s up=%v", strings.TrimSuffix(s.Node, ".global"), ok))
 			}
-			margin := healthy - (voters/2 + 1)
-			if margin < w.minMargin {
+			if up < voters {
+				w.degraded++
+			}
+			margin := up - (voters/2 + 1)
+			if margin < w.minMargin || (margin == w.minMargin && up < voters && !strings.Contains(w.worst, "up=false")) {
 				w.minMargin = margin
-				w.worst = fmt.Sprintf("%d voters, %d healthy: %s", voters, healthy, strings.Join(seen, ", "))
+				w.worst = fmt.Sprintf("%d voters, %d up: %s", voters, up, strings.Join(seen, ", "))
 			}
 			w.mu.Unlock()
 		}
@@ -402,13 +438,15 @@ func bgConsulAddr(t *testing.T, sb *sandbox.Cluster) string {
 	return ""
 }
 
-func bgGetJSON(url string, out any) error {
+// bgGetJSON decodes the answer to a GET of url, which must have status
+// 200 or one of also.
+func bgGetJSON(url string, out any, also ...int) error {
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && !slices.Contains(also, resp.StatusCode) {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)

@@ -249,11 +249,13 @@ step "blue_retire" {
     depends_on = [step.force_leave]
     action "nomad_raft_remove_peer" {}
     wait "raft_peer_absent" {
-      timeout = "2m"
+      timeout  = "2m"
+      interval = "1s"
     }
     # The servers that remain are healthy before the next one goes.
     wait "servers_healthy" {
-      timeout = "5m"
+      timeout  = "5m"
+      interval = "1s"
     }
   }
 }
