@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,6 +38,10 @@ Subcommands:
            eligibility, drain, allocations) and Consul peers.
   env      Print export lines for NOMAD_ADDR, CONSUL_HTTP_ADDR, NOMAD_REGION
            and NRUN_SANDBOX_DIR:  eval "$(nrun sandbox env)"
+  consul-agents
+           Print the HTTP address of each Nomad agent's own Consul agent
+           as a variable file (consul_agents = { NAME = "ADDR" }), the one
+           blue-green-image-migration.nrun.hcl takes for Consul maintenance.
   build    Build the pinned agent binaries into the cache (one-time cost of
            a few minutes each): nomad 1.10.0, nomad 1.9.4, consul 1.21.0.
   server stop NAME            SIGTERM; the server stays a Raft peer.
@@ -280,6 +285,19 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 			k, v, _ := strings.Cut(kv, "=")
 			fmt.Fprintf(s.Stdout, "export %s=%s\n", k, shellQuote(v))
 		}
+	case "consul-agents":
+		agents := c.ConsulAgents()
+		names := make([]string, 0, len(agents))
+		for n := range agents {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintln(s.Stdout, "# The HTTP address of each sandbox agent's own Consul agent, by node name.")
+		fmt.Fprintln(s.Stdout, "consul_agents = {")
+		for _, n := range names {
+			fmt.Fprintf(s.Stdout, "  %q = %q\n", n, agents[n])
+		}
+		fmt.Fprintln(s.Stdout, "}")
 	case "server stop":
 		return c.StopServer(ctx, name)
 	case "server start":
