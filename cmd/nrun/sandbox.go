@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,6 +40,10 @@ Subcommands:
            eligibility, drain, allocations) and Consul peers.
   env      Print export lines for NOMAD_ADDR, CONSUL_HTTP_ADDR, NOMAD_REGION
            and NRUN_SANDBOX_DIR:  eval "$(nrun sandbox env)"
+  balance [-listen ADDR]
+           Serve a load balancer over the running Nomad servers (newest
+           first) until interrupted, and print the NOMAD_ADDR to use. For
+           runbooks that replace every server, such as blue/green.
   consul-agents
            Print the HTTP address of each Nomad agent's own Consul agent
            as a variable file (consul_agents = { NAME = "ADDR" }), the one
@@ -107,6 +113,7 @@ type sandboxFlags struct {
 	dc      string
 	meta    metaFlag
 	prefix  string
+	listen  string
 	// consulAgent is -consul-agent (add) and -consul-agents (up).
 	consulAgent bool
 }
@@ -156,6 +163,7 @@ func runSandbox(s *streams, args []string) int {
 	fs.StringVar(&f.dc, "dc", "", "")
 	fs.Var(f.meta, "meta", "")
 	fs.StringVar(&f.prefix, "prefix", "", "")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:0", "")
 	fs.BoolVar(&f.consulAgent, "consul-agent", false, "")
 	fs.BoolVar(&f.consulAgent, "consul-agents", false, "")
 	// NAME may come before or after the flags: `server start s2 -version V`.
@@ -284,6 +292,21 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 		for _, kv := range c.Env() {
 			k, v, _ := strings.Cut(kv, "=")
 			fmt.Fprintf(s.Stdout, "export %s=%s\n", k, shellQuote(v))
+		}
+	case "balance":
+		l, err := net.Listen("tcp", f.listen)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: c.Balancer()}
+		go func() {
+			<-ctx.Done()
+			srv.Close()
+		}()
+		fmt.Fprintf(s.Stdout, "export NOMAD_ADDR=http://%s\n", l.Addr())
+		fmt.Fprintf(s.Stderr, "nrun sandbox balance: serving on %s until interrupted\n", l.Addr())
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
 		}
 	case "consul-agents":
 		agents := c.ConsulAgents()
