@@ -193,15 +193,20 @@ step "blue_drain" {
 
 # The services registered through the blue servers' own Consul agents
 # stop receiving traffic before the servers go away. Maintenance is a
-# property of the node's own agent: the Consul node of a Nomad server is
-# its name without the region, and its agent is the one on that host.
+# property of the node's own agent: the Consul node of the target (a Nomad
+# server) is its name without the region, and its agent is the one on that
+# host.
 step "blue_maintenance" {
   for_each     = data.nomad_servers.blue.by_name
   max_parallel = 5
   depends_on   = [step.blue_drain]
   target       = each.value
+  # As in blue_retire: a green server must never be taken out of service.
+  precondition {
+    condition     = can(regex(var.blue_name_regex, each.value.name))
+    error_message = "This server's name does not match blue_name_regex; it may be green. Make the plan again before the green servers join, or fix blue_name_regex."
+  }
   action "consul_maintenance" {
-    node   = each.value
     agent  = try(var.consul_agents[split(".", each.value.name)[0]], null)
     enable = true
     reason = "blue-green migration: retiring ${each.key}"
