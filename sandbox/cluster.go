@@ -415,9 +415,18 @@ func (c *Cluster) spawn(a *Agent) error {
 // it to exit, then SIGKILLs the group. A PID that no longer belongs to the
 // agent is never signalled.
 func (c *Cluster) signal(a *Agent, sig syscall.Signal, grace time.Duration) error {
+	if err := c.stopProcess(a, sig, grace); err != nil {
+		return err
+	}
+	return c.save()
+}
+
+// stopProcess is signal without saving the state, for an agent whose
+// record is already gone from it.
+func (c *Cluster) stopProcess(a *Agent, sig syscall.Signal, grace time.Duration) error {
 	if !c.running(a) {
 		a.PID = 0
-		return c.save()
+		return nil
 	}
 	syscall.Kill(-a.PID, sig)
 	deadline := time.Now().Add(grace)
@@ -434,7 +443,7 @@ func (c *Cluster) signal(a *Agent, sig syscall.Signal, grace time.Duration) erro
 		return fmt.Errorf("%s %s (pid %d) did not exit after SIGKILL", a.Kind, a.Name, a.PID)
 	}
 	a.PID = 0
-	return c.save()
+	return nil
 }
 
 // Stop kills every process of the sandbox: each recorded agent by its PID

@@ -28,44 +28,43 @@ func (c *Cluster) consulAgentOf(name string) *Agent {
 }
 
 // addConsulAgent records and starts a Consul client agent for the Nomad
-// agent name and waits until the Consul catalog has its node. The caller
-// holds c.mu and the edit lock.
-func (c *Cluster) addConsulAgent(ctx context.Context, name string) error {
+// agent name; waitConsulAgents tells when it has joined. The caller holds
+// c.mu and the edit lock.
+func (c *Cluster) addConsulAgent(ctx context.Context, name string) (*Agent, error) {
 	if len(c.agents(ConsulServer)) == 0 {
-		return fmt.Errorf("%s cannot have its own Consul agent: the sandbox has no Consul servers to join (start it with -consul 3)", name)
+		return nil, fmt.Errorf("%s cannot have its own Consul agent: the sandbox has no Consul servers to join (start it with -consul 3)", name)
 	}
 	if old := c.consulAgentOf(name); old != nil {
-		return fmt.Errorf("the sandbox already has a Consul agent named %q without its Nomad agent; remove %s first", name, old.Dir)
+		return nil, fmt.Errorf("the sandbox already has a Consul agent named %q without its Nomad agent; remove %s first", name, old.Dir)
 	}
 	bin, err := c.binaries().Path(ctx, Consul, c.st.ConsulVersion)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ports, err := freePorts(2)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a := &Agent{Kind: ConsulClient, Name: name, Version: c.st.ConsulVersion, Binary: bin, Ports: Ports{HTTP: ports[0], Serf: ports[1]}}
 	a.Dir = c.agentDir(a)
 	c.st.Agents = append(c.st.Agents, a)
 	if err := c.spawn(a); err != nil {
-		return err
+		return nil, err
 	}
-	return c.waitConsulAgents(ctx, []string{name})
+	return a, nil
 }
 
-// removeConsulAgent stops the Consul agent of the Nomad agent name, if it
-// has one, with a graceful leave (SIGINT), so Consul deregisters its node,
-// and deletes its directory. The caller holds c.mu and the edit lock.
-func (c *Cluster) removeConsulAgent(name string) error {
-	a := c.consulAgentOf(name)
+// removeConsulAgent stops a Consul agent that forget took out of the
+// state, with a graceful leave (SIGINT) so Consul deregisters its node,
+// and deletes its directory. A nil agent is nothing to do.
+func (c *Cluster) removeConsulAgent(a *Agent) error {
 	if a == nil {
 		return nil
 	}
-	if err := c.signal(a, syscall.SIGINT, 30*time.Second); err != nil {
+	name := a.Name
+	if err := c.stopProcess(a, syscall.SIGINT, 30*time.Second); err != nil {
 		return err
 	}
-	c.removeAgent(a)
 	os.RemoveAll(a.Dir)
 	// The leave normally deregisters the node, but an agent's first sync
 	// can reach the servers after its leave and register the node again,
@@ -85,7 +84,7 @@ func (c *Cluster) removeConsulAgent(name string) error {
 			return fmt.Errorf("deregister Consul node %s: %s", name, resp.Status)
 		}
 	}
-	return c.save()
+	return nil
 }
 
 // waitConsulAgents waits until the Consul catalog, as a Consul server

@@ -156,7 +156,8 @@ func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	release := once(unlock)
+	defer release()
 	if err := c.checkNewName(s.Name); err != nil {
 		return err
 	}
@@ -176,10 +177,13 @@ func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 	if ss := c.agents(NomadServer); len(ss) > 0 {
 		expect = ss[0].BootstrapExpect
 	}
+	var started []*Agent
 	if s.ConsulAgent {
-		if err := c.addConsulAgent(ctx, s.Name); err != nil {
+		ca, err := c.addConsulAgent(ctx, s.Name)
+		if err != nil {
 			return c.withTails(err)
 		}
+		started = append(started, ca)
 	}
 	a := &Agent{Kind: NomadServer, Name: s.Name, Version: s.Version, Binary: bin, Datacenter: c.st.Datacenter,
 		Ports: Ports{HTTP: ports[0], RPC: ports[1], Serf: ports[2]}, BootstrapExpect: expect}
@@ -188,11 +192,47 @@ func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 	if err := c.spawn(a); err != nil {
 		return err
 	}
+	// Once the new agents hold their ports, other commands may change the
+	// sandbox while this one waits for them to be ready.
+	if err := c.waitBound(ctx, append(started, a)...); err != nil {
+		return c.withTails(err)
+	}
+	release()
+	if s.ConsulAgent {
+		if err := c.waitConsulAgents(ctx, []string{s.Name}); err != nil {
+			return c.withTails(err)
+		}
+	}
 	if err := c.waitServerUp(ctx, a); err != nil {
 		return c.withTails(err)
 	}
 	c.phase("add "+s.Name, t0)
 	return nil
+}
+
+// once returns f wrapped so that only its first call runs it.
+func once(f func()) func() {
+	done := false
+	return func() {
+		if !done {
+			done = true
+			f()
+		}
+	}
+}
+
+// waitBound waits until each agent listens on its HTTP port. Ports are
+// picked free by binding them and then released for the agent, so until
+// the agent has bound them another command could pick them again.
+func (c *Cluster) waitBound(ctx context.Context, agents ...*Agent) error {
+	return c.waitFor(ctx, "the new agents to listen on their ports", func() (bool, string) {
+		for _, a := range agents {
+			if portFree(a.Ports.HTTP) {
+				return false, fmt.Sprintf("%s %s does not listen on %s yet", a.Kind, a.Name, a.HTTPAddr())
+			}
+		}
+		return true, ""
+	})
 }
 
 // RemoveServer takes a Nomad server out of the cluster for good: a running
@@ -207,18 +247,21 @@ func (c *Cluster) RemoveServer(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	release := once(unlock)
+	defer release()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	if c.running(a) {
-		if err := c.signal(a, syscall.SIGINT, 60*time.Second); err != nil {
-			return err
-		}
+	ca, err := c.forget(a)
+	if err != nil {
+		return err
 	}
-	c.removeAgent(a)
+	release()
+	if err := c.stopProcess(a, syscall.SIGINT, 60*time.Second); err != nil {
+		return err
+	}
 	err = c.waitFor(ctx, "server "+name+" to leave Raft", func() (bool, string) {
 		rc, err := c.raftConfig()
 		if err != nil {
@@ -240,11 +283,25 @@ func (c *Cluster) RemoveServer(ctx context.Context, name string) error {
 		return c.withTails(err)
 	}
 	os.RemoveAll(a.Dir)
-	if err := c.removeConsulAgent(name); err != nil {
+	if err := c.removeConsulAgent(ca); err != nil {
 		return err
 	}
 	c.phase("remove "+name, t0)
-	return c.save()
+	return nil
+}
+
+// forget drops a Nomad agent and its own Consul agent from the state and
+// saves it, so the caller can stop them without holding the edit lock:
+// a leave takes seconds, and terraform removes many members at once. Their
+// ports stay bound until they exit, so no new agent can take them. The
+// caller holds c.mu and the edit lock.
+func (c *Cluster) forget(a *Agent) (*Agent, error) {
+	ca := c.consulAgentOf(a.Name)
+	c.removeAgent(a)
+	if ca != nil {
+		c.removeAgent(ca)
+	}
+	return ca, c.save()
 }
 
 func (c *Cluster) anyServerAPI() (*api.Client, error) {
@@ -285,7 +342,8 @@ func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	release := once(unlock)
+	defer release()
 	if err := c.checkNewName(s.Name); err != nil {
 		return err
 	}
@@ -307,10 +365,13 @@ func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 	if err != nil {
 		return err
 	}
+	var started []*Agent
 	if s.ConsulAgent {
-		if err := c.addConsulAgent(ctx, s.Name); err != nil {
+		ca, err := c.addConsulAgent(ctx, s.Name)
+		if err != nil {
 			return c.withTails(err)
 		}
+		started = append(started, ca)
 	}
 	a := &Agent{Kind: NomadClient, Name: s.Name, Version: s.Version, Binary: bin, Datacenter: s.Datacenter,
 		NodePool: s.NodePool, Meta: s.Meta, Ports: Ports{HTTP: ports[0], RPC: ports[1], Serf: ports[2]}}
@@ -318,6 +379,15 @@ func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 	c.st.Agents = append(c.st.Agents, a)
 	if err := c.spawn(a); err != nil {
 		return err
+	}
+	if err := c.waitBound(ctx, append(started, a)...); err != nil {
+		return c.withTails(err)
+	}
+	release()
+	if s.ConsulAgent {
+		if err := c.waitConsulAgents(ctx, []string{s.Name}); err != nil {
+			return c.withTails(err)
+		}
 	}
 	if err := c.waitClients(ctx, []string{s.Name}); err != nil {
 		return c.withTails(err)
@@ -336,13 +406,19 @@ func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	release := once(unlock)
+	defer release()
 	a, err := c.find(NomadClient, name)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	if err := c.signal(a, syscall.SIGTERM, 20*time.Second); err != nil {
+	ca, err := c.forget(a)
+	if err != nil {
+		return err
+	}
+	release()
+	if err := c.stopProcess(a, syscall.SIGTERM, 20*time.Second); err != nil {
 		return err
 	}
 	for i := 0; i < 50; i++ {
@@ -358,7 +434,6 @@ func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 	if err := unmountUnder(a.Dir); err != nil {
 		return err
 	}
-	c.removeAgent(a)
 	if cl, err := c.anyServerAPI(); err == nil {
 		nodes, _, err := cl.Nodes().List(nil)
 		if err != nil {
@@ -373,9 +448,9 @@ func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 		}
 	}
 	os.RemoveAll(a.Dir)
-	if err := c.removeConsulAgent(name); err != nil {
+	if err := c.removeConsulAgent(ca); err != nil {
 		return err
 	}
 	c.phase("remove "+name, t0)
-	return c.save()
+	return nil
 }
