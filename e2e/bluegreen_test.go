@@ -98,7 +98,7 @@ func TestBlueGreenMigration(t *testing.T) {
 	if plan.code != 2 || strings.Contains(plan.stdout, "would block now") {
 		t.Fatalf("want a plan with nothing blocked (exit 2):\n%s", plan)
 	}
-	t.Logf("plan took %s", plan.took.Round(100*time.Millisecond))
+	t.Logf("plan took %s", plan.took.Round(time.Millisecond))
 
 	w := bgWatchQuorum(t, e)
 	apply := e.nrun("apply", "-auto-approve", "bluegreen.plan")

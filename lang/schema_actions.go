@@ -161,7 +161,7 @@ var ActionSpecs = map[string]*ActionSpec{
 		},
 	},
 	"consul_force_leave": {
-		Doc:    "Forces a Consul node out of the gossip pool (consul force-leave).",
+		Doc:    "Forces a Consul node out of the gossip pool (consul force-leave). A running agent that is forced out simply rejoins, so an alive member is refused: stop its agent first and let gossip mark it failed.",
 		Effect: EffectLeave, Target: TargetConsulServer, TargetAttr: "node",
 		Attrs: []AttrSpec{
 			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. Defaults to the step's target."},
