@@ -125,6 +125,11 @@ func TestBlueGreenMigration(t *testing.T) {
 		t.Errorf("the quorum watcher did not follow the run closely enough to prove anything: %s", w)
 	}
 	for i := 1; i <= 3; i++ {
+		// Each retirement began with quorum_ok holding on the live cluster.
+		held := fmt.Sprintf("step.blue_retire[\"blue-server-%d.global\"]: precondition quorum_ok: ok", i)
+		if !strings.Contains(apply.stdout, held) {
+			t.Errorf("the apply output does not show %q", held)
+		}
 		want := fmt.Sprintf("consul node blue-server-%d maintenance=true (agent %s)", i, agents[fmt.Sprintf("blue-server-%d", i)])
 		if !strings.Contains(apply.stdout+apply.stderr, want) {
 			t.Errorf("the apply output does not show %q", want)
