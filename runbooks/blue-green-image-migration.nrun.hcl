@@ -21,12 +21,17 @@
 # such a sandbox), the green ones green-server-N and green-client-N
 # (blue-green/infra). Data sources are read when the plan is made, before
 # anything green exists, so data.nomad_servers.blue holds exactly the blue
-# servers; a precondition refuses to retire any server whose name does not
-# match var.blue_name_regex, in case the plan is made too late.
+# servers; a precondition refuses to put in maintenance or retire any
+# server whose name does not match var.blue_name_regex, in case the plan is
+# made too late.
 #
-# Against the sandbox (see README, "Blue/green migration"):
+# No server outlives the run: NOMAD_ADDR must be a load balancer over the
+# servers. Against the sandbox (see README, "Blue/green migration"):
 #
 #   nrun sandbox up -prefix blue- -version 1.9.4 -consul-agents
+#   nrun sandbox balance -listen 127.0.0.1:4646 &
+#   export NOMAD_ADDR=http://127.0.0.1:4646
+#   nrun sandbox consul-agents > consul-agents.nrunvars.hcl
 #   nrun apply -var-file consul-agents.nrunvars.hcl blue-green-image-migration.nrun.hcl
 
 runbook "blue-green-image-migration" {
