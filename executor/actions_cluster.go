@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"strings"
 
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nrun-dev/nrun/checks"
 	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
 )
 
 // This file wires the job and Consul actions to the cluster package, whose
@@ -79,9 +82,10 @@ func (r *runner) clusterAction(ctx context.Context, n *node, args map[string]cty
 			return "", "", true, err
 		}
 		enable := boolArg(args, "enable", true)
-		// No agent address: SetMaintenance finds it with AgentAddress and
-		// checks that the agent there is this node before it writes.
-		m, err := c.SetMaintenance(ctx, name, "", enable, strArg(args, "reason"))
+		// Without an agent address SetMaintenance guesses it with
+		// AgentAddress; either way it checks that the agent there is this
+		// node before it writes.
+		m, err := c.SetMaintenance(ctx, name, strArg(args, "agent"), enable, strArg(args, "reason"))
 		if err != nil {
 			return "", "", true, err
 		}
@@ -295,17 +299,32 @@ func uintArg(args map[string]cty.Value, name string) (uint64, error) {
 }
 
 // consulNode is the Consul node name an argument names, else the
-// instance's target's name.
+// instance's target's name. A Nomad server's name is its node name plus
+// ".<region>" (serf's member name) and its ID is a Raft ID, so for a Nomad
+// server the region is cut off and the ID never used.
 func (r *runner) consulNode(n *node, v cty.Value) (string, error) {
 	t, err := r.targetArg(n, v)
 	if err != nil {
 		return "", err
 	}
-	name := firstNonEmpty(t.Name, t.ID)
+	name := consulNodeName(t)
 	if name == "" {
 		return "", errors.New("the Consul node has no name; name it in the action's argument")
 	}
 	return name, nil
+}
+
+// consulNodeName is the Consul node name of a target: a Nomad server's
+// name without its ".<region>" (its ID is a Raft ID, no node name), else
+// the target's name or ID.
+func consulNodeName(t checks.Target) string {
+	if t.Kind == lang.TargetNomadServer {
+		if i := strings.LastIndexByte(t.Name, '.'); i > 0 {
+			return t.Name[:i]
+		}
+		return t.Name
+	}
+	return firstNonEmpty(t.Name, t.ID)
 }
 
 // consulPeer finds which of the server's references (ID, name, address)

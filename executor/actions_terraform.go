@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -116,7 +117,13 @@ func (r *runner) terraform(n *node) (*tfrun.Terraform, func(), error) {
 		return nil, nil, err
 	}
 	w, stop := r.logWriter(n)
-	return &tfrun.Terraform{Binary: bin, Output: w}, stop, nil
+	tf := &tfrun.Terraform{Binary: bin, Output: w}
+	// Provisioners that run `nrun ...` (the blue/green sandbox fleet) get
+	// the nrun that runs the runbook, as exec actions do.
+	if dir := selfDir(); dir != "" {
+		tf.Env = []string{"PATH=" + pathOf(execEnviron(os.Environ(), dir))}
+	}
+	return tf, stop, nil
 }
 
 // terraformApply applies the directory with vars; its outputs become

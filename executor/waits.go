@@ -66,8 +66,7 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 		if args.Node != nil {
 			t = *args.Node
 		}
-		name := firstNonEmpty(t.Name, t.ID)
-		return done(r.blockConsul(wctx, c.Name, args, n.target(), name, observe))
+		return done(r.blockConsul(wctx, c.Name, args, n.target(), consulNodeName(t), observe))
 	}
 	// The poll backs off from PollMin (500ms: at most 2 requests a second)
 	// to the wait's interval, 5s when the runbook sets none (LANGUAGE.md).

@@ -2,7 +2,10 @@ package lang
 
 import (
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -148,16 +151,17 @@ var ActionSpecs = map[string]*ActionSpec{
 		},
 	},
 	"consul_maintenance": {
-		Doc:    "Enables or disables Consul node maintenance mode.",
+		Doc:    "Enables or disables Consul node maintenance mode. Node maintenance is set through the node's own Consul agent; nrun asks that agent its node name first and refuses to act when it is another node. It does not touch Raft: a Consul or Nomad server in maintenance is still a peer.",
 		Effect: EffectMaintenance, Target: TargetConsulServer, TargetAttr: "node",
 		Attrs: []AttrSpec{
-			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. Defaults to the step's target."},
+			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. A Nomad server's name loses its region (\"s1.global\" is node s1). Defaults to the step's target."},
+			{Name: "agent", Type: cty.String, Doc: "HTTP address of the node's own Consul agent, \"host:port\" or a URL such as \"https://10.0.0.5:8501\". Default: the node's gossip address with the port and scheme of the configured Consul address, right when every host runs its agent on the same port.", check: checkAgentAddress},
 			{Name: "enable", Type: cty.Bool, Doc: "true to enter maintenance, false to leave it. Default true."},
 			{Name: "reason", Type: cty.String, Doc: "Reason recorded with the maintenance flag."},
 		},
 	},
 	"consul_force_leave": {
-		Doc:    "Forces a Consul node out of the gossip pool (consul force-leave).",
+		Doc:    "Forces a Consul node out of the gossip pool (consul force-leave). A running agent that is forced out simply rejoins, so an alive member is refused: stop its agent first and let gossip mark it failed.",
 		Effect: EffectLeave, Target: TargetConsulServer, TargetAttr: "node",
 		Attrs: []AttrSpec{
 			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. Defaults to the step's target."},
@@ -272,6 +276,33 @@ func checkCreates(v cty.Value) string {
 				return fmt.Sprintf("creates.%s: %s", name, msg)
 			}
 		}
+	}
+	return ""
+}
+
+// checkAgentAddress accepts "host:port" or an http(s) URL with a host and
+// a port, the forms SetMaintenance dials.
+func checkAgentAddress(v cty.Value) string {
+	if !v.IsKnown() || v.IsNull() || !v.Type().Equals(cty.String) {
+		return ""
+	}
+	s := v.AsString()
+	if s == "" {
+		return "The address is empty; give the agent's \"host:port\", or leave agent out to use the node's address with the configured Consul port."
+	}
+	hostport := s
+	if scheme, rest, ok := strings.Cut(s, "://"); ok {
+		if scheme != "http" && scheme != "https" {
+			return fmt.Sprintf("The scheme %q is not http or https; write \"http://host:port\", \"https://host:port\" or \"host:port\".", scheme)
+		}
+		hostport = strings.TrimSuffix(rest, "/")
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil || host == "" || port == "" || strings.Contains(port, "/") {
+		return fmt.Sprintf("%q is not \"host:port\" or a URL with a host and a port; write the agent's HTTP address, such as \"10.0.0.5:8500\".", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Sprintf("The port %q is not a number from 1 to 65535.", port)
 	}
 	return ""
 }

@@ -3,18 +3,36 @@
 # or allocations:
 #
 #   1. terraform adds the green servers and clients next to the blue ones;
-#   2. nrun waits until the green servers are Raft voters and the green
-#      clients are ready;
-#   3. the blue clients are made ineligible and drained, one at a time;
-#   4. each blue server is put in Consul maintenance, stopped, forced out of
-#      the gossip pool and removed from Raft, one at a time, leader last;
-#   5. terraform destroys the blue members.
+#   2. nrun waits until every server, blue and green, is a healthy Raft
+#      voter and the green clients are ready;
+#   3. the blue clients are made ineligible and drained, one at a time,
+#      until their allocations run on green clients;
+#   4. each blue server's host is put in Consul maintenance, so its
+#      services stop receiving traffic (this does not touch Raft);
+#   5. each blue server is stopped, forced out of the gossip pool and
+#      removed from Raft, one at a time, leader last, with quorum checked
+#      before each; a server must be stopped before the force-leave, or it
+#      simply rejoins;
+#   6. terraform destroys the blue members;
+#   7. only the green servers are left, healthy, on the green version.
 #
-# The fleets live in blue-green/infra (terraform_data resources that add and
-# remove sandbox agents). Data sources are read when the plan is made,
-# before anything green exists, so data.nomad_servers.blue holds exactly the
-# blue servers; a precondition refuses to retire any server whose name does
-# not match var.blue_name_regex, in case the plan is made too late.
+# Blue and green are told apart by name: the blue members are named
+# blue-server-N and blue-client-N (`nrun sandbox up -prefix blue-` starts
+# such a sandbox), the green ones green-server-N and green-client-N
+# (blue-green/infra). Data sources are read when the plan is made, before
+# anything green exists, so data.nomad_servers.blue holds exactly the blue
+# servers; a precondition refuses to put in maintenance or retire any
+# server whose name does not match var.blue_name_regex, in case the plan is
+# made too late.
+#
+# No server outlives the run: NOMAD_ADDR must be a load balancer over the
+# servers. Against the sandbox (see README, "Blue/green migration"):
+#
+#   nrun sandbox up -prefix blue- -version 1.9.4 -consul-agents
+#   nrun sandbox balance -listen 127.0.0.1:4646 &
+#   export NOMAD_ADDR=http://127.0.0.1:4646
+#   nrun sandbox consul-agents > consul-agents.nrunvars.hcl
+#   nrun apply -var-file consul-agents.nrunvars.hcl blue-green-image-migration.nrun.hcl
 
 runbook "blue-green-image-migration" {
   description = "Replace the blue Nomad servers and clients with green ones."
@@ -67,6 +85,24 @@ variable "ssh_user" {
   default = "ops"
 }
 
+variable "consul_agents" {
+  type        = map(string)
+  default     = {}
+  description = "The HTTP address of each blue server's own Consul agent, by Consul node name (the server's name without the region). A server not listed uses its gossip address with the port of the configured Consul address, which is right when every host runs its agent on the same port. The sandbox's agents share 127.0.0.1, so there every one must be listed."
+}
+
+variable "drain_deadline" {
+  type        = string
+  default     = "30m"
+  description = "How long a blue client's allocations may take to migrate before the drain stops them."
+}
+
+variable "settle_time" {
+  type        = string
+  default     = "10s"
+  description = "How long to let the cluster settle after the blue members are destroyed, before the final checks."
+}
+
 locals {
   green_client_names = toset([for i in range(var.green_client_count) : "green-client-${i + 1}"])
 }
@@ -98,6 +134,9 @@ step "green" {
       green_server_count = var.green_server_count
       green_client_count = var.green_client_count
       green_version      = var.green_version
+      # The sandbox gives each member its own Consul agent, as on a real
+      # host. Both applies pass the same value.
+      sandbox_consul_agents = var.mode == "sandbox"
     }
     creates = {
       nomad_servers = var.green_server_count
@@ -150,21 +189,30 @@ step "blue_drain" {
   timeout      = "45m"
   on_failure   = "pause"
   action "nomad_node_drain" {
-    deadline = "30m"
+    deadline = var.drain_deadline
   }
   wait "node_drained" {
     timeout = "40m"
   }
 }
 
-# Services registered by the blue servers' Consul agents stop receiving
-# traffic before the servers go away.
+# The services registered through the blue servers' own Consul agents
+# stop receiving traffic before the servers go away. Maintenance is a
+# property of the node's own agent: the Consul node of the target (a Nomad
+# server) is its name without the region, and its agent is the one on that
+# host.
 step "blue_maintenance" {
   for_each     = data.nomad_servers.blue.by_name
   max_parallel = 5
   depends_on   = [step.blue_drain]
   target       = each.value
+  # As in blue_retire: a green server must never be taken out of service.
+  precondition {
+    condition     = can(regex(var.blue_name_regex, each.value.name))
+    error_message = "This server's name does not match blue_name_regex; it may be green. Make the plan again before the green servers join, or fix blue_name_regex."
+  }
   action "consul_maintenance" {
+    agent  = try(var.consul_agents[split(".", each.value.name)[0]], null)
     enable = true
     reason = "blue-green migration: retiring ${each.key}"
   }
@@ -211,11 +259,13 @@ step "blue_retire" {
     depends_on = [step.force_leave]
     action "nomad_raft_remove_peer" {}
     wait "raft_peer_absent" {
-      timeout = "2m"
+      timeout  = "2m"
+      interval = "1s"
     }
     # The servers that remain are healthy before the next one goes.
     wait "servers_healthy" {
-      timeout = "5m"
+      timeout  = "5m"
+      interval = "1s"
     }
   }
 }
@@ -226,11 +276,12 @@ step "blue_destroy" {
   action "terraform_apply" {
     terraform = terraform.fleet
     vars = {
-      blue_server_count  = 0
-      blue_client_count  = 0
-      green_server_count = var.green_server_count
-      green_client_count = var.green_client_count
-      green_version      = var.green_version
+      blue_server_count     = 0
+      blue_client_count     = 0
+      green_server_count    = var.green_server_count
+      green_client_count    = var.green_client_count
+      green_version         = var.green_version
+      sandbox_consul_agents = var.mode == "sandbox"
     }
     destroys = merge(data.nomad_servers.blue.by_name, data.nomad_nodes.blue.by_name)
   }
@@ -239,7 +290,7 @@ step "blue_destroy" {
 step "verify" {
   depends_on = [step.blue_destroy]
   action "sleep" {
-    duration = "10s"
+    duration = var.settle_time
   }
   wait "servers_healthy" {
     count   = var.green_server_count

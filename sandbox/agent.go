@@ -22,6 +22,11 @@ const (
 	NomadServer  Kind = "nomad-server"
 	NomadClient  Kind = "nomad-client"
 	ConsulServer Kind = "consul-server"
+	// ConsulClient is a Consul client agent that belongs to one Nomad
+	// agent, as on a real host: it has the Nomad agent's name as its node
+	// name, the Nomad agent registers its services through it, and Consul
+	// node maintenance of that host is set on it.
+	ConsulClient Kind = "consul-client"
 )
 
 // Ports are an agent's loopback ports. Unused ones are zero.
@@ -66,7 +71,7 @@ func (a *Agent) HTTPAddr() string { return "127.0.0.1:" + strconv.Itoa(a.Ports.H
 func (a *Agent) RPCAddr() string { return "127.0.0.1:" + strconv.Itoa(a.Ports.RPC) }
 
 func (a *Agent) product() Product {
-	if a.Kind == ConsulServer {
+	if a.Kind == ConsulServer || a.Kind == ConsulClient {
 		return Consul
 	}
 	return Nomad
@@ -210,6 +215,24 @@ func consulArgs(a *Agent, consuls []*Agent, dc string) []string {
 		if c.Name != a.Name {
 			args = append(args, "-retry-join=127.0.0.1:"+strconv.Itoa(c.Ports.Serf))
 		}
+	}
+	return args
+}
+
+// consulClientArgs are the arguments of a Consul client agent that joins
+// the sandbox's Consul servers. Client agents bind no server or WAN port.
+func consulClientArgs(a *Agent, consuls []*Agent, dc string) []string {
+	p := a.Ports
+	args := []string{"agent",
+		"-node=" + a.Name, "-datacenter=" + dc,
+		"-data-dir=" + a.DataDir(),
+		"-bind=127.0.0.1", "-client=127.0.0.1", "-advertise=127.0.0.1",
+		"-http-port=" + strconv.Itoa(p.HTTP), "-serf-lan-port=" + strconv.Itoa(p.Serf),
+		"-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1",
+		"-disable-host-node-id", "-retry-interval=1s", "-log-level=info",
+	}
+	for _, c := range consuls {
+		args = append(args, "-retry-join=127.0.0.1:"+strconv.Itoa(c.Ports.Serf))
 	}
 	return args
 }

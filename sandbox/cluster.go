@@ -68,28 +68,35 @@ func Start(ctx context.Context, spec Spec) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	if old, err := Open(root, spec.Options); err == nil {
-		if live := old.liveAgents(); len(live) > 0 {
+	c := &Cluster{root: root, opts: spec.Options}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// edit loads the state a crashed or stopped sandbox left here.
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if len(c.st.Agents) > 0 {
+		if live := c.liveAgents(); len(live) > 0 {
 			return nil, fmt.Errorf("a sandbox is already running in %s (%s); stop it first (nrun sandbox down)", root, strings.Join(live, ", "))
 		}
-		if err := old.Stop(); err != nil {
+		if err := c.stopLocked(); err != nil {
 			return nil, err
 		}
 	}
-	for _, d := range []string{"servers", "clients", "consul", stateFile} {
+	for _, d := range []string{"servers", "clients", "consul", "consul-agents", stateFile} {
 		if err := os.RemoveAll(filepath.Join(root, d)); err != nil {
 			return nil, err
 		}
 	}
-	c := &Cluster{root: root, opts: spec.Options, st: state{
+	c.st = state{
 		Region:                  spec.Region,
 		Datacenter:              spec.Datacenter,
 		ConsulVersion:           spec.ConsulVersion,
 		ServerStabilizationTime: spec.ServerStabilizationTime,
 		ReadyTimeout:            spec.ReadyTimeout,
-	}}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	}
 	if err := c.start(ctx, spec); err != nil {
 		tails := c.logTails(25)
 		c.stopLocked()
@@ -100,7 +107,18 @@ func Start(ctx context.Context, spec Spec) (*Cluster, error) {
 
 func (c *Cluster) start(ctx context.Context, spec Spec) error {
 	t0 := time.Now()
-	n := len(spec.Servers)*3 + len(spec.Clients)*3 + spec.ConsulServers*4
+	var consulAgents []string
+	for _, s := range spec.Servers {
+		if s.ConsulAgent {
+			consulAgents = append(consulAgents, s.Name)
+		}
+	}
+	for _, cl := range spec.Clients {
+		if cl.ConsulAgent {
+			consulAgents = append(consulAgents, cl.Name)
+		}
+	}
+	n := len(spec.Servers)*3 + len(spec.Clients)*3 + spec.ConsulServers*4 + len(consulAgents)*2
 	ports, err := freePorts(n)
 	if err != nil {
 		return err
@@ -109,6 +127,12 @@ func (c *Cluster) start(ctx context.Context, spec Spec) error {
 	for i := 1; i <= spec.ConsulServers; i++ {
 		c.st.Agents = append(c.st.Agents, &Agent{Kind: ConsulServer, Name: fmt.Sprintf("consul%d", i), Version: spec.ConsulVersion,
 			Ports: Ports{HTTP: next(), RPC: next(), Serf: next(), SerfWAN: next()}, BootstrapExpect: spec.ConsulServers})
+	}
+	// A host's Consul agent starts before its Nomad agent, which registers
+	// its services through it.
+	for _, name := range consulAgents {
+		c.st.Agents = append(c.st.Agents, &Agent{Kind: ConsulClient, Name: name, Version: spec.ConsulVersion,
+			Ports: Ports{HTTP: next(), Serf: next()}})
 	}
 	for _, s := range spec.Servers {
 		c.st.Agents = append(c.st.Agents, &Agent{Kind: NomadServer, Name: s.Name, Version: s.Version, Datacenter: spec.Datacenter,
@@ -142,6 +166,12 @@ func (c *Cluster) start(ctx context.Context, spec Spec) error {
 			return err
 		}
 		c.phase("consul leader", t0)
+		if err := c.waitConsulAgents(ctx, consulAgents); err != nil {
+			return err
+		}
+		if len(consulAgents) > 0 {
+			c.phase("consul agents", t0)
+		}
 	}
 	if err := c.waitLeader(ctx); err != nil {
 		return err
@@ -186,6 +216,11 @@ func Open(root string, opts Options) (*Cluster, error) {
 func (c *Cluster) Resume(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	t0 := time.Now()
 	var restarted []*Agent
 	for _, a := range c.st.Agents {
@@ -260,6 +295,7 @@ func (c *Cluster) Phases() []Phase {
 func (c *Cluster) Agents() []Agent {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh()
 	var out []Agent
 	for _, a := range c.st.Agents {
 		out = append(out, *a)
@@ -268,7 +304,7 @@ func (c *Cluster) Agents() []Agent {
 }
 
 func (c *Cluster) agentDir(a *Agent) string {
-	sub := map[Kind]string{NomadServer: "servers", NomadClient: "clients", ConsulServer: "consul"}[a.Kind]
+	sub := map[Kind]string{NomadServer: "servers", NomadClient: "clients", ConsulServer: "consul", ConsulClient: "consul-agents"}[a.Kind]
 	return filepath.Join(c.root, sub, a.Name)
 }
 
@@ -326,9 +362,13 @@ func (c *Cluster) liveAgents() []string {
 	return out
 }
 
-// consulFor picks the Consul agent a Nomad agent registers with, spreading
-// Nomad agents over the Consul servers.
+// consulFor picks the Consul agent a Nomad agent registers with: its own
+// Consul agent when it has one, else one of the Consul servers, spreading
+// Nomad agents over them.
 func (c *Cluster) consulFor(a *Agent) string {
+	if own := c.consulAgentOf(a.Name); own != nil {
+		return own.HTTPAddr()
+	}
 	consuls := c.agents(ConsulServer)
 	if len(consuls) == 0 {
 		return ""
@@ -348,9 +388,12 @@ func (c *Cluster) spawn(a *Agent) error {
 		return err
 	}
 	var args []string
-	if a.Kind == ConsulServer {
+	switch a.Kind {
+	case ConsulServer:
 		args = consulArgs(a, c.agents(ConsulServer), c.st.Datacenter)
-	} else {
+	case ConsulClient:
+		args = consulClientArgs(a, c.agents(ConsulServer), c.st.Datacenter)
+	default:
 		cfg := nomadConfig(a, &c.st, c.agents(NomadServer), c.consulFor(a))
 		if err := os.WriteFile(a.configFile(), []byte(cfg), 0o644); err != nil {
 			return err
@@ -372,9 +415,18 @@ func (c *Cluster) spawn(a *Agent) error {
 // it to exit, then SIGKILLs the group. A PID that no longer belongs to the
 // agent is never signalled.
 func (c *Cluster) signal(a *Agent, sig syscall.Signal, grace time.Duration) error {
+	if err := c.stopProcess(a, sig, grace); err != nil {
+		return err
+	}
+	return c.save()
+}
+
+// stopProcess is signal without saving the state, for an agent whose
+// record is already gone from it.
+func (c *Cluster) stopProcess(a *Agent, sig syscall.Signal, grace time.Duration) error {
 	if !c.running(a) {
 		a.PID = 0
-		return c.save()
+		return nil
 	}
 	syscall.Kill(-a.PID, sig)
 	deadline := time.Now().Add(grace)
@@ -391,7 +443,7 @@ func (c *Cluster) signal(a *Agent, sig syscall.Signal, grace time.Duration) erro
 		return fmt.Errorf("%s %s (pid %d) did not exit after SIGKILL", a.Kind, a.Name, a.PID)
 	}
 	a.PID = 0
-	return c.save()
+	return nil
 }
 
 // Stop kills every process of the sandbox: each recorded agent by its PID
@@ -403,6 +455,11 @@ func (c *Cluster) signal(a *Agent, sig syscall.Signal, grace time.Duration) erro
 func (c *Cluster) Stop() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(context.Background())
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return c.stopLocked()
 }
 
@@ -469,6 +526,7 @@ func (c *Cluster) busyPorts(wait time.Duration) []int {
 func (c *Cluster) Ports() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh()
 	var out []int
 	for _, a := range c.st.Agents {
 		for _, p := range []int{a.Ports.HTTP, a.Ports.RPC, a.Ports.Serf, a.Ports.SerfWAN} {
@@ -490,6 +548,7 @@ func (c *Cluster) Processes() []int { return processesUnder(c.root) }
 func (c *Cluster) LogTails(n int) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh()
 	return c.logTails(n)
 }
 
@@ -512,6 +571,7 @@ func (c *Cluster) withTails(err error) error {
 func (c *Cluster) Env() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh()
 	env := []string{"NRUN_SANDBOX_DIR=" + c.root, "NOMAD_REGION=" + c.st.Region}
 	if a := c.firstRunning(NomadServer); a != nil {
 		env = append(env, "NOMAD_ADDR=http://"+a.HTTPAddr())
@@ -540,6 +600,7 @@ func (c *Cluster) firstRunning(k Kind) *Agent {
 func (c *Cluster) NomadClient() (*api.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh()
 	a := c.firstRunning(NomadServer)
 	if a == nil {
 		return nil, errors.New("the sandbox has no Nomad server")
@@ -552,8 +613,9 @@ func (c *Cluster) NomadClient() (*api.Client, error) {
 func (c *Cluster) NomadClientFor(name string) (*api.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh()
 	for _, a := range c.st.Agents {
-		if a.Name == name && a.Kind != ConsulServer {
+		if a.Name == name && (a.Kind == NomadServer || a.Kind == NomadClient) {
 			return nomadAPI(a)
 		}
 	}

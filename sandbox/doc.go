@@ -15,6 +15,18 @@
 // and remove servers and clients, and Stop, which kills every process it
 // started by PID and leaves no process or port behind.
 //
+// A Nomad agent may have its own Consul client agent (ServerSpec.ConsulAgent,
+// `-consul-agent`), named like it, as on a real host: its services register
+// there, and Consul node maintenance of that host is set on it
+// (ConsulAgents lists their addresses). Balancer stands in for the load
+// balancer in front of a fleet's servers, for runbooks that replace them
+// all.
+//
+// Several processes may change one sandbox at once (terraform runs its
+// provisioners concurrently): every change holds a flock on Root's
+// sandbox.lock and reloads the state file first. Adding and removing hold
+// it only while they change the state, not while agents start or leave.
+//
 // Consumers: the `nrun sandbox` command (cmd/nrun/sandbox.go), and the
 // tests of checks/, planner/ and executor/ through package sandboxtest.
 //

@@ -17,6 +17,11 @@ import (
 func (c *Cluster) StopServer(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
@@ -36,6 +41,11 @@ func (c *Cluster) StopServer(ctx context.Context, name string) error {
 func (c *Cluster) KillServer(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
@@ -53,6 +63,11 @@ func (c *Cluster) KillServer(ctx context.Context, name string) error {
 func (c *Cluster) StartServer(ctx context.Context, name, version string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
@@ -132,10 +147,17 @@ func (c *Cluster) waitServerUp(ctx context.Context, a *Agent) error {
 }
 
 // AddServer starts a new Nomad server that joins the running cluster, and
-// waits until autopilot has made it a voter.
+// waits until autopilot has made it a voter. With s.ConsulAgent its own
+// Consul agent starts first.
 func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	release := once(unlock)
+	defer release()
 	if err := c.checkNewName(s.Name); err != nil {
 		return err
 	}
@@ -155,12 +177,31 @@ func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 	if ss := c.agents(NomadServer); len(ss) > 0 {
 		expect = ss[0].BootstrapExpect
 	}
+	var started []*Agent
+	if s.ConsulAgent {
+		ca, err := c.addConsulAgent(ctx, s.Name)
+		if err != nil {
+			return c.withTails(err)
+		}
+		started = append(started, ca)
+	}
 	a := &Agent{Kind: NomadServer, Name: s.Name, Version: s.Version, Binary: bin, Datacenter: c.st.Datacenter,
 		Ports: Ports{HTTP: ports[0], RPC: ports[1], Serf: ports[2]}, BootstrapExpect: expect}
 	a.Dir = c.agentDir(a)
 	c.st.Agents = append(c.st.Agents, a)
 	if err := c.spawn(a); err != nil {
 		return err
+	}
+	// Once the new agents hold their ports, other commands may change the
+	// sandbox while this one waits for them to be ready.
+	if err := c.waitBound(ctx, append(started, a)...); err != nil {
+		return c.withTails(err)
+	}
+	release()
+	if s.ConsulAgent {
+		if err := c.waitConsulAgents(ctx, []string{s.Name}); err != nil {
+			return c.withTails(err)
+		}
 	}
 	if err := c.waitServerUp(ctx, a); err != nil {
 		return c.withTails(err)
@@ -169,23 +210,58 @@ func (c *Cluster) AddServer(ctx context.Context, s ServerSpec) error {
 	return nil
 }
 
+// once returns f wrapped so that only its first call runs it.
+func once(f func()) func() {
+	done := false
+	return func() {
+		if !done {
+			done = true
+			f()
+		}
+	}
+}
+
+// waitBound waits until each agent listens on its HTTP port. Ports are
+// picked free by binding them and then released for the agent, so until
+// the agent has bound them another command could pick them again.
+func (c *Cluster) waitBound(ctx context.Context, agents ...*Agent) error {
+	return c.waitFor(ctx, "the new agents to listen on their ports", func() (bool, string) {
+		for _, a := range agents {
+			if portFree(a.Ports.HTTP) {
+				return false, fmt.Sprintf("%s %s does not listen on %s yet", a.Kind, a.Name, a.HTTPAddr())
+			}
+		}
+		return true, ""
+	})
+}
+
 // RemoveServer takes a Nomad server out of the cluster for good: a running
 // server leaves gracefully (SIGINT with leave_on_interrupt); a stopped one
-// is removed from Raft and force-left from serf. Its directory is deleted.
+// is removed from Raft and force-left from serf. Its directory is deleted,
+// and its own Consul agent, if it has one, leaves Consul and is deleted
+// too: the host is gone.
 func (c *Cluster) RemoveServer(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	release := once(unlock)
+	defer release()
 	a, err := c.find(NomadServer, name)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	if c.running(a) {
-		if err := c.signal(a, syscall.SIGINT, 60*time.Second); err != nil {
-			return err
-		}
+	ca, err := c.forget(a)
+	if err != nil {
+		return err
 	}
-	c.removeAgent(a)
+	release()
+	if err := c.stopProcess(a, syscall.SIGINT, 60*time.Second); err != nil {
+		return err
+	}
 	err = c.waitFor(ctx, "server "+name+" to leave Raft", func() (bool, string) {
 		rc, err := c.raftConfig()
 		if err != nil {
@@ -207,8 +283,25 @@ func (c *Cluster) RemoveServer(ctx context.Context, name string) error {
 		return c.withTails(err)
 	}
 	os.RemoveAll(a.Dir)
+	if err := c.removeConsulAgent(ca); err != nil {
+		return err
+	}
 	c.phase("remove "+name, t0)
-	return c.save()
+	return nil
+}
+
+// forget drops a Nomad agent and its own Consul agent from the state and
+// saves it, so the caller can stop them without holding the edit lock:
+// a leave takes seconds, and terraform removes many members at once. Their
+// ports stay bound until they exit, so no new agent can take them. The
+// caller holds c.mu and the edit lock.
+func (c *Cluster) forget(a *Agent) (*Agent, error) {
+	ca := c.consulAgentOf(a.Name)
+	c.removeAgent(a)
+	if ca != nil {
+		c.removeAgent(ca)
+	}
+	return ca, c.save()
 }
 
 func (c *Cluster) anyServerAPI() (*api.Client, error) {
@@ -233,7 +326,8 @@ func (c *Cluster) checkNewName(name string) error {
 		return fmt.Errorf("agent name %q must be lower-case letters, digits and dashes", name)
 	}
 	for _, a := range c.st.Agents {
-		if a.Name == name {
+		// A Consul client agent has its Nomad agent's name.
+		if a.Name == name && a.Kind != ConsulClient {
 			return fmt.Errorf("the sandbox already has a %s named %q", a.Kind, name)
 		}
 	}
@@ -244,6 +338,12 @@ func (c *Cluster) checkNewName(name string) error {
 func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	release := once(unlock)
+	defer release()
 	if err := c.checkNewName(s.Name); err != nil {
 		return err
 	}
@@ -265,12 +365,29 @@ func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 	if err != nil {
 		return err
 	}
+	var started []*Agent
+	if s.ConsulAgent {
+		ca, err := c.addConsulAgent(ctx, s.Name)
+		if err != nil {
+			return c.withTails(err)
+		}
+		started = append(started, ca)
+	}
 	a := &Agent{Kind: NomadClient, Name: s.Name, Version: s.Version, Binary: bin, Datacenter: s.Datacenter,
 		NodePool: s.NodePool, Meta: s.Meta, Ports: Ports{HTTP: ports[0], RPC: ports[1], Serf: ports[2]}}
 	a.Dir = c.agentDir(a)
 	c.st.Agents = append(c.st.Agents, a)
 	if err := c.spawn(a); err != nil {
 		return err
+	}
+	if err := c.waitBound(ctx, append(started, a)...); err != nil {
+		return c.withTails(err)
+	}
+	release()
+	if s.ConsulAgent {
+		if err := c.waitConsulAgents(ctx, []string{s.Name}); err != nil {
+			return c.withTails(err)
+		}
 	}
 	if err := c.waitClients(ctx, []string{s.Name}); err != nil {
 		return c.withTails(err)
@@ -280,16 +397,28 @@ func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 }
 
 // RemoveClient stops a Nomad client and every task it ran, purges its node
-// from the cluster and deletes its directory.
+// from the cluster and deletes its directory, and its own Consul agent as
+// RemoveServer does.
 func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	release := once(unlock)
+	defer release()
 	a, err := c.find(NomadClient, name)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	if err := c.signal(a, syscall.SIGTERM, 20*time.Second); err != nil {
+	ca, err := c.forget(a)
+	if err != nil {
+		return err
+	}
+	release()
+	if err := c.stopProcess(a, syscall.SIGTERM, 20*time.Second); err != nil {
 		return err
 	}
 	for i := 0; i < 50; i++ {
@@ -305,7 +434,6 @@ func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 	if err := unmountUnder(a.Dir); err != nil {
 		return err
 	}
-	c.removeAgent(a)
 	if cl, err := c.anyServerAPI(); err == nil {
 		nodes, _, err := cl.Nodes().List(nil)
 		if err != nil {
@@ -320,6 +448,9 @@ func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 		}
 	}
 	os.RemoveAll(a.Dir)
+	if err := c.removeConsulAgent(ca); err != nil {
+		return err
+	}
 	c.phase("remove "+name, t0)
-	return c.save()
+	return nil
 }

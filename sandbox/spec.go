@@ -12,6 +12,10 @@ type ServerSpec struct {
 	Name string
 	// Version is the Nomad version to run; empty means DefaultNomadVersion.
 	Version string
+	// ConsulAgent gives the server its own Consul client agent, named like
+	// the server, as on a real host (see ConsulClient). It needs Consul
+	// servers in the sandbox.
+	ConsulAgent bool
 }
 
 // ClientSpec is one Nomad client node.
@@ -26,6 +30,9 @@ type ClientSpec struct {
 	// Version empty means DefaultNomadVersion. Keep clients at or below the
 	// servers' version, as in a real fleet.
 	Version string
+	// ConsulAgent gives the client its own Consul client agent, as
+	// ServerSpec.ConsulAgent does.
+	ConsulAgent bool
 }
 
 // Options are the parts of a sandbox that are about this process, not the
@@ -128,10 +135,16 @@ func (s *Spec) validate() error {
 		if err := check("server", sv.Name); err != nil {
 			return err
 		}
+		if sv.ConsulAgent && s.ConsulServers == 0 {
+			return fmt.Errorf("sandbox spec: server %s asks for its own Consul agent, but the sandbox has no Consul servers to join", sv.Name)
+		}
 	}
 	for _, c := range s.Clients {
 		if err := check("client", c.Name); err != nil {
 			return err
+		}
+		if c.ConsulAgent && s.ConsulServers == 0 {
+			return fmt.Errorf("sandbox spec: client %s asks for its own Consul agent, but the sandbox has no Consul servers to join", c.Name)
 		}
 	}
 	return nil

@@ -48,11 +48,14 @@ type ConsulStatus struct {
 // Status is a snapshot of the sandbox for `nrun sandbox status`. Parts the
 // cluster could not answer are left empty and described in Problems.
 type Status struct {
-	Root     string
-	Servers  []ServerStatus
-	Clients  []ClientStatus
-	Consul   []ConsulStatus
-	Problems []string
+	Root    string
+	Servers []ServerStatus
+	Clients []ClientStatus
+	Consul  []ConsulStatus
+	// ConsulAgents are the Consul client agents of Nomad agents, named
+	// like their Nomad agent (Leader and Voter are always false).
+	ConsulAgents []ConsulStatus `json:",omitempty"`
+	Problems     []string
 }
 
 // Status asks the running agents about servers (leader, voter, version),
@@ -60,6 +63,7 @@ type Status struct {
 func (c *Cluster) Status() *Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh()
 	st := &Status{Root: c.root}
 	leader, lerr := c.leader()
 	if lerr != nil {
@@ -137,6 +141,9 @@ func (c *Cluster) Status() *Status {
 		p := peers[a.Name]
 		st.Consul = append(st.Consul, ConsulStatus{Name: a.Name, HTTP: a.HTTPAddr(), PID: a.PID, Running: c.running(a), Leader: p.Leader, Voter: p.Voter})
 	}
+	for _, a := range c.agents(ConsulClient) {
+		st.ConsulAgents = append(st.ConsulAgents, ConsulStatus{Name: a.Name, HTTP: a.HTTPAddr(), PID: a.PID, Running: c.running(a)})
+	}
 	sort.Strings(st.Problems)
 	return st
 }
@@ -176,6 +183,12 @@ func (s *Status) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "\nConsul servers\nNAME\tLEADER\tVOTER\tHTTP\tPROCESS\n")
 		for _, c := range s.Consul {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, yn(c.Leader), yn(c.Voter), c.HTTP, proc(c.Running, c.PID))
+		}
+	}
+	if len(s.ConsulAgents) > 0 {
+		fmt.Fprintf(tw, "\nConsul agents of Nomad agents\nNAME\tHTTP\tPROCESS\n")
+		for _, c := range s.ConsulAgents {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.HTTP, proc(c.Running, c.PID))
 		}
 	}
 	if len(s.Problems) > 0 {

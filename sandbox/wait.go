@@ -24,8 +24,11 @@ func (c *Cluster) waitFor(ctx context.Context, what string, cond func() (bool, s
 		if ok {
 			return nil
 		}
-		for _, a := range c.st.Agents {
-			if a.PID != 0 && !c.running(a) {
+		if a := c.deadAgent(); a != nil {
+			// Another process may have stopped or removed it since this
+			// one read the state: believe the state file.
+			c.refresh()
+			if a := c.deadAgent(); a != nil {
 				return fmt.Errorf("waiting for %s: %s %s (pid %d) exited; see %s", what, a.Kind, a.Name, a.PID, a.LogFile())
 			}
 		}
@@ -35,6 +38,16 @@ func (c *Cluster) waitFor(ctx context.Context, what string, cond func() (bool, s
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// deadAgent is an agent the state says runs whose process is gone.
+func (c *Cluster) deadAgent() *Agent {
+	for _, a := range c.st.Agents {
+		if a.PID != 0 && !c.running(a) {
+			return a
+		}
+	}
+	return nil
 }
 
 func consulGet(a *Agent, path string, out any) error {

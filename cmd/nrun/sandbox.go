@@ -6,9 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,6 +40,14 @@ Subcommands:
            eligibility, drain, allocations) and Consul peers.
   env      Print export lines for NOMAD_ADDR, CONSUL_HTTP_ADDR, NOMAD_REGION
            and NRUN_SANDBOX_DIR:  eval "$(nrun sandbox env)"
+  balance [-listen ADDR]
+           Serve a load balancer over the running Nomad servers (newest
+           first) until interrupted, and print the NOMAD_ADDR to use. For
+           runbooks that replace every server, such as blue/green.
+  consul-agents
+           Print the HTTP address of each Nomad agent's own Consul agent
+           as a variable file (consul_agents = { NAME = "ADDR" }), the one
+           blue-green-image-migration.nrun.hcl takes for Consul maintenance.
   build    Build the pinned agent binaries into the cache (one-time cost of
            a few minutes each): nomad 1.10.0, nomad 1.9.4, consul 1.21.0.
   server stop NAME            SIGTERM; the server stays a Raft peer.
@@ -44,10 +55,18 @@ Subcommands:
                               Start a stopped server on its data_dir,
                               optionally on another version (upgrade).
   server kill NAME            SIGKILL (a crash).
-  server add NAME [-version V]
-  server remove NAME          Graceful leave, then delete its directory.
+  server add NAME [-version V] [-consul-agent]
+  server remove NAME          Graceful leave, then delete its directory
+                              (and its own Consul agent's).
   client add NAME [-pool P] [-dc DC] [-meta k=v]... [-version V]
+             [-consul-agent]
   client remove NAME          Stop it and its tasks, purge the node.
+
+  -consul-agent gives the new agent its own Consul client agent, named like
+  it, as on a real host: its services register there, and Consul node
+  maintenance of that host is set through it (status lists its address).
+  Every command that changes the sandbox holds a lock on it, so several
+  may run at once (terraform's provisioners do).
 
 Options for every subcommand:
   -dir DIR   Sandbox directory. Default: $NRUN_SANDBOX_DIR, else
@@ -60,6 +79,9 @@ Options for up:
   -version V         Nomad version of servers and clients (default 1.10.0;
                      1.9.4 starts the real 1.9.4 -> 1.10.0 upgrade path)
   -client-version V  Nomad version of the clients (default: -version)
+  -prefix P          Name the agents Pserver-1.., Pclient-1.. instead of
+                     s1.., c1.. (e.g. -prefix blue- for blue-green)
+  -consul-agents     Give every Nomad agent its own Consul client agent
   -timeout D         How long to wait for the cluster (default 3m)
 
 Options for status:
@@ -90,6 +112,10 @@ type sandboxFlags struct {
 	pool    string
 	dc      string
 	meta    metaFlag
+	prefix  string
+	listen  string
+	// consulAgent is -consul-agent (add) and -consul-agents (up).
+	consulAgent bool
 }
 
 type metaFlag map[string]string
@@ -136,6 +162,10 @@ func runSandbox(s *streams, args []string) int {
 	fs.StringVar(&f.pool, "pool", "", "")
 	fs.StringVar(&f.dc, "dc", "", "")
 	fs.Var(f.meta, "meta", "")
+	fs.StringVar(&f.prefix, "prefix", "", "")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:0", "")
+	fs.BoolVar(&f.consulAgent, "consul-agent", false, "")
+	fs.BoolVar(&f.consulAgent, "consul-agents", false, "")
 	// NAME may come before or after the flags: `server start s2 -version V`.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -202,10 +232,20 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 				version = sandbox.DefaultNomadVersion
 			}
 			spec := sandbox.DefaultSpec(f.dir, f.servers, f.clients, f.consul, version)
-			if f.cliVer != "" {
-				for i := range spec.Clients {
+			for i := range spec.Servers {
+				if f.prefix != "" {
+					spec.Servers[i].Name = fmt.Sprintf("%sserver-%d", f.prefix, i+1)
+				}
+				spec.Servers[i].ConsulAgent = f.consulAgent
+			}
+			for i := range spec.Clients {
+				if f.prefix != "" {
+					spec.Clients[i].Name = fmt.Sprintf("%sclient-%d", f.prefix, i+1)
+				}
+				if f.cliVer != "" {
 					spec.Clients[i].Version = f.cliVer
 				}
+				spec.Clients[i].ConsulAgent = f.consulAgent
 			}
 			spec.ReadyTimeout = f.timeout
 			spec.Options = opts
@@ -253,6 +293,34 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 			k, v, _ := strings.Cut(kv, "=")
 			fmt.Fprintf(s.Stdout, "export %s=%s\n", k, shellQuote(v))
 		}
+	case "balance":
+		l, err := net.Listen("tcp", f.listen)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: c.Balancer()}
+		go func() {
+			<-ctx.Done()
+			srv.Close()
+		}()
+		fmt.Fprintf(s.Stdout, "export NOMAD_ADDR=http://%s\n", l.Addr())
+		fmt.Fprintf(s.Stderr, "nrun sandbox balance: serving on %s until interrupted\n", l.Addr())
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case "consul-agents":
+		agents := c.ConsulAgents()
+		names := make([]string, 0, len(agents))
+		for n := range agents {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintln(s.Stdout, "# The HTTP address of each sandbox agent's own Consul agent, by node name.")
+		fmt.Fprintln(s.Stdout, "consul_agents = {")
+		for _, n := range names {
+			fmt.Fprintf(s.Stdout, "  %q = %q\n", n, agents[n])
+		}
+		fmt.Fprintln(s.Stdout, "}")
 	case "server stop":
 		return c.StopServer(ctx, name)
 	case "server start":
@@ -260,11 +328,11 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 	case "server kill":
 		return c.KillServer(ctx, name)
 	case "server add":
-		return c.AddServer(ctx, sandbox.ServerSpec{Name: name, Version: f.version})
+		return c.AddServer(ctx, sandbox.ServerSpec{Name: name, Version: f.version, ConsulAgent: f.consulAgent})
 	case "server remove":
 		return c.RemoveServer(ctx, name)
 	case "client add":
-		return c.AddClient(ctx, sandbox.ClientSpec{Name: name, NodePool: f.pool, Datacenter: f.dc, Meta: f.meta, Version: f.version})
+		return c.AddClient(ctx, sandbox.ClientSpec{Name: name, NodePool: f.pool, Datacenter: f.dc, Meta: f.meta, Version: f.version, ConsulAgent: f.consulAgent})
 	case "client remove":
 		return c.RemoveClient(ctx, name)
 	default:

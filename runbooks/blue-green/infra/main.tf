@@ -42,6 +42,12 @@ variable "green_version" {
   description = "The Nomad version of the green image."
 }
 
+variable "sandbox_consul_agents" {
+  type        = bool
+  default     = false
+  description = "Give every sandbox member its own Consul client agent, as on a real host (needs Consul servers in the sandbox)."
+}
+
 variable "nrun" {
   type        = string
   default     = "nrun"
@@ -49,7 +55,8 @@ variable "nrun" {
 }
 
 locals {
-  sandbox = "${path.module}/sandbox.sh"
+  sandbox   = "${path.module}/sandbox.sh"
+  add_flags = var.sandbox_consul_agents ? " -consul-agent" : ""
   fleets = {
     blue  = { servers = var.blue_server_count, clients = var.blue_client_count, version = var.blue_version }
     green = { servers = var.green_server_count, clients = var.green_client_count, version = var.green_version }
@@ -57,16 +64,16 @@ locals {
 }
 
 # Destroy-time provisioners may only use self, so every value they need is
-# kept in input. Every command goes through sandbox.sh, which lets one
-# `nrun sandbox` change the sandbox at a time: terraform runs the
-# provisioners of different resources concurrently.
+# kept in input. Terraform runs the provisioners of different resources
+# concurrently; every `nrun sandbox` command that changes the sandbox holds
+# its lock, so they take turns. sandbox.sh makes add and remove idempotent.
 
 resource "terraform_data" "blue_server" {
   count = local.fleets.blue.servers
   input = { name = "blue-server-${count.index + 1}", version = local.fleets.blue.version, nrun = var.nrun, sandbox = local.sandbox }
 
   provisioner "local-exec" {
-    command = "${self.input.sandbox} ${self.input.nrun} server add ${self.input.name} -version ${self.input.version}"
+    command = "${self.input.sandbox} ${self.input.nrun} server add ${self.input.name} -version ${self.input.version}${local.add_flags}"
   }
   provisioner "local-exec" {
     when    = destroy
@@ -79,7 +86,7 @@ resource "terraform_data" "blue_client" {
   input = { name = "blue-client-${count.index + 1}", version = local.fleets.blue.version, nrun = var.nrun, sandbox = local.sandbox }
 
   provisioner "local-exec" {
-    command = "${self.input.sandbox} ${self.input.nrun} client add ${self.input.name} -version ${self.input.version}"
+    command = "${self.input.sandbox} ${self.input.nrun} client add ${self.input.name} -version ${self.input.version}${local.add_flags}"
   }
   provisioner "local-exec" {
     when    = destroy
@@ -92,7 +99,7 @@ resource "terraform_data" "green_server" {
   input = { name = "green-server-${count.index + 1}", version = local.fleets.green.version, nrun = var.nrun, sandbox = local.sandbox }
 
   provisioner "local-exec" {
-    command = "${self.input.sandbox} ${self.input.nrun} server add ${self.input.name} -version ${self.input.version}"
+    command = "${self.input.sandbox} ${self.input.nrun} server add ${self.input.name} -version ${self.input.version}${local.add_flags}"
   }
   provisioner "local-exec" {
     when    = destroy
@@ -105,7 +112,7 @@ resource "terraform_data" "green_client" {
   input = { name = "green-client-${count.index + 1}", version = local.fleets.green.version, nrun = var.nrun, sandbox = local.sandbox }
 
   provisioner "local-exec" {
-    command = "${self.input.sandbox} ${self.input.nrun} client add ${self.input.name} -version ${self.input.version}"
+    command = "${self.input.sandbox} ${self.input.nrun} client add ${self.input.name} -version ${self.input.version}${local.add_flags}"
   }
   provisioner "local-exec" {
     when    = destroy

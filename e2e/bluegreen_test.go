@@ -1,0 +1,494 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/nrun-dev/nrun/sandbox"
+)
+
+// TestBlueGreenMigration runs runbooks/blue-green-image-migration.nrun.hcl
+// through `nrun plan -out` and `nrun apply` on a fresh sandbox whose
+// agents are the blue fleet: three Nomad 1.9.4 servers and two clients,
+// each with its own Consul agent, and three Consul servers. The runbook's
+// terraform (the real binary) adds the green fleet on 1.10.0 through `nrun
+// sandbox` and removes the blue one at the end.
+//
+// NOMAD_ADDR is `nrun sandbox balance`, a load balancer over the running
+// Nomad servers as in front of a real fleet: no single server outlives
+// the migration.
+//
+// While the run goes on, a watcher reads the Raft configuration and
+// autopilot health every 250ms and records the smallest margin of healthy
+// voters over quorum; it must never go below zero.
+func TestBlueGreenMigration(t *testing.T) {
+	start := time.Now()
+	spec := sandbox.Spec{ConsulServers: 3, ServerStabilizationTime: 2 * time.Second}
+	for i := 1; i <= 3; i++ {
+		spec.Servers = append(spec.Servers, sandbox.ServerSpec{Name: fmt.Sprintf("blue-server-%d", i), Version: sandbox.OldNomadVersion, ConsulAgent: true})
+	}
+	for i := 1; i <= 2; i++ {
+		spec.Clients = append(spec.Clients, sandbox.ClientSpec{Name: fmt.Sprintf("blue-client-%d", i), Version: sandbox.OldNomadVersion, ConsulAgent: true})
+	}
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Fatalf("terraform is not on PATH: %v", err)
+	}
+	e := newEnv(t, spec)
+	// No server outlives the migration, and a client's address does not
+	// do (force-leave only answers on servers): NOMAD_ADDR is the
+	// sandbox's load balancer over whichever servers run.
+	e.vars["NOMAD_ADDR"] = bgBalance(t, e)
+	t.Logf("sandbox up after %s", time.Since(start).Round(100*time.Millisecond))
+
+	// The runbooks directory is copied so terraform's state and
+	// .terraform stay out of the repository.
+	rbDir := filepath.Join(e.dir, "runbooks")
+	bgCopyTree(t, runbooksDir(t), rbDir)
+	jobFile := filepath.Join(e.dir, "web.nomad.hcl")
+	if err := os.WriteFile(jobFile, []byte(bgJob), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.registerJob(jobFile, nil, 2)
+	if on := bgAllocNodes(t, e, "web"); !bgAllOn(on, "blue-client-") {
+		t.Fatalf("web runs on %v before the migration, want blue clients only", on)
+	}
+
+	// The Consul agents' addresses come from the sandbox, as an operator
+	// gets them; the deadlines are lowered for the test.
+	agents := e.sb.ConsulAgents()
+	vars := e.mustNrun("sandbox", "consul-agents").stdout
+	for i := 1; i <= 3; i++ {
+		name := fmt.Sprintf("blue-server-%d", i)
+		if agents[name] == "" || !strings.Contains(vars, fmt.Sprintf("%q = %q", name, agents[name])) {
+			t.Fatalf("nrun sandbox consul-agents lacks %s (%v):\n%s", name, agents, vars)
+		}
+	}
+	vars += "drain_deadline = \"1m\"\nsettle_time = \"1s\"\n"
+	varFile := filepath.Join(e.dir, "sandbox.nrunvars.hcl")
+	if err := os.WriteFile(varFile, []byte(vars), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	runbook := filepath.Join(rbDir, "blue-green-image-migration.nrun.hcl")
+	// Plan once autopilot has every blue server healthy, as an operator
+	// would, so the plan's quorum previews show nothing blocked.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := e.sb.WaitHealthy(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Exit 2: a plan with steps to run.
+	plan := e.nrun("plan", "-var-file", varFile, "-out", "bluegreen.plan", runbook)
+	if plan.code != 2 || strings.Contains(plan.stdout, "would block now") {
+		t.Fatalf("want a plan with nothing blocked (exit 2):\n%s", plan)
+	}
+	t.Logf("plan took %s", plan.took.Round(time.Millisecond))
+
+	w := bgWatchQuorum(t, e)
+	apply := e.nrun("apply", "-auto-approve", "bluegreen.plan")
+	w.stop()
+	if apply.code != 0 {
+		t.Fatalf("%s\n%s", apply, e.sb.LogTails(20))
+	}
+	t.Logf("apply took %s", apply.took.Round(100*time.Millisecond))
+	for _, line := range strings.Split(apply.stdout, "\n") {
+		if strings.Contains(line, ": finished (") {
+			t.Log(line)
+		}
+	}
+	t.Logf("quorum watch: %s", w)
+	if w.samples < 20 {
+		t.Errorf("the quorum watcher read the cluster only %d times during the run", w.samples)
+	}
+	if w.minMargin < 0 {
+		t.Errorf("quorum was lost during the run: %s", w)
+	}
+	// Each blue server is down for seconds (the force-leave alone waits
+	// for serf's broadcast); the watcher must have seen them.
+	if w.degraded < 3 || w.gap > 3*time.Second {
+		t.Errorf("the quorum watcher did not follow the run closely enough to prove anything: %s", w)
+	}
+	for i := 1; i <= 3; i++ {
+		// Each retirement began with quorum_ok holding on the live cluster.
+		held := fmt.Sprintf("step.blue_retire[\"blue-server-%d.global\"]: precondition quorum_ok: ok", i)
+		if !strings.Contains(apply.stdout, held) {
+			t.Errorf("the apply output does not show %q", held)
+		}
+		want := fmt.Sprintf("consul node blue-server-%d maintenance=true (agent %s)", i, agents[fmt.Sprintf("blue-server-%d", i)])
+		if !strings.Contains(apply.stdout+apply.stderr, want) {
+			t.Errorf("the apply output does not show %q", want)
+		}
+	}
+
+	c := e.nomad()
+	// Raft holds exactly the green servers, every one a voter.
+	rc, err := c.Operator().RaftGetConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []string
+	for _, s := range rc.Servers {
+		peers = append(peers, fmt.Sprintf("%s voter=%v", s.Node, s.Voter))
+	}
+	sort.Strings(peers)
+	if got, want := strings.Join(peers, ", "), "green-server-1.global voter=true, green-server-2.global voter=true, green-server-3.global voter=true"; got != want {
+		t.Errorf("raft peers:\n got %s\nwant %s", got, want)
+	}
+	h, err := e.sb.AutopilotHealth()
+	if err != nil || !h.Healthy || h.FailureTolerance != 1 {
+		t.Errorf("autopilot after the migration: %+v, %v", h, err)
+	}
+	ms, err := c.Agent().Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms.Members {
+		if strings.HasPrefix(m.Name, "blue-") {
+			t.Errorf("serf still has member %s (%s)", m.Name, m.Status)
+		}
+		if m.Tags["build"] != sandbox.DefaultNomadVersion {
+			t.Errorf("member %s runs %s, want %s", m.Name, m.Tags["build"], sandbox.DefaultNomadVersion)
+		}
+	}
+
+	// The blue members are gone: from the sandbox, from Nomad's node list,
+	// from the Consul catalog, and from terraform's state.
+	for _, a := range e.sb.Agents() {
+		if strings.HasPrefix(a.Name, "blue-") {
+			t.Errorf("the sandbox still has %s %s", a.Kind, a.Name)
+		}
+	}
+	nodes, _, err := c.Nodes().List(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.Name+":"+n.Status)
+	}
+	sort.Strings(names)
+	if got := strings.Join(names, " "); got != "green-client-1:ready green-client-2:ready" {
+		t.Errorf("nodes after the migration: %s", got)
+	}
+	var catalog []struct{ Node string }
+	if err := bgGetJSON(bgConsulAddr(t, e.sb)+"/v1/catalog/nodes", &catalog); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range catalog {
+		if strings.HasPrefix(n.Node, "blue-") {
+			t.Errorf("the Consul catalog still has node %s", n.Node)
+		}
+	}
+	out, err := exec.Command("terraform", "-chdir="+filepath.Join(rbDir, "blue-green", "infra"), "state", "list").Output()
+	if err != nil {
+		t.Fatalf("terraform state list: %v\n%s", err, out)
+	}
+	if got, want := strings.Join(strings.Fields(string(out)), " "),
+		"terraform_data.green_client[0] terraform_data.green_client[1] terraform_data.green_server[0] terraform_data.green_server[1] terraform_data.green_server[2]"; got != want {
+		t.Errorf("terraform state:\n got %s\nwant %s", got, want)
+	}
+
+	// The job's allocations all run on green clients.
+	if n, err := e.running("web"); err != nil || n != 2 {
+		t.Errorf("web has %d running allocations (%v), want 2", n, err)
+	}
+	if on := bgAllocNodes(t, e, "web"); !bgAllOn(on, "green-client-") {
+		t.Errorf("web runs on %v after the migration, want green clients only", on)
+	}
+	t.Logf("TestBlueGreenMigration took %s", time.Since(start).Round(100*time.Millisecond))
+}
+
+// bgJob migrates its two allocations together, so a drain takes seconds,
+// not the minutes of web.nomad.hcl's canary settings.
+const bgJob = `
+job "web" {
+  type = "service"
+  group "web" {
+    count = 2
+    migrate {
+      max_parallel     = 2
+      min_healthy_time = "2s"
+      healthy_deadline = "1m"
+    }
+    update {
+      min_healthy_time = "2s"
+      healthy_deadline = "1m"
+    }
+    task "web" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["3600"]
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+`
+
+// bgAllocNodes maps each running allocation of job to its node's name.
+func bgAllocNodes(t *testing.T, e *env, job string) []string {
+	t.Helper()
+	c := e.nomad()
+	allocs, _, err := c.Jobs().Allocations(job, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range allocs {
+		if a.ClientStatus == nomad.AllocClientStatusRunning {
+			out = append(out, a.NodeName)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func bgAllOn(nodes []string, prefix string) bool {
+	for _, n := range nodes {
+		if !strings.HasPrefix(n, prefix) {
+			return false
+		}
+	}
+	return len(nodes) > 0
+}
+
+// bgQuorumWatch records, from a goroutine, the smallest margin of healthy
+// voters over quorum while a run goes on.
+type bgQuorumWatch struct {
+	mu      sync.Mutex
+	samples int
+	// degraded counts samples with a voter down: the watcher saw the
+	// servers that were stopped.
+	degraded int
+	errors   int
+	// last and gap: when the last sample was taken, and the longest time
+	// between two, the watcher's resolution.
+	last      time.Time
+	gap       time.Duration
+	minMargin int
+	worst     string
+	done      chan struct{}
+	finished  chan struct{}
+}
+
+func (w *bgQuorumWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return fmt.Sprintf("%d samples, at most %s apart (%d with a voter down, %d unanswered), smallest margin of voters up over quorum %d (%s)", w.samples, w.gap.Round(time.Millisecond), w.degraded, w.errors, w.minMargin, w.worst)
+}
+
+func (w *bgQuorumWatch) stop() {
+	close(w.done)
+	<-w.finished
+}
+
+// bgWatchQuorum samples, every 250ms through the load balancer, the Raft
+// peers (/v1/status/peers) and, from the sandbox, which servers run. A
+// voter is up when its process runs (the sandbox clears the PID once a
+// stopped server has exited); quorum is a majority of the voters.
+//
+// Whether a peer votes comes from the Raft configuration, read apart every
+// 500ms, because that endpoint names peers through serf and blocks while a
+// force-leave waits for its broadcast (seconds, exactly when it matters); a
+// peer not yet seen there counts as a voter for the quorum but not as up,
+// so the margin is never overstated. Autopilot's health is not the measure
+// either: a leader elected a moment ago reports every server unhealthy until
+// it has heard from them, which is no loss of quorum. A sample not answered
+// within 2s is counted apart.
+func bgWatchQuorum(t *testing.T, e *env) *bgQuorumWatch {
+	w := &bgQuorumWatch{minMargin: 1 << 30, done: make(chan struct{}), finished: make(chan struct{})}
+	client := func(timeout time.Duration) *nomad.Client {
+		c, err := nomad.NewClient(&nomad.Config{Address: e.vars["NOMAD_ADDR"], Region: "global", HttpClient: &http.Client{Timeout: timeout}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	fast, slow := client(2*time.Second), client(30*time.Second)
+	var vmu sync.Mutex
+	voter := map[string]bool{} // by Raft address
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			if rc, err := slow.Operator().RaftGetConfiguration(&nomad.QueryOptions{AllowStale: true}); err == nil {
+				vmu.Lock()
+				for _, s := range rc.Servers {
+					voter[s.Address] = s.Voter
+				}
+				vmu.Unlock()
+			}
+			select {
+			case <-w.done:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	go func() {
+		defer close(w.finished)
+		defer wg.Wait()
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-tick.C:
+			}
+			peers, err := fast.Status().Peers()
+			running, names := map[string]bool{}, map[string]string{}
+			for _, a := range e.sb.Agents() {
+				if a.Kind == sandbox.NomadServer {
+					running[a.RPCAddr()], names[a.RPCAddr()] = a.PID != 0, a.Name
+				}
+			}
+			w.mu.Lock()
+			if err != nil {
+				w.errors++
+				w.mu.Unlock()
+				continue
+			}
+			w.samples++
+			if now := time.Now(); !w.last.IsZero() && now.Sub(w.last) > w.gap {
+				w.gap = now.Sub(w.last)
+			}
+			w.last = time.Now()
+			voters, up := 0, 0
+			var seen []string
+			vmu.Lock()
+			for _, addr := range peers {
+				v, known := voter[addr]
+				if known && !v {
+					continue
+				}
+				voters++
+				ok := known && running[addr]
+				if ok {
+					up++
+				}
+				name := names[addr]
+				if name == "" {
+					name = addr
+				}
+				seen = append(seen, fmt.Sprintf("%s up=%v", name, ok))
+			}
+			vmu.Unlock()
+			if up < voters {
+				w.degraded++
+			}
+			margin := up - (voters/2 + 1)
+			if margin < w.minMargin || (margin == w.minMargin && up < voters && !strings.Contains(w.worst, "up=false")) {
+				w.minMargin = margin
+				w.worst = fmt.Sprintf("%d voters, %d up: %s", voters, up, strings.Join(seen, ", "))
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+// bgBalance starts `nrun sandbox balance`, as an operator would in a
+// second terminal, and returns the NOMAD_ADDR it prints. The process is
+// stopped, by its PID, when t ends.
+func bgBalance(t *testing.T, e *env) string {
+	t.Helper()
+	cmd := exec.Command(nrunBin, "sandbox", "balance")
+	cmd.Dir, cmd.Env = e.dir, e.environ()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "export NOMAD_ADDR=")
+	if err != nil || !ok {
+		t.Fatalf("nrun sandbox balance printed %q (%v); stderr:\n%s", line, err, stderr.String())
+	}
+	go io.Copy(io.Discard, out)
+	return addr
+}
+
+func bgConsulAddr(t *testing.T, sb *sandbox.Cluster) string {
+	t.Helper()
+	for _, kv := range sb.Env() {
+		if v, ok := strings.CutPrefix(kv, "CONSUL_HTTP_ADDR="); ok {
+			return "http://" + v
+		}
+	}
+	t.Fatal("the sandbox has no CONSUL_HTTP_ADDR")
+	return ""
+}
+
+// bgGetJSON decodes the answer to a GET of url, which must have status
+// 200 or one of also.
+func bgGetJSON(url string, out any, also ...int) error {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && !slices.Contains(also, resp.StatusCode) {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// bgCopyTree copies the regular files under src to dst, keeping their modes
+// (sandbox.sh must stay executable).
+func bgCopyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			if info.Name() == ".terraform" || info.Name() == ".nrun" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(target, 0o755)
+		}
+		if !info.Mode().IsRegular() || strings.HasPrefix(info.Name(), "terraform.tfstate") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

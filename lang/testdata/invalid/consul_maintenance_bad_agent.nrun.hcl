@@ -1,0 +1,6 @@
+step "maint" {
+  action "consul_maintenance" {
+    node  = "web-1"
+    agent = "web-1" # ERROR: Invalid argument value
+  }
+}
