@@ -60,10 +60,13 @@ func TestLiveSnapshotAndQuorum(t *testing.T) {
 			t.Fatalf("snapshot of a healthy sandbox: %v\n%s", err, hint(err))
 		}
 		// Right after an election Consul can answer Healthy with an
-		// empty server list; wait until each server has its entry.
+		// empty server list; wait until each server has its entry. Reads
+		// may be stale: a follower can still show c1 initializing after
+		// the leader has it ready.
+		c1, _ := v.Nomad.Node("c1")
 		return v.Nomad.Raft.Autopilot.Healthy && v.Consul.Raft.Autopilot.Healthy &&
-				v.Nomad.Raft.HealthyVoters() == 3 && v.Consul.Raft.HealthyVoters() == 3,
-			fmt.Sprintf("nomad %+v consul %+v", v.Nomad.Raft.Autopilot, v.Consul.Raft.Autopilot)
+				v.Nomad.Raft.HealthyVoters() == 3 && v.Consul.Raft.HealthyVoters() == 3 && c1.Status == "ready",
+			fmt.Sprintf("nomad %+v consul %+v c1 %s", v.Nomad.Raft.Autopilot, v.Consul.Raft.Autopilot, c1.Status)
 	})
 	if b, err := json.MarshalIndent(v, "", "  "); err == nil && os.Getenv("NRUN_DUMP_VIEW") != "" {
 		_ = os.WriteFile(os.Getenv("NRUN_DUMP_VIEW"), b, 0o644)
