@@ -119,9 +119,11 @@ func TestBlueGreenMigration(t *testing.T) {
 	if w.minMargin < 0 {
 		t.Errorf("quorum was lost during the run: %s", w)
 	}
-	// Each blue server is down for seconds (the force-leave alone waits
-	// for serf's broadcast); the watcher must have seen them.
-	if w.degraded < 3 || w.gap > 3*time.Second {
+	// Each blue server is down for 8s or more (the force-leave alone waits
+	// about 6s for serf's broadcast), so samples at most 6s apart see every
+	// down window; on a loaded 2-core CI machine one sample may time out
+	// (2s) and the next be slow, so the bound is not tighter.
+	if w.degraded < 3 || w.gap > 6*time.Second {
 		t.Errorf("the quorum watcher did not follow the run closely enough to prove anything: %s", w)
 	}
 	for i := 1; i <= 3; i++ {
