@@ -250,3 +250,17 @@ func serversVersion(a Args, t Target, v *cluster.View) Result {
 	}
 	return Result{OK: true, Observed: obs}
 }
+
+// ServerOf returns the server a server check is about (its server
+// argument, else the step's target) as the view reports it.
+func ServerOf(a Args, t Target, v *cluster.View) (cluster.Server, bool) {
+	r, _, bad := raftOf(a, t, v)
+	if bad != nil {
+		return cluster.Server{}, false
+	}
+	st, ok := serverTarget(a, t)
+	if !ok {
+		return cluster.Server{}, false
+	}
+	return findServer(r, st)
+}

@@ -357,6 +357,49 @@ func TestLivePreconditionBlocks(t *testing.T) {
 		}
 	}()
 	e.sandboxCmd(t, "server", "stop", "s1")
+	// Right after the stop autopilot may still call s1 healthy, with the
+	// figures it had before (gossip can take tens of seconds to call it
+	// failed): server_healthy must not hold on those. (The client agent
+	// behind NOMAD_ADDR answers 500 until it has rotated off s1: read
+	// until it answers, as the executor's preconditions do.)
+	{
+		c, _ := cluster.New(cluster.Config{}, cluster.WithGetenv(e.getenv))
+		for i := 0; i < 100; i++ {
+			if _, err := c.Snapshot(context.Background(), cluster.SnapshotOptions{Nomad: true}); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		dir := t.TempDir()
+		ev := &eventLog{}
+		cfg := e.liveConfig(t, dir, `
+data "nomad_servers" "all" {}
+step "check_s1" {
+  target = data.nomad_servers.all.by_name["s1.global"]
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+  wait "server_healthy" {
+    timeout = "6s"
+  }
+}
+`, ev)
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, x := range ev.ev {
+			if x.Kind == EventWait {
+				seen = append(seen, x.Message)
+			}
+		}
+		if res.Status != journal.StatusFailed {
+			t.Fatalf("server_healthy held for a stopped server: %+v\n%q", res, seen)
+		}
+		t.Logf("server_healthy on the stopped s1: %q", seen)
+	}
 	defer func() {
 		e.sandboxCmd(t, "server", "start", "s1")
 		e.waitHealthy(t)

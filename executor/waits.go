@@ -91,6 +91,13 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 		}
 	}
 	var okSince time.Time
+	// Autopilot keeps a follower's last Raft stats when it cannot reach it,
+	// and gossip may take tens of seconds to call a stopped server failed,
+	// so a server that is down can read as healthy, its LastContact frozen
+	// at the value from before. server_healthy holds only once autopilot
+	// is seen hearing from the server: its LastContact changes between
+	// two reads (or it leads).
+	firstContact, heard := "", false
 	return done(r.poll(wctx, interval, func() (bool, error) {
 		var res checks.Result
 		if c.Name == checks.HTTPCheck {
@@ -103,6 +110,13 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 				res = checks.Result{Name: c.Name, Observed: "cluster not readable", Reason: err.Error()}
 			} else {
 				res = checks.Eval(c.Name, args, n.target(), v)
+				if c.Name == "server_healthy" && res.OK && !heard {
+					heard = serverHeard(args, n.target(), v, &firstContact)
+					if !heard {
+						res.OK = false
+						res.Reason = "autopilot has not heard from the server since the wait began (its last contact with the leader is unchanged; a server that is down keeps its old figures for a while)"
+					}
+				}
 			}
 		}
 		observe(res)
@@ -279,4 +293,22 @@ func (r *runner) stabilization(ctx context.Context, consul bool) time.Duration {
 	}
 	r.stab[consul] = d
 	return d
+}
+
+// serverHeard reports whether autopilot is hearing from the server of a
+// server_healthy check: it leads, or its LastContact differs from the
+// first one seen (kept in *first).
+func serverHeard(a checks.Args, t checks.Target, v *cluster.View, first *string) bool {
+	s, ok := checks.ServerOf(a, t, v)
+	if !ok {
+		return false
+	}
+	if s.Leader || s.LastContact == "" {
+		return true
+	}
+	if *first == "" {
+		*first = s.LastContact
+		return false
+	}
+	return s.LastContact != *first
 }
