@@ -73,6 +73,13 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 	interval := c.Interval
 	if interval <= 0 {
 		interval = 5 * time.Second
+		switch c.Name {
+		case "server_healthy", "servers_healthy", "quorum_ok":
+			// These hold only after a settle time of seconds: a 5s poll
+			// would add up to one interval to every server of a rolling
+			// procedure. Autopilot refreshes about every second or two.
+			interval = time.Second
+		}
 	}
 	// Autopilot refreshes its health every couple of seconds, so right
 	// after a restart it can still report the server as healthy from
@@ -95,11 +102,12 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 	// and gossip may take tens of seconds to call a stopped server failed,
 	// so a server that is down can read as healthy, its LastContact frozen
 	// at the value from before. server_healthy holds only once autopilot
-	// is seen hearing from the server: its LastContact changes between
-	// two reads (or it leads).
-	firstContact, heard := "", false
+	// is seen hearing from the server while it reads healthy: it leads, or
+	// its LastContact changes between two reads.
+	var hear contactWatch
 	return done(r.poll(wctx, interval, func() (bool, error) {
 		var res checks.Result
+		heard := true
 		if c.Name == checks.HTTPCheck {
 			res = checks.EvalHTTP(wctx, args, checks.HTTPProbe(nil))
 		} else {
@@ -110,24 +118,28 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 				res = checks.Result{Name: c.Name, Observed: "cluster not readable", Reason: err.Error()}
 			} else {
 				res = checks.Eval(c.Name, args, n.target(), v)
-				if c.Name == "server_healthy" && res.OK && !heard {
-					heard = serverHeard(args, n.target(), v, &firstContact)
-					if !heard {
-						res.OK = false
-						res.Reason = "autopilot has not heard from the server since the wait began (its last contact with the leader is unchanged; a server that is down keeps its old figures for a while)"
-					}
+				if c.Name == "server_healthy" {
+					hear.read(args, n.target(), v, time.Now())
 				}
 			}
 		}
-		observe(res)
 		if !res.OK {
+			observe(res)
 			okSince = time.Time{}
 			return false, nil
 		}
 		if okSince.IsZero() {
 			okSince = time.Now()
 		}
-		return time.Since(okSince) >= settle, nil
+		if c.Name == "server_healthy" {
+			heard = hear.since(okSince)
+		}
+		if !heard {
+			res.OK = false
+			res.Reason = "autopilot has not heard from the server yet (its last contact with the leader has not changed; a server that is down keeps its old figures for a while)"
+		}
+		observe(res)
+		return heard && time.Since(okSince) >= settle, nil
 	}))
 }
 
@@ -295,20 +307,32 @@ func (r *runner) stabilization(ctx context.Context, consul bool) time.Duration {
 	return d
 }
 
-// serverHeard reports whether autopilot is hearing from the server of a
-// server_healthy check: it leads, or its LastContact differs from the
-// first one seen (kept in *first).
-func serverHeard(a checks.Args, t checks.Target, v *cluster.View, first *string) bool {
+// contactWatch follows the LastContact autopilot reports for the server
+// of a server_healthy check, and when it last changed.
+type contactWatch struct {
+	last      string
+	changedAt time.Time
+}
+
+// read records one view: a leader (or a server without a LastContact) is
+// heard at once; a follower when its LastContact differs from the last
+// read's. A read without the server forgets the last value.
+func (w *contactWatch) read(a checks.Args, t checks.Target, v *cluster.View, now time.Time) {
 	s, ok := checks.ServerOf(a, t, v)
-	if !ok {
-		return false
+	switch {
+	case !ok:
+		w.last = ""
+	case s.Leader || s.LastContact == "":
+		w.changedAt = now
+	default:
+		if w.last != "" && s.LastContact != w.last {
+			w.changedAt = now
+		}
+		w.last = s.LastContact
 	}
-	if s.Leader || s.LastContact == "" {
-		return true
-	}
-	if *first == "" {
-		*first = s.LastContact
-		return false
-	}
-	return s.LastContact != *first
+}
+
+// since reports whether the server was heard at or after t.
+func (w *contactWatch) since(t time.Time) bool {
+	return !w.changedAt.IsZero() && !w.changedAt.Before(t)
 }
