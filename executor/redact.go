@@ -65,25 +65,7 @@ func SensitiveValues(rb *lang.Runbook, inputs map[string]cty.Value) []string {
 		if !ok || val == cty.NilVal {
 			val = v.Default
 		}
-		collectStrings(val, &out)
+		lang.SecretStrings(val, &out)
 	}
 	return out
-}
-
-func collectStrings(v cty.Value, out *[]string) {
-	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
-		return
-	}
-	t := v.Type()
-	switch {
-	case t == cty.String:
-		*out = append(*out, v.AsString())
-	case t == cty.Number:
-		*out = append(*out, v.AsBigFloat().Text('f', -1))
-	case t.IsCollectionType() || t.IsObjectType() || t.IsTupleType():
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			collectStrings(e, out)
-		}
-	}
 }

@@ -159,3 +159,24 @@ func RedactSensitive(rb *Runbook, diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	return out
 }
+
+// SecretStrings appends to out the text of every string and number inside
+// v, as it would appear in output: what a redactor must hide when v is
+// the value of a sensitive variable.
+func SecretStrings(v cty.Value, out *[]string) {
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
+		return
+	}
+	t := v.Type()
+	switch {
+	case t == cty.String:
+		*out = append(*out, v.AsString())
+	case t == cty.Number:
+		*out = append(*out, v.AsBigFloat().Text('f', -1))
+	case t.IsCollectionType() || t.IsObjectType() || t.IsTupleType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			SecretStrings(e, out)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func (r *resolver) recordJobRun(in *Instance, act *lang.Action, ctx *hcl.EvalCon
 		// with more around it; the jobspec can cut it out again.
 		for _, v := range r.rb.Variables {
 			if v.Sensitive {
-				collectSecretStrings(r.sc.Vars[v.Name], &ji.secrets)
+				lang.SecretStrings(r.sc.Vars[v.Name], &ji.secrets)
 			}
 		}
 	}
@@ -144,25 +144,6 @@ func (r *resolver) sensitiveVarItems(e hcl.Expression) map[string]bool {
 		out[k.AsString()] = r.usesSensitive(item.ValueExpr)
 	}
 	return out
-}
-
-func collectSecretStrings(v cty.Value, out *[]string) {
-	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
-		return
-	}
-	t := v.Type()
-	switch {
-	case t == cty.String:
-		*out = append(*out, v.AsString())
-	case t == cty.Number:
-		*out = append(*out, v.AsBigFloat().Text('f', -1))
-	case t == cty.Bool:
-	case t.IsCollectionType() || t.IsObjectType() || t.IsTupleType():
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			collectSecretStrings(e, out)
-		}
-	}
 }
 
 // minSecretLen is the shortest secret the preview replaces inside the
