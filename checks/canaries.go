@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/nrun-dev/nrun/cluster"
-	"github.com/nrun-dev/nrun/lang"
 )
 
 // deploymentCanariesHealthy holds when the deployment of the job's current
@@ -16,28 +15,9 @@ import (
 // deployment does not hold, and says so: with auto_revert the job is back
 // on its stable version.
 func deploymentCanariesHealthy(a Args, t Target, v *cluster.View) Result {
-	id, ns := a.Job, a.Namespace
-	if id == "" && t.Kind == lang.TargetJob {
-		id = t.ID
-		if id == "" {
-			id = t.Name
-		}
-	}
-	if id == "" {
-		return Result{Reason: "deployment_canaries_healthy needs a job argument"}
-	}
-	if v.Nomad == nil {
-		return Result{Reason: "the cluster view has no Nomad data"}
-	}
-	j, ok := v.Nomad.Job(ns, id)
-	if !ok {
-		return Result{Observed: fmt.Sprintf("job %s is not in the view", id),
-			Reason: "the job does not exist (yet), or the snapshot did not read it"}
-	}
-	d := j.Deployment
-	if d == nil {
-		return Result{Observed: fmt.Sprintf("job %s v%d has no deployment", id, j.Version),
-			Reason: "only service jobs with an update block have deployments"}
+	id, j, d, bad := jobDeployment("deployment_canaries_healthy", a, t, v)
+	if bad != nil {
+		return *bad
 	}
 	return CanariesHealthy(DeploymentObserved(id, j.Version, d), j.Version, d)
 }

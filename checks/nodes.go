@@ -139,28 +139,9 @@ func consulMaintenance(a Args, t Target, v *cluster.View) Result {
 // deploymentSuccessful holds when the job's latest deployment is for its
 // current version and succeeded.
 func deploymentSuccessful(a Args, t Target, v *cluster.View) Result {
-	id, ns := a.Job, a.Namespace
-	if id == "" && t.Kind == lang.TargetJob {
-		id = t.ID
-		if id == "" {
-			id = t.Name
-		}
-	}
-	if id == "" {
-		return Result{Reason: "deployment_successful needs a job argument"}
-	}
-	if v.Nomad == nil {
-		return Result{Reason: "the cluster view has no Nomad data"}
-	}
-	j, ok := v.Nomad.Job(ns, id)
-	if !ok {
-		return Result{Observed: fmt.Sprintf("job %s is not in the view", id),
-			Reason: "the job does not exist (yet), or the snapshot did not read it"}
-	}
-	d := j.Deployment
-	if d == nil {
-		return Result{Observed: fmt.Sprintf("job %s v%d has no deployment", id, j.Version),
-			Reason: "only service jobs with an update block have deployments"}
+	id, j, d, bad := jobDeployment("deployment_successful", a, t, v)
+	if bad != nil {
+		return *bad
 	}
 	obs := fmt.Sprintf("job %s v%d: deployment %s %s%s", id, j.Version, shortID(d.ID), d.Status, groupSummary(d))
 	switch {
@@ -204,4 +185,33 @@ func groupSummary(d *cluster.Deployment) string {
 		parts = append(parts, s)
 	}
 	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// jobDeployment finds the job a deployment check is about (its job
+// argument, else the step's job target) and its latest deployment; bad
+// says why the check cannot hold when either is missing.
+func jobDeployment(check string, a Args, t Target, v *cluster.View) (string, cluster.Job, *cluster.Deployment, *Result) {
+	id, ns := a.Job, a.Namespace
+	if id == "" && t.Kind == lang.TargetJob {
+		id = t.ID
+		if id == "" {
+			id = t.Name
+		}
+	}
+	if id == "" {
+		return "", cluster.Job{}, nil, &Result{Reason: check + " needs a job argument"}
+	}
+	if v.Nomad == nil {
+		return id, cluster.Job{}, nil, &Result{Reason: "the cluster view has no Nomad data"}
+	}
+	j, ok := v.Nomad.Job(ns, id)
+	if !ok {
+		return id, j, nil, &Result{Observed: fmt.Sprintf("job %s is not in the view", id),
+			Reason: "the job does not exist (yet), or the snapshot did not read it"}
+	}
+	if j.Deployment == nil {
+		return id, j, nil, &Result{Observed: fmt.Sprintf("job %s v%d has no deployment", id, j.Version),
+			Reason: "only service jobs with an update block have deployments"}
+	}
+	return id, j, j.Deployment, nil
 }
