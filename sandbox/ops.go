@@ -235,6 +235,23 @@ func (c *Cluster) waitBound(ctx context.Context, agents ...*Agent) error {
 	})
 }
 
+// detach takes the agent name of kind k (and its own Consul agent, ca)
+// out of the sandbox's state under the state lock, which it releases
+// before the caller waits for the agent to leave: terraform removes many
+// members at once.
+func (c *Cluster) detach(ctx context.Context, k Kind, name string) (a, ca *Agent, err error) {
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	if a, err = c.find(k, name); err != nil {
+		return nil, nil, err
+	}
+	ca, err = c.forget(a)
+	return a, ca, err
+}
+
 // RemoveServer takes a Nomad server out of the cluster for good: a running
 // server leaves gracefully (SIGINT with leave_on_interrupt); a stopped one
 // is removed from Raft and force-left from serf. Its directory is deleted,
@@ -243,22 +260,11 @@ func (c *Cluster) waitBound(ctx context.Context, agents ...*Agent) error {
 func (c *Cluster) RemoveServer(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	release := once(unlock)
-	defer release()
-	a, err := c.find(NomadServer, name)
-	if err != nil {
-		return err
-	}
 	t0 := time.Now()
-	ca, err := c.forget(a)
+	a, ca, err := c.detach(ctx, NomadServer, name)
 	if err != nil {
 		return err
 	}
-	release()
 	if err := c.stopProcess(a, syscall.SIGINT, 60*time.Second); err != nil {
 		return err
 	}
@@ -402,22 +408,11 @@ func (c *Cluster) AddClient(ctx context.Context, s ClientSpec) error {
 func (c *Cluster) RemoveClient(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	release := once(unlock)
-	defer release()
-	a, err := c.find(NomadClient, name)
-	if err != nil {
-		return err
-	}
 	t0 := time.Now()
-	ca, err := c.forget(a)
+	a, ca, err := c.detach(ctx, NomadClient, name)
 	if err != nil {
 		return err
 	}
-	release()
 	if err := c.stopProcess(a, syscall.SIGTERM, 20*time.Second); err != nil {
 		return err
 	}
