@@ -15,30 +15,24 @@ import (
 // its data_dir is kept, as when an operator stops the service to swap the
 // binary. It waits for the process to exit (SIGKILL after 30s).
 func (c *Cluster) StopServer(ctx context.Context, name string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	a, err := c.find(NomadServer, name)
-	if err != nil {
-		return err
-	}
-	if !c.running(a) {
-		return fmt.Errorf("server %s is not running", name)
-	}
 	t0 := time.Now()
-	if err := c.signal(a, syscall.SIGTERM, 30*time.Second); err != nil {
+	if err := c.signalServer(ctx, name, syscall.SIGTERM, 30*time.Second); err != nil {
 		return err
 	}
+	c.mu.Lock()
 	c.phase("stop "+name, t0)
+	c.mu.Unlock()
 	return nil
 }
 
 // KillServer sends SIGKILL to a Nomad server: a crash, not a shutdown.
 func (c *Cluster) KillServer(ctx context.Context, name string) error {
+	return c.signalServer(ctx, name, syscall.SIGKILL, 10*time.Second)
+}
+
+// signalServer sends sig to a running Nomad server under the state lock and
+// waits up to grace for it to exit (then SIGKILL).
+func (c *Cluster) signalServer(ctx context.Context, name string, sig syscall.Signal, grace time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	unlock, err := c.edit(ctx)
@@ -53,7 +47,7 @@ func (c *Cluster) KillServer(ctx context.Context, name string) error {
 	if !c.running(a) {
 		return fmt.Errorf("server %s is not running", name)
 	}
-	return c.signal(a, syscall.SIGKILL, 10*time.Second)
+	return c.signal(a, sig, grace)
 }
 
 // StartServer starts a stopped Nomad server on its old data_dir and ports.
