@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"bytes"
 	"os"
 	"os/exec"
@@ -99,21 +100,21 @@ func TestLockContention(t *testing.T) {
 func TestForceUnlock(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, ".nrun")
-	l, err := AcquireLock(state, "apply", nil)
+	l, err := AcquireLock(context.Background(), state, "apply", LockOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Our own live process holds it: a second acquire must fail.
-	if _, err := AcquireLock(state, "apply", nil); err == nil {
+	if _, err := AcquireLock(context.Background(), state, "apply", LockOptions{}); err == nil {
 		t.Fatal("second AcquireLock succeeded")
 	}
 	if code, out := runNrun(t, dir, "force-unlock", "-state-dir", state, "wrong-id"); code != 1 || !strings.Contains(out, "not wrong-id") {
 		t.Fatalf("force-unlock with a wrong ID: exit %d\n%s", code, out)
 	}
-	if code, out := runNrun(t, dir, "force-unlock", "-state-dir", state, l.Info.ID); code != 0 || !strings.Contains(out, "Removed lock "+l.Info.ID) {
+	if code, out := runNrun(t, dir, "force-unlock", "-force", "-state-dir", state, l.Info.ID); code != 0 || !strings.Contains(out, "Removed lock "+l.Info.ID) {
 		t.Fatalf("force-unlock: exit %d\n%s", code, out)
 	}
-	if _, err := AcquireLock(state, "apply", nil); err != nil {
+	if _, err := AcquireLock(context.Background(), state, "apply", LockOptions{}); err != nil {
 		t.Fatalf("AcquireLock after force-unlock: %v", err)
 	}
 }

@@ -65,8 +65,12 @@ type Config struct {
 	// commands, after nrun's own (apply -sandbox points `nrun sandbox`
 	// and the nomad CLI at the sandbox this way).
 	Env []string
-	// Lock is the held state lock; the run ID is recorded in it.
+	// Lock is the held state lock; the run ID is recorded in it. It is
+	// verified before every action and every LockCheck: once it was
+	// forced, nothing new starts.
 	Lock *Lock
+	// LockCheck is the interval of the lock's timer check; default 5s.
+	LockCheck time.Duration
 	// Now replaces time.Now (tests).
 	Now func() time.Time
 	// PollMin is the shortest interval between two polls of an endpoint
@@ -173,6 +177,9 @@ type runner struct {
 	halt string
 	// journalErr is the first failed journal write; it halts the run.
 	journalErr error
+	// lockErr is set once the state lock was found forced (Lock.Verify);
+	// it halts the run.
+	lockErr    error
 	assumeDone map[string]bool
 	redo       map[string]bool
 	approve    map[string]bool
@@ -536,6 +543,33 @@ func (r *runner) append(recs ...journal.Record) error {
 		if first {
 			r.emit(Event{Kind: EventInfo, Message: "the journal cannot be written (" + err.Error() + "); nrun starts nothing more and stops"})
 		}
+	}
+	return err
+}
+
+// checkLock verifies the state lock. The first time it fails the run is
+// halted and the operator told: another nrun may already work on this
+// state directory, so starting anything more could interleave with it.
+func (r *runner) checkLock() error {
+	r.failMu.Lock()
+	err := r.lockErr
+	r.failMu.Unlock()
+	if err != nil || r.cfg.Lock == nil {
+		return err
+	}
+	if err = r.cfg.Lock.Verify(); err == nil {
+		return nil
+	}
+	r.failMu.Lock()
+	first := r.lockErr == nil
+	if first {
+		r.lockErr = err
+	}
+	r.failMu.Unlock()
+	if first {
+		r.log.Printf("state lock lost: %v", err)
+		r.emit(Event{Kind: EventInfo, Message: err.Error()})
+		r.setHalt(stFailed)
 	}
 	return err
 }

@@ -289,6 +289,9 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 				// missing: start no action the journal might not show.
 				return r.fail(n, err)
 			}
+			if err := r.checkLock(); err != nil {
+				return r.fail(n, fmt.Errorf("not started: %w", err))
+			}
 			if err := r.append(journal.Record{Kind: journal.KindIntent, Addr: n.addr, Action: act.Type, Attempt: attempt}); err != nil {
 				return r.fail(n, err)
 			}

@@ -14,6 +14,11 @@ import (
 var nrunBin string
 
 func TestMain(m *testing.M) {
+	// A re-exec of this binary as a lock holder (lock_test.go) holds a
+	// lock, and must not build nrun or run tests.
+	if mode := os.Getenv(lockHelperEnv); mode != "" {
+		os.Exit(lockHelper(mode))
+	}
 	dir, err := os.MkdirTemp("", "nrun-executor-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

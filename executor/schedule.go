@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/lang"
@@ -45,6 +46,18 @@ func (r *runner) schedule(ctx context.Context) *Result {
 	nrunning := 0
 	stopping := false
 	stopCh := r.cfg.Stop
+	// The lock is also checked on a timer, so a forced lock halts the
+	// run even while every running instance sits in a long wait.
+	var lockTick <-chan time.Time
+	if r.cfg.Lock != nil {
+		every := r.cfg.LockCheck
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		lockTick = t.C
+	}
 	for {
 		if !stopping && r.halted() == "" && ctx.Err() == nil {
 			r.startReady(ctx, soft, running, &nrunning, done)
@@ -57,6 +70,8 @@ func (r *runner) schedule(ctx context.Context) *Result {
 			nrunning--
 			running[m.g.top]--
 			m.g.status = m.status
+		case <-lockTick:
+			r.checkLock()
 		case <-stopCh:
 			stopCh = nil
 			stopping = true

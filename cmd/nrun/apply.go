@@ -70,6 +70,9 @@ Options:
   -var-file FILE      Read input variables from an HCL file. Repeatable.
   -state-dir DIR      State directory (lock, runs). Default: .nrun next to
                       the runbook.
+  -lock-timeout=DUR   How long to wait for the state lock while another
+                      nrun holds it, retrying (like terraform); then fail
+                      naming the holder. Default 0s: fail at once.
   -json               Print one JSON event per line instead of text.
   -no-color           Disable colour.
   -resume             Continue the last unfinished run of the runbook.
@@ -87,7 +90,8 @@ sensitive variables) never appear in the journal, the log or the output.
 Exit codes:
   0    every step instance finished
   1    error: invalid runbook, unreadable cluster, stale plan, state
-       directory locked, a step failed, not approved, or bad usage
+       directory locked (after -lock-timeout), the state lock forced
+       during the run, a step failed, not approved, or bad usage
   3    paused: an approval or an in-doubt action waits for the operator
        (the resume command is printed)
   130  interrupted by Ctrl-C (the resume command is printed)
@@ -105,6 +109,7 @@ type applyArgs struct {
 	NoColor     bool
 	Resume      bool
 	RunID       string
+	LockTimeout time.Duration
 	Approve     []string
 	AssumeDone  []string
 	Redo        []string
@@ -123,6 +128,7 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	fs.BoolVar(&a.NoColor, "no-color", false, "")
 	fs.BoolVar(&a.Resume, "resume", false, "")
 	fs.StringVar(&a.RunID, "run", "", "")
+	fs.DurationVar(&a.LockTimeout, "lock-timeout", 0, "")
 	fs.Var((*repeated)(&a.Approve), "approve", "")
 	fs.Var((*repeated)(&a.AssumeDone), "assume-done", "")
 	fs.Var((*repeated)(&a.Redo), "redo", "")
@@ -136,6 +142,9 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 		a.Path = fs.Arg(0)
 	default:
 		return a, fmt.Errorf("apply takes one PATH, got %d", fs.NArg())
+	}
+	if a.LockTimeout < 0 {
+		return a, errors.New("-lock-timeout must not be negative")
 	}
 	if !a.Resume && (a.RunID != "" || len(a.Approve) > 0 || len(a.AssumeDone) > 0 || len(a.Redo) > 0) {
 		return a, errors.New("-run, -approve, -assume-done and -redo go with -resume")
@@ -351,8 +360,14 @@ func runApply(s *streams, args []string) int {
 		}
 	}
 
-	lock, err := executor.AcquireLock(stateDir, "apply", func(l executor.LockInfo) {
-		fmt.Fprintf(s.Stderr, "nrun apply: removing the stale lock %s of pid %d on %s (that process no longer runs)\n", l.ID, l.PID, l.Host)
+	lock, err := executor.AcquireLock(ctx, stateDir, "apply", executor.LockOptions{
+		Timeout: a.LockTimeout,
+		Stale: func(l executor.LockInfo) {
+			fmt.Fprintf(s.Stderr, "nrun apply: removing the stale lock %s of pid %d on %s (that process no longer runs and holds no flock on it)\n", l.ID, l.PID, l.Host)
+		},
+		Waiting: func(e *executor.LockedError) {
+			fmt.Fprintf(s.Stderr, "nrun apply: the state directory is locked by %s (lock %s, pid %d on %s); waiting up to %s for it (-lock-timeout)\n", e.Info.Who, e.Info.ID, e.Info.PID, e.Info.Host, a.LockTimeout)
+		},
 	})
 	if err != nil {
 		return errf("%v", err)
