@@ -1,8 +1,8 @@
 package executor
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
