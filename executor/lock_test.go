@@ -358,3 +358,125 @@ func TestLockVerify(t *testing.T) {
 func lockJSON(info LockInfo) ([]byte, error) {
 	return json.MarshalIndent(info, "", "  ")
 }
+
+// startApplyLines starts nrun apply in dir and returns a channel of its
+// output lines, so a test can wait for what apply says.
+func startApplyLines(t *testing.T, dir string, args ...string) (<-chan string, <-chan int) {
+	t.Helper()
+	cmd := exec.Command(nrunBin, append([]string{"apply"}, args...)...)
+	cmd.Dir = dir
+	// stdout (progress) and stderr (messages) in one stream, in order.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := pr
+	t.Cleanup(func() { cmd.Process.Kill() })
+	lines := make(chan string, 1000)
+	code := make(chan int, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		cmd.Wait()
+		code <- cmd.ProcessState.ExitCode()
+	}()
+	return lines, code
+}
+
+// waitLine returns the lines up to the first that contains want.
+func waitLine(t *testing.T, lines <-chan string, want string) string {
+	t.Helper()
+	var seen []string
+	for l := range lines {
+		seen = append(seen, l)
+		if strings.Contains(l, want) {
+			return strings.Join(seen, "\n")
+		}
+	}
+	t.Fatalf("apply ended without saying %q:\n%s", want, strings.Join(seen, "\n"))
+	return ""
+}
+
+func drain(lines <-chan string) string {
+	var seen []string
+	for l := range lines {
+		seen = append(seen, l)
+	}
+	return strings.Join(seen, "\n")
+}
+
+// TestApplyLockTimeout: apply -lock-timeout waits for a holder that
+// releases within the timeout and then runs; with a short timeout it fails
+// naming the holder.
+func TestApplyLockTimeout(t *testing.T) {
+	dir := writeRunbook(t, quickRunbook)
+	state := filepath.Join(dir, ".nrun")
+	l, err := AcquireLock(context.Background(), state, "apply", LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, code := startApplyLines(t, dir, "-auto-approve", "-lock-timeout=2m", "main.nrun.hcl")
+	waitLine(t, lines, "waiting up to 2m0s for it (-lock-timeout)")
+	l.Release()
+	out := drain(lines)
+	if c := <-code; c != 0 || !strings.Contains(out, "1 finished") {
+		t.Fatalf("apply after the lock was released: exit %d\n%s", c, out)
+	}
+
+	l, err = AcquireLock(context.Background(), state, "apply", LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	t0 := time.Now()
+	c, out := runNrun(t, dir, "apply", "-auto-approve", "-lock-timeout=300ms", "main.nrun.hcl")
+	if c != 1 || time.Since(t0) < 300*time.Millisecond || !strings.Contains(out, "still locked after waiting") ||
+		!strings.Contains(out, "nrun force-unlock "+l.Info.ID) {
+		t.Fatalf("apply with a held lock and -lock-timeout=300ms: exit %d after %s\n%s", c, time.Since(t0), out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "q.txt")); err != nil {
+		t.Fatal("the first apply did not run")
+	}
+}
+
+const quickRunbook = `
+step "q" {
+  action "exec" {
+    command = ["sh", "-c", "echo q >> q.txt"]
+    effect  = "none"
+  }
+}
+`
+
+// TestApplyLockForced: when the lock of a running apply is forced, the
+// apply starts nothing new, says why and fails.
+func TestApplyLockForced(t *testing.T) {
+	dir := writeRunbook(t, slowRunbook)
+	lines, code := startApplyLines(t, dir, "-auto-approve", "main.nrun.hcl")
+	// step a finished and the sleep started: the run ID is in the lock.
+	waitLine(t, lines, "step.wait: sleep")
+	info, err := ReadLock(filepath.Join(dir, ".nrun"))
+	if err != nil || info.RunID == "" {
+		t.Fatalf("lock %+v, %v", info, err)
+	}
+	if c, out := runNrun(t, dir, "force-unlock", "-force", "-state-dir", ".nrun", info.ID); c != 0 {
+		t.Fatalf("force-unlock: exit %d\n%s", c, out)
+	}
+	out := drain(lines)
+	t.Logf("apply after force-unlock:\n%s", out)
+	if c := <-code; c != 1 || !strings.Contains(out, "was removed by") || !strings.Contains(out, "starts nothing new") {
+		t.Fatalf("apply whose lock was forced: exit %d\n%s", c, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.txt")); err == nil {
+		t.Fatal("step b ran after the lock was forced")
+	}
+}
