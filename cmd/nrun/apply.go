@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/executor"
 	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planfile"
 	"github.com/nrun-dev/nrun/planner"
 	"github.com/nrun-dev/nrun/views"
 )
@@ -39,8 +38,11 @@ const applyHelp = `Usage: nrun apply [options] PATH
   step's max_parallel; preconditions are checked on the live cluster right
   before each action; waits follow the cluster with blocking queries.
 
-  PLANFILE is a plan saved by 'nrun plan -out'. It is refused when the
-  runbook or the cluster has changed since it was made.
+  PLANFILE is a plan saved by 'nrun plan -out'. It is refused when it is
+  empty, truncated or damaged (its header's length or SHA-256 does not
+  match), when it has another format version, and when the runbook or the
+  cluster has changed since it was made. The JSON of 'nrun plan -json' is
+  not a plan file.
 
   Every run has a journal and an audit log under STATE/runs/RUN-ID/; STATE
   is .nrun next to the runbook unless -state-dir is given. One apply per
@@ -89,9 +91,10 @@ sensitive variables) never appear in the journal, the log or the output.
 
 Exit codes:
   0    every step instance finished
-  1    error: invalid runbook, unreadable cluster, stale plan, state
-       directory locked (after -lock-timeout), the state lock forced
-       during the run, a step failed, not approved, or bad usage
+  1    error: invalid runbook, unreadable cluster, a plan file that is
+       empty, truncated, damaged or stale, state directory locked
+       (after -lock-timeout), the state lock forced during the run, a
+       step failed, not approved, or bad usage
   3    paused: an approval or an in-doubt action waits for the operator
        (the resume command is printed)
   130  interrupted by Ctrl-C (the resume command is printed)
@@ -152,15 +155,12 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	return a, nil
 }
 
-// isPlanFile reports whether path is a saved plan (a JSON file) rather
-// than a runbook file or directory.
+// isPlanFile reports whether path is to be read as a saved plan rather
+// than a runbook file or directory (planfile.Sniff: a plan file, or an
+// empty, truncated or JSON file, which then is refused with a reason
+// instead of being applied as a runbook that does nothing).
 func isPlanFile(path string) bool {
-	fi, err := os.Stat(path)
-	if err != nil || fi.IsDir() || strings.HasSuffix(path, ".nrun.hcl") {
-		return false
-	}
-	b, err := os.ReadFile(path)
-	return err == nil && len(bytes.TrimSpace(b)) > 0 && bytes.TrimSpace(b)[0] == '{'
+	return !strings.HasSuffix(path, lang.FileSuffix) && planfile.Sniff(path)
 }
 
 func runApply(s *streams, args []string) int {
@@ -210,13 +210,10 @@ func runApply(s *streams, args []string) int {
 		if a.Resume {
 			return errf("-resume takes the runbook PATH, not a plan file")
 		}
-		b, err := os.ReadFile(a.Path)
+		var err error
+		saved, err = planfile.Read(a.Path)
 		if err != nil {
 			return errf("%v", err)
-		}
-		saved, err = loadPlanFile(b)
-		if err != nil {
-			return errf("%s is not a plan saved by 'nrun plan -out': %v; make a new plan with 'nrun plan -out'", a.Path, err)
 		}
 		if len(saved.Runbook.Paths) == 0 {
 			return errf("the plan %s names no runbook files", a.Path)
@@ -461,33 +458,4 @@ func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int
 	}
 	views.ApplyReport(s.Stderr, res, resume, path)
 	return res.ExitCode()
-}
-
-// loadPlanFile parses and validates a saved plan.
-func loadPlanFile(b []byte) (*planner.Plan, error) {
-	p := &planner.Plan{}
-	if err := json.Unmarshal(b, p); err != nil {
-		return nil, err
-	}
-	if err := validateSavedPlan(p); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// validateSavedPlan refuses a plan file that nrun plan cannot have
-// written, before anything reads it.
-func validateSavedPlan(p *planner.Plan) error {
-	if p.FormatVersion != "1" {
-		return fmt.Errorf("format_version is %q, and this nrun reads \"1\"", p.FormatVersion)
-	}
-	for i, in := range p.Instances {
-		if in == nil {
-			return fmt.Errorf("instance %d is null", i)
-		}
-		if in.Step.Name == "" {
-			return fmt.Errorf("instance %d has no address", i)
-		}
-	}
-	return nil
 }

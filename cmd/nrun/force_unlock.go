@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -55,6 +57,9 @@ func runForceUnlock(s *streams, args []string) int {
 	}
 	if !*force {
 		held, err := executor.ReadLock(*dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return errf("the state directory %s is not locked", *dir)
+		}
 		if err != nil {
 			return errf("cannot read the lock of %s: %v", *dir, err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planfile"
 	"github.com/nrun-dev/nrun/planner"
 	"github.com/nrun-dev/nrun/views"
 )
@@ -47,10 +48,15 @@ const planHelp = `Usage: nrun plan [options] PATH
 
 Options:
 
-  -out FILE          Save the plan as JSON to FILE for 'nrun apply FILE',
-                     which refuses it if the runbook or the cluster has
-                     changed since. Sensitive variables are recorded only
-                     as a hash; apply needs them again.
+  -out FILE          Save the plan to FILE for 'nrun apply FILE', which
+                     refuses it if the runbook or the cluster has changed
+                     since. The file (mode 0600) is nrun's own format: a
+                     header with a format version and a SHA-256 of the
+                     plan, so apply refuses an empty, truncated or damaged
+                     file. It replaces FILE whole: an interrupted plan
+                     leaves the previous FILE as it was. Sensitive
+                     variables are recorded only as a hash; apply needs
+                     them again.
   -json              Print the plan as JSON (format_version "1", see
                      docs/plan-json.md) instead of text. With errors,
                      print the diagnostics as 'nrun validate -json' does.
@@ -209,11 +215,7 @@ func runPlan(s *streams, args []string) int {
 
 	apply := a.Path
 	if a.Out != "" {
-		var buf bytes.Buffer
-		if err := (views.PlanJSON{}).Plan(&buf, p); err == nil {
-			err = writePrivate(a.Out, buf.Bytes())
-		}
-		if err != nil {
+		if err := planfile.Write(a.Out, p); err != nil {
 			return fail(append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot save the plan", Detail: fmt.Sprintf("%v. Check that the -out directory exists and is writable.", err)}))
 		}
 		apply = a.Out
@@ -236,26 +238,6 @@ func runPlan(s *streams, args []string) int {
 		return exitOK
 	}
 	return exitChanges
-}
-
-// writePrivate writes a saved plan readable by its owner only: it holds
-// the variable values in clear (but the sensitive ones) and keyed hashes
-// of the sensitive ones. An existing file keeps its mode under
-// os.WriteFile, so the mode is set explicitly.
-func writePrivate(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // previewTerraform adds the Terraform plan summary of every terraform_apply

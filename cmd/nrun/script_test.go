@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/nrun-dev/nrun/planfile"
 )
 
 var update = flag.Bool("update", false, "rewrite testscript archives (cmp against an archive file) and goldens from the current output")
@@ -34,6 +36,9 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           filepath.Join("testdata", "script"),
 		UpdateScripts: *update,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"planfile": cmdPlanfile,
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", repo)
 			env.Setenv("RUNBOOKS", filepath.Join(repo, "runbooks"))
@@ -44,4 +49,30 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// cmdPlanfile is the script command
+//
+//	planfile unseal FILE OUT   write the payload (plan JSON) of plan file FILE to OUT
+//	planfile seal JSON OUT     write JSON as a plan file with a valid header to OUT
+//
+// Scripts use it to edit a saved plan the way someone who also fixes the
+// checksum would, to test what apply checks beyond the checksum.
+func cmdPlanfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: planfile seal|unseal IN OUT")
+	}
+	in := []byte(ts.ReadFile(args[1]))
+	var out []byte
+	switch args[0] {
+	case "unseal":
+		var err error
+		out, err = planfile.Open(in)
+		ts.Check(err)
+	case "seal":
+		out = planfile.Seal(in)
+	default:
+		ts.Fatalf("planfile: unknown %q", args[0])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), out, 0o600))
 }
