@@ -24,7 +24,7 @@ const forceUnlockHelp = `Usage: nrun force-unlock [options] LOCK-ID
   detected (its process is gone and nobody holds the lock file's flock)
   and replaced by the next apply without this command.
 
-  It shows the lock and asks for confirmation; only 'yes' is accepted.
+  It shows the lock and asks for confirmation: Only 'yes' is accepted.
   Without a terminal it refuses unless -force is given. Who forced the
   lock, when, and the lock's details are appended to STATE/lock-history.
   If the holder still runs, it notices before its next action (and within
