@@ -14,6 +14,7 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/nrun-dev/nrun/planfile"
 	"github.com/nrun-dev/nrun/sandbox"
 )
 
@@ -107,7 +108,7 @@ func TestDrainNodePool(t *testing.T) {
 	t.Logf("before the drain: %v", onBatch)
 
 	rb := filepath.Join(runbooksDir(t), "drain-node-pool.nrun.hcl")
-	planFile := filepath.Join(e.dir, "drain.plan.json")
+	planFile := filepath.Join(e.dir, "drain.nrunplan")
 	r := e.nrun("plan", "-no-color", "-out", planFile, "-var", "node_pool=batch", "-var", "deadline=3m", rb)
 	if r.code != exitChangesCode {
 		t.Fatalf("plan: want exit %d\n%s", exitChangesCode, r)
@@ -586,9 +587,14 @@ func TestPlanTerraformPreview(t *testing.T) {
 		}
 	}
 
-	planFile := filepath.Join(e.dir, "tf.plan.json")
+	planFile := filepath.Join(e.dir, "tf.nrunplan")
 	noSecret(e.mustNrunCode(exitChangesCode, "plan", "-out", planFile, "-var", pw, rb))
-	saved, err := os.ReadFile(planFile)
+	file, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plan file's payload is the plan JSON (package planfile).
+	saved, err := planfile.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}

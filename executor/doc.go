@@ -12,7 +12,11 @@
 //
 // Consumers: cmd/nrun (apply, status, force-unlock).
 //
-// How a run works. One apply per state directory at a time (AcquireLock).
+// How a run works. One apply per state directory at a time (AcquireLock):
+// the holder keeps a flock on the lock file, so a lock is stale only when
+// nobody holds its flock and its PID is gone on this host; the run checks
+// its lock's token (Lock.Verify) before every action and on a timer, and
+// once the lock was forced it starts nothing new.
 // The scheduler starts a top-level instance (a leaf, or one instance of a
 // composite step and its inner DAG) as soon as everything it depends on has
 // finished, up to the step's max_parallel. The batches the planner encodes
