@@ -7,5 +7,6 @@
 //
 // The CLI is thin: each command is one file that parses its flags into a
 // typed struct, calls lang, planner, planfile (saved plans), executor or
-// sandbox, and hands the results to package views to print. main.go is one line.
+// sandbox, and hands the results to package views to print. main.go is
+// one line.
 package main
