@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nrun-dev/nrun/executor/journal"
 )
 
 // lockHelperEnv makes the test binary a lock holder (see lockHelper).
@@ -478,5 +480,58 @@ func TestApplyLockForced(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "b.txt")); err == nil {
 		t.Fatal("step b ran after the lock was forced")
+	}
+}
+
+// TestLockCheckTimer: a lock forced while an action runs halts the run on
+// the timer, before that action ends: step a only ends once the run said
+// its lock was removed, and step b never starts.
+func TestLockCheckTimer(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "a" {
+  action "exec" {
+    command = ["sh", "-c", "while [ ! -f go ]; do sleep 0.01; done"]
+    effect  = "none"
+  }
+}
+step "b" {
+  depends_on = [step.a]
+  action "exec" {
+    command = ["sh", "-c", "echo b > b.txt"]
+    effect  = "none"
+  }
+}
+`)
+	cfg := testConfig(t, dir, rb, inputs, p, nil)
+	l, err := AcquireLock(context.Background(), cfg.StateDir, "apply", LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	cfg.Lock, cfg.LockCheck = l, 20*time.Millisecond
+	var lost []string
+	cfg.Events = func(e Event) {
+		switch {
+		case e.Kind == EventAction && e.Addr == "step.a":
+			if _, err := ForceUnlock(cfg.StateDir, l.Info.ID); err != nil {
+				t.Error(err)
+			}
+		case e.Kind == EventInfo && strings.Contains(e.Message, "was removed by"):
+			lost = append(lost, e.Message)
+			os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) != 1 || ctx.Err() != nil {
+		t.Fatalf("lock-lost messages %q (context %v); want one, from the timer", lost, ctx.Err())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.txt")); err == nil || res.Status != journal.StatusFailed {
+		t.Fatalf("step b ran or the run did not fail after the lock was forced: %+v", res)
 	}
 }
