@@ -242,6 +242,14 @@ func isNrunRoot(dir string) bool {
 	return err == nil && fi.IsDir()
 }
 
+// ColdBuildTime is the measured time to build every pinned agent on a
+// 2-core machine with empty Go caches; README and `sandbox -help` state the
+// same figure.
+const ColdBuildTime = "about 15 minutes"
+
+// BuildProgressEvery is how often a running build prints that it still runs.
+var BuildProgressEvery = 30 * time.Second
+
 // build compiles one pinned version into target: lock, re-check, build to a
 // temporary file in the same directory, rename. A crash mid-build leaves
 // only a temporary file that the next build overwrites.
@@ -274,14 +282,34 @@ func (b *Binaries) build(ctx context.Context, product Product, version, target s
 		return nil // built by whoever held the lock
 	}
 	start := time.Now()
-	fmt.Fprintf(b.progress(), "nrun sandbox: building %s %s from %s into %s.\nnrun sandbox: this is a one-time cost of a few minutes per version (cold Go caches: 3-6 min on 2 cores); later runs use the cache.\n", product, version, modDir, target)
+	fmt.Fprintf(b.progress(), "nrun sandbox: building %s %s from %s into %s.\nnrun sandbox: this is a one-time cost (%s for all three versions on 2 cores with cold Go caches); later runs use the cache.\n", product, version, modDir, target, ColdBuildTime)
 	tmp := fmt.Sprintf("%s.tmp-%d", target, os.Getpid())
 	cmd := exec.CommandContext(ctx, goBin, "build", "-o", tmp, p.pkg)
 	cmd.Dir = modDir
 	cmd.Env = append(os.Environ(), p.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	// A cold build is silent for minutes; a line every BuildProgressEvery
+	// tells a person (and a CI system that kills silent jobs) it still runs.
+	stopTick := make(chan struct{})
+	tickDone := make(chan struct{})
+	go func() {
+		defer close(tickDone)
+		t := time.NewTicker(BuildProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopTick:
+				return
+			case <-t.C:
+				fmt.Fprintf(b.progress(), "nrun sandbox: still building %s %s (%s)\n", product, version, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	err = cmd.Run()
+	close(stopTick)
+	<-tickDone
+	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("building %s %s in %s failed after %s: %v\n%s", product, version, modDir, time.Since(start).Round(time.Second), err, tail(out.String(), 40))
 	}

@@ -185,6 +185,10 @@ func (c *Cluster) start(ctx context.Context, spec Spec) error {
 		return err
 	}
 	c.phase("clients ready", t0)
+	if err := c.waitAllHealthy(ctx); err != nil {
+		return err
+	}
+	c.phase("autopilot healthy", t0)
 	return nil
 }
 
@@ -255,6 +259,9 @@ func (c *Cluster) Resume(ctx context.Context) error {
 				return c.withTails(err)
 			}
 		}
+	}
+	if err := c.waitAllHealthy(ctx); err != nil {
+		return c.withTails(err)
 	}
 	c.phase("resume", t0)
 	return nil

@@ -131,6 +131,11 @@ func TestFleet(t *testing.T) {
 		t.Logf("start phase %-14s %.1fs", p.Name, p.Took.Seconds())
 	}
 	t.Logf("cluster up in %.1fs", time.Since(start).Seconds())
+	// Start returns only once autopilot calls every server healthy, so a
+	// plan made right after `sandbox up` does not pause on quorum_ok.
+	if h, err := c.AutopilotHealth(); err != nil || !h.Healthy || h.FailureTolerance != 1 {
+		t.Fatalf("right after Start, autopilot health = %+v, %v; want healthy with failure tolerance 1", h, err)
+	}
 	cl, err := c.NomadClient()
 	if err != nil {
 		t.Fatal(err)

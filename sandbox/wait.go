@@ -309,6 +309,35 @@ func (c *Cluster) WaitHealthy(ctx context.Context, tolerance int) (*api.Operator
 	return last, nil
 }
 
+// waitAllHealthy waits until autopilot calls every Nomad server a healthy
+// voter and the failure tolerance is what that many voters give. Raft
+// membership alone is not enough: right after start autopilot still counts
+// servers unhealthy until server_stabilization_time passes, and a runbook's
+// quorum_ok planned in that window would pause on "2/3 voters healthy".
+func (c *Cluster) waitAllHealthy(ctx context.Context) error {
+	names := c.names(NomadServer)
+	if len(names) == 0 {
+		return nil
+	}
+	want := len(names) - (len(names)/2 + 1)
+	return c.waitFor(ctx, fmt.Sprintf("autopilot to call all %d servers healthy", len(names)), func() (bool, string) {
+		h, err := c.autopilotHealth()
+		if err != nil {
+			return false, err.Error()
+		}
+		healthy := 0
+		var s []string
+		for _, sv := range h.Servers {
+			if sv.Healthy && sv.Voter {
+				healthy++
+			}
+			s = append(s, fmt.Sprintf("%s healthy=%v voter=%v", sv.Name, sv.Healthy, sv.Voter))
+		}
+		ok := h.Healthy && healthy == len(names) && h.FailureTolerance >= want
+		return ok, fmt.Sprintf("healthy=%v tolerance=%d servers [%s]", h.Healthy, h.FailureTolerance, strings.Join(s, ", "))
+	})
+}
+
 func (c *Cluster) firstRunningLive(k Kind) *Agent {
 	for _, a := range c.agents(k) {
 		if c.running(a) {

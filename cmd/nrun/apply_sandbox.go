@@ -19,7 +19,8 @@ const sandboxVarFile = "sandbox.nrunvars.hcl"
 // applySandbox starts the local sandbox for apply -sandbox, or reuses the
 // one in $NRUN_SANDBOX_DIR (default .nrun/sandbox): 3 Nomad servers on
 // the old pinned version, 2 clients running the demo job and 3 Consul
-// servers, building the agents first if they are not cached. It returns
+// servers. Every pinned agent is built first if it is not cached, so the
+// runbook never waits on a compiler with a server down. It returns
 // the environment that points nrun, its exec commands and the nomad CLI at
 // the sandbox. NOMAD_ADDR is a client agent's: a client forwards to
 // whichever server leads, so it stays reachable while servers restart.
@@ -36,6 +37,19 @@ func applySandbox(ctx context.Context, s *streams) (map[string]string, error) {
 		Binaries: &sandbox.Binaries{Progress: s.Stderr, Getenv: s.Getenv},
 		Progress: s.Stderr,
 		Detach:   true,
+	}
+	// Every pinned agent is built before the cluster changes: the rolling
+	// upgrade starts servers on the new version, and a server must not stay
+	// down for minutes while its binary compiles.
+	for _, p := range sandbox.Pinned() {
+		product, version := sandbox.Product(p[0]), p[1]
+		if opts.Binaries.Cached(ctx, product, version) {
+			continue
+		}
+		fmt.Fprintf(s.Stderr, "nrun apply: building %s %s before anything in the cluster changes\n", product, version)
+		if _, err := opts.Binaries.Path(ctx, product, version); err != nil {
+			return nil, err
+		}
 	}
 	c, err := sandbox.Open(dir, opts)
 	switch {
