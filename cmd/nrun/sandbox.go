@@ -49,7 +49,8 @@ Subcommands:
            as a variable file (consul_agents = { NAME = "ADDR" }), the one
            blue-green-image-migration.nrun.hcl takes for Consul maintenance.
   build    Build the pinned agent binaries into the cache (one-time cost of
-           a few minutes each): nomad 1.10.0, nomad 1.9.4, consul 1.21.0.
+           about 20 minutes on 2 cores): nomad 1.10.0, nomad 1.9.4,
+           consul 1.21.0.
   server stop NAME            SIGTERM; the server stays a Raft peer.
   server start NAME [-version V]
                               Start a stopped server on its data_dir,
