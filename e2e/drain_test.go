@@ -191,7 +191,7 @@ func TestDrainNodePool(t *testing.T) {
 	var spans []span
 	for _, n := range batch {
 		addr := fmt.Sprintf("step.drain[%q]", n.Name)
-		s := span{addr: addr, start: events.first(addr, "action"), end: events.first(addr, "finished")}
+		s := span{addr: addr, start: events.first(addr, "action_start"), end: events.first(addr, "instance_complete")}
 		if s.start.IsZero() || s.end.IsZero() {
 			t.Errorf("apply events have no action start or finish for %s", addr)
 			continue
@@ -232,7 +232,7 @@ func TestDrainNodePool(t *testing.T) {
 	// node has stopped, whatever Nomad says of the drain.
 	for _, n := range batch {
 		addr := fmt.Sprintf("step.drain[%q]", n.Name)
-		finished := events.first(addr, "finished")
+		finished := events.first(addr, "instance_complete")
 		stopped := e.lastTaskStop(n.ID)
 		t.Logf("%s: the last task stopped at %s, nrun's drain finished at %s", n.Name, stamp(stopped), stamp(finished))
 		if stopped.IsZero() {
@@ -378,11 +378,13 @@ func (e *env) lastTaskStop(node string) time.Time {
 	return last
 }
 
-// applyEvent is one line of nrun apply -json.
+// applyEvent is one message of nrun apply -json (docs/json-stream.md).
 type applyEvent struct {
-	Time time.Time `json:"time"`
-	Kind string    `json:"kind"`
-	Addr string    `json:"addr"`
+	Time     time.Time `json:"@timestamp"`
+	Kind     string    `json:"type"`
+	Instance struct {
+		Addr string `json:"addr"`
+	} `json:"instance"`
 }
 
 type applyEventList []applyEvent
@@ -390,7 +392,7 @@ type applyEventList []applyEvent
 // first is the time of addr's first event of kind, zero if none.
 func (l applyEventList) first(addr, kind string) time.Time {
 	for _, ev := range l {
-		if ev.Addr == addr && ev.Kind == kind {
+		if ev.Instance.Addr == addr && ev.Kind == kind {
 			return ev.Time
 		}
 	}

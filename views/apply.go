@@ -95,26 +95,6 @@ func (v *ApplyText) Event(e executor.Event) {
 // Close implements ApplyView.
 func (v *ApplyText) Close() {}
 
-// ApplyJSON prints one JSON object per event and line.
-type ApplyJSON struct {
-	W  io.Writer
-	mu sync.Mutex
-}
-
-// Event implements ApplyView.
-func (v *ApplyJSON) Event(e executor.Event) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.W.Write(append(b, '\n'))
-}
-
-// Close implements ApplyView.
-func (v *ApplyJSON) Close() {}
-
 // ApplyProgress is the terminal view: event lines scroll above a footer
 // that lists the running instances with their elapsed time and what their
 // waits observe, redrawn in place.

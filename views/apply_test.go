@@ -2,7 +2,6 @@ package views
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -36,19 +35,12 @@ func TestEventLine(t *testing.T) {
 	}
 }
 
-func TestApplyTextAndJSON(t *testing.T) {
+func TestApplyText(t *testing.T) {
 	var b bytes.Buffer
 	v := &ApplyText{W: &b}
 	v.Event(executor.Event{Time: t0, Kind: executor.EventFinished, Addr: "step.a"})
 	if got := b.String(); got != "2026-11-22T07:00:00.000Z step.a: finished\n" {
 		t.Errorf("text: %q", got)
-	}
-	b.Reset()
-	j := &ApplyJSON{W: &b}
-	j.Event(executor.Event{Time: t0, Kind: executor.EventFailed, Addr: "step.a", Message: "boom"})
-	var back executor.Event
-	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Kind != executor.EventFailed || back.Message != "boom" || !strings.HasSuffix(b.String(), "}\n") {
-		t.Errorf("json line %q: %v %+v", b.String(), err, back)
 	}
 }
 

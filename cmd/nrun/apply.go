@@ -75,7 +75,9 @@ Options:
   -lock-timeout=DUR   How long to wait for the state lock while another
                       nrun holds it, retrying (like terraform); then fail
                       naming the holder. Default 0s: fail at once.
-  -json               Print one JSON event per line instead of text.
+  -json               Print the machine-readable stream instead of text:
+                      one JSON message per line, versioned, errors
+                      included as diagnostic messages (docs/json-stream.md).
   -no-color           Disable colour.
   -resume             Continue the last unfinished run of the runbook.
   -run ID             With -resume: the run to continue.
@@ -85,7 +87,7 @@ Options:
   -redo ADDR          With -resume: run the in-doubt action of ADDR again.
 
 Output: a progress display on a terminal, timestamped lines otherwise,
-JSON lines with -json. The full audit log (with command output) is
+the JSON stream with -json. The full audit log (with command output) is
 STATE/runs/RUN-ID/run.log; secrets (NOMAD_TOKEN, CONSUL_HTTP_TOKEN,
 sensitive variables) never appear in the journal, the log or the output.
 
@@ -169,6 +171,14 @@ func runApply(s *streams, args []string) int {
 		return usageError(s, "apply", applyHelp, err)
 	}
 	dopts := views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth}
+	// Under -json stdout carries the versioned stream and nothing else:
+	// problems go there too, as diagnostic messages, so a pipeline reads
+	// one stream (they are also printed on stderr for a person).
+	var stream *views.Stream
+	if a.JSON {
+		stream = &views.Stream{W: s.Stdout}
+		stream.Write(views.VersionMessage(Version, time.Now()))
+	}
 	var rb *lang.Runbook
 	fail := func(diags hcl.Diagnostics) int {
 		files := varValueFiles(a.Vars)
@@ -177,11 +187,19 @@ func runApply(s *streams, args []string) int {
 				files[name] = f
 			}
 		}
-		views.Diagnostics(s.Stderr, diags, withSources(files, diags), dopts)
+		files = withSources(files, diags)
+		views.Diagnostics(s.Stderr, diags, files, dopts)
+		if stream != nil {
+			stream.Write(views.DiagnosticMessages(diags, files, time.Now())...)
+		}
 		return exitError
 	}
 	errf := func(format string, args ...any) int {
-		fmt.Fprintf(s.Stderr, "nrun apply: "+format+"\n", args...)
+		msg := fmt.Sprintf(format, args...)
+		fmt.Fprintf(s.Stderr, "nrun apply: %s\n", msg)
+		if stream != nil {
+			stream.Write(views.DiagnosticMessages(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "nrun apply failed", Detail: msg}}, nil, time.Now())...)
+		}
 		return exitError
 	}
 
@@ -374,7 +392,7 @@ func runApply(s *streams, args []string) int {
 	var view2 applyView
 	switch {
 	case a.JSON:
-		view2 = &views.ApplyJSON{W: out}
+		view2 = views.ApplyStream{S: stream}
 	case s.StdoutTTY:
 		pv := &views.ApplyProgress{W: out}
 		t := time.NewTicker(time.Second)
@@ -424,10 +442,16 @@ func runApply(s *streams, args []string) int {
 	view2.Close()
 	if errors.Is(err, executor.ErrFinished) {
 		fmt.Fprintf(s.Stderr, "nrun apply: %v\n", err)
+		if stream != nil {
+			stream.Write(views.DiagnosticMessages(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Nothing to resume", Detail: err.Error()}}, nil, time.Now())...)
+		}
 		return exitOK
 	}
 	if err != nil {
 		return errf("%v", err)
+	}
+	if stream != nil {
+		stream.Write(views.SummaryMessage(res, time.Now()))
 	}
 	code := reportApply(s, a, res, runbookPath)
 	if a.Sandbox {

@@ -33,10 +33,21 @@ step "a" {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		if !json.Valid([]byte(line)) {
-			t.Errorf("stdout line is not JSON: %q", line)
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var types []string
+	for _, line := range lines {
+		var m struct {
+			Type  string `json:"type"`
+			Level string `json:"@level"`
 		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil || m.Type == "" || m.Level == "" {
+			t.Errorf("stdout line is not a stream message: %q", line)
+		}
+		types = append(types, m.Type)
+	}
+	// The stream opens with its version and closes with the summary.
+	if len(types) < 2 || types[0] != "version" || types[len(types)-1] != "apply_summary" {
+		t.Errorf("message types %v: want version first and apply_summary last", types)
 	}
 	if !strings.Contains(stderr.String(), "Do you want to apply this plan?") {
 		t.Errorf("the prompt is not on stderr:\n%s", &stderr)
