@@ -398,6 +398,12 @@ func (v *validator) forEach(st *Step) eachInfo {
 		return unknownEach
 	}
 	rng := st.ForEach.Range()
+	if n, ok := ForEachLength(val); ok {
+		if limit, _ := v.sc.Runbook.InstanceLimits(); n > limit {
+			v.diags = append(v.diags, TooManyInstances(st.Addr.String(), n, limit, rng))
+			return unknownEach
+		}
+	}
 	t := val.Type()
 	bad := func(summary, detail string) eachInfo {
 		v.diags = append(v.diags, &hcl.Diagnostic{
