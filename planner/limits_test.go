@@ -120,7 +120,7 @@ step "b" {
 	}
 	inputs := map[string]map[string]cty.Value{
 		"a hundred thousand from a variable": {"hosts": cty.MapVal(hosts)},
-		"total over the plan":       {"n": cty.NumberIntVal(10)},
+		"total over the plan":                {"n": cty.NumberIntVal(10)},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -41,9 +41,9 @@ type resolver struct {
 	sensitiveEach bool
 	// total counts the instances planned so far, inner ones included,
 	// against the runbook's max_total_instances.
-	total int
-	salt          []byte // keys the variable hashes
-	lastTypeJSON  []byte
+	total        int
+	salt         []byte // keys the variable hashes
+	lastTypeJSON []byte
 
 	// finish is the last wave of each top-level step, -1 for a step
 	// without instances whose dependencies finished before wave 0.
