@@ -274,6 +274,10 @@ func (v *validator) evalArg(e hcl.Expression, ctx *hcl.EvalContext, spec AttrSpe
 			return cty.DynamicVal
 		}
 	}
+	if where, ok := FindNUL(val, !v.sens.Uses(e)); ok {
+		v.diags = append(v.diags, NULDiagnostic(spec.Name, where, rng))
+		return cty.DynamicVal
+	}
 	return val
 }
 

@@ -147,3 +147,58 @@ step "b" {
 		})
 	}
 }
+
+// A NUL byte that only the plan's values reveal (an input, a node name
+// read from the cluster) is refused at plan, once, before anything runs.
+func TestResolveNULByte(t *testing.T) {
+	view := loadInventory(t, "healthy")
+	view.Nomad.Nodes[0].Name = "bad\x00node"
+	tests := map[string]struct {
+		src    string
+		inputs map[string]cty.Value
+		detail string
+	}{
+		"from an input": {
+			src: `
+variable "x" { type = string }
+step "s" {
+  action "exec" {
+    command = ["echo", var.x]
+    effect  = "none"
+  }
+}`,
+			inputs: map[string]cty.Value{"x": cty.StringVal("a\x00b")},
+			detail: `Element 1 of the argument "command"`,
+		},
+		"from a node name": {
+			src: `
+data "nomad_nodes" "all" {}
+step "s" {
+  for_each = data.nomad_nodes.all.by_name
+  action "exec" {
+    env     = { NODE = each.value.name }
+    command = ["true"]
+    effect  = "none"
+  }
+}`,
+			detail: `The value of the key "NODE" of the argument "env"`,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, diags := resolveSrc(t, tc.src, tc.inputs, view)
+			var got []*hcl.Diagnostic
+			for _, d := range diags {
+				if d.Summary == "NUL byte in a string" {
+					got = append(got, d)
+				}
+			}
+			if len(got) != 1 {
+				t.Fatalf("want one NUL diagnostic, got %d: %s", len(got), diags.Error())
+			}
+			if !strings.Contains(got[0].Detail, tc.detail) || got[0].Subject == nil {
+				t.Errorf("detail %q, want %q", got[0].Detail, tc.detail)
+			}
+		})
+	}
+}

@@ -660,6 +660,11 @@ func (r *resolver) arg(name string, e hcl.Expression, ctx *hcl.EvalContext) Arg 
 		return a
 	}
 	a.Known = v.IsWhollyKnown()
+	// A NUL known only now (from a data source or variable) is refused
+	// here, before anything runs; validate reports the static ones.
+	if where, ok := lang.FindNUL(v, !a.Sensitive); ok && !r.reported("NUL byte in a string", e.Range()) {
+		r.diags = append(r.diags, lang.NULDiagnostic(name, where, e.Range()))
+	}
 	if a.Sensitive {
 		a.Value = "(sensitive)"
 		return a
