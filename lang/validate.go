@@ -674,6 +674,16 @@ func (v *validator) output(o *Output) {
 	if ok {
 		v.evalArg(o.Value, v.sc.EvalContext(nil), AttrSpec{Name: "value", Type: cty.DynamicPseudoType})
 	}
+	if !o.Sensitive && v.sens.Uses(o.Value) {
+		// Outputs are printed at the end of apply; as in Terraform, a
+		// secret is shown only when the author says so.
+		v.diags = append(v.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Output refers to sensitive values",
+			Detail:   fmt.Sprintf("The value of output %q is derived from a sensitive variable, directly or through a local, and outputs are printed at the end of nrun apply. Add sensitive = true to the output block to show it as <sensitive>, or, if this part of the value is not secret, wrap it in nonsensitive(...).", o.Name),
+			Subject:  o.Value.Range().Ptr(),
+		})
+	}
 }
 
 // variables evaluates validation rules on known values, then warns about
