@@ -80,7 +80,9 @@ Options:
   -redo ADDR          With -resume: run the in-doubt action of ADDR again.
 
 Output: a progress display on a terminal, timestamped lines otherwise,
-JSON lines with -json. The full audit log (with command output) is
+JSON lines with -json. After a run that finished, the values of the
+runbook's output blocks (sensitive ones as <sensitive>); with -json, one
+"outputs" event before "run_end". The full audit log (with command output) is
 STATE/runs/RUN-ID/run.log; secrets (NOMAD_TOKEN, CONSUL_HTTP_TOKEN,
 sensitive variables) never appear in the journal, the log or the output.
 
@@ -416,6 +418,10 @@ func runApply(s *streams, args []string) int {
 	}
 	if err != nil {
 		return errf("%v", err)
+	}
+	if !a.JSON {
+		// Under -json the outputs event carried them.
+		views.ApplyOutputs(out, res.Outputs)
 	}
 	code := reportApply(s, a, res, runbookPath)
 	if a.Sandbox {
