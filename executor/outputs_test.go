@@ -2,6 +2,8 @@ package executor
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,47 @@ output "pw" {
 	}
 	if n != 1 {
 		t.Errorf("%d outputs events, want 1", n)
+	}
+}
+
+// A NUL byte known only at run time (a step's output) fails the exec
+// before its command runs, with an error that says what to do.
+func TestExecRefusesNULFromStepOutput(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+step "a" {
+  action "exec" {
+    command = ["printf", "x\\000y"]
+    effect  = "none"
+  }
+}
+step "b" {
+  depends_on = [step.a]
+  action "exec" {
+    command = ["sh", "-c", "touch ran", step.a.output]
+    effect  = "none"
+  }
+}
+`)
+	ev := &eventLog{}
+	res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, ev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 1 || res.Failed[0] != "step.b" {
+		t.Fatalf("result %+v", res)
+	}
+	found := false
+	for _, e := range ev.ev {
+		found = found || e.Kind == EventFailed && strings.Contains(e.Message, "element 3 contains a NUL byte")
+	}
+	if !found {
+		t.Errorf("no failure naming the NUL byte: %+v", ev.ev)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Error("the command ran")
+	}
+	if res.Outputs != nil {
+		t.Errorf("a failed run shows no outputs: %+v", res.Outputs)
 	}
 }
