@@ -211,6 +211,16 @@ func (r *runner) approval(ctx context.Context, n *node, msg string) (string, str
 // terminal reaches nrun, which decides; not the command), with its output
 // in the audit log.
 func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Value) (string, string, error) {
+	// Plan refused the NUL bytes it could see; a step output is known
+	// only now. Refuse before the command runs, not between it and check.
+	for _, name := range []string{"command", "env", "check"} {
+		if where, ok := lang.FindNUL(args[name], false); ok {
+			if where == "" {
+				where = "the value"
+			}
+			return "", "", fmt.Errorf("argument %s: %s contains a NUL byte, which a process argument or environment variable cannot hold (a step output?); strip it with replace(VALUE, \"\\u0000\", \"\")", name, where)
+		}
+	}
 	argv, err := stringList("command", args["command"])
 	if err != nil {
 		return "", "", err

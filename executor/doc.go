@@ -8,7 +8,9 @@
 //
 // Output: the changes to the cluster, a run directory
 // (STATE/runs/RUN-ID/) holding the journal (package executor/journal) and
-// the audit log, and a stream of Events that package views renders.
+// the audit log, a stream of Events that package views renders, and, when
+// the run finished, the values of the runbook's output blocks (Result.Outputs,
+// also the "outputs" event), evaluated in the run's scope and redacted.
 //
 // Consumers: cmd/nrun (apply, status, force-unlock).
 //

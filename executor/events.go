@@ -21,6 +21,7 @@ const (
 	EventPaused       EventKind = "paused"
 	EventProbe        EventKind = "probe" // resume re-checked an in-doubt action
 	EventInfo         EventKind = "info"
+	EventOutputs      EventKind = "outputs" // the output blocks' values, when the run finished (Outputs)
 	EventRunEnd       EventKind = "run_end"
 )
 
@@ -40,4 +41,7 @@ type Event struct {
 	Elapsed time.Duration `json:"elapsed_ns,omitempty"`
 	// Status is the run status on run_end.
 	Status string `json:"status,omitempty"`
+	// Outputs are the output values on outputs, sensitive ones without
+	// their value.
+	Outputs []OutputValue `json:"outputs,omitempty"`
 }

@@ -104,6 +104,10 @@ type Result struct {
 	// starting work there; Status is failed. The journal may lack the
 	// last records, so check the cluster before resuming.
 	JournalErr error
+	// Outputs are the values of the runbook's output blocks, in
+	// declaration order, when the run finished with no failure; nil
+	// otherwise.
+	Outputs []OutputValue
 }
 
 // ExitCode maps a result to the documented exit codes of nrun apply.

@@ -272,6 +272,10 @@ func (r *runner) finish(ctx context.Context, stopping bool) *Result {
 	r.append(journal.Record{Kind: journal.KindEnd, Status: res.Status})
 	r.log.Printf("run %s ended: %s (%d finished, %d failed, %d skipped, %d paused, %d in doubt)",
 		r.runID, res.Status, len(res.Finished), len(res.Failed), len(res.Skipped), len(res.Paused), len(res.InDoubt))
+	if res.Status == journal.StatusFinished && len(res.Failed) == 0 && len(r.cfg.Runbook.Outputs) > 0 {
+		res.Outputs = r.outputs()
+		r.emit(Event{Kind: EventOutputs, Outputs: res.Outputs})
+	}
 	r.emit(Event{Kind: EventRunEnd, Status: res.Status})
 	return res
 }

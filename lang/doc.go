@@ -10,6 +10,9 @@
 // per block type, types.<block>.go), so an unknown attribute, block or action
 // is an error. Nothing from the cluster is evaluated here: data sources are
 // unknown values of a known type until the planner resolves them.
+// Evaluation is bounded (limits.go): functions refuse to build values past
+// MaxElements and MaxStringBytes, and the instance caps (Runbook.
+// InstanceLimits) are shared with the planner.
 //
 // Entry points, in pipeline order:
 //

@@ -12,7 +12,8 @@ import (
 // functions is the function table of every evaluation context: the go-cty
 // standard library under Terraform's names, plus try and can. None of them
 // touches the file system, the network or the clock, so evaluation is
-// deterministic. LANGUAGE.md lists them; TestFunctionsDocumented keeps the
+// deterministic. Each is guarded by the evaluation limits of limits.go.
+// LANGUAGE.md lists them; TestFunctionsDocumented keeps the
 // list honest.
 var functions = map[string]function.Function{
 	"abs":             stdlib.AbsoluteFunc,
@@ -82,6 +83,18 @@ var functions = map[string]function.Function{
 	"upper":           stdlib.UpperFunc,
 	"values":          stdlib.ValuesFunc,
 	"zipmap":          stdlib.ZipmapFunc,
+}
+
+func init() {
+	// try, can and nonsensitive return their argument or a bool and
+	// build nothing; the others are guarded (see limits.go).
+	for name, f := range functions {
+		switch name {
+		case "try", "can", "nonsensitive":
+			continue
+		}
+		functions[name] = guarded(name, f)
+	}
 }
 
 // FunctionNames returns the names of every function available in runbook

@@ -39,7 +39,11 @@ type Runbook struct {
 type RunbookMeta struct {
 	Name        string
 	Description string
-	DeclRange   hcl.Range
+	// MaxInstances and MaxTotalInstances raise or lower the instance
+	// caps; 0 means the default (see Runbook.InstanceLimits).
+	MaxInstances      int
+	MaxTotalInstances int
+	DeclRange         hcl.Range
 }
 
 // Variable is a `variable "NAME" {}` block, as in Terraform.

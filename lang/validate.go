@@ -274,6 +274,10 @@ func (v *validator) evalArg(e hcl.Expression, ctx *hcl.EvalContext, spec AttrSpe
 			return cty.DynamicVal
 		}
 	}
+	if where, ok := FindNUL(val, !v.sens.Uses(e)); ok {
+		v.diags = append(v.diags, NULDiagnostic(spec.Name, where, rng))
+		return cty.DynamicVal
+	}
 	return val
 }
 
@@ -398,6 +402,12 @@ func (v *validator) forEach(st *Step) eachInfo {
 		return unknownEach
 	}
 	rng := st.ForEach.Range()
+	if n, ok := ForEachLength(val); ok {
+		if limit, _ := v.sc.Runbook.InstanceLimits(); n > limit {
+			v.diags = append(v.diags, TooManyInstances(st.Addr.String(), n, limit, rng))
+			return unknownEach
+		}
+	}
 	t := val.Type()
 	bad := func(summary, detail string) eachInfo {
 		v.diags = append(v.diags, &hcl.Diagnostic{
@@ -663,6 +673,16 @@ func (v *validator) output(o *Output) {
 	v.diags = append(v.diags, d...)
 	if ok {
 		v.evalArg(o.Value, v.sc.EvalContext(nil), AttrSpec{Name: "value", Type: cty.DynamicPseudoType})
+	}
+	if !o.Sensitive && v.sens.Uses(o.Value) {
+		// Outputs are printed at the end of apply; as in Terraform, a
+		// secret is shown only when the author says so.
+		v.diags = append(v.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Output refers to sensitive values",
+			Detail:   fmt.Sprintf("The value of output %q is derived from a sensitive variable, directly or through a local, and outputs are printed at the end of nrun apply. Add sensitive = true to the output block to show it as <sensitive>, or, if this part of the value is not secret, wrap it in nonsensitive(...).", o.Name),
+			Subject:  o.Value.Range().Ptr(),
+		})
 	}
 }
 

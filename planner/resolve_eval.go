@@ -39,8 +39,11 @@ type resolver struct {
 	// sensitiveEach is set while expanding a for_each computed from a
 	// sensitive variable: each.value is then not recorded.
 	sensitiveEach bool
-	salt          []byte // keys the variable hashes
-	lastTypeJSON  []byte
+	// total counts the instances planned so far, inner ones included,
+	// against the runbook's max_total_instances.
+	total        int
+	salt         []byte // keys the variable hashes
+	lastTypeJSON []byte
 
 	// finish is the last wave of each top-level step, -1 for a step
 	// without instances whose dependencies finished before wave 0.
@@ -302,6 +305,7 @@ func (r *resolver) steps() {
 		}
 
 		eaches, keyed := r.expand(st)
+		r.total += len(eaches) * (1 + len(st.Steps))
 		if st.ForEach != nil {
 			info.ForEach = exprText(r.rb, st.ForEach)
 		}
@@ -371,6 +375,22 @@ func (r *resolver) expand(st *lang.Step) ([]lang.Each, bool) {
 	if d.HasErrors() {
 		return nil, true
 	}
+	// Refuse before building anything: ExpandForEach and the instances
+	// cost memory in proportion to the length.
+	if n, ok := lang.ForEachLength(v); ok {
+		perStep, total := r.rb.InstanceLimits()
+		if n > perStep {
+			// Validate reports a for_each known without the cluster.
+			if !r.reported("Too many instances", st.ForEach.Range()) {
+				r.diags = append(r.diags, lang.TooManyInstances(st.Addr.String(), n, perStep, st.ForEach.Range()))
+			}
+			return nil, true
+		}
+		if r.total+n*(1+len(st.Steps)) > total {
+			r.diags = append(r.diags, tooManyInTotal(st, r.total, n*(1+len(st.Steps)), total))
+			return nil, true
+		}
+	}
 	eaches, err := lang.ExpandForEach(v)
 	if err != nil {
 		r.diags = append(r.diags, &hcl.Diagnostic{
@@ -386,6 +406,30 @@ func (r *resolver) expand(st *lang.Step) ([]lang.Each, bool) {
 		eaches = lang.LeaderLast(eaches)
 	}
 	return eaches, true
+}
+
+// reported reports whether a diagnostic with summary at rng is already in
+// r.diags (from the validation that ran first).
+func (r *resolver) reported(summary string, rng hcl.Range) bool {
+	for _, d := range r.diags {
+		if d.Summary == summary && d.Subject != nil && *d.Subject == rng {
+			return true
+		}
+	}
+	return false
+}
+
+// tooManyInTotal is the diagnostic for a step whose n instances would
+// take the plan past its total cap, after planned instances before it.
+func tooManyInTotal(st *lang.Step, planned, n, limit int) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Too many instances",
+		Detail: fmt.Sprintf("The for_each of %s adds %d instances (inner steps included) to the %d planned before it, more than the cap of %d for the whole plan, so nrun refuses it before building them. "+
+			"Narrow the collections, or split the work over several runbooks; if the plan really needs that many, raise the cap with max_total_instances = %d in the runbook block (at most %d).",
+			st.Addr, n, planned, limit, planned+n, lang.InstanceCeiling),
+		Subject: st.ForEach.Range().Ptr(),
+	}
 }
 
 func keyString(k cty.Value) string {
@@ -616,6 +660,11 @@ func (r *resolver) arg(name string, e hcl.Expression, ctx *hcl.EvalContext) Arg 
 		return a
 	}
 	a.Known = v.IsWhollyKnown()
+	// A NUL known only now (from a data source or variable) is refused
+	// here, before anything runs; validate reports the static ones.
+	if where, ok := lang.FindNUL(v, !a.Sensitive); ok && !r.reported("NUL byte in a string", e.Range()) {
+		r.diags = append(r.diags, lang.NULDiagnostic(name, where, e.Range()))
+	}
 	if a.Sensitive {
 		a.Value = "(sensitive)"
 		return a

@@ -184,3 +184,7 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 const utf8RuneError = '\uFFFD'
+
+// RenderValue renders v as the plan shows values: HCL-like, strings
+// quoted, keys sorted. The executor shows output values with it.
+func RenderValue(v cty.Value) string { return renderValue(v) }

@@ -72,7 +72,23 @@ func EventLine(e executor.Event) string {
 	case executor.EventRunEnd:
 		return fmt.Sprintf("run %s: %s", e.RunID, e.Status)
 	}
+	// EventOutputs: ApplyOutputs prints them once the run is over.
 	return ""
+}
+
+// ApplyOutputs prints the output values of a finished run, as Terraform
+// does after an apply: one "name = value" line each, sensitive ones as
+// <sensitive>. It prints nothing when there are none.
+func ApplyOutputs(w io.Writer, outs []executor.OutputValue) {
+	if len(outs) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("\nOutputs:\n\n")
+	for _, o := range outs {
+		fmt.Fprintf(&b, "%s = %s\n", o.Name, o.Text)
+	}
+	io.WriteString(w, b.String())
 }
 
 // ApplyText prints timestamped plain lines, for logs and pipes.

@@ -111,3 +111,33 @@ func TestApplyReport(t *testing.T) {
 		})
 	}
 }
+
+// The outputs at the end of apply: the human section and the JSON event,
+// sensitive values shown as <sensitive> and absent from the JSON.
+func TestApplyOutputsGolden(t *testing.T) {
+	outs := []executor.OutputValue{
+		{Name: "leader", Description: "The leader after the upgrade.", Value: []byte(`"s2"`), Text: `"s2"`},
+		{Name: "versions", Value: []byte(`{"s1":"1.9.3","s2":"1.9.3"}`), Text: `{s1 = "1.9.3", s2 = "1.9.3"}`},
+		{Name: "password", Sensitive: true, Text: executor.SensitiveText},
+		{Name: "banner", Error: "not known in this process: a step it refers to finished before a resume",
+			Text: "(not known in this process: a step it refers to finished before a resume)"},
+	}
+	var b bytes.Buffer
+	ApplyOutputs(&b, outs)
+	checkGolden(t, "apply_outputs.golden", b.Bytes())
+
+	b.Reset()
+	j := ApplyStream{S: &Stream{W: &b}}
+	j.Event(executor.Event{Time: t0, Kind: executor.EventOutputs, RunID: "r1", Outputs: outs})
+	j.Event(executor.Event{Time: t0, Kind: executor.EventRunEnd, RunID: "r1", Status: "finished"})
+	checkGolden(t, "apply_outputs.json.golden", b.Bytes())
+
+	if EventLine(executor.Event{Kind: executor.EventOutputs, Outputs: outs}) != "" {
+		t.Error("the event line of outputs must be empty: ApplyOutputs prints them")
+	}
+	b.Reset()
+	ApplyOutputs(&b, nil)
+	if b.Len() != 0 {
+		t.Errorf("no outputs printed %q", b.String())
+	}
+}

@@ -37,6 +37,9 @@ type StreamMessage struct {
 	Instance   *StreamInstance `json:"instance,omitempty"`
 	Diagnostic *JSONDiagnostic `json:"diagnostic,omitempty"`
 	Summary    *StreamSummary  `json:"summary,omitempty"`
+	// Outputs are the runbook's output values (type outputs), sensitive
+	// ones without a value.
+	Outputs []executor.OutputValue `json:"outputs,omitempty"`
 }
 
 // StreamRun identifies the run on run_start and run_end messages.
@@ -88,6 +91,7 @@ var streamTypes = map[executor.EventKind]struct{ typ, level string }{
 	executor.EventPaused:       {"instance_paused", "warn"},
 	executor.EventProbe:        {"probe", "info"},
 	executor.EventInfo:         {"info", "info"},
+	executor.EventOutputs:      {"outputs", "info"},
 	executor.EventRunEnd:       {"run_end", "info"},
 }
 
@@ -111,6 +115,11 @@ func EventMessage(e executor.Event) StreamMessage {
 		m.Message = e.Message
 	}
 	switch {
+	case e.Kind == executor.EventOutputs:
+		m.Outputs = e.Outputs
+		if m.Message == "" {
+			m.Message = "Outputs: " + itoa(len(e.Outputs))
+		}
 	case e.Kind == executor.EventRunStart || e.Kind == executor.EventRunEnd:
 		m.Run = &StreamRun{ID: e.RunID, Status: e.Status}
 	case e.Addr != "":

@@ -87,7 +87,10 @@ Options:
   -redo ADDR          With -resume: run the in-doubt action of ADDR again.
 
 Output: a progress display on a terminal, timestamped lines otherwise,
-the JSON stream with -json. The full audit log (with command output) is
+the JSON stream with -json. After a run that finished, the values of the
+runbook's output blocks (sensitive ones as <sensitive>); with -json, one
+"outputs" message before "run_end". The full audit log (with command
+output) is
 STATE/runs/RUN-ID/run.log; secrets (NOMAD_TOKEN, CONSUL_HTTP_TOKEN,
 sensitive variables) never appear in the journal, the log or the output.
 
@@ -452,6 +455,9 @@ func runApply(s *streams, args []string) int {
 	}
 	if stream != nil {
 		stream.Write(views.SummaryMessage(res, time.Now()))
+	} else {
+		// Under -json the outputs message carried them.
+		views.ApplyOutputs(out, res.Outputs)
 	}
 	code := reportApply(s, a, res, runbookPath)
 	if a.Sandbox {
