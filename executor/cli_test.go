@@ -232,8 +232,9 @@ step "after" {
 }
 
 // TestSecretsNeverWritten runs steps whose output and failure carry
-// NOMAD_TOKEN, CONSUL_HTTP_TOKEN and a sensitive variable, and checks that
-// none reaches the journal, the audit log or the output.
+// NOMAD_TOKEN, CONSUL_HTTP_TOKEN (plain and encoded) and a sensitive
+// variable (transformed), and checks that none reaches the journal, the
+// audit log or the output.
 func TestSecretsNeverWritten(t *testing.T) {
 	dir := writeRunbook(t, `
 variable "pw" {
@@ -242,7 +243,7 @@ variable "pw" {
 }
 step "show" {
   action "exec" {
-    command = ["sh", "-c", "echo nomad=$NOMAD_TOKEN consul=$CONSUL_HTTP_TOKEN pw=${var.pw}; echo err-$NOMAD_TOKEN >&2"]
+    command = ["sh", "-c", "echo nomad=$NOMAD_TOKEN consul=$CONSUL_HTTP_TOKEN; printf %s $NOMAD_TOKEN | base64; echo $NOMAD_TOKEN | tr a-z A-Z; echo err-$NOMAD_TOKEN >&2"]
     effect  = "none"
   }
 }
@@ -257,7 +258,7 @@ step "fail" {
 step "derived" {
   depends_on = [step.show]
   action "exec" {
-    command = ["true", upper(var.pw), replace(var.pw, "-", "_")]
+    command = ["sh", "-c", "echo ${upper(var.pw)} ${strrev(var.pw)} ${replace(var.pw, "-", "_")}; printf %s ${var.pw} | base64", "sh"]
     effect  = "none"
   }
 }
@@ -281,7 +282,8 @@ step "ask" {
 }
 `)
 	secrets := []string{"s3cr3t-nomad-token-9f1c", "s3cr3t-consul-token-77ab", "hunter2-sensitive-var",
-		"HUNTER2-SENSITIVE-VAR", "hunter2_sensitive_var"}
+		"HUNTER2-SENSITIVE-VAR", "hunter2_sensitive_var", "rav-evitisnes-2retnuh", "aHVudGVyMi1zZW5zaXRpdmUtdmFy",
+		"S3CR3T-NOMAD-TOKEN-9F1C", "czNjcjN0LW5vbWFkLXRva2VuLTlmMWM"}
 	cmd := exec.Command(nrunBin, "apply", "-auto-approve", "-var", "pw="+secrets[2], "main.nrun.hcl")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NOMAD_TOKEN="+secrets[0], "CONSUL_HTTP_TOKEN="+secrets[1])
@@ -299,8 +301,8 @@ step "ask" {
 		}
 		return nil
 	})
-	if !strings.Contains(all.String(), "pw="+Redacted) {
-		t.Fatalf("the audit log lacks the redacted output:\n%s", all.String())
+	if !strings.Contains(all.String(), "nomad="+Redacted) || !strings.Contains(all.String(), suppressedOutput) {
+		t.Fatalf("the audit log lacks the redacted or suppressed output:\n%s", all.String())
 	}
 	for _, s := range secrets {
 		if strings.Contains(all.String(), s) {
