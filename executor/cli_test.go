@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -188,6 +189,85 @@ step "long" {
 	if len(runs) != 1 || runs[0].State.Instances["step.long"].Phase != journal.PhaseIntent {
 		t.Fatalf("journal after a hard stop: %+v", runs[0].State.Instances["step.long"])
 	}
+}
+
+// TestSIGHUP: a dropped ssh session sends SIGHUP and takes the output
+// pipes with it. apply must stop as at a first Ctrl-C: the running exec
+// finishes, nothing new starts, the journal ends "interrupted" with no
+// step in doubt; and writing to the dead stdout must not kill it
+// (SIGPIPE).
+func TestSIGHUP(t *testing.T) {
+	dir := writeRunbook(t, `
+step "long" {
+  action "exec" {
+    command = ["sh", "-c", "touch started; while [ ! -e go ]; do sleep 0.05; done; echo done"]
+    effect  = "none"
+  }
+}
+step "next" {
+  depends_on = [step.long]
+  action "exec" {
+    command = ["touch", "next.txt"]
+    effect  = "none"
+  }
+}
+`)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(nrunBin, "apply", "-auto-approve", "main.nrun.hcl")
+	cmd.Dir = dir
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, "started", func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })
+	pr.Close() // the session is gone: stdout is a broken pipe
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the stop message", func() bool { return strings.Contains(stderr.String(), "stopping") })
+	os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("exit %v, want 130\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("apply did not stop after SIGHUP")
+	}
+	runs, _ := ListRuns(filepath.Join(dir, ".nrun"))
+	if len(runs) != 1 || runs[0].State.End == nil || runs[0].State.End.Status != journal.StatusInterrupted {
+		t.Fatalf("journal after SIGHUP: %+v", runs)
+	}
+	if in := runs[0].State.Instances["step.long"]; in == nil || in.Phase != journal.PhaseFinished {
+		t.Fatalf("step.long after SIGHUP: %+v; want finished, not in doubt", in)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "next.txt")); err == nil {
+		t.Fatal("step next started after SIGHUP")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // TestApprovalPause: without a terminal an approval pauses the run (exit
