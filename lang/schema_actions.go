@@ -200,7 +200,7 @@ var ActionSpecs = map[string]*ActionSpec{
 		},
 	},
 	"exec": {
-		Doc:    "Runs a local command (argv, no shell). The block declares its effect on the step's target. Its output is streamed line by line to the console, -json events and run.log (whole lines, however long; the console and events get lines over 4 KiB in pieces). A failure record keeps the last 5 lines. When `command`, `check` or `env` uses a sensitive value, the command's output is suppressed everywhere, replaced by one line saying so: wrap the value in nonsensitive() to show it. In all other output, secrets are masked, also upper- or lower-cased, base64- or URL-encoded and reversed.",
+		Doc:    "Runs a local command (argv, no shell). The block declares its effect on the step's target. Its output is streamed line by line to the console, -json events and run.log (whole lines, however long; the console and events get lines over 4 KiB in pieces). A failure record keeps the last 5 lines. step.NAME.output is its standard output up to 1 MiB; a longer output is not kept (run.log has it) and a step that uses step.NAME.output then fails, naming it. When `command`, `check` or `env` uses a sensitive value, the command's output is suppressed everywhere, replaced by one line saying so: wrap the value in nonsensitive() to show it. In all other output, secrets are masked, also upper- or lower-cased, base64- or URL-encoded and reversed.",
 		Effect: EffectNone,
 		Attrs: []AttrSpec{
 			{Name: "command", Type: cty.List(cty.String), Required: true, Doc: "argv of the command; the first element is looked up on PATH.", check: checkNonEmpty},
