@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
 
@@ -168,6 +169,27 @@ func (r *runner) argvSensitive(n *node, what string) bool {
 		}
 	}
 	return false
+}
+
+// progSensitive reports whether the program itself (the first element of
+// the command or check) may be computed from a sensitive value: true
+// unless the list is written out and its first element is not.
+func (r *runner) progSensitive(n *node, what string) bool {
+	if !r.argvSensitive(n, what) {
+		return false
+	}
+	name := "command"
+	if what == "check" {
+		name = "check"
+	}
+	at, ok := n.step.Action.Args[name]
+	if !ok {
+		return true
+	}
+	if t, ok := at.Expr.(*hclsyntax.TupleConsExpr); ok && len(t.Exprs) > 0 {
+		return r.sens.Uses(t.Exprs[0])
+	}
+	return true
 }
 
 func (r *runner) approval(ctx context.Context, n *node, msg string) (string, string, error) {

@@ -342,6 +342,14 @@ step "derived" {
     effect  = "none"
   }
 }
+step "prog" {
+  depends_on = [step.show]
+  on_failure = "continue"
+  action "exec" {
+    command = [var.pw, "arg"]
+    effect  = "none"
+  }
+}
 step "guarded" {
   depends_on = [step.show]
   on_failure = "continue"
@@ -368,7 +376,7 @@ step "ask" {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NOMAD_TOKEN="+secrets[0], "CONSUL_HTTP_TOKEN="+secrets[1])
 	out, _ := cmd.CombinedOutput()
-	if !strings.Contains(string(out), "nomad="+Redacted) || !strings.Contains(string(out), "FAILED") ||
+	if !strings.Contains(string(out), "nomad="+Redacted) || !strings.Contains(string(out), "step.prog: FAILED: exec: the command (sensitive) was not found") ||
 		!strings.Contains(string(out), "approval needed") || !strings.Contains(string(out), "precondition failed") {
 		t.Fatalf("the run did not print what it should:\n%s", out)
 	}

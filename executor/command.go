@@ -100,8 +100,18 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
+	sensitive := r.argvSensitive(n, what)
+	// prog names the command in errors (journal, status): not when it
+	// may be the secret itself.
+	prog := argv[0]
+	if r.progSensitive(n, what) {
+		prog = "(sensitive)"
+	}
 	name, err := lookPathIn(argv[0], pathOf(environ))
 	if err != nil {
+		if prog != argv[0] {
+			return "", false, fmt.Errorf("%s: the command (sensitive) was not found on PATH or is not executable", what)
+		}
 		return "", false, fmt.Errorf("%s: %w", what, err)
 	}
 	cmd := exec.Command(name, argv[1:]...)
@@ -125,7 +135,6 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 	defer errR.Close()
 	cmd.Stdout, cmd.Stderr = outW, errW
 
-	sensitive := r.argvSensitive(n, what)
 	shown := strings.Join(argv, " ")
 	if sensitive {
 		// Exact-match redaction cannot catch upper(var.pw) or
@@ -137,6 +146,9 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 	outW.Close()
 	errW.Close()
 	if err != nil {
+		if sensitive {
+			return "", false, fmt.Errorf("%s %s: the command could not be started", what, prog)
+		}
 		return "", false, fmt.Errorf("%s: %w", what, err)
 	}
 	if what == "exec" {
@@ -198,12 +210,12 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 		return out, truncated, nil
 	}
 	if err := parent.Err(); err != nil {
-		return out, truncated, fmt.Errorf("%s %s: %w", what, argv[0], err)
+		return out, truncated, fmt.Errorf("%s %s: %w", what, prog, err)
 	}
 	if stopped {
-		return out, truncated, fmt.Errorf("%s %s: timed out after %s and was stopped: %w", what, argv[0], timeout, context.DeadlineExceeded)
+		return out, truncated, fmt.Errorf("%s %s: timed out after %s and was stopped: %w", what, prog, timeout, context.DeadlineExceeded)
 	}
-	msg := fmt.Sprintf("%s %s: %v", what, argv[0], werr)
+	msg := fmt.Sprintf("%s %s: %v", what, prog, werr)
 	switch {
 	case sensitive:
 		msg += " (" + suppressedOutput + ")"
