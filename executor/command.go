@@ -180,6 +180,9 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 	go func() { defer wg.Done(); r.readOutput(outR, n, what, "stdout", sensitive, o) }()
 	go func() { defer wg.Done(); r.readOutput(errR, n, what, "stderr", sensitive, o) }()
 	werr := cmd.Wait()
+	// Taken now: a timeout that runs out while the readers drain did not
+	// stop the command.
+	stopped := !stopTerm()
 	read := make(chan struct{})
 	go func() { wg.Wait(); close(read) }()
 	select {
@@ -191,7 +194,6 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 		errR.Close()
 		<-read
 	}
-	stopped := !stopTerm()
 	if stopped {
 		// The timeout or a stop fired. The killer stays armed while any
 		// process of the group is left, so nothing of the command runs
