@@ -67,7 +67,7 @@ step "outer" {
 		expr string
 		want bool
 	}{
-		"sensitive command's output":   {"step.login.output", true},
+		"sensitive command's output":    {"step.login.output", true},
 		"output of a step using it":     {"step.chained.output", true},
 		"sensitive env":                 {"step.viaenv.output", true},
 		"nonsensitive command's output": {"step.public.output", false},
