@@ -1,19 +1,14 @@
 package executor
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
 
@@ -176,6 +171,27 @@ func (r *runner) argvSensitive(n *node, what string) bool {
 	return false
 }
 
+// progSensitive reports whether the program itself (the first element of
+// the command or check) may be computed from a sensitive value: true
+// unless the list is written out and its first element is not.
+func (r *runner) progSensitive(n *node, what string) bool {
+	if !r.argvSensitive(n, what) {
+		return false
+	}
+	name := "command"
+	if what == "check" {
+		name = "check"
+	}
+	at, ok := n.step.Action.Args[name]
+	if !ok {
+		return true
+	}
+	if t, ok := at.Expr.(*hclsyntax.TupleConsExpr); ok && len(t.Exprs) > 0 {
+		return r.sens.Uses(t.Exprs[0])
+	}
+	return true
+}
+
 func (r *runner) approval(ctx context.Context, n *node, msg string) (string, string, error) {
 	// The operator sees the message at the terminal and in events; a
 	// secret in it, or anything computed from one, must not show.
@@ -207,9 +223,7 @@ func (r *runner) approval(ctx context.Context, n *node, msg string) (string, str
 	return "", "", errPaused
 }
 
-// execAction runs the command in its own process group (a Ctrl-C at the
-// terminal reaches nrun, which decides; not the command), with its output
-// in the audit log.
+// execAction runs the command, then its check command (see runCommand).
 func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Value) (string, string, error) {
 	// Plan refused the NUL bytes it could see; a step output is known
 	// only now. Refuse before the command runs, not between it and check.
@@ -245,110 +259,21 @@ func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Va
 			env[k.AsString()] = e.AsString()
 		}
 	}
-	out, err := r.runCommand(ctx, n, "exec", argv, env, timeout)
+	out, truncated, err := r.runCommand(ctx, n, "exec", argv, env, timeout)
 	if err != nil {
 		return "", "", err
 	}
-	n.output = out
+	n.output, n.outputTruncated = out, truncated
 	check, err := stringList("check", args["check"])
 	if err != nil {
 		return "", "", err
 	}
 	if len(check) > 0 {
-		if _, err := r.runCommand(ctx, n, "check", check, env, timeout); err != nil {
+		if _, _, err := r.runCommand(ctx, n, "check", check, env, timeout); err != nil {
 			return "", "", fmt.Errorf("the check command after exec failed: %w", err)
 		}
 	}
 	return "exit 0", "", nil
-}
-
-func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []string, env map[string]string, timeout time.Duration) (string, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	environ := append(execEnviron(os.Environ(), selfDir()), r.cfg.Env...)
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	name, err := lookPathIn(argv[0], pathOf(environ))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
-	}
-	cmd := exec.Command(name, argv[1:]...)
-	cmd.Args[0] = argv[0]
-	cmd.Dir = r.cfg.BaseDir
-	cmd.Env = environ
-	cmd.SysProcAttr = childAttr()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return "", err
-	}
-	shown := strings.Join(argv, " ")
-	if r.argvSensitive(n, what) {
-		// Exact-match redaction cannot catch upper(var.pw) or
-		// base64encode(var.pw): hide the whole command line.
-		shown = "(sensitive)"
-	}
-	r.log.Printf("%s: %s: %s", n.addr, what, shown)
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
-	}
-	if what == "exec" {
-		// Recorded so that a resume after a crash can wait for a command
-		// that outlived nrun before it probes the command's effect.
-		host, _ := os.Hostname()
-		r.append(journal.Record{Kind: journal.KindExecStart, Addr: n.addr, PID: cmd.Process.Pid, Host: host})
-	}
-	stopKill := context.AfterFunc(ctx, func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	})
-	defer stopKill()
-	var out strings.Builder
-	var tail []string
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	read := func(rd io.Reader, stream string, keep bool) {
-		defer wg.Done()
-		sc := bufio.NewScanner(rd)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			mu.Lock()
-			if keep {
-				out.WriteString(line)
-				out.WriteByte('\n')
-			}
-			tail = append(tail, line)
-			if len(tail) > 5 {
-				tail = tail[1:]
-			}
-			mu.Unlock()
-			r.log.Printf("%s: %s %s| %s", n.addr, what, stream, line)
-			r.emit(Event{Kind: EventOutput, Addr: n.addr, Message: line})
-		}
-	}
-	wg.Add(2)
-	go read(stdout, "stdout", true)
-	go read(stderr, "stderr", false)
-	wg.Wait()
-	err = cmd.Wait()
-	if err != nil {
-		if ctx.Err() != nil {
-			return out.String(), fmt.Errorf("%s %s: %w", what, argv[0], ctx.Err())
-		}
-		msg := fmt.Sprintf("%s %s: %v", what, argv[0], err)
-		if len(tail) > 0 {
-			msg += ": " + strings.Join(tail, " / ")
-		}
-		return out.String(), errors.New(msg)
-	}
-	return out.String(), nil
 }
 
 // targetArg is the object an action argument names, else the instance's

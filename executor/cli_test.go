@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -191,6 +192,85 @@ step "long" {
 	}
 }
 
+// TestSIGHUP: a dropped ssh session sends SIGHUP and takes the output
+// pipes with it. apply must stop as at a first Ctrl-C: the running exec
+// finishes, nothing new starts, the journal ends "interrupted" with no
+// step in doubt; and writing to the dead stdout must not kill it
+// (SIGPIPE).
+func TestSIGHUP(t *testing.T) {
+	dir := writeRunbook(t, `
+step "long" {
+  action "exec" {
+    command = ["sh", "-c", "touch started; while [ ! -e go ]; do sleep 0.05; done; echo done"]
+    effect  = "none"
+  }
+}
+step "next" {
+  depends_on = [step.long]
+  action "exec" {
+    command = ["touch", "next.txt"]
+    effect  = "none"
+  }
+}
+`)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(nrunBin, "apply", "-auto-approve", "main.nrun.hcl")
+	cmd.Dir = dir
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, "started", func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })
+	pr.Close() // the session is gone: stdout is a broken pipe
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the stop message", func() bool { return strings.Contains(stderr.String(), "stopping") })
+	os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("exit %v, want 130\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("apply did not stop after SIGHUP")
+	}
+	runs, _ := ListRuns(filepath.Join(dir, ".nrun"))
+	if len(runs) != 1 || runs[0].State.End == nil || runs[0].State.End.Status != journal.StatusInterrupted {
+		t.Fatalf("journal after SIGHUP: %+v", runs)
+	}
+	if in := runs[0].State.Instances["step.long"]; in == nil || in.Phase != journal.PhaseFinished {
+		t.Fatalf("step.long after SIGHUP: %+v; want finished, not in doubt", in)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "next.txt")); err == nil {
+		t.Fatal("step next started after SIGHUP")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 // TestApprovalPause: without a terminal an approval pauses the run (exit
 // 3); resume -approve continues it.
 func TestApprovalPause(t *testing.T) {
@@ -233,8 +313,9 @@ step "after" {
 }
 
 // TestSecretsNeverWritten runs steps whose output and failure carry
-// NOMAD_TOKEN, CONSUL_HTTP_TOKEN and a sensitive variable, and checks that
-// none reaches the journal, the audit log or the output.
+// NOMAD_TOKEN, CONSUL_HTTP_TOKEN (plain and encoded) and a sensitive
+// variable (transformed), and checks that none reaches the journal, the
+// audit log or the output.
 func TestSecretsNeverWritten(t *testing.T) {
 	dir := writeRunbook(t, `
 variable "pw" {
@@ -243,7 +324,7 @@ variable "pw" {
 }
 step "show" {
   action "exec" {
-    command = ["sh", "-c", "echo nomad=$NOMAD_TOKEN consul=$CONSUL_HTTP_TOKEN pw=${var.pw}; echo err-$NOMAD_TOKEN >&2"]
+    command = ["sh", "-c", "echo nomad=$NOMAD_TOKEN consul=$CONSUL_HTTP_TOKEN; printf %s $NOMAD_TOKEN | base64; echo $NOMAD_TOKEN | tr a-z A-Z; echo err-$NOMAD_TOKEN >&2"]
     effect  = "none"
   }
 }
@@ -258,7 +339,15 @@ step "fail" {
 step "derived" {
   depends_on = [step.show]
   action "exec" {
-    command = ["true", upper(var.pw), replace(var.pw, "-", "_")]
+    command = ["sh", "-c", "echo ${upper(var.pw)} ${strrev(var.pw)} ${replace(var.pw, "-", "_")}; printf %s ${var.pw} | base64", "sh"]
+    effect  = "none"
+  }
+}
+step "prog" {
+  depends_on = [step.show]
+  on_failure = "continue"
+  action "exec" {
+    command = [var.pw, "arg"]
     effect  = "none"
   }
 }
@@ -282,12 +371,13 @@ step "ask" {
 }
 `)
 	secrets := []string{"s3cr3t-nomad-token-9f1c", "s3cr3t-consul-token-77ab", "hunter2-sensitive-var",
-		"HUNTER2-SENSITIVE-VAR", "hunter2_sensitive_var"}
+		"HUNTER2-SENSITIVE-VAR", "hunter2_sensitive_var", "rav-evitisnes-2retnuh", "aHVudGVyMi1zZW5zaXRpdmUtdmFy",
+		"S3CR3T-NOMAD-TOKEN-9F1C", "czNjcjN0LW5vbWFkLXRva2VuLTlmMWM"}
 	cmd := exec.Command(nrunBin, "apply", "-auto-approve", "-var", "pw="+secrets[2], "main.nrun.hcl")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NOMAD_TOKEN="+secrets[0], "CONSUL_HTTP_TOKEN="+secrets[1])
 	out, _ := cmd.CombinedOutput()
-	if !strings.Contains(string(out), "nomad="+Redacted) || !strings.Contains(string(out), "FAILED") ||
+	if !strings.Contains(string(out), "nomad="+Redacted) || !strings.Contains(string(out), "step.prog: FAILED: exec: the command (sensitive) was not found") ||
 		!strings.Contains(string(out), "approval needed") || !strings.Contains(string(out), "precondition failed") {
 		t.Fatalf("the run did not print what it should:\n%s", out)
 	}
@@ -300,8 +390,8 @@ step "ask" {
 		}
 		return nil
 	})
-	if !strings.Contains(all.String(), "pw="+Redacted) {
-		t.Fatalf("the audit log lacks the redacted output:\n%s", all.String())
+	if !strings.Contains(all.String(), "nomad="+Redacted) || !strings.Contains(all.String(), suppressedOutput) {
+		t.Fatalf("the audit log lacks the redacted or suppressed output:\n%s", all.String())
 	}
 	for _, s := range secrets {
 		if strings.Contains(all.String(), s) {

@@ -33,6 +33,13 @@
 // finish; continue skips only the dependants; pause stops like abort and
 // leaves the run paused.
 //
+// An exec command runs in its own process group, under a timeout (its
+// own, else lang.ExecTimeout); at the timeout or a hard stop the group gets
+// SIGTERM, then SIGKILL. Its output streams as it comes, with no line
+// limit, to events and the audit log, through the Redactor; only bounded
+// parts are held (see command.go). A command built from a sensitive value
+// has its output suppressed everywhere.
+//
 // Resume replays the journal: finished instances are skipped; an instance
 // whose intent has no "action done" is in doubt and is re-checked with its
 // action's own probe (a drain already set, a peer already gone, an exec

@@ -137,8 +137,11 @@ type node struct {
 	state  *journal.Instance // replayed state, never nil
 	status string            // "", running, finished, failed, skipped, paused, indoubt
 	// output is the action's output (exec stdout) once it ran.
-	output    string
-	outputSet bool
+	output string
+	// outputTruncated: the stdout was over OutputCap and output is not
+	// published (see setOutput).
+	outputTruncated bool
+	outputSet       bool
 	// tgt is the target resolved at run time when the plan has none.
 	tgt *checks.Target
 }
@@ -174,6 +177,9 @@ type runner struct {
 	nomad  *nomadAPI
 	failMu sync.Mutex
 	gate   gate
+	// bigOutputs are the step.NAME.output references left unknown
+	// because the output was over OutputCap (guarded by scMu).
+	bigOutputs []string
 	// sens says which expressions are computed from sensitive variables.
 	sens *lang.Sensitivity
 	// set when a failure with abort or pause, or an approval pause,

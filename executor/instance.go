@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -425,6 +426,9 @@ func (r *runner) evalArgs(n *node, attrs map[string]*hcl.Attribute) (map[string]
 			return nil, fmt.Errorf("argument %s: %s", name, diags.Error())
 		}
 		if !v.IsWhollyKnown() {
+			if len(r.bigOutputs) > 0 {
+				return nil, fmt.Errorf("argument %s is not known: it depends on a step that has not produced its output, or on %s, which is not kept because the command printed more than %d bytes on its standard output (run.log has it whole); write large output to a file and pass its path", name, strings.Join(r.bigOutputs, " or "), OutputCap)
+			}
 			return nil, fmt.Errorf("argument %s is not known (it depends on a step that has not produced its output)", name)
 		}
 		out[name] = v
@@ -455,7 +459,15 @@ func (r *runner) setOutput(n *node) {
 	if n.step.Outer != nil {
 		key = n.step.Outer.Name + ".step." + n.step.Name
 	}
-	r.sc.SetStep(key, cty.ObjectVal(map[string]cty.Value{"output": cty.StringVal(n.output)}))
+	out := cty.StringVal(n.output)
+	if n.outputTruncated {
+		// A cut value could run a later step on part of a list or a
+		// document: the output is unknown, and a step that uses it fails
+		// (evalArgs names this step).
+		out = cty.UnknownVal(cty.String)
+		r.bigOutputs = append(r.bigOutputs, "step."+strings.ReplaceAll(key, ".step.", ".")+".output")
+	}
+	r.sc.SetStep(key, cty.ObjectVal(map[string]cty.Value{"output": out}))
 	n.outputSet = true
 }
 

@@ -56,7 +56,7 @@ func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 		if len(check) == 0 {
 			return probeUnknown, "the exec command may or may not have run and the action has no check command to tell"
 		}
-		if _, err := r.runCommand(ctx, n, "check", check, nil, 0); err != nil {
+		if _, _, err := r.runCommand(ctx, n, "check", check, nil, 0); err != nil {
 			return probeRedo, "check command failed (effect not in place): " + firstLine(err.Error())
 		}
 		return probeDone, "check command exited 0 (effect already in place)"

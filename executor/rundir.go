@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -138,6 +139,27 @@ func (l *auditLog) Printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.f.WriteString(b.String())
+}
+
+// Line writes one line of command output: prefix, then head, then the
+// rest of the line from more (when not nil). The text is already redacted
+// (see Redactor.Prefix: a secret may span the pieces of a long line, so
+// it cannot be redacted here). The line is written whole under the lock,
+// so other log lines never split it.
+func (l *auditLog) Line(prefix, head string, more io.Reader) {
+	if l == nil {
+		return
+	}
+	ts := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if more == nil {
+		l.f.WriteString(ts + " " + prefix + head + "\n")
+		return
+	}
+	l.f.WriteString(ts + " " + prefix + head)
+	io.Copy(l.f, more)
+	l.f.WriteString("\n")
 }
 
 func (l *auditLog) Close() error {

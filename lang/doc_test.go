@@ -193,3 +193,20 @@ func TestLanguageDocExamplesParse(t *testing.T) {
 		}
 	}
 }
+
+// TestExecTimeoutDocumented: the exec timeout's doc states ExecTimeout.
+func TestExecTimeoutDocumented(t *testing.T) {
+	d := ExecTimeout.String() // "30m0s": written "30m"
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	want := "Default: " + d + "."
+	for _, a := range ActionSpecs["exec"].Attrs {
+		if a.Name == "timeout" && !strings.Contains(a.Doc, want) {
+			t.Errorf("exec timeout doc %q does not say %q", a.Doc, want)
+		}
+	}
+}

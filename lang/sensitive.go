@@ -10,16 +10,23 @@ import (
 // Sensitivity traces which expressions derive from a sensitive variable,
 // directly or through locals. Values carry no cty marks in nrun, so the
 // trace is syntactic: a reference to a sensitive var.x, or to a local whose
-// expression uses one, makes an expression sensitive. A reference inside
+// expression uses one, makes an expression sensitive. So does a reference
+// to step.NAME where NAME is an exec step whose command, check or env is
+// sensitive: its output (step.NAME.output) may print the secret in any
+// form, which is why the executor suppresses it. A reference inside
 // nonsensitive(...) does not: the operator has declared that part public.
 type Sensitivity struct {
 	vars   map[string]bool
 	locals map[string]bool
+	// steps are the names of such exec steps, and of the composites
+	// holding them. Inner step names are scoped to their composite; a
+	// name is marked wherever it is used, which can only hide more.
+	steps map[string]bool
 }
 
 // NewSensitivity computes the sensitive variables and locals of rb.
 func NewSensitivity(rb *Runbook) *Sensitivity {
-	s := &Sensitivity{vars: map[string]bool{}, locals: map[string]bool{}}
+	s := &Sensitivity{vars: map[string]bool{}, locals: map[string]bool{}, steps: map[string]bool{}}
 	if rb == nil {
 		return s
 	}
@@ -28,7 +35,8 @@ func NewSensitivity(rb *Runbook) *Sensitivity {
 			s.vars[v.Name] = true
 		}
 	}
-	// Repeat until no more are found: a local may use another local.
+	// Repeat until no more are found: a local may use another local, and
+	// a command the output of another step.
 	for changed := len(s.vars) > 0; changed; {
 		changed = false
 		for _, l := range rb.Locals {
@@ -37,8 +45,40 @@ func NewSensitivity(rb *Runbook) *Sensitivity {
 				changed = true
 			}
 		}
+		for _, st := range rb.Steps {
+			if s.markSteps(st) {
+				changed = true
+			}
+		}
 	}
 	return s
+}
+
+// markSteps marks st (and, for a composite, its inner steps) when it is an
+// exec step with a sensitive command, check or env, and reports whether
+// anything new was marked. A composite holding one is marked too, since
+// step.OUTER.step.INNER.output reaches the output.
+func (s *Sensitivity) markSteps(st *Step) bool {
+	changed := false
+	if a := st.Action; a != nil && a.Type == "exec" && !s.steps[st.Name] {
+		for _, name := range []string{"command", "check", "env"} {
+			if at, ok := a.Args[name]; ok && s.Uses(at.Expr) {
+				s.steps[st.Name] = true
+				changed = true
+				break
+			}
+		}
+	}
+	for _, in := range st.Steps {
+		if s.markSteps(in) {
+			changed = true
+		}
+		if s.steps[in.Name] && !s.steps[st.Name] {
+			s.steps[st.Name] = true
+			changed = true
+		}
+	}
+	return changed
 }
 
 // Variable reports whether var.name is sensitive.
@@ -80,6 +120,10 @@ traversals:
 			}
 		case "local":
 			if s.locals[at.Name] {
+				return true
+			}
+		case "step":
+			if s.steps[at.Name] {
 				return true
 			}
 		}

@@ -268,7 +268,9 @@ func TestResolveFeatures(t *testing.T) {
 	if a := p.Instance("step.probe").Action.Args[0]; !a.Sensitive || a.Value != "(sensitive)" {
 		t.Errorf("probe command = %+v", a)
 	}
-	if a := p.Instance("step.use").Action.Args[0]; a.Known || a.Value != `["echo", (known after apply)]` {
+	// step.probe's command uses the token, so its output may hold it in
+	// any form: step.use, which passes that output on, is sensitive too.
+	if a := p.Instance("step.use").Action.Args[0]; !a.Sensitive || a.Value != "(sensitive)" {
 		t.Errorf("use command = %+v", a)
 	}
 	d := p.Instance(`step.drain["c1"]`)

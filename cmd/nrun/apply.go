@@ -55,7 +55,9 @@ const applyHelp = `Usage: nrun apply [options] PATH
 
   Ctrl-C once: nothing new starts, running actions finish (waits stop at
   once), the journal is checkpointed, apply exits 130 and prints the resume
-  command. Twice: stop at once; the journal stays consistent.
+  command. Twice: stop at once (a running exec command gets SIGTERM, then
+  SIGKILL 10s later); the journal stays consistent. SIGTERM and SIGHUP (a
+  dropped ssh session) count as Ctrl-C.
 
 Options:
 
@@ -102,7 +104,8 @@ Exit codes:
        step failed, not approved, or bad usage
   3    paused: an approval or an in-doubt action waits for the operator
        (the resume command is printed)
-  130  interrupted by Ctrl-C (the resume command is printed)
+  130  interrupted by Ctrl-C, SIGTERM or SIGHUP (the resume command is
+       printed)
 `
 
 const exitPaused = 3
@@ -208,7 +211,7 @@ func runApply(s *streams, args []string) int {
 
 	var sandboxEnv map[string]string
 	if a.Sandbox {
-		sctx, sstop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		sctx, sstop := signal.NotifyContext(context.Background(), stopSignals...)
 		env, err := applySandbox(sctx, s)
 		sstop()
 		if err != nil {
@@ -275,8 +278,16 @@ func runApply(s *streams, args []string) int {
 	defer cancel()
 	stop := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
+	// After a SIGHUP the session's pipes may be gone. Go kills a program
+	// that writes to a broken stdout or stderr with SIGPIPE unless it
+	// asks for the signal; asked for (and dropped), the write fails with
+	// EPIPE and the stop goes on to close the journal. Notify rather than
+	// Ignore: an ignored signal would stay ignored in exec commands.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 	var interrupted sync.Once
 	go func() {
 		n := 0

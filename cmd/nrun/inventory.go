@@ -86,7 +86,7 @@ func runInventory(s *streams, args []string) int {
 	}
 	var diags hcl.Diagnostics
 	var files map[string]*hcl.File
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

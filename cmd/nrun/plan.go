@@ -185,7 +185,7 @@ func runPlan(s *streams, args []string) int {
 		// Apply reads none for this runbook either (same rule), so a
 		// saved plan carries no fingerprint that apply would compare.
 	default:
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		view, vd = planner.LiveView(ctx, rb, inputs, s.Getenv)
 		cancel()
@@ -246,7 +246,7 @@ func runPlan(s *streams, args []string) int {
 // (-inventory) runs no terraform and says so. Its diagnostics are warnings
 // only, and are also recorded in p.
 func previewTerraform(rb *lang.Runbook, inputs map[string]cty.Value, p *planner.Plan, view *cluster.View, path string, offline bool) hcl.Diagnostics {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/signal"
 	"time"
 
@@ -34,7 +33,7 @@ func previewJobs(s *streams, rb *lang.Runbook, inputs map[string]cty.Value, p *p
 	if err != nil {
 		return cluster.Diagnostics(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

@@ -192,7 +192,7 @@ func runSandbox(s *streams, args []string) int {
 	if f.dir == "" {
 		f.dir = filepath.Join(".nrun", "sandbox")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	opts := sandbox.Options{
 		Binaries: &sandbox.Binaries{Progress: s.Stderr, Getenv: s.Getenv},
