@@ -67,15 +67,20 @@ Options:
   -var-file FILE     Read input variables from an HCL file. Repeatable.
   -inventory FILE    Plan against a cluster view saved by 'nrun inventory'
                      instead of the live cluster (without job diffs).
+  -detailed-exitcode Exit 2 instead of 0 when the plan has step instances
+                     (as terraform plan -detailed-exitcode).
 
-Exit codes (like terraform plan -detailed-exitcode):
-  0  success, nothing to do (no step instances)
+Exit codes (like terraform plan):
+  0  success, with or without step instances to run
   1  error: the runbook is invalid, unsafe against this cluster, or the
      cluster could not be read; or bad usage
-  2  success, the plan has step instances to run
+  2  with -detailed-exitcode only: success, the plan has step instances
+     to run (0 then means there is nothing to do)
 `
 
-// exitChanges is plan's exit code for a plan with step instances.
+// exitChanges is plan's exit code for a plan with step instances under
+// -detailed-exitcode. Only there: a plan that succeeds exits 0 by default
+// so that 'nrun plan -out p && nrun apply p', set -e and go run work.
 const exitChanges = 2
 
 // planArgs are the parsed flags of `nrun plan`.
@@ -87,7 +92,9 @@ type planArgs struct {
 	Vars      []string
 	VarFiles  []string
 	Inventory string
-	Path      string
+	// DetailedExitcode asks for exit 2 on a plan with step instances.
+	DetailedExitcode bool
+	Path             string
 }
 
 func parsePlanArgs(args []string) (planArgs, error) {
@@ -100,6 +107,7 @@ func parsePlanArgs(args []string) (planArgs, error) {
 	fs.Var((*varFlag)(&a.Vars), "var", "")
 	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
 	fs.StringVar(&a.Inventory, "inventory", "", "")
+	fs.BoolVar(&a.DetailedExitcode, "detailed-exitcode", false, "")
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
@@ -234,10 +242,10 @@ func runPlan(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
 		return exitError
 	}
-	if p.Summary.Instances == 0 {
-		return exitOK
+	if a.DetailedExitcode && p.Summary.Instances > 0 {
+		return exitChanges
 	}
-	return exitChanges
+	return exitOK
 }
 
 // previewTerraform adds the Terraform plan summary of every terraform_apply
