@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -46,6 +48,10 @@ const planHelp = `Usage: nrun plan [options] PATH
   PATH is a .nrun.hcl file or a directory holding one runbook; it
   defaults to the current directory.
 
+  The plan ends with the command that applies it, with the -var and
+  -var-file options given (quoted for the shell). A sensitive value is
+  never printed: it shows as -var NAME=..., to be given again.
+
 Options:
 
   -out FILE          Save the plan to FILE for 'nrun apply FILE', which
@@ -61,6 +67,15 @@ Options:
                      docs/plan-json.md) instead of text. With errors,
                      print the diagnostics as 'nrun validate -json' does.
   -markdown          Print the plan as Markdown for a pull request comment.
+                     Its first line is a marker, <!-- nrun-plan: NAME -->
+                     (NAME: the runbook block's name, else its files), by
+                     which a CI job can find and update its comment. It
+                     says whether the plan was made from the live cluster
+                     or an inventory file, and when that was read, and
+                     lists the variables (sensitive ones as (sensitive)).
+                     With errors it prints a Markdown document with the
+                     diagnostics in a fenced block (and them on stderr)
+                     and exits 1.
   -no-color          Disable colour. Colour is also off when stdout is not
                      a terminal or NO_COLOR is set.
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
@@ -178,6 +193,13 @@ func runPlan(s *streams, args []string) int {
 			return exitError
 		}
 		views.Diagnostics(s.Stderr, diags, files, dopts)
+		if a.Markdown {
+			// CI posts stdout as the comment: say why there is no plan,
+			// under the marker of this runbook's plan comment.
+			if err := views.PlanMarkdownFailed(s.Stdout, planTitle(rb, a.Path), diags, files); err != nil {
+				fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
+			}
+		}
 		return exitError
 	}
 	if rb == nil || diags.HasErrors() {
@@ -207,7 +229,7 @@ func runPlan(s *streams, args []string) int {
 	// Only a saved plan needs the salted hashes that let apply check its
 	// inputs; without -out the plan stays a pure function of its inputs, so
 	// -json and -markdown give the same bytes on every run.
-	var ropts planner.ResolveOptions
+	ropts := planner.ResolveOptions{Inventory: a.Inventory}
 	if a.Out != "" {
 		ropts.Salt = planner.NewSalt()
 	}
@@ -221,22 +243,21 @@ func runPlan(s *streams, args []string) int {
 		return fail(append(diags, pd...))
 	}
 
-	apply := a.Path
 	if a.Out != "" {
 		if err := planfile.Write(a.Out, p); err != nil {
 			return fail(append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot save the plan", Detail: fmt.Sprintf("%v. Check that the -out directory exists and is writable.", err)}))
 		}
-		apply = a.Out
 	}
+	apply, note := applyCommand(rb, a)
 
 	var v views.PlanView
 	switch {
 	case a.JSON:
 		v = views.PlanJSON{}
 	case a.Markdown:
-		v = views.PlanMarkdown{Apply: apply}
+		v = views.PlanMarkdown{Apply: apply, ApplyNote: note}
 	default:
-		v = views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: apply}
+		v = views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: apply, ApplyNote: note}
 	}
 	if err := v.Plan(s.Stdout, p); err != nil {
 		fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
@@ -272,4 +293,64 @@ func runbookBaseDir(path string) string {
 		return filepath.Dir(abs)
 	}
 	return abs
+}
+
+// planTitle is the name the Markdown of a plan of rb goes by
+// (views.PlanTitle), also when the plan failed, so both update the same
+// pull request comment. Without a runbook (it did not load) it is path.
+func planTitle(rb *lang.Runbook, path string) string {
+	if rb == nil {
+		return path
+	}
+	if rb.Meta != nil && rb.Meta.Name != "" {
+		return rb.Meta.Name
+	}
+	var names []string
+	for name := range rb.Files {
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return path
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// applyCommand is what the "To apply" hint puts after 'nrun apply', with
+// a note when it hides a value. A plan made without -out is applied from
+// the runbook with the same -var and -var-file options. A saved plan
+// keeps the clear values itself but only a hash of the sensitive ones,
+// so apply is given the -var-file options and the sensitive -var ones
+// again. A sensitive value is never printed: it shows as NAME=..., and
+// the note says so.
+func applyCommand(rb *lang.Runbook, a planArgs) (args, note string) {
+	var parts, hidden []string
+	for _, kv := range a.Vars {
+		name, _, _ := strings.Cut(kv, "=")
+		name = strings.TrimSpace(name)
+		v := rb.Variable(name)
+		switch {
+		case v != nil && v.Sensitive:
+			parts = append(parts, "-var "+shellQuote(name+"=..."))
+			hidden = append(hidden, name)
+		case a.Out == "":
+			parts = append(parts, "-var "+shellQuote(kv))
+		}
+	}
+	for _, f := range a.VarFiles {
+		parts = append(parts, "-var-file "+shellQuote(f))
+	}
+	target := a.Path
+	if a.Out != "" {
+		target = a.Out
+	}
+	parts = append(parts, shellQuote(target))
+	switch len(hidden) {
+	case 0:
+	case 1:
+		note = fmt.Sprintf("(%s: sensitive, not shown; give its value again in place of ...)", hidden[0])
+	default:
+		note = fmt.Sprintf("(%s: sensitive, not shown; give their values again in place of ...)", strings.Join(hidden, ", "))
+	}
+	return strings.Join(parts, " "), note
 }

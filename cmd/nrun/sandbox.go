@@ -341,8 +341,11 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 	return nil
 }
 
+// shellQuote quotes v for a POSIX shell when it holds anything but
+// characters no shell treats specially in an argument, so a printed
+// command can be pasted as it is.
 func shellQuote(v string) string {
-	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:") == "" {
+	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@%+") == "" {
 		return v
 	}
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
