@@ -111,10 +111,11 @@ func parseValidateArgs(args []string) (validateArgs, error) {
 }
 
 // usageError prints the help text after err and returns the exit code for
-// a flag-parsing failure; -help itself is not an error.
+// a flag-parsing failure. -help itself is not an error: the help asked for
+// goes to stdout (so it can be paged or grepped) with exit 0.
 func usageError(s *streams, name, help string, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(s.Stderr, help)
+		fmt.Fprint(s.Stdout, help)
 		return exitOK
 	}
 	fmt.Fprintf(s.Stderr, "nrun %s: %v\n\n%s", name, err, help)
