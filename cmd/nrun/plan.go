@@ -345,12 +345,17 @@ func applyCommand(rb *lang.Runbook, a planArgs) (args, note string) {
 		target = a.Out
 	}
 	parts = append(parts, shellQuote(target))
-	switch len(hidden) {
+	return strings.Join(parts, " "), sensitiveNote(hidden)
+}
+
+// sensitiveNote explains the NAME=... of the sensitive variables named in
+// an apply hint; "" when there are none.
+func sensitiveNote(names []string) string {
+	switch len(names) {
 	case 0:
+		return ""
 	case 1:
-		note = fmt.Sprintf("(%s: sensitive, not shown; give its value again in place of ...)", hidden[0])
-	default:
-		note = fmt.Sprintf("(%s: sensitive, not shown; give their values again in place of ...)", strings.Join(hidden, ", "))
+		return fmt.Sprintf("(%s: sensitive, not shown; give its value again in place of ...)", names[0])
 	}
-	return strings.Join(parts, " "), note
+	return fmt.Sprintf("(%s: sensitive, not shown; give their values again in place of ...)", strings.Join(names, ", "))
 }
