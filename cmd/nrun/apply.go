@@ -227,7 +227,7 @@ func runApply(s *streams, args []string) int {
 	if rb == nil || diags.HasErrors() {
 		return fail(diags)
 	}
-	inputs, d := lang.InputValues(rb, a.Vars, a.VarFiles)
+	inputs, d := inputValues(s, rb, a.Vars, a.VarFiles)
 	diags = append(diags, d...)
 	if saved != nil {
 		// The plan's clear values, the sensitive ones given again; every

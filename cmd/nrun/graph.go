@@ -75,7 +75,7 @@ func runGraph(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun graph: %s holds %d runbooks; name one of them, for example %s\n", a.Path, len(paths), paths[0])
 		return exitUsage
 	}
-	c := checkRunbook(a.Path, a.Vars, a.VarFiles)
+	c := checkRunbook(s, a.Path, a.Vars, a.VarFiles)
 	views.Diagnostics(s.Stderr, c.Diags, c.Files, views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth})
 	if c.Runbook != nil && c.Graph != nil {
 		io.WriteString(s.Stdout, c.Graph.DOT())

@@ -98,7 +98,7 @@ func runInventory(s *streams, args []string) int {
 		var inputs map[string]cty.Value
 		if rb != nil {
 			files = rb.Files
-			inputs, d = lang.InputValues(rb, a.Vars, a.VarFiles)
+			inputs, d = inputValues(s, rb, a.Vars, a.VarFiles)
 			diags = append(diags, d...)
 		}
 		if !diags.HasErrors() {

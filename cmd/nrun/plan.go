@@ -175,7 +175,7 @@ func runPlan(s *streams, args []string) int {
 	var inputs map[string]cty.Value
 	if rb != nil {
 		var d hcl.Diagnostics
-		inputs, d = lang.InputValues(rb, a.Vars, a.VarFiles)
+		inputs, d = inputValues(s, rb, a.Vars, a.VarFiles)
 		diags = append(diags, d...)
 	}
 	fail := func(diags hcl.Diagnostics) int {

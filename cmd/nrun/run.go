@@ -9,7 +9,11 @@ import (
 	"strings"
 
 	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
+
+	"github.com/nrun-dev/nrun/lang"
 )
 
 // Exit codes shared by every command. Commands document the ones they use
@@ -34,6 +38,9 @@ type streams struct {
 	// StdinTTY is true when Stdin is a terminal (interactive approval).
 	StdinTTY bool
 	Getenv   func(string) string
+	// Environ lists the environment as os.Environ does, for NRUN_VAR_*
+	// input variables; nil means an empty environment.
+	Environ func() []string
 }
 
 func newStreams() *streams {
@@ -45,6 +52,7 @@ func newStreams() *streams {
 		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		Getenv:    os.Getenv,
+		Environ:   os.Environ,
 	}
 }
 
@@ -134,6 +142,19 @@ func didYouMean(name string) string {
 		return ""
 	}
 	return fmt.Sprintf(" Did you mean %q?", best)
+}
+
+// inputValues reads the input variables of rb from the environment
+// (NRUN_VAR_name), then -var-file, then -var, as lang.InputValuesEnv.
+func inputValues(s *streams, rb *lang.Runbook, vars, varFiles []string) (map[string]cty.Value, hcl.Diagnostics) {
+	return lang.InputValuesEnv(rb, environ(s), vars, varFiles)
+}
+
+func environ(s *streams) []string {
+	if s == nil || s.Environ == nil {
+		return nil
+	}
+	return s.Environ()
 }
 
 func commandNames() []string {

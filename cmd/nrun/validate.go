@@ -148,14 +148,14 @@ type checked struct {
 // one (lang and planner are written to keep going on a partial runbook), so
 // one run reports every problem. Only a runbook that could not be read at
 // all stops here.
-func checkRunbook(path string, vars, varFiles []string) checked {
+func checkRunbook(s *streams, path string, vars, varFiles []string) checked {
 	c := checked{Path: path}
 	rb, diags := lang.Load(path)
 	c.Runbook = rb
 	c.Diags = append(c.Diags, diags...)
 	if rb != nil {
 		var inputs map[string]cty.Value
-		inputs, diags = lang.InputValues(rb, vars, varFiles)
+		inputs, diags = inputValues(s, rb, vars, varFiles)
 		c.Diags = append(c.Diags, diags...)
 		c.Graph, diags = planner.Validate(rb, inputs)
 		c.Diags = append(c.Diags, diags...)
@@ -343,7 +343,7 @@ func runValidate(s *streams, args []string) int {
 	paths := runbookPaths(a.Paths)
 	var results []checked
 	for _, p := range paths {
-		results = append(results, checkRunbook(p, a.Vars, a.VarFiles))
+		results = append(results, checkRunbook(s, p, a.Vars, a.VarFiles))
 	}
 
 	if a.JSON {
