@@ -70,6 +70,8 @@ Options:
                       sandbox.nrunvars.hcl is read.
   -var 'NAME=VALUE'   Set an input variable. Repeatable.
   -var-file FILE      Read input variables from an HCL file. Repeatable.
+                      NRUN_VAR_NAME=VALUE in the environment sets one
+                      too, below -var-file and -var.
   -state-dir DIR      State directory (lock, runs). Default: .nrun next to
                       the runbook.
   -lock-timeout=DUR   How long to wait for the state lock while another

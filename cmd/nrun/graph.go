@@ -27,6 +27,8 @@ Options:
   -no-color          Disable colour in diagnostics.
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
+                     NRUN_VAR_NAME=VALUE in the environment sets one
+                     too, below -var-file and -var.
 
   A runbook with errors still gets the graph as far as it could be built,
   so a dependency cycle can be seen: the edge that closes it is drawn in

@@ -42,6 +42,8 @@ Options:
   -consul            Also read Consul (implied by a runbook that uses it).
   -var 'NAME=VALUE'  Set an input variable of the runbook. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
+                     NRUN_VAR_NAME=VALUE in the environment sets one
+                     too, below -var-file and -var.
   -no-color          Disable colour in diagnostics.
 
 Exit codes:

@@ -80,6 +80,8 @@ Options:
                      a terminal or NO_COLOR is set.
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
+                     NRUN_VAR_NAME=VALUE in the environment sets one
+                     too, below -var-file and -var.
   -inventory FILE    Plan against a cluster view saved by 'nrun inventory'
                      instead of the live cluster (without job diffs).
   -detailed-exitcode Exit 2 instead of 0 when the plan has step instances

@@ -49,6 +49,8 @@ Options:
                      a terminal or NO_COLOR is set.
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
+                     NRUN_VAR_NAME=VALUE in the environment sets one
+                     too, below -var-file and -var.
 
 Exit codes:
   0  the runbook is valid (warnings allowed)
