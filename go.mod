@@ -3,6 +3,7 @@ module github.com/nrun-dev/nrun
 go 1.26.7
 
 require (
+	github.com/agext/levenshtein v1.2.1
 	github.com/dominikbraun/graph v0.23.0
 	github.com/hashicorp/consul/api v1.34.5
 	github.com/hashicorp/go-cleanhttp v0.5.2
@@ -16,7 +17,6 @@ require (
 )
 
 require (
-	github.com/agext/levenshtein v1.2.1 // indirect
 	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
 	github.com/apparentlymart/go-textseg/v17 v17.0.1 // indirect
 	github.com/armon/go-metrics v0.4.1 // indirect

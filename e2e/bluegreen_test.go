@@ -93,8 +93,8 @@ func TestBlueGreenMigration(t *testing.T) {
 	if _, err := e.sb.WaitHealthy(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	// Exit 2: a plan with steps to run.
-	plan := e.nrun("plan", "-var-file", varFile, "-out", "bluegreen.plan", runbook)
+	// Exit 2 with -detailed-exitcode: a plan with steps to run.
+	plan := e.nrun("plan", "-detailed-exitcode", "-var-file", varFile, "-out", "bluegreen.plan", runbook)
 	if plan.code != 2 || strings.Contains(plan.stdout, "would block now") {
 		t.Fatalf("want a plan with nothing blocked (exit 2):\n%s", plan)
 	}

@@ -132,7 +132,7 @@ func TestCanaryRollout(t *testing.T) {
 	e.waitRunning("web", 3, time.Minute)
 
 	// The plan shows the job diff as the servers computed it.
-	pr := e.nrun("plan", "-no-color", "-var", "version=2", "-var", jobVars, rb)
+	pr := e.nrun("plan", "-detailed-exitcode", "-no-color", "-var", "version=2", "-var", jobVars, rb)
 	t.Logf("plan took %s", pr.took.Round(time.Millisecond))
 	if pr.code != 2 {
 		t.Fatalf("plan: want exit 2 (changes)\n%s", pr)
@@ -159,7 +159,7 @@ func TestCanaryRollout(t *testing.T) {
 
 	// A jobspec the servers refuse is a warning in the plan, at the
 	// jobspec argument, and the plan says it has no diff.
-	bad := e.nrun("plan", "-no-color", "-var", "version=2", "-var", jobVarsFlag(withVars(canaryFast, "restart_attempts", "many")), rb)
+	bad := e.nrun("plan", "-detailed-exitcode", "-no-color", "-var", "version=2", "-var", jobVarsFlag(withVars(canaryFast, "restart_attempts", "many")), rb)
 	if bad.code != 2 || !strings.Contains(bad.stdout, "Warning: The servers cannot parse the jobspec (") || !strings.Contains(bad.stdout, "job diff not available: ") {
 		t.Errorf("plan with a jobspec the servers refuse: want exit 2 with a warning and no diff\n%s", bad)
 	}
@@ -167,7 +167,7 @@ func TestCanaryRollout(t *testing.T) {
 
 	// Saved, then applied unattended.
 	planFile := filepath.Join(e.dir, "v2.plan")
-	if r := e.nrun("plan", "-out", planFile, "-var", "version=2", "-var", jobVars, rb); r.code != 2 {
+	if r := e.nrun("plan", "-detailed-exitcode", "-out", planFile, "-var", "version=2", "-var", jobVars, rb); r.code != 2 {
 		t.Fatalf("plan -out: %s", r)
 	}
 	ar := e.nrun("apply", "-no-color", "-state-dir", state, planFile)
@@ -227,7 +227,7 @@ step "deploy" {
 		t.Fatal(err)
 	}
 	for _, form := range []string{"-no-color", "-json", "-markdown"} {
-		r := e.nrun("plan", form, "-var", "build=s3cr3t-build-7", secretRB)
+		r := e.nrun("plan", "-detailed-exitcode", form, "-var", "build=s3cr3t-build-7", secretRB)
 		// JSON escapes the quotes and the > of =>.
 		out := strings.NewReplacer(`\"`, `"`, `\u003e`, ">").Replace(r.stdout)
 		if r.code != 2 || strings.Contains(r.stdout+r.stderr, "s3cr3t-build-7") || !strings.Contains(out, `Env[WEB_VERSION]: "2" => "(sensitive)"`) {
@@ -240,7 +240,7 @@ step "deploy" {
 	// the job), then, for a runbook that only registers it, by Nomad
 	// itself, with the JobModifyIndex recorded in the plan's job diff.
 	stale := filepath.Join(e.dir, "v3.plan")
-	if r := e.nrun("plan", "-out", stale, "-var", "version=3", "-var", jobVars, rb); r.code != 2 {
+	if r := e.nrun("plan", "-detailed-exitcode", "-out", stale, "-var", "version=3", "-var", jobVars, rb); r.code != 2 {
 		t.Fatalf("plan -out v3: %s", r)
 	}
 	deployOnly := filepath.Join(e.dir, "deploy-only.nrun.hcl")
@@ -256,7 +256,7 @@ step "deploy" {
 		t.Fatal(err)
 	}
 	staleOnly := filepath.Join(e.dir, "deploy-only.plan")
-	if r := e.nrun("plan", "-out", staleOnly, deployOnly); r.code != 2 {
+	if r := e.nrun("plan", "-detailed-exitcode", "-out", staleOnly, deployOnly); r.code != 2 {
 		t.Fatalf("plan -out deploy-only: %s", r)
 	}
 	// Someone else scales the job: a change nrun must not overwrite.

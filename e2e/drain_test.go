@@ -109,7 +109,7 @@ func TestDrainNodePool(t *testing.T) {
 
 	rb := filepath.Join(runbooksDir(t), "drain-node-pool.nrun.hcl")
 	planFile := filepath.Join(e.dir, "drain.nrunplan")
-	r := e.nrun("plan", "-no-color", "-out", planFile, "-var", "node_pool=batch", "-var", "deadline=3m", rb)
+	r := e.nrun("plan", "-detailed-exitcode", "-no-color", "-out", planFile, "-var", "node_pool=batch", "-var", "deadline=3m", rb)
 	if r.code != exitChangesCode {
 		t.Fatalf("plan: want exit %d\n%s", exitChangesCode, r)
 	}
@@ -279,7 +279,8 @@ func TestDrainNodePool(t *testing.T) {
 	t.Logf("after the drain: %v", after)
 }
 
-// exitChangesCode is nrun plan's exit code for a plan with instances.
+// exitChangesCode is nrun plan -detailed-exitcode's exit code for a plan
+// with instances (without the flag a successful plan exits 0).
 const exitChangesCode = 2
 
 // waitNodes waits until n client nodes are ready and returns them sorted
@@ -571,7 +572,7 @@ func TestPlanTerraformPreview(t *testing.T) {
 		}
 	}
 
-	r := e.nrun("plan", "-no-color", "-var", pw, rb)
+	r := e.nrun("plan", "-detailed-exitcode", "-no-color", "-var", pw, rb)
 	noSecret(r)
 	if r.code != exitChangesCode {
 		t.Fatalf("plan: want exit %d\n%s", exitChangesCode, r)
@@ -590,7 +591,7 @@ func TestPlanTerraformPreview(t *testing.T) {
 	}
 
 	planFile := filepath.Join(e.dir, "tf.nrunplan")
-	noSecret(e.mustNrunCode(exitChangesCode, "plan", "-out", planFile, "-var", pw, rb))
+	noSecret(e.mustNrunCode(exitChangesCode, "plan", "-detailed-exitcode", "-out", planFile, "-var", pw, rb))
 	file, err := os.ReadFile(planFile)
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func BenchmarkRollingUpgrade(b *testing.B) {
 		floor += f
 		e := newEnv(b, spec())
 		rb := copyRunbook(b, e.dir, "nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl")
-		if r := e.nrun("plan", "-var-file", filepath.Join(filepath.Dir(rb), "sandbox.nrunvars.hcl"), "-out", "up.nrunplan", rb); r.code != 2 {
+		if r := e.nrun("plan", "-detailed-exitcode", "-var-file", filepath.Join(filepath.Dir(rb), "sandbox.nrunvars.hcl"), "-out", "up.nrunplan", rb); r.code != 2 {
 			b.Fatalf("want exit 2 (a plan with changes): %s", r)
 		}
 		b.StartTimer()

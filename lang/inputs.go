@@ -13,16 +13,30 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 )
 
-// InputValues reads input variable values, like terraform: varFiles (HCL,
-// or JSON when the name ends in .json) are read in order, then each -var
-// NAME=VALUE in order; a later value replaces an earlier one. A -var value
+// EnvPrefix starts the name of an environment variable that sets an input
+// variable, like terraform's TF_VAR_: NRUN_VAR_name=value sets var.name.
+const EnvPrefix = "NRUN_VAR_"
+
+// InputValues is InputValuesEnv without environment variables.
+func InputValues(rb *Runbook, vars []string, varFiles []string) (map[string]cty.Value, hcl.Diagnostics) {
+	return InputValuesEnv(rb, nil, vars, varFiles)
+}
+
+// InputValuesEnv reads input variable values, like terraform: first the
+// environment's NRUN_VAR_name=value entries (environ is in os.Environ
+// form; entries without the prefix are skipped, as are names the runbook
+// does not declare, since one environment serves many runbooks), then
+// varFiles (HCL, or JSON when the name ends in .json) in order, then each
+// -var NAME=VALUE in order; a later value replaces an earlier one, so the
+// environment has the lowest precedence. An environment value is read as
+// a -var value is. A -var value
 // is taken as a literal string when the variable's type is string or not
 // given, and parsed as an HCL expression otherwise (-var 'ports=[1,2]').
 // Values are converted to the declared types. A required variable without
 // a value is not an error here: it stays unknown until plan time, where the
 // planner requires it. InputValues records where each value came from in
 // rb.InputRanges.
-func InputValues(rb *Runbook, vars []string, varFiles []string) (map[string]cty.Value, hcl.Diagnostics) {
+func InputValuesEnv(rb *Runbook, environ []string, vars []string, varFiles []string) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	out := map[string]cty.Value{}
 	if rb == nil {
@@ -30,6 +44,25 @@ func InputValues(rb *Runbook, vars []string, varFiles []string) (map[string]cty.
 	}
 	if rb.InputRanges == nil {
 		rb.InputRanges = map[string]hcl.Range{}
+	}
+	// Sorted, so that the diagnostics come in the same order every run.
+	env := append([]string(nil), environ...)
+	sort.Strings(env)
+	for _, kv := range env {
+		key, raw, ok := strings.Cut(kv, "=")
+		name, isVar := strings.CutPrefix(key, EnvPrefix)
+		v := rb.Variable(name)
+		if !ok || !isVar || v == nil {
+			continue
+		}
+		filename := fmt.Sprintf("<value of %s>", key)
+		cv, rng, d := rawInput(v, raw, filename, fmt.Sprintf("Set it as %s='%s'", key, typeExample(v.Type)))
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		out[name] = cv
+		rb.InputRanges[name] = rng
 	}
 	for _, path := range varFiles {
 		src, err := os.ReadFile(path)
@@ -102,31 +135,7 @@ func InputValues(rb *Runbook, vars []string, varFiles []string) (map[string]cty.
 			continue
 		}
 		filename := fmt.Sprintf("<value for var.%s>", name)
-		rng := hcl.Range{
-			Filename: filename,
-			Start:    hcl.InitialPos,
-			End:      hcl.Pos{Line: 1, Column: len(raw) + 1, Byte: len(raw)},
-		}
-		var val cty.Value
-		if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
-			val = cty.StringVal(raw)
-		} else {
-			// A bare word such as zz parses as a reference, whose own
-			// error ("Variables not allowed") says nothing about -var.
-			expr, d := hclsyntax.ParseExpression([]byte(raw), filename, hcl.InitialPos)
-			if !d.HasErrors() {
-				val, d = expr.Value(nil)
-			}
-			if d.HasErrors() {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid value for input variable",
-					Detail:   fmt.Sprintf("var.%s is a %s, and %q is not one written in HCL syntax. Pass it as -var '%s=%s'. Only a string variable takes its value as written; inside a list, map or object, strings need double quotes.", name, v.Type.FriendlyName(), raw, name, typeExample(v.Type)),
-				})
-				continue
-			}
-		}
-		cv, d := convertInput(v, val, rng)
+		cv, rng, d := rawInput(v, raw, filename, fmt.Sprintf("Pass it as -var '%s=%s'", name, typeExample(v.Type)))
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
@@ -135,6 +144,38 @@ func InputValues(rb *Runbook, vars []string, varFiles []string) (map[string]cty.
 		rb.InputRanges[name] = rng
 	}
 	return out, diags
+}
+
+// rawInput is the value of v given as text on the command line or in the
+// environment, in a pseudo-file of that name: taken literally for a string
+// (or untyped) variable, parsed as an HCL expression otherwise, then
+// converted to v's type. howTo tells how to write it correctly.
+func rawInput(v *Variable, raw, filename, howTo string) (cty.Value, hcl.Range, hcl.Diagnostics) {
+	rng := hcl.Range{
+		Filename: filename,
+		Start:    hcl.InitialPos,
+		End:      hcl.Pos{Line: 1, Column: len(raw) + 1, Byte: len(raw)},
+	}
+	var val cty.Value
+	if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
+		val = cty.StringVal(raw)
+	} else {
+		// A bare word such as zz parses as a reference, whose own
+		// error ("Variables not allowed") says nothing about -var.
+		expr, d := hclsyntax.ParseExpression([]byte(raw), filename, hcl.InitialPos)
+		if !d.HasErrors() {
+			val, d = expr.Value(nil)
+		}
+		if d.HasErrors() {
+			return cty.NilVal, rng, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid value for input variable",
+				Detail:   fmt.Sprintf("var.%s is a %s, and %q is not one written in HCL syntax. %s. Only a string variable takes its value as written; inside a list, map or object, strings need double quotes.", v.Name, v.Type.FriendlyName(), raw, howTo),
+			}}
+		}
+	}
+	cv, d := convertInput(v, val, rng)
+	return cv, rng, d
 }
 
 func convertInput(v *Variable, val cty.Value, rng hcl.Range) (cty.Value, hcl.Diagnostics) {

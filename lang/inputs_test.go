@@ -37,6 +37,7 @@ func TestInputValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := map[string]struct {
+		env     []string // os.Environ form
 		vars    []string
 		files   []string
 		want    map[string]cty.Value
@@ -109,6 +110,34 @@ func TestInputValues(t *testing.T) {
 		"missing required is fine": {
 			want: map[string]cty.Value{},
 		},
+		"env sets a variable": {
+			env:  []string{"NRUN_VAR_name=from env=1"},
+			want: map[string]cty.Value{"name": cty.StringVal("from env=1")},
+		},
+		"env is parsed by type": {
+			env:  []string{"NRUN_VAR_count=7", `NRUN_VAR_hosts=["e"]`},
+			want: map[string]cty.Value{"count": cty.NumberIntVal(7), "hosts": cty.ListVal([]cty.Value{cty.StringVal("e")})},
+		},
+		"env is below var files and -var": {
+			env:       []string{"NRUN_VAR_name=env", "NRUN_VAR_count=9", "NRUN_VAR_free=env"},
+			files:     []string{hclFile},
+			vars:      []string{"name=cli"},
+			wantWarns: 1, // unknown_one
+			want: map[string]cty.Value{
+				"name":  cty.StringVal("cli"),
+				"count": cty.NumberIntVal(3),
+				"free":  cty.StringVal("env"),
+			},
+		},
+		"env ignores other names and undeclared variables": {
+			env:  []string{"NRUN_VAR_nope=1", "PATH=/bin", "NRUN_VARname=x", "NRUN_VAR_name"},
+			want: map[string]cty.Value{},
+		},
+		"env bad number": {
+			env:        []string{"NRUN_VAR_count=zz"},
+			wantErr:    "Invalid value for input variable",
+			wantDetail: `var.count is a number, and "zz" is not one written in HCL syntax. Set it as NRUN_VAR_count='5'.`,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -116,7 +145,7 @@ func TestInputValues(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags.Error())
 			}
-			got, diags := InputValues(rb, tc.vars, tc.files)
+			got, diags := InputValuesEnv(rb, tc.env, tc.vars, tc.files)
 			if tc.wantErr != "" {
 				if !diags.HasErrors() || diags.Errs()[0] == nil {
 					t.Fatalf("want error %q, got none", tc.wantErr)

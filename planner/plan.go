@@ -104,7 +104,24 @@ type ClusterInfo struct {
 	// (NeedsCluster is false): none was read, and the plan records no
 	// fingerprint.
 	NotNeeded bool `json:"not_needed,omitempty"`
+	// Source says where the view came from, so a reviewer can tell a
+	// plan made offline from one made against the cluster: "live",
+	// "inventory" (a file written by nrun inventory; Inventory names it)
+	// or absent when no cluster was read.
+	Source ClusterSource `json:"source,omitempty"`
+	// Inventory is the inventory file's path as it was given to nrun
+	// plan -inventory; absent unless Source is "inventory".
+	Inventory string `json:"inventory,omitempty"`
 }
+
+// ClusterSource is where a plan's cluster view came from.
+type ClusterSource string
+
+// Cluster sources.
+const (
+	SourceLive      ClusterSource = "live"
+	SourceInventory ClusterSource = "inventory"
+)
 
 // RaftInfo summarises one Raft cluster: Nomad's servers of the region or
 // Consul's of the datacenter.

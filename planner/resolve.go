@@ -18,6 +18,10 @@ type ResolveOptions struct {
 	// hashes, which keeps Resolve a pure function (the same arguments give
 	// the same plan bytes, as plan -json on stdout must for code review).
 	Salt []byte
+	// Inventory is the path of the inventory file the view was read from
+	// (nrun plan -inventory), recorded in Plan.Cluster; "" for a view
+	// read from the live cluster. It changes nothing else in the plan.
+	Inventory string
 }
 
 // Resolve turns a runbook into a Plan against one view of the cluster. It

@@ -73,6 +73,12 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	p.Runbook = runbookInfo(rb)
 	p.Cluster = clusterInfo(view)
 	p.Cluster.NotNeeded = notNeeded
+	if view != nil {
+		p.Cluster.Source = SourceLive
+		if opts.Inventory != "" {
+			p.Cluster.Source, p.Cluster.Inventory = SourceInventory, opts.Inventory
+		}
+	}
 
 	sc, diags := lang.ValidateWithScope(rb, inputs)
 	if sc == nil {

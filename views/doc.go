@@ -1,9 +1,13 @@
 // Package views prints what the nrun commands produce: diagnostics as
-// human text or as JSON, and the one-line summaries of commands such as
+// human text or as JSON; plans as text, as Markdown for pull request
+// comments (with a marker line a CI job finds its comment by, and a
+// Markdown form of a plan that failed) and as the plan JSON; apply's
+// progress and reports; and the one-line summaries of commands such as
 // `nrun validate`.
 //
-// Input: hcl.Diagnostics (with the parsed files, for source snippets) and
-// small result structs built by the commands.
+// Input: hcl.Diagnostics (with the parsed files, for source snippets), the
+// plan model (planner.Plan), executor events and results, and small
+// result structs built by the commands.
 // Output: bytes on an io.Writer. Every function here is a pure function of
 // its arguments: it reads no environment and decides nothing about
 // terminals; callers pass the colour and width they want. That keeps the

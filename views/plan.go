@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/nrun-dev/nrun/planner"
 )
 
@@ -23,10 +25,15 @@ type PlanHuman struct {
 	// Color turns on ANSI colour; the command decides (terminal, NO_COLOR,
 	// -no-color).
 	Color bool
-	// Apply is what the "To apply" line names: the saved plan file, or
-	// the runbook path when the plan was not saved. The line is left out
-	// when there is nothing to apply or the plan has errors.
+	// Apply is what the "To apply" line puts after 'nrun apply': the
+	// saved plan file, or the runbook path when the plan was not saved,
+	// with the -var and -var-file options apply needs, quoted for the
+	// shell. The line is left out when there is nothing to apply or the
+	// plan has errors.
 	Apply string
+	// ApplyNote is printed under the "To apply" line, e.g. to say that a
+	// sensitive value shown as NAME=... must be given again.
+	ApplyNote string
 	// MaxWave caps how many addresses one wave line lists; 0 means 12.
 	MaxWave int
 }
@@ -34,7 +41,9 @@ type PlanHuman struct {
 // PlanMarkdown prints a plan for a pull request comment: the summary and
 // whatever needs attention first, the details in collapsible sections.
 type PlanMarkdown struct {
-	Apply string
+	// Apply and ApplyNote are as in PlanHuman.
+	Apply     string
+	ApplyNote string
 	// MaxInstances caps the instances listed in the details, because a
 	// pull request comment has a size limit; 0 means 50. It also caps the
 	// list of instances that would block now; the summary line counts all. (100 node drains with
@@ -116,6 +125,9 @@ func (h PlanHuman) Plan(w io.Writer, p *planner.Plan) error {
 	fmt.Fprintf(&b, "%s%s%s\n", c.bold, SummaryLine(p), c.reset)
 	if h.Apply != "" && !hasErrors(p) && p.Summary.Instances > 0 {
 		fmt.Fprintf(&b, "\nTo apply: nrun apply %s\n", h.Apply)
+		if h.ApplyNote != "" {
+			fmt.Fprintf(&b, "  %s\n", h.ApplyNote)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -147,7 +159,11 @@ func writeHeader(b *strings.Builder, p *planner.Plan, c palette) {
 	} else if p.Cluster.Nomad == nil && p.Cluster.Consul == nil {
 		b.WriteString("No cluster was read.\n\n")
 	} else if !p.Cluster.Taken.IsZero() {
-		fmt.Fprintf(b, "Cluster read at %s.\n\n", p.Cluster.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
+		fmt.Fprintf(b, "Cluster read at %s", p.Cluster.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
+		if p.Cluster.Source == planner.SourceInventory {
+			fmt.Fprintf(b, ", from the inventory file %s", p.Cluster.Inventory)
+		}
+		b.WriteString(".\n\n")
 	}
 	if len(p.Variables) > 0 {
 		b.WriteString("Variables:\n")
@@ -386,15 +402,38 @@ func writeDiagnostics(b *strings.Builder, p *planner.Plan, c palette) {
 	}
 }
 
+// PlanTitle is the name a plan's Markdown is known by: the runbook
+// block's name, else its source files. Commands pass the same name to
+// PlanMarkdownFailed, so a failed plan's comment replaces the last good
+// one's.
+func PlanTitle(p *planner.Plan) string {
+	if p.Runbook.Name != "" {
+		return p.Runbook.Name
+	}
+	return strings.Join(p.Runbook.Paths, ", ")
+}
+
+// MarkdownMarker is the first line of every plan Markdown document, an
+// HTML comment that GitHub and GitLab do not show. It depends only on
+// the runbook's name, so a CI job can find the comment it posted for
+// this runbook and edit it in place instead of adding another.
+func MarkdownMarker(name string) string {
+	// "--" may not appear inside an HTML comment, and a newline would
+	// split the marker over lines that a search for it could miss.
+	name = strings.Join(strings.Fields(name), " ")
+	for strings.Contains(name, "--") {
+		name = strings.ReplaceAll(name, "--", "-")
+	}
+	return "<!-- nrun-plan: " + name + " -->"
+}
+
 // Plan implements PlanView.
 func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 	var b strings.Builder
-	name := p.Runbook.Name
-	if name == "" {
-		name = strings.Join(p.Runbook.Paths, ", ")
-	}
-	fmt.Fprintf(&b, "### nrun plan: `%s`\n\n", name)
+	name := PlanTitle(p)
+	fmt.Fprintf(&b, "%s\n### nrun plan: %s\n\n", MarkdownMarker(name), mdCode(name))
 	fmt.Fprintf(&b, "**%s**\n\n", SummaryLine(p))
+	writeSourceMarkdown(&b, p)
 	if r := p.Cluster.Nomad; r != nil {
 		fmt.Fprintf(&b, "Nomad: %s, leader `%s`, %d/%d voters healthy, failure tolerance %d.", plural(len(r.Servers), "server"), r.Leader, r.HealthyVoters, r.Voters, r.FailureTolerance)
 		if cr := p.Cluster.Consul; cr != nil {
@@ -402,6 +441,7 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		}
 		b.WriteString("\n\n")
 	}
+	writeVariablesMarkdown(&b, p)
 	var blocked []*planner.Instance
 	for _, in := range p.Instances {
 		if in.BlockedNow {
@@ -518,10 +558,102 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		b.WriteString("\n</details>\n\n")
 	}
 	if m.Apply != "" && !hasErrors(p) && p.Summary.Instances > 0 {
-		fmt.Fprintf(&b, "To apply: `nrun apply %s`\n", m.Apply)
+		fmt.Fprintf(&b, "To apply: %s\n", mdCode("nrun apply "+m.Apply))
+		if m.ApplyNote != "" {
+			fmt.Fprintf(&b, "\n%s\n", mdEscape(m.ApplyNote))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeSourceMarkdown says what the plan was made against: a reviewer
+// must be able to tell an offline plan from a live one, and how old the
+// cluster view is.
+func writeSourceMarkdown(b *strings.Builder, p *planner.Plan) {
+	taken := p.Cluster.Taken.UTC().Format("2006-01-02 15:04:05 UTC")
+	switch {
+	case p.Cluster.NotNeeded:
+		b.WriteString("No cluster needed: the runbook neither reads nor changes one.\n\n")
+	case p.Cluster.Source == planner.SourceInventory:
+		fmt.Fprintf(b, "Planned against the inventory file %s (not the live cluster), read at %s.\n\n", mdCode(p.Cluster.Inventory), taken)
+	case p.Cluster.Source == planner.SourceLive:
+		fmt.Fprintf(b, "Planned against the live cluster, read at %s.\n\n", taken)
+	case p.Cluster.Nomad == nil && p.Cluster.Consul == nil:
+		b.WriteString("No cluster was read.\n\n")
+	default:
+		// A plan made before the source was recorded.
+		fmt.Fprintf(b, "Cluster read at %s.\n\n", taken)
+	}
+}
+
+// writeVariablesMarkdown lists the input variables the plan was made
+// with. A sensitive variable's value is never in the plan; it shows as
+// (sensitive).
+func writeVariablesMarkdown(b *strings.Builder, p *planner.Plan) {
+	if len(p.Variables) == 0 {
+		return
+	}
+	b.WriteString("| Variable | Value |\n|---|---|\n")
+	for _, v := range p.Variables {
+		value := mdCell(mdCode(v.Value))
+		if v.Sensitive {
+			value = "(sensitive)"
+		}
+		fmt.Fprintf(b, "| %s | %s |\n", mdCell(mdCode(v.Name)), value)
+	}
+	b.WriteString("\n")
+}
+
+// PlanMarkdownFailed prints the Markdown of a plan that could not be
+// made: the same marker and title as PlanMarkdown, so a CI job updates
+// the same comment, and the diagnostics as plain text in a fenced block.
+// Without it, plan -markdown printed nothing on error and CI posted an
+// empty comment.
+func PlanMarkdownFailed(w io.Writer, name string, diags hcl.Diagnostics, files map[string]*hcl.File) error {
+	var text strings.Builder
+	if err := Diagnostics(&text, diags, files, DiagnosticsOptions{Width: DiagnosticWidth}); err != nil {
+		return err
+	}
+	errs, warns := Count(diags)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n### nrun plan: %s\n\n", MarkdownMarker(name), mdCode(name))
+	fmt.Fprintf(&b, "**Plan failed: %s, %s.**\n\n", plural(errs, "error"), plural(warns, "warning"))
+	body := strings.TrimRight(text.String(), "\n")
+	fence := mdFence(body)
+	fmt.Fprintf(&b, "%stext\n%s\n%s\n", fence, body, fence)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdFence is a code fence longer than any run of backticks in s, so s
+// cannot close it.
+func mdFence(s string) string {
+	return strings.Repeat("`", max(3, longestRun(s, '`')+1))
+}
+
+// mdCode is s as a Markdown code span: delimited by more backticks than
+// s holds in a row, and padded when s starts or ends with one.
+func mdCode(s string) string {
+	n := longestRun(s, '`')
+	if n == 0 {
+		return "`" + s + "`"
+	}
+	d := strings.Repeat("`", n+1)
+	return d + " " + s + " " + d
+}
+
+func longestRun(s string, c byte) int {
+	best, cur := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			cur++
+			best = max(best, cur)
+		} else {
+			cur = 0
+		}
+	}
+	return best
 }
 
 func mdEscape(s string) string {

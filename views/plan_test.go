@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
 	"github.com/nrun-dev/nrun/planner"
@@ -54,7 +56,9 @@ func resolvePlan(t *testing.T, path string, varFiles, vars []string, inventory s
 	}
 	// A fixed salt: the goldens compare bytes, and the salt is random
 	// otherwise.
-	p, diags := planner.Resolve(rb, inputs, &v, planner.ResolveOptions{Salt: []byte("golden")})
+	// The inventory path as nrun plan -inventory records it, relative to
+	// where the command ran (the repository root).
+	p, diags := planner.Resolve(rb, inputs, &v, planner.ResolveOptions{Salt: []byte("golden"), Inventory: "testdata/inventory/" + inventory + ".json"})
 	if diags.HasErrors() != wantErrors {
 		t.Fatalf("resolve: want errors %v, got %s", wantErrors, diags.Error())
 	}
@@ -164,5 +168,85 @@ func TestPlanHumanNodeCount(t *testing.T) {
 		if got != (want != "") || (want != "" && !strings.Contains(buf.String(), want)) {
 			t.Errorf("Nodes=%d: want %q in the header, got:\n%s", nodes, want, buf.String())
 		}
+	}
+}
+
+// A plan that could not be made still gives CI a comment to post: the
+// same marker as the plan's, and the diagnostics in a fence that their
+// own backticks cannot close.
+func TestPlanMarkdownFailed(t *testing.T) {
+	src := []byte("step \"a\" {\n  action \"sleep\" { duration = var.d }\n}\n")
+	diags := hcl.Diagnostics{
+		{Severity: hcl.DiagError, Summary: "Reference to undeclared input variable", Detail: "There is no variable named \"d\". Declare it with a ```variable \"d\" {}``` block.", Subject: &hcl.Range{Filename: "main.nrun.hcl", Start: hcl.Pos{Line: 2, Column: 34, Byte: 45}, End: hcl.Pos{Line: 2, Column: 39, Byte: 50}}},
+		{Severity: hcl.DiagError, Summary: "Cannot read the cluster", Detail: "Nomad at http://127.0.0.1:4646 did not answer. Set NOMAD_ADDR."},
+	}
+	files := map[string]*hcl.File{"main.nrun.hcl": {Bytes: src}}
+	var buf bytes.Buffer
+	if err := PlanMarkdownFailed(&buf, "upgrade", diags, files); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, filepath.Join("plan", "failed.md"), buf.Bytes())
+	if first, _, _ := strings.Cut(buf.String(), "\n"); first != MarkdownMarker("upgrade") {
+		t.Errorf("first line %q, want the marker", first)
+	}
+}
+
+func TestMarkdownMarker(t *testing.T) {
+	tests := map[string]struct{ name, want string }{
+		"plain":       {"upgrade", "<!-- nrun-plan: upgrade -->"},
+		"paths":       {"a.nrun.hcl, b.nrun.hcl", "<!-- nrun-plan: a.nrun.hcl, b.nrun.hcl -->"},
+		"double dash": {"up--grade---x", "<!-- nrun-plan: up-grade-x -->"},
+		"newline":     {"two\nlines", "<!-- nrun-plan: two lines -->"},
+		"closing":     {"x -->", "<!-- nrun-plan: x -> -->"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := MarkdownMarker(tc.name); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMDCode(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"plain":    {"a b", "`a b`"},
+		"backtick": {"a`b", "`` a`b ``"},
+		"run":      {"``x", "``` ``x ```"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := mdCode(tc.in); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The Markdown says where the cluster view came from and lists the
+// variables, never a sensitive value.
+func TestPlanMarkdownSourceAndVariables(t *testing.T) {
+	c := planCases["features"]
+	p := resolvePlan(t, c.path, c.varFiles, c.vars, c.inventory, c.errors)
+	var buf bytes.Buffer
+	if err := (PlanMarkdown{}).Plan(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"Planned against the inventory file `testdata/inventory/healthy.json` (not the live cluster), read at ", "| `token` | (sensitive) |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "s3cr3t-t0ken") {
+		t.Error("the sensitive value is in the Markdown")
+	}
+	p.Cluster.Source, p.Cluster.Inventory = planner.SourceLive, ""
+	buf.Reset()
+	if err := (PlanMarkdown{}).Plan(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Planned against the live cluster, read at ") {
+		t.Errorf("a live plan does not say so:\n%s", buf.String())
 	}
 }

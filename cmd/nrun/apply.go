@@ -72,6 +72,8 @@ Options:
                       sandbox.nrunvars.hcl is read.
   -var 'NAME=VALUE'   Set an input variable. Repeatable.
   -var-file FILE      Read input variables from an HCL file. Repeatable.
+                      NRUN_VAR_NAME=VALUE in the environment sets one
+                      too, below -var-file and -var.
   -state-dir DIR      State directory (lock, runs). Default: .nrun next to
                       the runbook.
   -lock-timeout=DUR   How long to wait for the state lock while another
@@ -251,7 +253,7 @@ func runApply(s *streams, args []string) int {
 	if rb == nil || diags.HasErrors() {
 		return fail(diags)
 	}
-	inputs, d := lang.InputValues(rb, a.Vars, a.VarFiles)
+	inputs, d := inputValues(s, rb, a.Vars, a.VarFiles)
 	diags = append(diags, d...)
 	if saved != nil {
 		// The plan's clear values, the sensitive ones given again; every

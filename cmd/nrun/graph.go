@@ -27,6 +27,8 @@ Options:
   -no-color          Disable colour in diagnostics.
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
+                     NRUN_VAR_NAME=VALUE in the environment sets one
+                     too, below -var-file and -var.
 
   A runbook with errors still gets the graph as far as it could be built,
   so a dependency cycle can be seen: the edge that closes it is drawn in
@@ -75,7 +77,7 @@ func runGraph(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun graph: %s holds %d runbooks; name one of them, for example %s\n", a.Path, len(paths), paths[0])
 		return exitUsage
 	}
-	c := checkRunbook(a.Path, a.Vars, a.VarFiles)
+	c := checkRunbook(s, a.Path, a.Vars, a.VarFiles)
 	views.Diagnostics(s.Stderr, c.Diags, c.Files, views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth})
 	if c.Runbook != nil && c.Graph != nil {
 		io.WriteString(s.Stdout, c.Graph.DOT())

@@ -42,6 +42,8 @@ Options:
   -consul            Also read Consul (implied by a runbook that uses it).
   -var 'NAME=VALUE'  Set an input variable of the runbook. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
+                     NRUN_VAR_NAME=VALUE in the environment sets one
+                     too, below -var-file and -var.
   -no-color          Disable colour in diagnostics.
 
 Exit codes:
@@ -98,7 +100,7 @@ func runInventory(s *streams, args []string) int {
 		var inputs map[string]cty.Value
 		if rb != nil {
 			files = rb.Files
-			inputs, d = lang.InputValues(rb, a.Vars, a.VarFiles)
+			inputs, d = inputValues(s, rb, a.Vars, a.VarFiles)
 			diags = append(diags, d...)
 		}
 		if !diags.HasErrors() {

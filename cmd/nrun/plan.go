@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -46,6 +48,10 @@ const planHelp = `Usage: nrun plan [options] PATH
   PATH is a .nrun.hcl file or a directory holding one runbook; it
   defaults to the current directory.
 
+  The plan ends with the command that applies it, with the -var and
+  -var-file options given (quoted for the shell). A sensitive value is
+  never printed: it shows as -var NAME=..., to be given again.
+
 Options:
 
   -out FILE          Save the plan to FILE for 'nrun apply FILE', which
@@ -61,21 +67,37 @@ Options:
                      docs/plan-json.md) instead of text. With errors,
                      print the diagnostics as 'nrun validate -json' does.
   -markdown          Print the plan as Markdown for a pull request comment.
+                     Its first line is a marker, <!-- nrun-plan: NAME -->
+                     (NAME: the runbook block's name, else its files), by
+                     which a CI job can find and update its comment. It
+                     says whether the plan was made from the live cluster
+                     or an inventory file, and when that was read, and
+                     lists the variables (sensitive ones as (sensitive)).
+                     With errors it prints a Markdown document with the
+                     diagnostics in a fenced block (and them on stderr)
+                     and exits 1.
   -no-color          Disable colour. Colour is also off when stdout is not
                      a terminal or NO_COLOR is set.
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
+                     NRUN_VAR_NAME=VALUE in the environment sets one
+                     too, below -var-file and -var.
   -inventory FILE    Plan against a cluster view saved by 'nrun inventory'
                      instead of the live cluster (without job diffs).
+  -detailed-exitcode Exit 2 instead of 0 when the plan has step instances
+                     (as terraform plan -detailed-exitcode).
 
-Exit codes (like terraform plan -detailed-exitcode):
-  0  success, nothing to do (no step instances)
+Exit codes (like terraform plan):
+  0  success, with or without step instances to run
   1  error: the runbook is invalid, unsafe against this cluster, or the
      cluster could not be read; or bad usage
-  2  success, the plan has step instances to run
+  2  with -detailed-exitcode only: success, the plan has step instances
+     to run (0 then means there is nothing to do)
 `
 
-// exitChanges is plan's exit code for a plan with step instances.
+// exitChanges is plan's exit code for a plan with step instances under
+// -detailed-exitcode. Only there: a plan that succeeds exits 0 by default
+// so that 'nrun plan -out p && nrun apply p', set -e and go run work.
 const exitChanges = 2
 
 // planArgs are the parsed flags of `nrun plan`.
@@ -87,7 +109,9 @@ type planArgs struct {
 	Vars      []string
 	VarFiles  []string
 	Inventory string
-	Path      string
+	// DetailedExitcode asks for exit 2 on a plan with step instances.
+	DetailedExitcode bool
+	Path             string
 }
 
 func parsePlanArgs(args []string) (planArgs, error) {
@@ -100,6 +124,7 @@ func parsePlanArgs(args []string) (planArgs, error) {
 	fs.Var((*varFlag)(&a.Vars), "var", "")
 	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
 	fs.StringVar(&a.Inventory, "inventory", "", "")
+	fs.BoolVar(&a.DetailedExitcode, "detailed-exitcode", false, "")
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
@@ -152,7 +177,7 @@ func runPlan(s *streams, args []string) int {
 	var inputs map[string]cty.Value
 	if rb != nil {
 		var d hcl.Diagnostics
-		inputs, d = lang.InputValues(rb, a.Vars, a.VarFiles)
+		inputs, d = inputValues(s, rb, a.Vars, a.VarFiles)
 		diags = append(diags, d...)
 	}
 	fail := func(diags hcl.Diagnostics) int {
@@ -170,6 +195,13 @@ func runPlan(s *streams, args []string) int {
 			return exitError
 		}
 		views.Diagnostics(s.Stderr, diags, files, dopts)
+		if a.Markdown {
+			// CI posts stdout as the comment: say why there is no plan,
+			// under the marker of this runbook's plan comment.
+			if err := views.PlanMarkdownFailed(s.Stdout, planTitle(rb, a.Path), diags, files); err != nil {
+				fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
+			}
+		}
 		return exitError
 	}
 	if rb == nil || diags.HasErrors() {
@@ -199,7 +231,7 @@ func runPlan(s *streams, args []string) int {
 	// Only a saved plan needs the salted hashes that let apply check its
 	// inputs; without -out the plan stays a pure function of its inputs, so
 	// -json and -markdown give the same bytes on every run.
-	var ropts planner.ResolveOptions
+	ropts := planner.ResolveOptions{Inventory: a.Inventory}
 	if a.Out != "" {
 		ropts.Salt = planner.NewSalt()
 	}
@@ -213,31 +245,30 @@ func runPlan(s *streams, args []string) int {
 		return fail(append(diags, pd...))
 	}
 
-	apply := a.Path
 	if a.Out != "" {
 		if err := planfile.Write(a.Out, p); err != nil {
 			return fail(append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot save the plan", Detail: fmt.Sprintf("%v. Check that the -out directory exists and is writable.", err)}))
 		}
-		apply = a.Out
 	}
+	apply, note := applyCommand(rb, a)
 
 	var v views.PlanView
 	switch {
 	case a.JSON:
 		v = views.PlanJSON{}
 	case a.Markdown:
-		v = views.PlanMarkdown{Apply: apply}
+		v = views.PlanMarkdown{Apply: apply, ApplyNote: note}
 	default:
-		v = views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: apply}
+		v = views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: apply, ApplyNote: note}
 	}
 	if err := v.Plan(s.Stdout, p); err != nil {
 		fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
 		return exitError
 	}
-	if p.Summary.Instances == 0 {
-		return exitOK
+	if a.DetailedExitcode && p.Summary.Instances > 0 {
+		return exitChanges
 	}
-	return exitChanges
+	return exitOK
 }
 
 // previewTerraform adds the Terraform plan summary of every terraform_apply
@@ -264,4 +295,69 @@ func runbookBaseDir(path string) string {
 		return filepath.Dir(abs)
 	}
 	return abs
+}
+
+// planTitle is the name the Markdown of a plan of rb goes by
+// (views.PlanTitle), also when the plan failed, so both update the same
+// pull request comment. Without a runbook (it did not load) it is path.
+func planTitle(rb *lang.Runbook, path string) string {
+	if rb == nil {
+		return path
+	}
+	if rb.Meta != nil && rb.Meta.Name != "" {
+		return rb.Meta.Name
+	}
+	var names []string
+	for name := range rb.Files {
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return path
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// applyCommand is what the "To apply" hint puts after 'nrun apply', with
+// a note when it hides a value. A plan made without -out is applied from
+// the runbook with the same -var and -var-file options. A saved plan
+// keeps the clear values itself but only a hash of the sensitive ones,
+// so apply is given the -var-file options and the sensitive -var ones
+// again. A sensitive value is never printed: it shows as NAME=..., and
+// the note says so.
+func applyCommand(rb *lang.Runbook, a planArgs) (args, note string) {
+	var parts, hidden []string
+	for _, kv := range a.Vars {
+		name, _, _ := strings.Cut(kv, "=")
+		name = strings.TrimSpace(name)
+		v := rb.Variable(name)
+		switch {
+		case v != nil && v.Sensitive:
+			parts = append(parts, "-var "+shellQuote(name+"=..."))
+			hidden = append(hidden, name)
+		case a.Out == "":
+			parts = append(parts, "-var "+shellQuote(kv))
+		}
+	}
+	for _, f := range a.VarFiles {
+		parts = append(parts, "-var-file "+shellQuote(f))
+	}
+	target := a.Path
+	if a.Out != "" {
+		target = a.Out
+	}
+	parts = append(parts, shellQuote(target))
+	return strings.Join(parts, " "), sensitiveNote(hidden)
+}
+
+// sensitiveNote explains the NAME=... of the sensitive variables named in
+// an apply hint; "" when there are none.
+func sensitiveNote(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("(%s: sensitive, not shown; give its value again in place of ...)", names[0])
+	}
+	return fmt.Sprintf("(%s: sensitive, not shown; give their values again in place of ...)", strings.Join(names, ", "))
 }

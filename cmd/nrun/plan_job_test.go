@@ -14,8 +14,8 @@ func TestPlanJobPreviewOffline(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s, stdout, stderr := testStreams("")
 			code := run([]string{"plan", form, "-var", "version=2", "-inventory", "../../testdata/inventory/healthy.json", "../../runbooks/job-canary-rollout.nrun.hcl"}, s)
-			if code != exitChanges {
-				t.Fatalf("exit %d, want %d\n%s%s", code, exitChanges, stdout, stderr)
+			if code != exitOK {
+				t.Fatalf("exit %d, want %d\n%s%s", code, exitOK, stdout, stderr)
 			}
 			want := planner.OfflinePreview
 			if form == "-json" {

@@ -8,7 +8,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
+
+	"github.com/nrun-dev/nrun/lang"
 )
 
 // Exit codes shared by every command. Commands document the ones they use
@@ -33,6 +38,9 @@ type streams struct {
 	// StdinTTY is true when Stdin is a terminal (interactive approval).
 	StdinTTY bool
 	Getenv   func(string) string
+	// Environ lists the environment as os.Environ does, for NRUN_VAR_*
+	// input variables; nil means an empty environment.
+	Environ func() []string
 }
 
 func newStreams() *streams {
@@ -44,6 +52,7 @@ func newStreams() *streams {
 		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		Getenv:    os.Getenv,
+		Environ:   os.Environ,
 	}
 }
 
@@ -75,37 +84,97 @@ func register(c *command) {
 }
 
 func run(args []string, s *streams) int {
-	if len(args) == 0 || args[0] == "-help" || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(s.Stderr)
-		if len(args) == 0 {
-			return exitUsage
+	// Global options come before the command, as in terraform.
+	for len(args) > 0 && (args[0] == "-chdir" || strings.HasPrefix(args[0], "-chdir=")) {
+		dir, ok := strings.CutPrefix(args[0], "-chdir=")
+		if !ok {
+			if len(args) < 2 {
+				fmt.Fprint(s.Stderr, "nrun: -chdir needs a directory: nrun -chdir=DIR <command>\n")
+				return exitUsage
+			}
+			dir, args = args[1], args[1:]
 		}
-		return exitOK
+		args = args[1:]
+		// Before anything else, so every relative path (runbook,
+		// -var-file, -out, the state directory) is taken from DIR.
+		if err := os.Chdir(dir); err != nil {
+			fmt.Fprintf(s.Stderr, "nrun: -chdir: %v\n", err)
+			return exitError
+		}
 	}
-	if args[0] == "-version" || args[0] == "--version" {
+	if len(args) == 0 {
+		usage(s.Stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-help", "-h", "--help":
+		usage(s.Stdout)
+		return exitOK
+	case "help":
+		if len(args) == 1 {
+			usage(s.Stdout)
+			return exitOK
+		}
+		// help CMD is CMD -help.
+		args = []string{args[1], "-help"}
+	case "-version", "--version":
 		args[0] = "version"
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(s.Stderr, "nrun: unknown command %q\n\n", args[0])
+		fmt.Fprintf(s.Stderr, "nrun: unknown command %q.%s\n\n", args[0], didYouMean(args[0]))
 		usage(s.Stderr)
 		return exitUsage
 	}
 	return c.Run(s, args[1:])
 }
 
-func usage(w io.Writer) {
+// didYouMean suggests the command closest to a mistyped name, when one is
+// close enough to be what was meant; "" otherwise.
+func didYouMean(name string) string {
+	best, bestDist := "", 3
+	for _, n := range commandNames() {
+		if d := levenshtein.Distance(name, n, nil); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
+}
+
+// inputValues reads the input variables of rb from the environment
+// (NRUN_VAR_name), then -var-file, then -var, as lang.InputValuesEnv.
+func inputValues(s *streams, rb *lang.Runbook, vars, varFiles []string) (map[string]cty.Value, hcl.Diagnostics) {
+	return lang.InputValuesEnv(rb, environ(s), vars, varFiles)
+}
+
+func environ(s *streams) []string {
+	if s == nil || s.Environ == nil {
+		return nil
+	}
+	return s.Environ()
+}
+
+func commandNames() []string {
 	var names []string
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	return names
+}
+
+func usage(w io.Writer) {
+	names := commandNames()
 	var b strings.Builder
-	b.WriteString("Usage: nrun <command> [options] [args]\n\n")
+	b.WriteString("Usage: nrun [-chdir=DIR] <command> [options] [args]\n\n")
 	b.WriteString("nrun compiles HCL runbooks for Nomad and Consul into a DAG, proves it safe,\nplans it against the live cluster and applies it with checkpoints.\n\nCommands:\n")
 	for _, n := range names {
 		fmt.Fprintf(&b, "    %-12s %s\n", n, commands[n].Synopsis)
 	}
-	b.WriteString("\nRun `nrun <command> -help` for a command's options and exit codes.\n")
+	b.WriteString("\nGlobal options (before the command):\n    -chdir=DIR   Switch to DIR before doing anything else.\n")
+	b.WriteString("\nRun `nrun <command> -help` (or `nrun help <command>`) for a command's\noptions and exit codes.\n")
 	io.WriteString(w, b.String())
 }

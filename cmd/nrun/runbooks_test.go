@@ -38,7 +38,7 @@ func TestRunbooks(t *testing.T) {
 			}
 			var dot string
 			for _, varFiles := range runs {
-				c := checkRunbook(f, nil, varFiles)
+				c := checkRunbook(nil, f, nil, varFiles)
 				if len(c.Diags) > 0 {
 					var buf bytes.Buffer
 					views.Diagnostics(&buf, c.Diags, c.Files, views.DiagnosticsOptions{Width: views.DiagnosticWidth})

@@ -132,11 +132,12 @@ func (m metaFlag) Set(v string) error {
 }
 
 func runSandbox(s *streams, args []string) int {
-	if len(args) == 0 || args[0] == "-help" || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(s.Stderr, sandboxHelp)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	if args[0] == "-help" || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(s.Stdout, sandboxHelp)
 		return exitOK
 	}
 	sub := args[0]
@@ -151,7 +152,9 @@ func runSandbox(s *streams, args []string) int {
 	f := sandboxFlags{meta: metaFlag{}}
 	fs := flag.NewFlagSet("sandbox "+sub, flag.ContinueOnError)
 	fs.SetOutput(s.Stderr)
-	fs.Usage = func() { fmt.Fprint(s.Stderr, sandboxHelp) }
+	// The flag package prints a parse error to stderr itself; the help
+	// follows it there, or goes to stdout when it was asked for.
+	fs.Usage = func() {}
 	fs.StringVar(&f.dir, "dir", "", "sandbox directory")
 	fs.IntVar(&f.servers, "servers", 3, "")
 	fs.IntVar(&f.clients, "clients", 2, "")
@@ -174,8 +177,10 @@ func runSandbox(s *streams, args []string) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(s.Stdout, sandboxHelp)
 			return exitOK
 		}
+		fmt.Fprint(s.Stderr, sandboxHelp)
 		return exitUsage
 	}
 	if name == "" && fs.NArg() > 0 {
@@ -342,8 +347,11 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 	return nil
 }
 
+// shellQuote quotes v for a POSIX shell when it holds anything but
+// characters no shell treats specially in an argument, so a printed
+// command can be pasted as it is.
 func shellQuote(v string) string {
-	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:") == "" {
+	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@%+") == "" {
 		return v
 	}
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/nrun-dev/nrun/executor"
 	"github.com/nrun-dev/nrun/views"
@@ -11,16 +12,22 @@ func init() {
 	register(&command{Name: "status", Synopsis: "Summarise an apply run from its journal", Run: runStatus})
 }
 
-const statusHelp = `Usage: nrun status [options] [RUN-ID]
+const statusHelp = `Usage: nrun status [options] [PATH]
 
   Summarises a run of 'nrun apply' from its journal: who started it and
   when, how it ended, and the state of every step instance (finished, in
   progress or in doubt, failed, skipped, paused, not started). Without
-  RUN-ID, the newest run. Reads only; works while an apply runs.
+  -run, the newest run. Reads only; works while an apply runs.
+
+  PATH is the runbook (a .nrun.hcl file or its directory) as given to
+  'nrun apply'; it defaults to the current directory. The journal is read
+  from the state directory apply used: .nrun next to the runbook, unless
+  -state-dir is given.
 
 Options:
 
-  -state-dir DIR   State directory. Default: .nrun in the current directory.
+  -state-dir DIR   State directory. Default: .nrun next to the runbook.
+  -run ID          The run to summarise. Default: the newest.
   -json            Print the replayed journal state as JSON (an object
                    with format_version "1", run_id, status, unfinished,
                    locked and state).
@@ -31,32 +38,77 @@ Exit codes:
   2  the run did not finish (failed, paused, interrupted, or still running)
 `
 
-func runStatus(s *streams, args []string) int {
+// statusArgs are the parsed flags of `nrun status`.
+type statusArgs struct {
+	StateDir string
+	RunID    string
+	JSON     bool
+	Path     string
+}
+
+func parseStatusArgs(args []string) (statusArgs, error) {
+	var a statusArgs
 	fs := newFlagSet("status")
-	dir := fs.String("state-dir", ".nrun", "")
-	asJSON := fs.Bool("json", false, "")
+	fs.StringVar(&a.StateDir, "state-dir", "", "")
+	fs.StringVar(&a.RunID, "run", "", "")
+	fs.BoolVar(&a.JSON, "json", false, "")
 	if err := fs.Parse(args); err != nil {
+		return a, err
+	}
+	switch fs.NArg() {
+	case 0:
+		a.Path = "."
+	case 1:
+		a.Path = fs.Arg(0)
+	default:
+		return a, fmt.Errorf("status takes one runbook PATH, got %d", fs.NArg())
+	}
+	return a, nil
+}
+
+// statusDir is the state directory status reads: -state-dir, else the
+// one apply uses for the same PATH (executor.StateDirFor), so status
+// finds the runs apply wrote wherever it was run from.
+func statusDir(a statusArgs) string {
+	if a.StateDir != "" {
+		return a.StateDir
+	}
+	return executor.StateDirFor(a.Path)
+}
+
+func runStatus(s *streams, args []string) int {
+	a, err := parseStatusArgs(args)
+	if err != nil {
 		return usageError(s, "status", statusHelp, err)
 	}
-	runs, err := executor.ListRuns(*dir)
+	if a.StateDir == "" {
+		// A run ID where PATH goes (the old 'nrun status RUN-ID') would
+		// otherwise read as a runbook with no runs.
+		if _, err := os.Stat(a.Path); err != nil {
+			fmt.Fprintf(s.Stderr, "nrun status: %v. Give the runbook PATH as given to nrun apply; pick a run with -run ID.\n", err)
+			return exitError
+		}
+	}
+	dir := statusDir(a)
+	runs, err := executor.ListRuns(dir)
 	if err != nil {
 		fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
 		return exitError
 	}
 	if len(runs) == 0 {
-		fmt.Fprintf(s.Stderr, "nrun status: there are no runs in %s\n", *dir)
+		fmt.Fprintf(s.Stderr, "nrun status: there are no runs in %s\n", dir)
 		return exitError
 	}
 	r := runs[len(runs)-1]
-	if fs.NArg() > 0 {
+	if a.RunID != "" {
 		found := false
 		for _, x := range runs {
-			if x.ID == fs.Arg(0) {
+			if x.ID == a.RunID {
 				r, found = x, true
 			}
 		}
 		if !found {
-			fmt.Fprintf(s.Stderr, "nrun status: there is no run %s in %s\n", fs.Arg(0), *dir)
+			fmt.Fprintf(s.Stderr, "nrun status: there is no run %s in %s\n", a.RunID, dir)
 			return exitError
 		}
 	}
@@ -64,9 +116,9 @@ func runStatus(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun status: run %s: %v\n", r.ID, r.Err)
 		return exitError
 	}
-	lock, lerr := executor.ReadLock(*dir)
+	lock, lerr := executor.ReadLock(dir)
 	locked := lerr == nil && lock.RunID == r.ID
-	if *asJSON {
+	if a.JSON {
 		if err := views.RunStatusJSON(s.Stdout, r.ID, r.State, locked); err != nil {
 			fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
 			return exitError

@@ -49,6 +49,8 @@ Options:
                      a terminal or NO_COLOR is set.
   -var 'NAME=VALUE'  Set an input variable. Repeatable.
   -var-file FILE     Read input variables from an HCL file. Repeatable.
+                     NRUN_VAR_NAME=VALUE in the environment sets one
+                     too, below -var-file and -var.
 
 Exit codes:
   0  the runbook is valid (warnings allowed)
@@ -111,10 +113,11 @@ func parseValidateArgs(args []string) (validateArgs, error) {
 }
 
 // usageError prints the help text after err and returns the exit code for
-// a flag-parsing failure; -help itself is not an error.
+// a flag-parsing failure. -help itself is not an error: the help asked for
+// goes to stdout (so it can be paged or grepped) with exit 0.
 func usageError(s *streams, name, help string, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(s.Stderr, help)
+		fmt.Fprint(s.Stdout, help)
 		return exitOK
 	}
 	fmt.Fprintf(s.Stderr, "nrun %s: %v\n\n%s", name, err, help)
@@ -147,14 +150,14 @@ type checked struct {
 // one (lang and planner are written to keep going on a partial runbook), so
 // one run reports every problem. Only a runbook that could not be read at
 // all stops here.
-func checkRunbook(path string, vars, varFiles []string) checked {
+func checkRunbook(s *streams, path string, vars, varFiles []string) checked {
 	c := checked{Path: path}
 	rb, diags := lang.Load(path)
 	c.Runbook = rb
 	c.Diags = append(c.Diags, diags...)
 	if rb != nil {
 		var inputs map[string]cty.Value
-		inputs, diags = lang.InputValues(rb, vars, varFiles)
+		inputs, diags = inputValues(s, rb, vars, varFiles)
 		c.Diags = append(c.Diags, diags...)
 		c.Graph, diags = planner.Validate(rb, inputs)
 		c.Diags = append(c.Diags, diags...)
@@ -342,7 +345,7 @@ func runValidate(s *streams, args []string) int {
 	paths := runbookPaths(a.Paths)
 	var results []checked
 	for _, p := range paths {
-		results = append(results, checkRunbook(p, a.Vars, a.VarFiles))
+		results = append(results, checkRunbook(s, p, a.Vars, a.VarFiles))
 	}
 
 	if a.JSON {

@@ -1,8 +1,9 @@
 package main
 
 import (
-	"flag"
+	"encoding/json"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -13,22 +14,49 @@ func init() {
 	register(&command{Name: "version", Synopsis: "Print the nrun version", Run: runVersion})
 }
 
+const versionHelp = `Usage: nrun version [options]
+
+  Prints the nrun version and the Go version it was built with.
+
+Options:
+
+  -json  Print {"version": ..., "go": ..., "platform": ...} (platform is
+         GOOS_GOARCH, as terraform version -json has it).
+
+Exit codes:
+  0  success
+  1  bad usage
+`
+
+// versionInfo is what nrun version -json prints.
+type versionInfo struct {
+	Version  string `json:"version"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"`
+}
+
 func runVersion(s *streams, args []string) int {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(s.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(s.Stderr, "Usage: nrun version\n\n  Prints the nrun version and the Go version it was built with.\n\nExit codes:\n  0  success\n  1  bad usage\n")
-	}
+	fs := newFlagSet("version")
+	asJSON := fs.Bool("json", false, "")
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		return exitUsage
+		return usageError(s, "version", versionHelp, err)
 	}
-	goVersion := "unknown"
+	if fs.NArg() > 0 {
+		return usageError(s, "version", versionHelp, fmt.Errorf("version takes no arguments"))
+	}
+	v := versionInfo{Version: Version, Go: "unknown", Platform: runtime.GOOS + "_" + runtime.GOARCH}
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
+		v.Go = bi.GoVersion
 	}
-	fmt.Fprintf(s.Stdout, "nrun v%s (%s)\n", Version, goVersion)
+	if *asJSON {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			fmt.Fprintf(s.Stderr, "nrun version: %v\n", err)
+			return exitError
+		}
+		fmt.Fprintf(s.Stdout, "%s\n", b)
+		return exitOK
+	}
+	fmt.Fprintf(s.Stdout, "nrun v%s (%s)\n", v.Version, v.Go)
 	return exitOK
 }
