@@ -11,13 +11,15 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nrun-dev/nrun/executor"
+	"github.com/nrun-dev/nrun/planner"
 )
 
 // StreamVersion is the version of the machine-readable stream of
-// `nrun apply -json` (docs/json-stream.md), carried as "ui" in the first
+// `nrun plan -json` and `nrun apply -json` (docs/json-stream.md), carried as "ui" in the first
 // message. Compatibility rule: the minor part grows when a message type or a
 // field is added, and readers must ignore types and fields they do not know;
 // the major part changes only when a field is removed or changes meaning.
+// `nrun plan -json` writes the same stream.
 const StreamVersion = "1.0"
 
 // StreamMessage is one line of the stream, modelled on `terraform apply
@@ -40,6 +42,10 @@ type StreamMessage struct {
 	// Outputs are the runbook's output values (type outputs), sensitive
 	// ones without a value.
 	Outputs []executor.OutputValue `json:"outputs,omitempty"`
+	// Plan is the whole plan document of docs/plan-json.md (type plan).
+	Plan json.RawMessage `json:"plan,omitempty"`
+	// Changes is the plan's summary (type change_summary).
+	Changes *planner.Summary `json:"changes,omitempty"`
 }
 
 // StreamRun identifies the run on run_start and run_end messages.
@@ -210,3 +216,17 @@ func (v ApplyStream) Event(e executor.Event) { v.S.Write(EventMessage(e)) }
 
 // Close implements ApplyView.
 func (v ApplyStream) Close() {}
+
+// PlanMessages are the messages of a plan: the whole plan document, then
+// the change summary that a pipeline reads to decide whether there is work.
+func PlanMessages(p *planner.Plan, now time.Time) ([]StreamMessage, error) {
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	sum := p.Summary
+	return []StreamMessage{
+		{Level: "info", Message: "Plan of " + p.Runbook.Name, Module: "nrun.ui", Timestamp: stamp(now), Type: "plan", Plan: doc},
+		{Level: "info", Message: SummaryLine(p), Module: "nrun.ui", Timestamp: stamp(now), Type: "change_summary", Changes: &sum},
+	}, nil
+}

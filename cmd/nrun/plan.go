@@ -63,9 +63,12 @@ Options:
                      leaves the previous FILE as it was. Sensitive
                      variables are recorded only as a hash; apply needs
                      them again.
-  -json              Print the plan as JSON (format_version "1", see
-                     docs/plan-json.md) instead of text. With errors,
-                     print the diagnostics as 'nrun validate -json' does.
+  -json              Print the machine-readable stream instead of text
+                     (docs/json-stream.md): a version message, any
+                     diagnostics (errors included, on stdout), the plan
+                     document (format_version "1", docs/plan-json.md) and
+                     a change_summary. 'nrun show -json PLANFILE' prints
+                     the document of a saved plan alone.
   -markdown          Print the plan as Markdown for a pull request comment.
                      Its first line is a marker, <!-- nrun-plan: NAME -->
                      (NAME: the runbook block's name, else its files), by
@@ -189,9 +192,9 @@ func runPlan(s *streams, args []string) int {
 		}
 		files = withSources(files, diags)
 		if a.JSON {
-			if err := views.DiagnosticsJSON(s.Stdout, diags, files); err != nil {
-				fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
-			}
+			st := &views.Stream{W: s.Stdout}
+			st.Write(views.VersionMessage(Version, time.Now()))
+			st.Write(views.DiagnosticMessages(diags, files, time.Now())...)
 			return exitError
 		}
 		views.Diagnostics(s.Stderr, diags, files, dopts)
@@ -230,7 +233,8 @@ func runPlan(s *streams, args []string) int {
 
 	// Only a saved plan needs the salted hashes that let apply check its
 	// inputs; without -out the plan stays a pure function of its inputs, so
-	// -json and -markdown give the same bytes on every run.
+	// -markdown (and the plan document in -json) give the same bytes on
+	// every run.
 	ropts := planner.ResolveOptions{Inventory: a.Inventory}
 	if a.Out != "" {
 		ropts.Salt = planner.NewSalt()
@@ -252,10 +256,26 @@ func runPlan(s *streams, args []string) int {
 	}
 	apply, note := applyCommand(rb, a)
 
+	if a.JSON {
+		// The stream: the version, any warnings, the plan document and
+		// the change summary (docs/json-stream.md). `nrun show -json
+		// PLANFILE` prints the document alone.
+		ms, err := views.PlanMessages(p, time.Now())
+		if err != nil {
+			fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
+			return exitError
+		}
+		st := &views.Stream{W: s.Stdout}
+		st.Write(views.VersionMessage(Version, time.Now()))
+		st.Write(views.DiagnosticMessages(diags, withSources(rb.Files, diags), time.Now())...)
+		st.Write(ms...)
+		if a.DetailedExitcode && p.Summary.Instances > 0 {
+			return exitChanges
+		}
+		return exitOK
+	}
 	var v views.PlanView
 	switch {
-	case a.JSON:
-		v = views.PlanJSON{}
 	case a.Markdown:
 		v = views.PlanMarkdown{Apply: apply, ApplyNote: note}
 	default:

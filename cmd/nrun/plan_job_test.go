@@ -19,7 +19,7 @@ func TestPlanJobPreviewOffline(t *testing.T) {
 			}
 			want := planner.OfflinePreview
 			if form == "-json" {
-				want = `"unavailable": "` + planner.OfflinePreview + `"`
+				want = `"unavailable":"` + planner.OfflinePreview + `"`
 			}
 			if !strings.Contains(stdout.String(), want) {
 				t.Errorf("the plan does not say %q:\n%s", want, stdout)
