@@ -21,6 +21,7 @@ const (
 	EventPaused       EventKind = "paused"
 	EventProbe        EventKind = "probe" // resume re-checked an in-doubt action
 	EventInfo         EventKind = "info"
+	EventHeartbeat    EventKind = "heartbeat" // what is running (Running), on a timer (Config.Heartbeat)
 	EventRunEnd       EventKind = "run_end"
 )
 
@@ -40,4 +41,17 @@ type Event struct {
 	Elapsed time.Duration `json:"elapsed_ns,omitempty"`
 	// Status is the run status on run_end.
 	Status string `json:"status,omitempty"`
+	// Running are the instances in progress, on heartbeat, by address.
+	Running []Running `json:"running,omitempty"`
+}
+
+// Running is one instance in progress, as a heartbeat reports it.
+type Running struct {
+	Addr   string `json:"addr"`
+	Action string `json:"action,omitempty"`
+	// Wait is the last observation of the instance's current wait, ""
+	// while it is not waiting.
+	Wait string `json:"wait,omitempty"`
+	// Elapsed is how long the instance has been running.
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
