@@ -76,6 +76,8 @@ Options:
                       nrun holds it, retrying (like terraform); then fail
                       naming the holder. Default 0s: fail at once.
   -json               Print one JSON event per line instead of text.
+  -no-progress        Print timestamped lines even on a terminal, as
+                      when TERM=dumb or CI is set.
   -no-color           Disable colour.
   -resume             Continue the last unfinished run of the runbook.
   -run ID             With -resume: the run to continue.
@@ -84,8 +86,12 @@ Options:
   -assume-done ADDR   With -resume: the in-doubt action of ADDR did happen.
   -redo ADDR          With -resume: run the in-doubt action of ADDR again.
 
-Output: a progress display on a terminal, timestamped lines otherwise,
-JSON lines with -json. The full audit log (with command output) is
+Output: a progress display on a terminal, timestamped lines otherwise
+(and with -no-progress, TERM=dumb or CI set), JSON lines with -json.
+While anything runs, the lines and the JSON carry a heartbeat every 30s
+(NRUN_HEARTBEAT=DUR changes it, 0 turns it off) naming what runs, for how
+long, and what its wait last observed. A closed output (a pipe into head)
+never interrupts the run. The full audit log (with command output) is
 STATE/runs/RUN-ID/run.log; secrets (NOMAD_TOKEN, CONSUL_HTTP_TOKEN,
 sensitive variables) never appear in the journal, the log or the output.
 
@@ -109,6 +115,7 @@ type applyArgs struct {
 	VarFiles    []string
 	StateDir    string
 	JSON        bool
+	NoProgress  bool
 	NoColor     bool
 	Resume      bool
 	RunID       string
@@ -128,6 +135,7 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
 	fs.StringVar(&a.StateDir, "state-dir", "", "")
 	fs.BoolVar(&a.JSON, "json", false, "")
+	fs.BoolVar(&a.NoProgress, "no-progress", false, "")
 	fs.BoolVar(&a.NoColor, "no-color", false, "")
 	fs.BoolVar(&a.Resume, "resume", false, "")
 	fs.StringVar(&a.RunID, "run", "", "")
@@ -184,6 +192,11 @@ func runApply(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun apply: "+format+"\n", args...)
 		return exitError
 	}
+	heartbeat, err := heartbeatInterval(s.Getenv)
+	if err != nil {
+		return usageError(s, "apply", applyHelp, err)
+	}
+	defer catchSIGPIPE()()
 
 	var sandboxEnv map[string]string
 	if a.Sandbox {
@@ -257,16 +270,17 @@ func runApply(s *streams, args []string) int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	var interrupted sync.Once
+	con := &console{}
 	go func() {
 		n := 0
 		for range sigs {
 			n++
 			if n == 1 {
 				interrupted.Do(func() { close(stop) })
-				fmt.Fprintln(s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.")
+				con.say(s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.\n")
 				continue
 			}
-			fmt.Fprintln(s.Stderr, "\nnrun apply: stopping at once.")
+			con.say(s.Stderr, "\nnrun apply: stopping at once.\n")
 			cancel()
 			return
 		}
@@ -326,7 +340,7 @@ func runApply(s *streams, args []string) int {
 		baseDir = filepath.Dir(absRunbook)
 	}
 
-	out := s.Stdout
+	out := io.Writer(&quietWriter{w: s.Stdout})
 	// One reader for every answer read from stdin: two would each buffer
 	// input meant for the other.
 	stdin := bufio.NewReader(s.Stdin)
@@ -371,38 +385,13 @@ func runApply(s *streams, args []string) int {
 	}
 	defer lock.Release()
 
-	var view2 applyView
-	switch {
-	case a.JSON:
-		view2 = &views.ApplyJSON{W: out}
-	case s.StdoutTTY:
-		pv := &views.ApplyProgress{W: out}
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		go func() {
-			for range t.C {
-				pv.Tick()
-			}
-		}()
-		view2 = pv
-	default:
-		view2 = &views.ApplyText{W: out}
-	}
+	view2, stopView := newApplyView(chooseApplyOutput(a.JSON, a.NoProgress, s.StdoutTTY, s.Getenv), out)
+	defer stopView()
+	con.setView(view2)
 
 	var approver func(context.Context, string, string) (bool, error)
 	if s.StdinTTY && !a.JSON {
-		in := stdin
-		var mu sync.Mutex
-		approver = func(ctx context.Context, addr, msg string) (bool, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(s.Stderr, "\n%s asks for approval: %s\n  Only 'yes' will be accepted: ", addr, msg)
-			line, err := in.ReadString('\n')
-			if err != nil && err != io.EOF {
-				return false, err
-			}
-			return strings.TrimSpace(line) == "yes", nil
-		}
+		approver = con.approver(s.Stderr, stdin, p)
 	}
 
 	var cl *cluster.Client
@@ -413,7 +402,7 @@ func runApply(s *streams, args []string) int {
 		Runbook: rb, Inputs: inputs, Plan: p, Cluster: cl, StateDir: stateDir, BaseDir: baseDir,
 		RunbookName: absRunbook, Resume: a.Resume, RunID: a.RunID,
 		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
-		Events: view2.Event, Approver: approver, Stop: stop, Lock: lock,
+		Events: view2.Event, Approver: approver, Stop: stop, Lock: lock, Heartbeat: heartbeat,
 		Secrets: []string{s.Getenv("NOMAD_TOKEN"), s.Getenv("CONSUL_HTTP_TOKEN")},
 		Env:     environList(sandboxEnv),
 	}
@@ -434,11 +423,6 @@ func runApply(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "\nThe sandbox keeps running in %s. Point nomad and consul at it with\n  eval \"$(nrun sandbox env)\"\nand remove it with\n  nrun sandbox down\n", sandboxEnv["NRUN_SANDBOX_DIR"])
 	}
 	return code
-}
-
-type applyView interface {
-	Event(executor.Event)
-	Close()
 }
 
 func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int {
