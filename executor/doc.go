@@ -8,7 +8,10 @@
 //
 // Output: the changes to the cluster, a run directory
 // (STATE/runs/RUN-ID/) holding the journal (package executor/journal) and
-// the audit log, and a stream of Events that package views renders.
+// the audit log, and a stream of Events that package views renders. The
+// executor knows what runs, so the heartbeat (EventHeartbeat: the running
+// instances and what their waits last observed) is timed here; the views
+// only render it.
 //
 // Consumers: cmd/nrun (apply, status, force-unlock).
 //
