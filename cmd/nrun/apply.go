@@ -194,7 +194,7 @@ func runApply(s *streams, args []string) int {
 	}
 	heartbeat, err := heartbeatInterval(s.Getenv)
 	if err != nil {
-		return usageError(s, "apply", applyHelp, err)
+		return errf("%v", err)
 	}
 	defer catchSIGPIPE()()
 
