@@ -10,7 +10,10 @@
 // (STATE/runs/RUN-ID/) holding the journal (package executor/journal) and
 // the audit log, a stream of Events that package views renders, and, when
 // the run finished, the values of the runbook's output blocks (Result.Outputs,
-// also the "outputs" event), evaluated in the run's scope and redacted.
+// also the "outputs" event), evaluated in the run's scope and redacted. The
+// executor knows what runs, so the heartbeat (EventHeartbeat: the running
+// instances and what their waits last observed) is timed here; the views
+// only render it.
 //
 // Consumers: cmd/nrun (apply, status, force-unlock).
 //

@@ -21,7 +21,8 @@ const (
 	EventPaused       EventKind = "paused"
 	EventProbe        EventKind = "probe" // resume re-checked an in-doubt action
 	EventInfo         EventKind = "info"
-	EventOutputs      EventKind = "outputs" // the output blocks' values, when the run finished (Outputs)
+	EventOutputs      EventKind = "outputs"   // the output blocks' values, when the run finished (Outputs)
+	EventHeartbeat    EventKind = "heartbeat" // what is running (Running), on a timer (Config.Heartbeat)
 	EventRunEnd       EventKind = "run_end"
 )
 
@@ -44,4 +45,17 @@ type Event struct {
 	// Outputs are the output values on outputs, sensitive ones without
 	// their value.
 	Outputs []OutputValue `json:"outputs,omitempty"`
+	// Running are the instances in progress, on heartbeat, by address.
+	Running []Running `json:"running,omitempty"`
+}
+
+// Running is one instance in progress, as a heartbeat reports it.
+type Running struct {
+	Addr   string `json:"addr"`
+	Action string `json:"action,omitempty"`
+	// Wait is the last observation of the instance's current wait, ""
+	// while it is not waiting.
+	Wait string `json:"wait,omitempty"`
+	// Elapsed is how long the instance has been running.
+	Elapsed time.Duration `json:"elapsed_ns"`
 }

@@ -71,6 +71,11 @@ type Config struct {
 	Lock *Lock
 	// LockCheck is the interval of the lock's timer check; default 5s.
 	LockCheck time.Duration
+	// Heartbeat is the interval of EventHeartbeat while instances run;
+	// default 30s, negative for none. CI systems kill jobs that print
+	// nothing for a while, and a long wait prints only when the cluster
+	// changes.
+	Heartbeat time.Duration
 	// Now replaces time.Now (tests).
 	Now func() time.Time
 	// PollMin is the shortest interval between two polls of an endpoint
@@ -196,6 +201,15 @@ type runner struct {
 	// jobVersions maps "namespace/job" to the version nomad_job_run
 	// registered in this run (waits_deployment.go).
 	jobVersions sync.Map
+	// evMu serialises events, so a heartbeat never lists an instance
+	// after the event that ended it; active is what heartbeats list.
+	evMu   sync.Mutex
+	active map[string]*activeInstance
+}
+
+type activeInstance struct {
+	since        time.Time
+	action, wait string
 }
 
 // Run applies cfg.Plan. It always returns a Result when the run directory
@@ -537,6 +551,52 @@ func (r *runner) emit(e Event) {
 	}
 	e.RunID = r.runID
 	e.Message = r.red.String(e.Message)
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	r.track(e)
+	r.cfg.Events(e)
+}
+
+// track keeps the instances in progress for heartbeats, from the events
+// every instance emits anyway; evMu is held.
+func (r *runner) track(e Event) {
+	if r.active == nil {
+		r.active = map[string]*activeInstance{}
+	}
+	switch e.Kind {
+	case EventStart:
+		r.active[e.Addr] = &activeInstance{since: e.Time, action: e.Action}
+	case EventAction:
+		if a := r.active[e.Addr]; a != nil {
+			a.action, a.wait = e.Action, ""
+		}
+	case EventWait:
+		if a := r.active[e.Addr]; a != nil {
+			a.wait = e.Message
+		}
+	case EventWaitDone, EventActionDone:
+		if a := r.active[e.Addr]; a != nil {
+			a.wait = ""
+		}
+	case EventFinished, EventFailed, EventSkipped, EventPaused:
+		delete(r.active, e.Addr)
+	}
+}
+
+// heartbeat emits EventHeartbeat with every instance in progress, unless
+// none is (a scheduler between two instances has nothing to report).
+func (r *runner) heartbeat() {
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	if len(r.active) == 0 {
+		return
+	}
+	now := r.now()
+	e := Event{Time: now, Kind: EventHeartbeat, RunID: r.runID}
+	for addr, a := range r.active {
+		e.Running = append(e.Running, Running{Addr: addr, Action: a.action, Wait: a.wait, Elapsed: now.Sub(a.since)})
+	}
+	sort.Slice(e.Running, func(i, j int) bool { return e.Running[i].Addr < e.Running[j].Addr })
 	r.cfg.Events(e)
 }
 

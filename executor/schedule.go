@@ -58,6 +58,15 @@ func (r *runner) schedule(ctx context.Context) *Result {
 		defer t.Stop()
 		lockTick = t.C
 	}
+	var beat <-chan time.Time
+	if every := r.cfg.Heartbeat; every >= 0 {
+		if every == 0 {
+			every = 30 * time.Second
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		beat = t.C
+	}
 	for {
 		if !stopping && r.halted() == "" && ctx.Err() == nil {
 			r.startReady(ctx, soft, running, &nrunning, done)
@@ -72,6 +81,8 @@ func (r *runner) schedule(ctx context.Context) *Result {
 			m.g.status = m.status
 		case <-lockTick:
 			r.checkLock()
+		case <-beat:
+			r.heartbeat()
 		case <-stopCh:
 			stopCh = nil
 			stopping = true

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,12 +17,23 @@ import (
 // ApplyView prints the events of `nrun apply` as they happen.
 type ApplyView interface {
 	Event(e executor.Event)
+	// Pause holds the output until Resume (calls nest), so a question
+	// asked on the same terminal stays on screen and in one piece; a
+	// progress footer is cleared first.
+	Pause()
+	// Resume prints what was held and carries on.
+	Resume()
 	// Close ends the output (clears a progress footer).
 	Close()
 }
 
+// heartbeatMax is how many running instances a heartbeat names; the rest
+// are counted.
+const heartbeatMax = 10
+
 // EventLine renders one event as the plain text of a log line, without a
-// timestamp, or "" for events the plain view does not print.
+// timestamp, or "" for events the plain view does not print. A heartbeat
+// is one line per running instance, joined by newlines.
 func EventLine(e executor.Event) string {
 	el := ""
 	if e.Elapsed > 0 {
@@ -69,6 +81,24 @@ func EventLine(e executor.Event) string {
 			return fmt.Sprintf("%s: %s", e.Addr, e.Message)
 		}
 		return e.Message
+	case executor.EventHeartbeat:
+		var lines []string
+		for i, r := range e.Running {
+			if i == heartbeatMax {
+				lines = append(lines, fmt.Sprintf("still running: %d more", len(e.Running)-heartbeatMax))
+				break
+			}
+			d := r.Elapsed.Round(time.Second)
+			switch {
+			case r.Wait != "":
+				lines = append(lines, fmt.Sprintf("still waiting: %s %s (%s)", r.Addr, r.Wait, d))
+			case r.Action != "":
+				lines = append(lines, fmt.Sprintf("still running: %s %s (%s)", r.Addr, r.Action, d))
+			default:
+				lines = append(lines, fmt.Sprintf("still running: %s (%s)", r.Addr, d))
+			}
+		}
+		return strings.Join(lines, "\n")
 	case executor.EventRunEnd:
 		return fmt.Sprintf("run %s: %s", e.RunID, e.Status)
 	}
@@ -91,29 +121,72 @@ func ApplyOutputs(w io.Writer, outs []executor.OutputValue) {
 	io.WriteString(w, b.String())
 }
 
-// ApplyText prints timestamped plain lines, for logs and pipes.
+// ApplyText prints timestamped plain lines, for logs, pipes, CI and
+// terminals where redrawing is unwelcome.
 type ApplyText struct {
 	W  io.Writer
 	mu sync.Mutex
+	// paused counts Pause calls not yet resumed; held is the output
+	// meanwhile.
+	paused int
+	held   bytes.Buffer
 }
 
 // Event implements ApplyView.
 func (v *ApplyText) Event(e executor.Event) {
-	line := EventLine(e)
-	if line == "" {
+	text := EventLine(e)
+	if text == "" {
 		return
+	}
+	ts := e.Time.UTC().Format("2006-01-02T15:04:05.000Z")
+	var b strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		fmt.Fprintf(&b, "%s %s\n", ts, line)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	fmt.Fprintf(v.W, "%s %s\n", e.Time.UTC().Format("2006-01-02T15:04:05.000Z"), line)
+	if v.paused > 0 {
+		if e.Kind != executor.EventHeartbeat { // stale once the question is answered
+			v.held.WriteString(b.String())
+		}
+		return
+	}
+	io.WriteString(v.W, b.String())
+}
+
+// Pause implements ApplyView.
+func (v *ApplyText) Pause() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.paused++
+}
+
+// Resume implements ApplyView.
+func (v *ApplyText) Resume() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.paused > 0 {
+		v.paused--
+	}
+	if v.paused == 0 && v.held.Len() > 0 {
+		v.W.Write(v.held.Bytes())
+		v.held.Reset()
+	}
 }
 
 // Close implements ApplyView.
-func (v *ApplyText) Close() {}
+func (v *ApplyText) Close() {
+	v.mu.Lock()
+	v.paused = 1
+	v.mu.Unlock()
+	v.Resume()
+}
 
 // ApplyProgress is the terminal view: event lines scroll above a footer
 // that lists the running instances with their elapsed time and what their
-// waits observe, redrawn in place.
+// waits observe, redrawn in place. It needs every byte written to the
+// terminal below its footer to go through it (or through Pause and
+// Resume): the redraw moves the cursor up by the lines it drew.
 type ApplyProgress struct {
 	W   io.Writer
 	Now func() time.Time
@@ -121,6 +194,11 @@ type ApplyProgress struct {
 	mu      sync.Mutex
 	running map[string]*progressEntry
 	footer  int // lines the footer occupies now
+	// paused counts Pause calls not yet resumed; held are the event
+	// lines meanwhile. closed: nothing is drawn any more.
+	paused int
+	held   []string
+	closed bool
 }
 
 type progressEntry struct {
@@ -149,26 +227,76 @@ func (v *ApplyProgress) Event(e executor.Event) {
 	case executor.EventFinished, executor.EventFailed, executor.EventSkipped, executor.EventPaused:
 		delete(v.running, e.Addr)
 	}
-	v.clear()
-	if e.Kind != executor.EventWait {
-		if line := EventLine(e); line != "" {
-			fmt.Fprintln(v.W, line)
-		}
+	// Wait observations and heartbeats are what the footer shows.
+	line := ""
+	if e.Kind != executor.EventWait && e.Kind != executor.EventHeartbeat {
+		line = EventLine(e)
 	}
-	v.draw()
+	if v.paused > 0 {
+		if line != "" {
+			v.held = append(v.held, line)
+		}
+		return
+	}
+	v.clear()
+	if line != "" {
+		fmt.Fprintln(v.W, line)
+	}
+	if !v.closed {
+		v.draw()
+	}
 }
 
 // Tick redraws the footer (elapsed times); call it about once a second.
 func (v *ApplyProgress) Tick() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.paused > 0 || v.closed {
+		return
+	}
 	v.clear()
 	v.draw()
 }
 
+// Pause implements ApplyView: the footer is cleared and stays off, and
+// event lines are held, until the last Resume.
+func (v *ApplyProgress) Pause() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.paused == 0 {
+		v.clear()
+	}
+	v.paused++
+}
+
+// Resume implements ApplyView.
+func (v *ApplyProgress) Resume() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.paused > 0 {
+		v.paused--
+	}
+	if v.paused > 0 {
+		return
+	}
+	v.flush()
+	if !v.closed {
+		v.draw()
+	}
+}
+
+func (v *ApplyProgress) flush() {
+	for _, l := range v.held {
+		fmt.Fprintln(v.W, l)
+	}
+	v.held = nil
+}
+
+// clear erases the footer: from the start of its first line to the end
+// of the screen, which also takes what the terminal echoed below it (^C).
 func (v *ApplyProgress) clear() {
-	for i := 0; i < v.footer; i++ {
-		io.WriteString(v.W, "\x1b[1A\x1b[2K")
+	if v.footer > 0 {
+		fmt.Fprintf(v.W, "\r\x1b[%dA\x1b[J", v.footer)
 	}
 	v.footer = 0
 }
@@ -203,11 +331,40 @@ func (v *ApplyProgress) draw() {
 	}
 }
 
-// Close implements ApplyView.
+// Close implements ApplyView: the footer is erased and held lines are
+// printed; later calls print nothing more than event lines.
 func (v *ApplyProgress) Close() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.clear()
+	v.flush()
+	v.closed = true
+	v.paused = 0
+}
+
+// approvalGuardsMax is how many waiting instances an approval question
+// names; the rest are counted.
+const approvalGuardsMax = 8
+
+// ApprovalQuestion prints the question an approval step asks at the
+// terminal: the step, its message and the instances that wait for it (what
+// the approval guards), ending with the prompt for the answer.
+func ApprovalQuestion(w io.Writer, addr, message string, guards []string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s asks for approval: %s\n", addr, message)
+	if len(guards) > 0 {
+		shown := guards
+		if len(shown) > approvalGuardsMax {
+			shown = shown[:approvalGuardsMax]
+		}
+		fmt.Fprintf(&b, "  Waiting for it: %s", strings.Join(shown, ", "))
+		if n := len(guards) - len(shown); n > 0 {
+			fmt.Fprintf(&b, " and %d more", n)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("  Only 'yes' will be accepted: ")
+	io.WriteString(w, b.String())
 }
 
 func runStatusText(st *journal.State, locked bool) string {

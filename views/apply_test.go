@@ -25,6 +25,11 @@ func TestEventLine(t *testing.T) {
 		"finished":     {executor.Event{Kind: executor.EventFinished, Addr: "step.a", Elapsed: 1500 * time.Millisecond}, "step.a: finished (1.5s)"},
 		"paused":       {executor.Event{Kind: executor.EventPaused, Addr: "step.a", Message: "approval needed: go?"}, "step.a: PAUSED: approval needed: go?"},
 		"end":          {executor.Event{Kind: executor.EventRunEnd, RunID: "r1", Status: "failed"}, "run r1: failed"},
+		"heartbeat": {executor.Event{Kind: executor.EventHeartbeat, Running: []executor.Running{
+			{Addr: `step.drain["c1"]`, Action: "nomad_node_drain", Wait: "node_drained: 3 allocations left", Elapsed: 250*time.Second + 200*time.Millisecond},
+			{Addr: "step.b", Action: "exec", Elapsed: 90 * time.Second},
+			{Addr: "step.c", Elapsed: time.Second},
+		}}, "still waiting: step.drain[\"c1\"] node_drained: 3 allocations left (4m10s)\nstill running: step.b exec (1m30s)\nstill running: step.c (1s)"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -61,9 +66,110 @@ func TestApplyProgressFooter(t *testing.T) {
 		t.Errorf("wait observations belong in the footer, not the scroll: %q", out)
 	}
 	b.Reset()
+	v.Event(executor.Event{Time: now, Kind: executor.EventHeartbeat, Running: []executor.Running{{Addr: "step.a"}}})
+	if got := b.String(); strings.Contains(got, "still") {
+		t.Errorf("the footer shows what a heartbeat says: %q", got)
+	}
+	b.Reset()
 	v.Event(executor.Event{Time: now, Kind: executor.EventFinished, Addr: "step.a", Elapsed: 12 * time.Second})
-	if got := b.String(); got != "\x1b[1A\x1b[2Kstep.a: finished (12s)\n" {
+	if got := b.String(); got != "\r\x1b[1A\x1b[Jstep.a: finished (12s)\n" {
 		t.Errorf("after finish: %q", got)
+	}
+}
+
+func TestApplyTextHeartbeat(t *testing.T) {
+	var b bytes.Buffer
+	v := &ApplyText{W: &b}
+	v.Event(executor.Event{Time: t0, Kind: executor.EventHeartbeat, Running: []executor.Running{
+		{Addr: "step.a", Action: "exec", Elapsed: 40 * time.Second}, {Addr: "step.b", Wait: "http_ok: not ok", Elapsed: time.Minute}}})
+	want := "2026-11-22T07:00:00.000Z still running: step.a exec (40s)\n2026-11-22T07:00:00.000Z still waiting: step.b http_ok: not ok (1m0s)\n"
+	if got := b.String(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestApplyPause checks that while a question is open a view writes
+// nothing (a progress footer is cleared first, and not redrawn), then
+// prints what it held.
+func TestApplyPause(t *testing.T) {
+	start := executor.Event{Time: t0, Kind: executor.EventStart, Addr: "step.a", Action: "exec"}
+	done := executor.Event{Time: t0, Kind: executor.EventFinished, Addr: "step.a"}
+	beat := executor.Event{Time: t0, Kind: executor.EventHeartbeat, Running: []executor.Running{{Addr: "step.a"}}}
+	tests := map[string]struct {
+		view      func(*bytes.Buffer) ApplyView
+		onPause   string // written by Pause
+		onResume  string // written by the last Resume
+		afterDone string // Close after the run
+	}{
+		"progress": {
+			view:     func(b *bytes.Buffer) ApplyView { return &ApplyProgress{W: b, Now: func() time.Time { return t0 }} },
+			onPause:  "\r\x1b[1A\x1b[J",
+			onResume: "step.a: finished\n",
+		},
+		"text": {
+			view:     func(b *bytes.Buffer) ApplyView { return &ApplyText{W: b} },
+			onResume: "2026-11-22T07:00:00.000Z step.a: finished\n",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			v := tc.view(&b)
+			v.Event(start)
+			b.Reset()
+			v.Pause()
+			if got := b.String(); got != tc.onPause {
+				t.Errorf("Pause wrote %q, want %q", got, tc.onPause)
+			}
+			b.Reset()
+			v.Pause() // a nested question
+			v.Event(beat)
+			v.Event(done)
+			if p, ok := v.(*ApplyProgress); ok {
+				p.Tick()
+			}
+			v.Resume()
+			if b.Len() > 0 {
+				t.Errorf("written while paused: %q", b.String())
+			}
+			v.Resume()
+			if got := b.String(); got != tc.onResume {
+				t.Errorf("Resume wrote %q, want %q", got, tc.onResume)
+			}
+			b.Reset()
+			v.Close()
+			if b.Len() > 0 {
+				t.Errorf("Close wrote %q with nothing running", b.String())
+			}
+		})
+	}
+}
+
+func TestApplyProgressClose(t *testing.T) {
+	var b bytes.Buffer
+	v := &ApplyProgress{W: &b, Now: func() time.Time { return t0 }}
+	v.Event(executor.Event{Time: t0, Kind: executor.EventStart, Addr: "step.a"})
+	v.Event(executor.Event{Time: t0, Kind: executor.EventStart, Addr: "step.b"})
+	v.Pause()
+	v.Close() // Ctrl-C while a question is open
+	b.Reset()
+	v.Tick()
+	v.Resume()
+	v.Event(executor.Event{Time: t0, Kind: executor.EventInfo, Message: "late"})
+	if got := b.String(); got != "late\n" {
+		t.Errorf("after Close: %q, want only the event line", got)
+	}
+}
+
+func TestApprovalQuestion(t *testing.T) {
+	var b strings.Builder
+	guards := []string{"step.a", "step.b", "step.c", "step.d", "step.e", "step.f", "step.g", "step.h", "step.i"}
+	ApprovalQuestion(&b, "step.gate", "Proceed to drain production?", guards)
+	want := "\nstep.gate asks for approval: Proceed to drain production?\n" +
+		"  Waiting for it: step.a, step.b, step.c, step.d, step.e, step.f, step.g, step.h and 1 more\n" +
+		"  Only 'yes' will be accepted: "
+	if b.String() != want {
+		t.Errorf("got  %q\nwant %q", b.String(), want)
 	}
 }
 

@@ -14,6 +14,11 @@
 // output testable against goldens (views/testdata/*.golden, regenerated
 // with `go test ./views -update`).
 //
+// The apply views (ApplyText, ApplyJSON, ApplyProgress) render the events
+// of a run as they come, heartbeats included; they do not choose
+// themselves: the command picks one for its output and pauses it while it
+// asks the operator a question on the same terminal.
+//
 // Consumers: cmd/nrun. Use this package for anything a command prints.
 // Do not put decisions here (exit codes, which files to read); those belong
 // to the command that calls the view.

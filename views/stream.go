@@ -42,6 +42,8 @@ type StreamMessage struct {
 	// Outputs are the runbook's output values (type outputs), sensitive
 	// ones without a value.
 	Outputs []executor.OutputValue `json:"outputs,omitempty"`
+	// Running are the instances in progress (type heartbeat).
+	Running []StreamRunning `json:"running,omitempty"`
 	// Plan is the whole plan document of docs/plan-json.md (type plan).
 	Plan json.RawMessage `json:"plan,omitempty"`
 	// Changes is the plan's summary (type change_summary).
@@ -65,6 +67,16 @@ type StreamInstance struct {
 	OK             *bool   `json:"ok,omitempty"`
 	Message        string  `json:"message,omitempty"`
 	ElapsedSeconds float64 `json:"elapsed_seconds,omitempty"`
+}
+
+// StreamRunning is one instance in progress in a heartbeat: its action,
+// what its wait last observed ("" when not waiting), and for how long it
+// has run.
+type StreamRunning struct {
+	Addr           string  `json:"addr"`
+	Action         string  `json:"action,omitempty"`
+	Wait           string  `json:"wait,omitempty"`
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
 }
 
 // StreamSummary ends an apply: how the run ended and its counts.
@@ -98,6 +110,7 @@ var streamTypes = map[executor.EventKind]struct{ typ, level string }{
 	executor.EventProbe:        {"probe", "info"},
 	executor.EventInfo:         {"info", "info"},
 	executor.EventOutputs:      {"outputs", "info"},
+	executor.EventHeartbeat:    {"heartbeat", "info"},
 	executor.EventRunEnd:       {"run_end", "info"},
 }
 
@@ -125,6 +138,10 @@ func EventMessage(e executor.Event) StreamMessage {
 		m.Outputs = e.Outputs
 		if m.Message == "" {
 			m.Message = "Outputs: " + itoa(len(e.Outputs))
+		}
+	case e.Kind == executor.EventHeartbeat:
+		for _, r := range e.Running {
+			m.Running = append(m.Running, StreamRunning{Addr: r.Addr, Action: r.Action, Wait: r.Wait, ElapsedSeconds: r.Elapsed.Seconds()})
 		}
 	case e.Kind == executor.EventRunStart || e.Kind == executor.EventRunEnd:
 		m.Run = &StreamRun{ID: e.RunID, Status: e.Status}
@@ -213,6 +230,13 @@ type ApplyStream struct{ S *Stream }
 
 // Event implements ApplyView.
 func (v ApplyStream) Event(e executor.Event) { v.S.Write(EventMessage(e)) }
+
+// Pause implements ApplyView. The stream goes to a program, not to the
+// terminal a question is asked on, so nothing is held.
+func (v ApplyStream) Pause() {}
+
+// Resume implements ApplyView.
+func (v ApplyStream) Resume() {}
 
 // Close implements ApplyView.
 func (v ApplyStream) Close() {}

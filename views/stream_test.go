@@ -41,6 +41,10 @@ func TestStreamGolden(t *testing.T) {
 		ev(executor.EventPaused, executor.Event{Addr: a, Message: "waiting for approval"}),
 		ev(executor.EventProbe, executor.Event{Addr: a, Message: "the node is draining"}),
 		ev(executor.EventInfo, executor.Event{Message: "the journal cannot be written"}),
+		ev(executor.EventHeartbeat, executor.Event{Running: []executor.Running{
+			{Addr: a, Action: "nomad_node_drain", Wait: "node_drained: 3 allocations left", Elapsed: 250 * time.Second}}}),
+		ev(executor.EventOutputs, executor.Event{Outputs: []executor.OutputValue{
+			{Name: "leader", Value: []byte(`"s2"`), Text: `"s2"`}, {Name: "pw", Sensitive: true, Text: executor.SensitiveText}}}),
 		ev(executor.EventRunEnd, executor.Event{Status: "finished"}),
 	} {
 		ApplyStream{S: s}.Event(e)

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -82,6 +81,8 @@ Options:
   -json               Print the machine-readable stream instead of text:
                       one JSON message per line, versioned, errors
                       included as diagnostic messages (docs/json-stream.md).
+  -no-progress        Print timestamped lines even on a terminal, as
+                      when TERM=dumb or CI is set.
   -no-color           Disable colour.
   -resume             Continue the last unfinished run of the runbook.
   -run ID             With -resume: the run to continue.
@@ -90,8 +91,12 @@ Options:
   -assume-done ADDR   With -resume: the in-doubt action of ADDR did happen.
   -redo ADDR          With -resume: run the in-doubt action of ADDR again.
 
-Output: a progress display on a terminal, timestamped lines otherwise,
-the JSON stream with -json. After a run that finished, the values of the
+Output: a progress display on a terminal, timestamped lines otherwise
+(and with -no-progress, TERM=dumb or CI set), the JSON stream with -json.
+While anything runs, the lines and the JSON carry a heartbeat every 30s
+(NRUN_HEARTBEAT=DUR changes it, 0 turns it off) naming what runs, for how
+long, and what its wait last observed. A closed output (a pipe into head)
+never interrupts the run. After a run that finished, the values of the
 runbook's output blocks (sensitive ones as <sensitive>); with -json, one
 "outputs" message before "run_end". The full audit log (with command
 output) is
@@ -119,6 +124,7 @@ type applyArgs struct {
 	VarFiles    []string
 	StateDir    string
 	JSON        bool
+	NoProgress  bool
 	NoColor     bool
 	Resume      bool
 	RunID       string
@@ -138,6 +144,7 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
 	fs.StringVar(&a.StateDir, "state-dir", "", "")
 	fs.BoolVar(&a.JSON, "json", false, "")
+	fs.BoolVar(&a.NoProgress, "no-progress", false, "")
 	fs.BoolVar(&a.NoColor, "no-color", false, "")
 	fs.BoolVar(&a.Resume, "resume", false, "")
 	fs.StringVar(&a.RunID, "run", "", "")
@@ -210,6 +217,14 @@ func runApply(s *streams, args []string) int {
 		}
 		return exitError
 	}
+	heartbeat, err := heartbeatInterval(s.Getenv)
+	if err != nil {
+		return errf("%v", err)
+	}
+	// After a SIGHUP the session's pipes may be gone, and a pipeline may
+	// close stdout (`| head`): writes must fail with EPIPE, not kill nrun
+	// in the middle of an action.
+	defer catchSIGPIPE()()
 
 	var sandboxEnv map[string]string
 	if a.Sandbox {
@@ -282,25 +297,18 @@ func runApply(s *streams, args []string) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
-	// After a SIGHUP the session's pipes may be gone. Go kills a program
-	// that writes to a broken stdout or stderr with SIGPIPE unless it
-	// asks for the signal; asked for (and dropped), the write fails with
-	// EPIPE and the stop goes on to close the journal. Notify rather than
-	// Ignore: an ignored signal would stay ignored in exec commands.
-	pipes := make(chan os.Signal, 1)
-	signal.Notify(pipes, syscall.SIGPIPE)
-	defer signal.Stop(pipes)
 	var interrupted sync.Once
+	con := &console{}
 	go func() {
 		n := 0
 		for range sigs {
 			n++
 			if n == 1 {
 				interrupted.Do(func() { close(stop) })
-				fmt.Fprintln(s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.")
+				con.say(s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.\n")
 				continue
 			}
-			fmt.Fprintln(s.Stderr, "\nnrun apply: stopping at once.")
+			con.say(s.Stderr, "\nnrun apply: stopping at once.\n")
 			cancel()
 			return
 		}
@@ -360,7 +368,7 @@ func runApply(s *streams, args []string) int {
 		baseDir = filepath.Dir(absRunbook)
 	}
 
-	out := s.Stdout
+	out := io.Writer(&quietWriter{w: s.Stdout})
 	// One reader for every answer read from stdin: two would each buffer
 	// input meant for the other.
 	stdin := bufio.NewReader(s.Stdin)
@@ -405,38 +413,13 @@ func runApply(s *streams, args []string) int {
 	}
 	defer lock.Release()
 
-	var view2 applyView
-	switch {
-	case a.JSON:
-		view2 = views.ApplyStream{S: stream}
-	case s.StdoutTTY:
-		pv := &views.ApplyProgress{W: out}
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		go func() {
-			for range t.C {
-				pv.Tick()
-			}
-		}()
-		view2 = pv
-	default:
-		view2 = &views.ApplyText{W: out}
-	}
+	view2, stopView := newApplyView(chooseApplyOutput(a.JSON, a.NoProgress, s.StdoutTTY, s.Getenv), out, stream)
+	defer stopView()
+	con.setView(view2)
 
 	var approver func(context.Context, string, string) (bool, error)
 	if s.StdinTTY && !a.JSON {
-		in := stdin
-		var mu sync.Mutex
-		approver = func(ctx context.Context, addr, msg string) (bool, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(s.Stderr, "\n%s asks for approval: %s\n  Only 'yes' will be accepted: ", addr, msg)
-			line, err := in.ReadString('\n')
-			if err != nil && err != io.EOF {
-				return false, err
-			}
-			return strings.TrimSpace(line) == "yes", nil
-		}
+		approver = con.approver(s.Stderr, stdin, p)
 	}
 
 	var cl *cluster.Client
@@ -447,7 +430,7 @@ func runApply(s *streams, args []string) int {
 		Runbook: rb, Inputs: inputs, Plan: p, Cluster: cl, StateDir: stateDir, BaseDir: baseDir,
 		RunbookName: absRunbook, Resume: a.Resume, RunID: a.RunID,
 		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
-		Events: view2.Event, Approver: approver, Stop: stop, Lock: lock,
+		Events: view2.Event, Approver: approver, Stop: stop, Lock: lock, Heartbeat: heartbeat,
 		Secrets: []string{s.Getenv("NOMAD_TOKEN"), s.Getenv("CONSUL_HTTP_TOKEN")},
 		Env:     environList(sandboxEnv),
 	}
@@ -477,11 +460,6 @@ func runApply(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "\nThe sandbox keeps running in %s. Point nomad and consul at it with\n  eval \"$(nrun sandbox env)\"\nand remove it with\n  nrun sandbox down\n", sandboxEnv["NRUN_SANDBOX_DIR"])
 	}
 	return code
-}
-
-type applyView interface {
-	Event(executor.Event)
-	Close()
 }
 
 func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int {
