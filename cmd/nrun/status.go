@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/nrun-dev/nrun/executor"
 	"github.com/nrun-dev/nrun/views"
@@ -17,6 +18,12 @@ const statusHelp = `Usage: nrun status [options] [RUN-ID]
   when, how it ended, and the state of every step instance (finished, in
   progress or in doubt, failed, skipped, paused, not started). Without
   RUN-ID, the newest run. Reads only; works while an apply runs.
+
+  A journal that does not prove its integrity (a damaged line, a missing
+  record, a history nrun cannot have written) is not summarised: status
+  says what is wrong and how to proceed. Such a run, unless abandoned
+  (nrun apply -abandon RUN-ID), blocks new runs and resume; status names
+  it whichever run is shown.
 
 Options:
 
@@ -61,8 +68,28 @@ func runStatus(s *streams, args []string) int {
 		}
 	}
 	if r.Err != nil {
-		fmt.Fprintf(s.Stderr, "nrun status: run %s: %v\n", r.ID, r.Err)
+		if r.Abandoned != nil {
+			fmt.Fprintf(s.Stderr, "nrun status: run %s cannot be read: %v.\nIt was abandoned by %s at %s and blocks nothing.\n", r.ID, r.Err, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339))
+		} else {
+			fmt.Fprintf(s.Stderr, "nrun status: %v\n", &executor.DamagedError{StateDir: *dir, Runs: []executor.RunSummary{r}})
+		}
 		return exitError
+	}
+	// Another run that cannot be read blocks apply whichever run is shown.
+	var others []executor.RunSummary
+	for _, x := range executor.Damaged(runs, "") {
+		if x.ID != r.ID {
+			others = append(others, x)
+		}
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(s.Stderr, "nrun status: warning: %v\n", &executor.DamagedError{StateDir: *dir, Runs: others})
+	}
+	if r.Torn > 0 {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s: the journal ends in a torn write (%d bytes: a crash or a full disk cut its last record short); nrun apply -resume keeps it in a side file and continues from the last whole record.\n", r.ID, r.Torn)
+	}
+	if r.Abandoned != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s was abandoned by %s at %s; it will not be resumed.\n", r.ID, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339))
 	}
 	lock, lerr := executor.ReadLock(*dir)
 	locked := lerr == nil && lock.RunID == r.ID

@@ -263,9 +263,9 @@ func TestLineDamageRefused(t *testing.T) {
 			b[len(lines[0])+len(lines[1])+20] ^= 0x01
 			return b
 		}(), want: "damaged at line 3"},
-		"deleted record": {data: join(lines[0], lines[1], lines[3], lines[4]), want: "damaged at line 3"},
+		"deleted record":    {data: join(lines[0], lines[1], lines[3], lines[4]), want: "damaged at line 3"},
 		"duplicated record": {data: join(lines[0], lines[1], lines[1], lines[2], lines[3], lines[4]), want: "damaged at line 3"},
-		"swapped records": {data: join(lines[0], lines[2], lines[1], lines[3], lines[4]), want: "damaged at line 2"},
+		"swapped records":   {data: join(lines[0], lines[2], lines[1], lines[3], lines[4]), want: "damaged at line 2"},
 		// A cut in the middle of a line, followed by the rest of the
 		// file: a complete line that is garbage.
 		"cut in the middle": {data: join(lines[0], lines[1][:30], lines[3], lines[4]), want: "damaged at line 2"},
