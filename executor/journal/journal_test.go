@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -328,5 +329,74 @@ func TestEndRecordDoesNotFinishUnstartedWork(t *testing.T) {
 	}
 	if got := st.NotDone(); len(got) != 1 || got[0] != "step.b" {
 		t.Errorf("NotDone = %v", got)
+	}
+}
+
+// TestFailedWriteIsSticky: after one write fails, every later Append
+// returns that first error and writes nothing, and the file holds only the
+// records Append acknowledged.
+func TestFailedWriteIsSticky(t *testing.T) {
+	p := filepath.Join(t.TempDir(), FileName)
+	j, err := Open(p, nil)
+	must(t, err)
+	must(t, j.Append(Record{Kind: KindRun, RunID: "r", Instances: []string{"step.a"}}))
+	j.SetFault(func(r Record) error {
+		if r.Kind == KindIntent {
+			return errors.New("injected: no space left on device")
+		}
+		return nil
+	})
+	first := j.Append(Record{Kind: KindIntent, Addr: "step.a"})
+	if first == nil {
+		t.Fatal("the injected fault did not fail Append")
+	}
+	j.SetFault(nil)
+	if err := j.Append(Record{Kind: KindFailed, Addr: "step.a"}); err != first || j.Err() != first {
+		t.Errorf("Append after a failed write: %v, want the first error %v", err, first)
+	}
+	j.Close()
+	recs, err := Read(p)
+	must(t, err)
+	if len(recs) != 1 {
+		t.Errorf("%d records on disk, want only the header", len(recs))
+	}
+	// The next process continues from the last good record.
+	j, err = Open(p, nil)
+	must(t, err)
+	must(t, j.Append(Record{Kind: KindResume, RunID: "r", Instances: []string{"step.a"}}, Record{Kind: KindIntent, Addr: "step.a"}))
+	j.Close()
+	if recs, err := Read(p); err != nil || len(recs) != 3 {
+		t.Errorf("after reopening: %d records, %v", len(recs), err)
+	}
+}
+
+// TestPartialWriteAfterDiskFreed: a short write the process could not cut
+// back (it died, or truncate failed too) is a final line without its
+// newline; the next Open keeps it in a side file, truncates it, and the
+// run goes on with a valid chain.
+func TestPartialWriteAfterDiskFreed(t *testing.T) {
+	p := filepath.Join(t.TempDir(), FileName)
+	j, err := Open(p, nil)
+	must(t, err)
+	must(t, j.Append(Record{Kind: KindRun, RunID: "r", Instances: []string{"step.a"}}, Record{Kind: KindIntent, Addr: "step.a"}))
+	j.Close()
+	good, _ := os.ReadFile(p)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	f.WriteString(`1234abcd {"seq":3,"prev":"`)
+	f.Close()
+	j, err = Open(p, nil)
+	must(t, err)
+	if j.TornFile() != p+".torn-3" {
+		t.Errorf("torn tail kept in %q, want %q", j.TornFile(), p+".torn-3")
+	}
+	must(t, j.Append(Record{Kind: KindActionDone, Addr: "step.a"}))
+	j.Close()
+	data, _ := os.ReadFile(p)
+	if !strings.HasPrefix(string(data), string(good)) || strings.Contains(string(data), "1234abcd") {
+		t.Errorf("the next record was glued to the partial line:\n%s", data)
+	}
+	if recs, err := Read(p); err != nil || len(recs) != 3 {
+		t.Errorf("%d records, %v", len(recs), err)
 	}
 }
