@@ -179,6 +179,10 @@ type Scanned struct {
 	// Torn is a final segment without its newline: a write a crash or a
 	// full disk cut short. Nothing that follows a newline is ever torn.
 	Torn []byte
+	// Legacy is set for a journal of an nrun before FormatVersion 1 (no
+	// format, no chain): its lines are checked as that nrun did (checksum,
+	// seq increasing) and it is never appended to.
+	Legacy bool
 	// last is the hash of the last verified line (the next record's Prev).
 	last string
 }
@@ -202,10 +206,18 @@ func Scan(rd io.Reader) (Scanned, error) {
 		}
 		if len(line) > 0 {
 			rec, err := decodeLine(line[:len(line)-1])
-			if err == nil && rec.Prev != sc.last {
-				err = errors.New("the chain is broken (its prev is not the hash of the line before it): a line before it was removed, altered or put in its place")
+			if err == nil && lineNo == 1 && rec.Kind == KindRun && rec.Format == 0 && rec.Prev == "" {
+				sc.Legacy = true
 			}
-			if err == nil && rec.Seq != uint64(lineNo) {
+			switch {
+			case err != nil:
+			case sc.Legacy:
+				if n := len(sc.Records); n > 0 && rec.Seq <= sc.Records[n-1].Seq {
+					err = fmt.Errorf("it has seq %d after seq %d: records are out of order", rec.Seq, sc.Records[n-1].Seq)
+				}
+			case rec.Prev != sc.last:
+				err = errors.New("the chain is broken (its prev is not the hash of the line before it): a line before it was removed, altered or put in its place")
+			case rec.Seq != uint64(lineNo):
 				err = fmt.Errorf("it has seq %d where seq %d was due: a record is missing, repeated or out of order", rec.Seq, lineNo)
 			}
 			if err != nil {
@@ -365,6 +377,9 @@ type Contents struct {
 	// Torn is the length of a torn final write, kept as it is (the next
 	// Open moves it into a side file).
 	Torn int
+	// Legacy says an nrun before FormatVersion 1 wrote the journal (it
+	// is read only when its run finished).
+	Legacy bool
 	// Header is the run header when the first line is one, even if the
 	// journal is damaged after it: it says which run and runbook the
 	// damage belongs to.
@@ -387,6 +402,18 @@ func ReadContents(path string) (Contents, error) {
 		h := sc.Records[0]
 		c.Header = &h
 	}
+	if err == nil && sc.Legacy {
+		// An older nrun's journal: shown when its run finished (then it
+		// blocks nothing), refused when there is work to resume, which
+		// only the nrun that wrote it may do.
+		if err = checkLegacy(sc.Records); err == nil {
+			if Replay(sc.Records).Unfinished() {
+				return c, &FormatError{}
+			}
+			c.Records, c.Torn, c.Legacy = sc.Records, len(sc.Torn), true
+			return c, nil
+		}
+	}
 	if err == nil {
 		err = Check(sc.Records)
 	}
@@ -395,6 +422,16 @@ func ReadContents(path string) (Contents, error) {
 	}
 	c.Records, c.Torn = sc.Records, len(sc.Torn)
 	return c, nil
+}
+
+// checkLegacy is Check as nrun did it before FormatVersion 1.
+func checkLegacy(recs []Record) error {
+	for i, r := range recs {
+		if i > 0 && r.Kind == KindRun {
+			return &DamageError{Why: fmt.Sprintf("record %d (seq %d) is a second run header", i+1, r.Seq)}
+		}
+	}
+	return nil
 }
 
 // Read replays a journal without opening it for writing. A torn tail is

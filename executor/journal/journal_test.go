@@ -400,3 +400,44 @@ func TestPartialWriteAfterDiskFreed(t *testing.T) {
 		t.Errorf("%d records, %v", len(recs), err)
 	}
 }
+
+// TestLegacyJournal: a journal of an nrun before format 1 (no format, no
+// chain) is shown when its run finished, so upgrading does not make every
+// old run block; when it has work left, it is refused with the way out.
+func TestLegacyJournal(t *testing.T) {
+	legacy := func(recs ...Record) []byte {
+		var data []byte
+		for i, r := range recs {
+			r.Seq = uint64(i + 1)
+			line, err := Encode(r)
+			must(t, err)
+			data = append(data, line...)
+		}
+		return data
+	}
+	hdr := Record{Kind: KindRun, RunID: "old", Instances: []string{"step.a"}}
+	tests := map[string]struct {
+		data []byte
+		want string // "" when ReadContents accepts it
+	}{
+		"finished":   {data: legacy(hdr, Record{Kind: KindIntent, Addr: "step.a"}, Record{Kind: KindFinished, Addr: "step.a"}, Record{Kind: KindEnd, Status: StatusFinished})},
+		"unfinished": {data: legacy(hdr, Record{Kind: KindIntent, Addr: "step.a"}), want: "no format version: an nrun older than journal format 1 wrote it"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), FileName)
+			must(t, os.WriteFile(p, tc.data, 0o600))
+			c, err := ReadContents(p)
+			switch {
+			case tc.want == "" && (err != nil || !c.Legacy || Replay(c.Records).Unfinished()):
+				t.Errorf("ReadContents: %v, legacy %v", err, c.Legacy)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "abandon")):
+				t.Errorf("ReadContents: %v, want %q", err, tc.want)
+			}
+			if j, err := Open(p, nil); err == nil {
+				j.Close()
+				t.Error("Open appends to a legacy journal")
+			}
+		})
+	}
+}

@@ -271,7 +271,7 @@ type FormatError struct{ Found int }
 
 func (e *FormatError) Error() string {
 	if e.Found == 0 {
-		return fmt.Sprintf("the journal has no format version: an nrun older than journal format %d wrote it, and this nrun does not read it; finish or inspect the run with that nrun, or abandon it", FormatVersion)
+		return fmt.Sprintf("the journal has no format version: an nrun older than journal format %d wrote it, and this nrun reads such a journal only to show a run that finished; resume the run with the nrun that started it, or abandon it", FormatVersion)
 	}
 	return fmt.Sprintf("the journal is in format %d, and this nrun reads format %d; use the nrun that wrote it", e.Found, FormatVersion)
 }
