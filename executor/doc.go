@@ -10,7 +10,7 @@
 // (STATE/runs/RUN-ID/) holding the journal (package executor/journal) and
 // the audit log, and a stream of Events that package views renders.
 //
-// Consumers: cmd/nrun (apply, status, force-unlock).
+// Consumers: cmd/nrun (apply and apply -abandon, status, force-unlock).
 //
 // How a run works. One apply per state directory at a time (AcquireLock).
 // The scheduler starts a top-level instance (a leaf, or one instance of a
@@ -32,6 +32,13 @@
 // action's own probe (a drain already set, a peer already gone, an exec
 // check command); when no probe can tell, the run stops and asks the
 // operator (AssumeDone, Redo). It never guesses.
+//
+// It fails closed on the journal too. A journal write that fails stops the
+// run: nothing new starts, and the journal takes no more records. A run
+// whose journal cannot be read completely (damaged, cut, or in a format
+// this nrun does not read) is never skipped: resume and a new run of a
+// runbook it may belong to are refused, naming it, until it is repaired or
+// given up with Abandon (nrun apply -abandon), which records who and when.
 //
 // Do not use this package to decide what to run (that is the planner) or to
 // print (that is views).
