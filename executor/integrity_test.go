@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +101,89 @@ func TestFlippedByteBlocksResumeAndNewRun(t *testing.T) {
 	res2, err := Run(context.Background(), cfg)
 	if err != nil || res2.Status != journal.StatusFinished {
 		t.Fatalf("new run after abandon: %v %+v", err, res2)
+	}
+}
+
+// TestDamagedJournalBlocks: each way a journal can be damaged, on a run
+// that stopped with step.b in doubt. Resume and a new run both refuse,
+// say what is wrong and what to do, and step.b does not run again.
+func TestDamagedJournalBlocks(t *testing.T) {
+	rechain := func(recs []journal.Record) []byte {
+		var data []byte
+		prev := ""
+		for i, r := range recs {
+			r.Seq, r.Prev = uint64(i+1), prev
+			line, err := journal.Encode(r)
+			must(t, err)
+			prev = journal.LineHash(line)
+			data = append(data, line...)
+		}
+		return data
+	}
+	tests := map[string]struct {
+		damage func(lines []string, recs []journal.Record) []byte
+		want   string
+	}{
+		"complete last line with a bad checksum": {
+			damage: func(lines []string, _ []journal.Record) []byte {
+				b := []byte(strings.Join(lines, ""))
+				b[len(b)-5] ^= 0x01
+				return b
+			},
+			want: "damaged at line " + "LAST" + " (byte",
+		},
+		"deleted record": {
+			damage: func(lines []string, _ []journal.Record) []byte {
+				return []byte(strings.Join(append(lines[:1:1], lines[2:]...), ""))
+			},
+			want: "damaged at line 2",
+		},
+		"cut in the middle": {
+			damage: func(lines []string, _ []journal.Record) []byte {
+				return []byte(lines[0] + lines[1][:25] + strings.Join(lines[3:], ""))
+			},
+			want: "damaged at line 2",
+		},
+		"impossible history": {
+			damage: func(_ []string, recs []journal.Record) []byte {
+				// Every line checksummed and chained, but step.a
+				// finished without its action having started.
+				return rechain([]journal.Record{recs[0], {Kind: journal.KindFinished, Addr: "step.a"}, recs[len(recs)-1]})
+			},
+			want: "records finished for step.a, whose action was never started",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, res := inDoubtRun(t, dir)
+			jp := filepath.Join(res.RunDir, journal.FileName)
+			data, err := os.ReadFile(jp)
+			must(t, err)
+			recs, err := journal.Read(jp)
+			must(t, err)
+			lines := strings.SplitAfter(string(data), "\n")
+			lines = lines[:len(lines)-1]
+			must(t, os.WriteFile(jp, tc.damage(lines, recs), 0o600))
+			want := strings.Replace(tc.want, "LAST", fmt.Sprint(len(lines)), 1)
+			for name, c := range map[string]Config{
+				"resume":  func() Config { c := cfg; c.Resume = true; return c }(),
+				"new run": cfg,
+			} {
+				_, err := Run(context.Background(), c)
+				if err == nil {
+					t.Fatalf("%s: ran over a damaged run", name)
+				}
+				for _, w := range []string{"run " + res.RunID + " cannot be read", want, "nrun apply -abandon " + res.RunID} {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%s: %v\nwant it to say %q", name, err, w)
+					}
+				}
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "b.txt")); string(b) != "b\n" {
+				t.Errorf("step.b ran again: b.txt = %q", b)
+			}
+		})
 	}
 }
 
