@@ -13,6 +13,9 @@
 // (empty for the header), so the lines form a chain from the header: a
 // deleted, duplicated, reordered or altered line breaks it.
 //
+// A line must be byte for byte what Encode writes for its record
+// (lower-case hex, nrun's JSON), not merely parse to one.
+//
 // A journal proves its own integrity or is refused. Only a final segment
 // without its newline is a torn write (a crash or a full disk cut the last
 // write short); Open moves it into a side file (journal.jsonl.torn-SEQ) and
@@ -45,8 +48,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // FileName is the journal's name inside a run directory.
@@ -126,6 +131,7 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // Encode renders one record as a journal line, newline included. The
 // caller sets Seq and Prev (Append does).
 func Encode(r Record) ([]byte, error) {
+	validUTF8(&r)
 	js, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
@@ -135,6 +141,29 @@ func Encode(r Record) ([]byte, error) {
 	line = append(line, ' ')
 	line = append(line, js...)
 	return append(line, '\n'), nil
+}
+
+// validUTF8 replaces invalid UTF-8 (exec output in Detail) with U+FFFD
+// itself. encoding/json would write it as the escape \ufffd, which reads
+// back as U+FFFD and re-encodes as its raw bytes: the line would not be
+// canonical, and Scan would refuse the journal.
+func validUTF8(r *Record) {
+	for _, p := range []*string{&r.Prev, &r.Addr, &r.Action, &r.Wait, &r.Detail, &r.Error, &r.Status, &r.Digest,
+		&r.RunID, &r.Runbook, &r.SourceHash, &r.PlanHash, &r.User, &r.Host, (*string)(&r.Kind)} {
+		if !utf8.ValidString(*p) {
+			*p = strings.ToValidUTF8(*p, "\uFFFD")
+		}
+	}
+	copied := false
+	for i, a := range r.Instances {
+		if !utf8.ValidString(a) {
+			if !copied {
+				// The caller's slice (the plan's list) stays as it is.
+				r.Instances, copied = append([]string(nil), r.Instances...), true
+			}
+			r.Instances[i] = strings.ToValidUTF8(a, "\uFFFD")
+		}
+	}
 }
 
 // LineHash is what the next record's Prev must be: the hex SHA-256 of a
@@ -215,6 +244,8 @@ func Scan(rd io.Reader) (Scanned, error) {
 				if n := len(sc.Records); n > 0 && rec.Seq <= sc.Records[n-1].Seq {
 					err = fmt.Errorf("it has seq %d after seq %d: records are out of order", rec.Seq, sc.Records[n-1].Seq)
 				}
+			case !canonical(rec, line):
+				err = errors.New("the line is not as nrun writes it (its bytes differ from its record's encoding)")
 			case rec.Prev != sc.last:
 				err = errors.New("the chain is broken (its prev is not the hash of the line before it): a line before it was removed, altered or put in its place")
 			case rec.Seq != uint64(lineNo):
@@ -231,6 +262,15 @@ func Scan(rd io.Reader) (Scanned, error) {
 			return sc, nil
 		}
 	}
+}
+
+// canonical reports whether line is exactly what Encode writes for rec.
+// The checksum and JSON parsers accept more than nrun writes (upper-case
+// hex, keys in any case or order, unknown keys); a line nrun did not write
+// byte for byte is not one to act on.
+func canonical(rec Record, line []byte) bool {
+	enc, err := Encode(rec)
+	return err == nil && bytes.Equal(enc, line)
 }
 
 // DamageError says where a journal stops proving itself.
@@ -488,6 +528,7 @@ func (j *Journal) Append(rs ...Record) error {
 			r.Format = FormatVersion
 		}
 		r = redactRecord(r, j.redact)
+		validUTF8(&r) // as Encode writes it, so Records matches the file
 		if j.fault != nil {
 			if err := j.fault(r); err != nil {
 				return j.failed(fmt.Errorf("write journal %s: %w", j.path, err))

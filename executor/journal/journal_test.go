@@ -441,3 +441,23 @@ func TestLegacyJournal(t *testing.T) {
 		})
 	}
 }
+
+// TestOddTextReadsBack: exec output is written into Detail as it comes;
+// invalid UTF-8 and characters JSON escapes must read back as a line nrun
+// wrote, or Scan would call the journal damaged.
+func TestOddTextReadsBack(t *testing.T) {
+	p := filepath.Join(t.TempDir(), FileName)
+	j, err := Open(p, nil)
+	must(t, err)
+	must(t, j.Append(Record{Kind: KindRun, RunID: "r", Instances: []string{"step.a"}}, Record{Kind: KindIntent, Addr: "step.a"},
+		Record{Kind: KindActionDone, Addr: "step.a", Detail: "bin \xff\xfe\x00 <tag> & \u2028 \ufffd \"q\" \\"}))
+	j.Close()
+	recs, err := Read(p)
+	must(t, err)
+	if got := recs[2].Detail; got != "bin \ufffd\x00 <tag> & \u2028 \ufffd \"q\" \\" {
+		t.Errorf("detail read back as %q", got)
+	}
+	if got := j.Records()[2].Detail; got != recs[2].Detail {
+		t.Errorf("Records has %q, the file %q", got, recs[2].Detail)
+	}
+}
