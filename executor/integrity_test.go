@@ -297,3 +297,39 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestTornTailReported: resume keeps a torn final write in a side file
+// and says so in the run's events, instead of dropping it silently.
+func TestTornTailReported(t *testing.T) {
+	dir := t.TempDir()
+	cfg, res := inDoubtRun(t, dir)
+	jp := filepath.Join(res.RunDir, journal.FileName)
+	f, err := os.OpenFile(jp, os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	f.WriteString(`0badc0de {"seq":99,"kind":"fini`)
+	f.Close()
+	ev := &eventLog{}
+	cfg.Events = ev.add
+	cfg.Resume, cfg.Redo = true, []string{"step.b"}
+	res2, err := Run(context.Background(), cfg)
+	if err != nil || res2.Status != journal.StatusFinished {
+		t.Fatalf("%v %+v", err, res2)
+	}
+	side := jp + ".torn-"
+	found := false
+	ev.mu.Lock()
+	for _, e := range ev.ev {
+		found = found || (e.Kind == EventInfo && strings.Contains(e.Message, "torn write") && strings.Contains(e.Message, side))
+	}
+	ev.mu.Unlock()
+	if !found {
+		t.Errorf("no event reports the torn write kept in %s*", side)
+	}
+	matches, _ := filepath.Glob(side + "*")
+	if len(matches) != 1 {
+		t.Fatalf("side files %v", matches)
+	}
+	if b, _ := os.ReadFile(matches[0]); string(b) != `0badc0de {"seq":99,"kind":"fini` {
+		t.Errorf("side file holds %q", b)
+	}
+}
