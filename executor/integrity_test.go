@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nrun-dev/nrun/executor/journal"
+	"github.com/nrun-dev/nrun/planner"
 )
 
 const inDoubtRunbook = `
@@ -291,6 +292,16 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
+// planAddrs is the instance list a run header of p carries; journals
+// written by hand in tests need it, or Check refuses their records.
+func planAddrs(p *planner.Plan) []string {
+	var out []string
+	for _, in := range p.Instances {
+		out = append(out, in.Addr.String())
+	}
+	return out
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -331,5 +342,46 @@ func TestTornTailReported(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(matches[0]); string(b) != `0badc0de {"seq":99,"kind":"fini` {
 		t.Errorf("side file holds %q", b)
+	}
+}
+
+// TestRunDirWithoutRecords: a process killed between creating the run
+// directory and writing the header did nothing, and must not block the
+// next run; a journal lost or emptied after the run started must.
+func TestRunDirWithoutRecords(t *testing.T) {
+	tests := map[string]struct {
+		files   map[string]string // in the run directory
+		blocked string            // "" when the run is not in the way
+	}{
+		"empty directory":            {files: map[string]string{}},
+		"empty journal":              {files: map[string]string{journal.FileName: "", LogFile: ""}},
+		"torn header":                {files: map[string]string{journal.FileName: `1234abcd {"seq":1,"ki`}},
+		"empty journal, log written": {files: map[string]string{journal.FileName: "", LogFile: "2026-12-06T00:00:00.000Z run run X\n"}, blocked: "the journal holds no record, but run.log shows the run started"},
+		"journal missing, log there": {files: map[string]string{LogFile: "2026-12-06T00:00:00.000Z run run X\n"}, blocked: "no such file or directory"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			rb, inputs, p := planFor(t, dir, `
+step "a" {
+  action "sleep" {
+    duration = "0s"
+  }
+}
+`)
+			cfg := testConfig(t, dir, rb, inputs, p, nil)
+			run := RunDir(cfg.StateDir, "20260101T000000Z-000001")
+			must(t, os.MkdirAll(run, 0o700))
+			for f, data := range tc.files {
+				must(t, os.WriteFile(filepath.Join(run, f), []byte(data), 0o600))
+			}
+			res, err := Run(context.Background(), cfg)
+			switch {
+			case tc.blocked == "" && (err != nil || res.Status != journal.StatusFinished):
+				t.Errorf("a run that never started blocks: %v", err)
+			case tc.blocked != "" && (err == nil || !strings.Contains(err.Error(), tc.blocked) || !strings.Contains(err.Error(), "nrun apply -abandon 20260101T000000Z-000001")):
+				t.Errorf("%v, want it blocked saying %q", err, tc.blocked)
+			}
+		})
 	}
 }

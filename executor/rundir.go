@@ -80,6 +80,17 @@ func ListRuns(stateDir string) ([]RunSummary, error) {
 		dir := filepath.Join(stateDir, RunsDir, e.Name())
 		rs := RunSummary{ID: e.Name(), Dir: dir}
 		c, err := journal.ReadContents(filepath.Join(dir, journal.FileName))
+		switch {
+		case errors.Is(err, os.ErrNotExist) && emptyDir(dir):
+			// Created, then the process stopped before it created the
+			// journal: nothing ran. (A journal missing from a directory
+			// that holds anything else stays an error.)
+			c, err = journal.Contents{}, nil
+		case err == nil && len(c.Records) == 0 && fileSize(filepath.Join(dir, LogFile)) > 0:
+			// An empty journal is a process that stopped before its
+			// header, unless the log shows the header was written.
+			err = errors.New("the journal holds no record, but run.log shows the run started: the journal was truncated or replaced")
+		}
 		rs.Header = c.Header
 		if err != nil {
 			rs.Err = err
@@ -100,6 +111,19 @@ func ListRuns(stateDir string) ([]RunSummary, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+func emptyDir(dir string) bool {
+	es, err := os.ReadDir(dir)
+	return err == nil && len(es) == 0
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // ErrFinished is returned by Run on resume when the newest run of the
