@@ -63,6 +63,12 @@ type RunSummary struct {
 	Abandoned *Abandonment
 }
 
+// NeverStarted reports whether the run's process stopped before it wrote
+// the run header, which it writes before anything else: it did nothing.
+func (r RunSummary) NeverStarted() bool {
+	return r.Err == nil && r.State != nil && r.State.Header.RunID == ""
+}
+
 // ListRuns returns every run in stateDir, oldest first.
 func ListRuns(stateDir string) ([]RunSummary, error) {
 	entries, err := os.ReadDir(filepath.Join(stateDir, RunsDir))
@@ -208,9 +214,7 @@ func LastUnfinished(stateDir, runbook string) (RunSummary, bool, error) {
 		if r.Err != nil {
 			continue // abandoned, or another runbook's (Damaged)
 		}
-		if r.State.Header.RunID == "" {
-			// An empty journal: the process stopped before its header,
-			// which is written before anything else, so it did nothing.
+		if r.NeverStarted() {
 			continue
 		}
 		if runbook != "" && r.State.Header.Runbook != runbook {

@@ -50,11 +50,18 @@ func runStatus(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
 		return exitError
 	}
-	if len(runs) == 0 {
+	// The newest run that started: one killed before its header did
+	// nothing and says nothing.
+	var r executor.RunSummary
+	for i := len(runs) - 1; i >= 0 && r.ID == ""; i-- {
+		if !runs[i].NeverStarted() {
+			r = runs[i]
+		}
+	}
+	if r.ID == "" && fs.NArg() == 0 {
 		fmt.Fprintf(s.Stderr, "nrun status: there are no runs in %s\n", *dir)
 		return exitError
 	}
-	r := runs[len(runs)-1]
 	if fs.NArg() > 0 {
 		found := false
 		for _, x := range runs {
