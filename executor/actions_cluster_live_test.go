@@ -49,7 +49,7 @@ func runInDoubt(t *testing.T, cfg Config, addr, action string) (probe journal.Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, SourceHash: cfg.Plan.Runbook.SourceHash},
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, SourceHash: cfg.Plan.Runbook.SourceHash, Instances: planAddrs(cfg.Plan)},
 		journal.Record{Kind: journal.KindIntent, Addr: addr, Action: action, Attempt: 1})
 	j.Close()
 	cfg.Resume = true

@@ -15,7 +15,7 @@
 // instances and what their waits last observed) is timed here; the views
 // only render it.
 //
-// Consumers: cmd/nrun (apply, status, force-unlock).
+// Consumers: cmd/nrun (apply and apply -abandon, status, force-unlock).
 //
 // How a run works. One apply per state directory at a time (AcquireLock):
 // the holder keeps a flock on the lock file, so a lock is stale only when
@@ -48,6 +48,13 @@
 // action's own probe (a drain already set, a peer already gone, an exec
 // check command); when no probe can tell, the run stops and asks the
 // operator (AssumeDone, Redo). It never guesses.
+//
+// It fails closed on the journal too. A journal write that fails stops the
+// run: nothing new starts, and the journal takes no more records. A run
+// whose journal cannot be read completely (damaged, cut, or in a format
+// this nrun does not read) is never skipped: resume and a new run of a
+// runbook it may belong to are refused, naming it, until it is repaired or
+// given up with Abandon (nrun apply -abandon), which records who and when.
 //
 // Do not use this package to decide what to run (that is the planner) or to
 // print (that is views).

@@ -341,10 +341,24 @@ func (r *runner) openRun() error {
 		if _, err := os.Stat(r.dir); err != nil {
 			return fmt.Errorf("run %s: %w", id, err)
 		}
+		if a, err := readAbandonment(r.dir); err != nil {
+			return err
+		} else if a != nil {
+			return fmt.Errorf("run %s was abandoned by %s at %s; it cannot be resumed. Start a new run with nrun apply", id, a.By, a.Time.Format(time.RFC3339))
+		}
 	} else {
 		// A new run must not start over an older one that left an
-		// action in doubt: the new plan would not know about it.
-		if last, ok, _ := LastUnfinished(cfg.StateDir, cfg.RunbookName); ok && last.State != nil {
+		// action in doubt, or over one nobody can read: the new plan
+		// would not know about it.
+		last, ok, err := LastUnfinished(cfg.StateDir, cfg.RunbookName)
+		var damaged *DamagedError
+		switch {
+		case errors.As(err, &damaged):
+			return err
+		case err != nil && !errors.Is(err, ErrFinished) && !errors.Is(err, ErrAbandoned):
+			return fmt.Errorf("cannot tell whether an earlier run is unfinished: %w", err)
+		}
+		if ok && last.State != nil {
 			var doubt []string
 			for _, a := range last.State.Order {
 				switch last.State.Instances[a].Phase {
@@ -357,13 +371,17 @@ func (r *runner) openRun() error {
 			}
 		}
 		r.runID = NewRunID(r.now())
-		r.dir = RunDir(cfg.StateDir, r.runID)
-		if err := os.MkdirAll(r.dir, 0o700); err != nil {
+		dir, err := createRunDir(cfg.StateDir, r.runID)
+		if err != nil {
 			return err
 		}
+		r.dir = dir
 	}
 	j, err := journal.Open(r.dir+"/"+journal.FileName, r.red.String)
 	if err != nil {
+		if cfg.Resume {
+			return fmt.Errorf("run %s cannot be resumed: %w.\nInspect %s and the cluster. Repair the journal if you can; otherwise settle by hand what the run did and give it up with: nrun apply -abandon %s -state-dir %s", r.runID, err, r.dir, r.runID, cfg.StateDir)
+		}
 		return err
 	}
 	r.j = j
@@ -375,6 +393,11 @@ func (r *runner) openRun() error {
 		return err
 	}
 	r.log = log
+	if torn := j.TornFile(); torn != "" {
+		msg := "the journal ended in a torn write (a crash or a full disk cut its last record short); it is kept in " + torn + " and the run continues from the last whole record"
+		r.log.Printf("%s", msg)
+		r.emit(Event{Kind: EventInfo, Message: msg})
+	}
 	host, _ := os.Hostname()
 	who := ""
 	if u, err := user.Current(); err == nil {

@@ -141,7 +141,7 @@ step "x" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, SourceHash: p.Runbook.SourceHash},
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, SourceHash: p.Runbook.SourceHash, Instances: planAddrs(cfg.Plan)},
 		journal.Record{Kind: journal.KindIntent, Addr: "step.x", Action: "exec", Attempt: 1})
 	j.Close()
 
@@ -178,7 +178,7 @@ step "x" {
 	cfg = testConfig(t, dir2, rb, inputs, p, nil)
 	os.MkdirAll(RunDir(cfg.StateDir, runID), 0o700)
 	j, _ = journal.Open(filepath.Join(RunDir(cfg.StateDir, runID), journal.FileName), nil)
-	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName},
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, Instances: planAddrs(cfg.Plan)},
 		journal.Record{Kind: journal.KindIntent, Addr: "step.x", Action: "exec", Attempt: 1})
 	j.Close()
 	cfg.Resume, cfg.Redo = true, []string{"step.x"}
@@ -340,7 +340,7 @@ step "x" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, SourceHash: p.Runbook.SourceHash},
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg.RunbookName, SourceHash: p.Runbook.SourceHash, Instances: planAddrs(cfg.Plan)},
 		journal.Record{Kind: journal.KindIntent, Addr: "step.x", Action: "exec", Attempt: 1})
 	j.Close()
 	_, inputs, _ = planFor(t, dir, src, "ok=false")

@@ -1053,7 +1053,7 @@ step "remove" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg2.RunbookName, SourceHash: cfg2.Plan.Runbook.SourceHash},
+	j.Append(journal.Record{Kind: journal.KindRun, RunID: runID, Runbook: cfg2.RunbookName, SourceHash: cfg2.Plan.Runbook.SourceHash, Instances: planAddrs(cfg2.Plan)},
 		journal.Record{Kind: journal.KindIntent, Addr: "step.remove", Action: "nomad_raft_remove_peer", Attempt: 1})
 	j.Close()
 	cfg2.Resume = true

@@ -30,6 +30,7 @@ func init() {
 const applyHelp = `Usage: nrun apply [options] PATH
        nrun apply [options] PLANFILE
        nrun apply -resume [options] PATH
+       nrun apply -abandon RUN-ID [-state-dir DIR] [PATH]
 
   Plans the runbook at PATH against the live cluster, shows the plan, asks
   for 'yes' (without a terminal, -auto-approve is required), then runs it:
@@ -90,6 +91,13 @@ Options:
                       Repeatable.
   -assume-done ADDR   With -resume: the in-doubt action of ADDR did happen.
   -redo ADDR          With -resume: run the in-doubt action of ADDR again.
+  -abandon RUN-ID     Give run RUN-ID up for good, after settling by hand
+                      what it did: record who abandoned it and when (in
+                      the journal when it is readable, and in
+                      abandoned.json in the run directory). An abandoned
+                      run is never resumed and no longer blocks new runs.
+                      This is how to get past a run whose journal cannot
+                      be read. Nothing else is done.
 
 Output: a progress display on a terminal, timestamped lines otherwise
 (and with -no-progress, TERM=dumb or CI set), the JSON stream with -json.
@@ -132,6 +140,7 @@ type applyArgs struct {
 	Approve     []string
 	AssumeDone  []string
 	Redo        []string
+	Abandon     string
 	Path        string
 }
 
@@ -152,6 +161,7 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	fs.Var((*repeated)(&a.Approve), "approve", "")
 	fs.Var((*repeated)(&a.AssumeDone), "assume-done", "")
 	fs.Var((*repeated)(&a.Redo), "redo", "")
+	fs.StringVar(&a.Abandon, "abandon", "", "")
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
@@ -184,6 +194,9 @@ func runApply(s *streams, args []string) int {
 	a, err := parseApplyArgs(args)
 	if err != nil {
 		return usageError(s, "apply", applyHelp, err)
+	}
+	if a.Abandon != "" {
+		return runAbandon(s, a)
 	}
 	dopts := views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth}
 	// Under -json stdout carries the versioned stream and nothing else:

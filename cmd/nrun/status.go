@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/nrun-dev/nrun/executor"
 	"github.com/nrun-dev/nrun/views"
@@ -23,6 +24,12 @@ const statusHelp = `Usage: nrun status [options] [PATH]
   'nrun apply'; it defaults to the current directory. The journal is read
   from the state directory apply used: .nrun next to the runbook, unless
   -state-dir is given.
+
+  A journal that does not prove its integrity (a damaged line, a missing
+  record, a history nrun cannot have written) is not summarised: status
+  says what is wrong and how to proceed. Such a run, unless abandoned
+  (nrun apply -abandon RUN-ID), blocks new runs and resume; status names
+  it whichever run is shown.
 
 Options:
 
@@ -95,11 +102,18 @@ func runStatus(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
 		return exitError
 	}
-	if len(runs) == 0 {
+	// The newest run that started: one killed before its header did
+	// nothing and says nothing.
+	var r executor.RunSummary
+	for i := len(runs) - 1; i >= 0 && r.ID == ""; i-- {
+		if !runs[i].NeverStarted() {
+			r = runs[i]
+		}
+	}
+	if r.ID == "" && a.RunID == "" {
 		fmt.Fprintf(s.Stderr, "nrun status: there are no runs in %s\n", dir)
 		return exitError
 	}
-	r := runs[len(runs)-1]
 	if a.RunID != "" {
 		found := false
 		for _, x := range runs {
@@ -113,8 +127,28 @@ func runStatus(s *streams, args []string) int {
 		}
 	}
 	if r.Err != nil {
-		fmt.Fprintf(s.Stderr, "nrun status: run %s: %v\n", r.ID, r.Err)
+		if r.Abandoned != nil {
+			fmt.Fprintf(s.Stderr, "nrun status: run %s cannot be read: %v.\nIt was abandoned by %s at %s and blocks nothing.\n", r.ID, r.Err, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339))
+		} else {
+			fmt.Fprintf(s.Stderr, "nrun status: %v\n", &executor.DamagedError{StateDir: dir, Runs: []executor.RunSummary{r}})
+		}
 		return exitError
+	}
+	// Another run that cannot be read blocks apply whichever run is shown.
+	var others []executor.RunSummary
+	for _, x := range executor.Damaged(runs, "") {
+		if x.ID != r.ID {
+			others = append(others, x)
+		}
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(s.Stderr, "nrun status: warning: %v\n", &executor.DamagedError{StateDir: dir, Runs: others})
+	}
+	if r.Torn > 0 {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s: the journal ends in a torn write (%d bytes: a crash or a full disk cut its last record short); nrun apply -resume keeps it in a side file and continues from the last whole record.\n", r.ID, r.Torn)
+	}
+	if r.Abandoned != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s was abandoned by %s at %s; it will not be resumed.\n", r.ID, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339))
 	}
 	lock, lerr := executor.ReadLock(dir)
 	locked := lerr == nil && lock.RunID == r.ID

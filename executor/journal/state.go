@@ -61,9 +61,12 @@ type Instance struct {
 
 // State is a journal replayed.
 type State struct {
-	Header    Record   // the run record
-	Resumes   []Record // later processes
-	End       *Record  // the last end record, nil if the last process did not end cleanly
+	Header  Record   // the run record
+	Resumes []Record // later processes
+	End     *Record  // the last end record, nil if the last process did not end cleanly
+	// Abandoned is the record of the operator who gave the run up, nil
+	// if none; an abandoned run no longer blocks new runs.
+	Abandoned *Record
 	Instances map[string]*Instance
 	// Order lists addresses as they first appeared.
 	Order []string
@@ -94,6 +97,10 @@ func Replay(recs []Record) *State {
 		case KindEnd:
 			rc := r
 			st.End = &rc
+			continue
+		case KindAbandoned:
+			rc := r
+			st.Abandoned = &rc
 			continue
 		}
 		if r.Addr == "" {
@@ -173,19 +180,98 @@ func (st *State) NotDone() []string {
 	return out
 }
 
-// Check refuses a journal the executor cannot have written: the first
-// record must be the run header, there is only one, and seq increases from
-// record to record (a write that failed may leave a gap, never a step back).
+// Check refuses a history the executor cannot have written, so a journal
+// that was edited or pieced together (each line valid, chain intact only
+// if rewritten with it) is not acted on. It checks only what the executor
+// never violates:
+//   - the first record is the run header, in FormatVersion, with a run ID;
+//     there is one header; seq is 1, 2, 3, ...;
+//   - a resume names the header's run;
+//   - every instance record has an address from the instance list of the
+//     header or resume that precedes it (the plan that process ran);
+//   - action_done, wait_done, finished, exec_start, approved and decision
+//     follow an intent of the same instance (nothing happens to an action
+//     that was never started);
+//   - after an end record only a resume may follow, and nothing follows
+//     an abandoned record.
 func Check(recs []Record) error {
+	var (
+		runID  string
+		plan   map[string]bool
+		intent = map[string]bool{}
+		ended  bool
+		gaveUp bool
+	)
+	bad := func(i int, format string, args ...any) error {
+		return &DamageError{Why: fmt.Sprintf("record %d (seq %d, %s) ", i+1, recs[i].Seq, recs[i].Kind) + fmt.Sprintf(format, args...)}
+	}
 	for i, r := range recs {
 		switch {
 		case i == 0 && r.Kind != KindRun:
-			return fmt.Errorf("the journal does not start with a run record (the first is %q); it is not a journal nrun wrote", r.Kind)
+			return &DamageError{Why: fmt.Sprintf("the journal does not start with a run record (the first is %q); it is not a journal nrun wrote", r.Kind)}
+		case i == 0 && r.Format != FormatVersion:
+			return &FormatError{Found: r.Format}
+		case i == 0 && r.RunID == "":
+			return bad(i, "names no run")
 		case i > 0 && r.Kind == KindRun:
-			return fmt.Errorf("record %d (seq %d) is a second run header; the journal holds more than one run and cannot be trusted", i+1, r.Seq)
-		case i > 0 && r.Seq <= recs[i-1].Seq:
-			return fmt.Errorf("record %d has seq %d after seq %d; records are out of order, so the journal cannot be trusted", i+1, r.Seq, recs[i-1].Seq)
+			return bad(i, "is a second run header; the journal holds more than one run")
+		case r.Seq != uint64(i+1):
+			return bad(i, "is out of sequence (seq %d where %d was due); a record is missing, repeated or out of order", r.Seq, i+1)
+		case gaveUp:
+			return bad(i, "follows the record that abandoned the run; nothing is written after that")
+		case ended && r.Kind != KindResume && r.Kind != KindAbandoned:
+			return bad(i, "follows the end record of a process; only a resume can")
+		}
+		switch r.Kind {
+		case KindRun, KindResume:
+			if r.Kind == KindRun {
+				runID = r.RunID
+			} else if r.RunID != runID {
+				return bad(i, "resumes run %q in the journal of run %q", r.RunID, runID)
+			}
+			plan = map[string]bool{}
+			for _, a := range r.Instances {
+				plan[a] = true
+			}
+			ended = false
+			continue
+		case KindEnd:
+			switch r.Status {
+			case StatusFinished, StatusFailed, StatusPaused, StatusInterrupted:
+			default:
+				return bad(i, "has the unknown status %q", r.Status)
+			}
+			ended = true
+			continue
+		case KindAbandoned:
+			gaveUp = true
+			continue
+		case KindIntent, KindActionDone, KindWaitDone, KindFinished, KindFailed, KindSkipped,
+			KindPaused, KindApproved, KindDecision, KindProbe, KindExecStart:
+		default:
+			return bad(i, "is of a kind nrun does not write")
+		}
+		if !plan[r.Addr] {
+			return bad(i, "is about %q, which is not an instance of the plan its process ran", r.Addr)
+		}
+		switch r.Kind {
+		case KindIntent:
+			intent[r.Addr] = true
+		case KindActionDone, KindWaitDone, KindFinished, KindExecStart, KindApproved, KindDecision:
+			if !intent[r.Addr] {
+				return bad(i, "records %s for %s, whose action was never started (no intent before it)", r.Kind, r.Addr)
+			}
 		}
 	}
 	return nil
+}
+
+// FormatError is a journal in a format this nrun does not read.
+type FormatError struct{ Found int }
+
+func (e *FormatError) Error() string {
+	if e.Found == 0 {
+		return fmt.Sprintf("the journal has no format version: an nrun older than journal format %d wrote it, and this nrun reads such a journal only to show a run that finished; resume the run with the nrun that started it, or abandon it", FormatVersion)
+	}
+	return fmt.Sprintf("the journal is in format %d, and this nrun reads format %d; use the nrun that wrote it", e.Found, FormatVersion)
 }
