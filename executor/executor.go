@@ -115,22 +115,6 @@ type Result struct {
 	Outputs []OutputValue
 }
 
-// ExitCode maps a result to the documented exit codes of nrun apply.
-func (r *Result) ExitCode() int {
-	switch r.Status {
-	case journal.StatusFinished:
-		if len(r.Failed) > 0 {
-			return 1
-		}
-		return 0
-	case journal.StatusPaused:
-		return 3
-	case journal.StatusInterrupted:
-		return 130
-	}
-	return 1
-}
-
 // node is one planned instance during a run.
 type node struct {
 	inst   *planner.Instance

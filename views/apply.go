@@ -452,8 +452,8 @@ func ApplyReport(w io.Writer, res *executor.Result, resume, path string) {
 	for _, f := range res.Failed {
 		fmt.Fprintf(w, "  failed: %s\n", f)
 	}
-	switch res.ExitCode() {
-	case 3:
+	switch res.Status {
+	case journal.StatusPaused:
 		for _, p := range res.Paused {
 			fmt.Fprintf(w, "Waiting for approval of %s. To approve and continue:\n  %s -approve %s %s\n", p, resume, shellQuote(p), path)
 		}
@@ -464,10 +464,9 @@ func ApplyReport(w io.Writer, res *executor.Result, resume, path string) {
 		if len(res.Paused) == 0 && len(res.InDoubt) == 0 {
 			fmt.Fprintf(w, "Paused (on_failure = pause). Fix the cause, then continue with:\n  %s %s\n", resume, path)
 		}
-	case 130, 1:
-		if res.Status != journal.StatusFinished {
-			fmt.Fprintf(w, "To continue this run:\n  %s %s\n", resume, path)
-		}
+	case journal.StatusFinished:
+	default:
+		fmt.Fprintf(w, "To continue this run:\n  %s %s\n", resume, path)
 	}
 }
 

@@ -180,10 +180,11 @@ func DiagnosticMessages(diags hcl.Diagnostics, files map[string]*hcl.File, now t
 	return out
 }
 
-// SummaryMessage ends the stream of an apply.
-func SummaryMessage(res *executor.Result, now time.Time) StreamMessage {
+// SummaryMessage ends the stream of an apply; exitCode is the code the
+// command exits with (the command decides it).
+func SummaryMessage(res *executor.Result, exitCode int, now time.Time) StreamMessage {
 	s := &StreamSummary{RunID: res.RunID, Status: res.Status, Finished: len(res.Finished), Failed: len(res.Failed),
-		Skipped: len(res.Skipped), Paused: len(res.Paused), InDoubt: len(res.InDoubt), ExitCode: res.ExitCode()}
+		Skipped: len(res.Skipped), Paused: len(res.Paused), InDoubt: len(res.InDoubt), ExitCode: exitCode}
 	level := "info"
 	if s.ExitCode != 0 {
 		level = "error"

@@ -52,7 +52,7 @@ func TestStreamGolden(t *testing.T) {
 	diags, files := sample(t)
 	s.Write(DiagnosticMessages(diags, files, at)...)
 	s.Write(SummaryMessage(&executor.Result{RunID: "20261206T010203Z-abc123", Status: journal.StatusFinished,
-		Finished: []string{a}, Failed: []string{"step.b"}}, at))
+		Finished: []string{a}, Failed: []string{"step.b"}}, 1, at))
 	checkGolden(t, "stream.golden", buf.Bytes())
 
 	// Every line carries the four common fields and a type.

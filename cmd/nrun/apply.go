@@ -8,17 +8,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/executor"
+	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/lang"
-	"github.com/nrun-dev/nrun/planfile"
+	"github.com/nrun-dev/nrun/operation"
 	"github.com/nrun-dev/nrun/planner"
 	"github.com/nrun-dev/nrun/views"
 )
@@ -123,8 +121,6 @@ Exit codes:
        printed)
 `
 
-const exitPaused = 3
-
 type applyArgs struct {
 	AutoApprove bool
 	Sandbox     bool
@@ -182,14 +178,6 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	return a, nil
 }
 
-// isPlanFile reports whether path is to be read as a saved plan rather
-// than a runbook file or directory (planfile.Sniff: a plan file, or an
-// empty, truncated or JSON file, which then is refused with a reason
-// instead of being applied as a runbook that does nothing).
-func isPlanFile(path string) bool {
-	return !strings.HasSuffix(path, lang.FileSuffix) && planfile.Sniff(path)
-}
-
 func runApply(s *streams, args []string) int {
 	a, err := parseApplyArgs(args)
 	if err != nil {
@@ -198,41 +186,18 @@ func runApply(s *streams, args []string) int {
 	if a.Abandon != "" {
 		return runAbandon(s, a)
 	}
-	dopts := views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth}
+	heartbeat, err := heartbeatInterval(s.Getenv)
+	if err != nil {
+		fmt.Fprintf(s.Stderr, "nrun apply: %v\n", err)
+		return exitError
+	}
 	// Under -json stdout carries the versioned stream and nothing else:
 	// problems go there too, as diagnostic messages, so a pipeline reads
 	// one stream (they are also printed on stderr for a person).
-	var stream *views.Stream
+	ui := &applyUI{s: s, a: a, out: &quietWriter{w: s.Stdout}, stdin: bufio.NewReader(s.Stdin), con: &console{}}
 	if a.JSON {
-		stream = &views.Stream{W: s.Stdout}
-		stream.Write(views.VersionMessage(Version, time.Now()))
-	}
-	var rb *lang.Runbook
-	fail := func(diags hcl.Diagnostics) int {
-		files := varValueFiles(a.Vars)
-		if rb != nil {
-			for name, f := range rb.Files {
-				files[name] = f
-			}
-		}
-		files = withSources(files, diags)
-		views.Diagnostics(s.Stderr, diags, files, dopts)
-		if stream != nil {
-			stream.Write(views.DiagnosticMessages(diags, files, time.Now())...)
-		}
-		return exitError
-	}
-	errf := func(format string, args ...any) int {
-		msg := fmt.Sprintf(format, args...)
-		fmt.Fprintf(s.Stderr, "nrun apply: %s\n", msg)
-		if stream != nil {
-			stream.Write(views.DiagnosticMessages(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "nrun apply failed", Detail: msg}}, nil, time.Now())...)
-		}
-		return exitError
-	}
-	heartbeat, err := heartbeatInterval(s.Getenv)
-	if err != nil {
-		return errf("%v", err)
+		ui.stream = &views.Stream{W: s.Stdout}
+		ui.stream.Write(views.VersionMessage(Version, time.Now()))
 	}
 	// After a SIGHUP the session's pipes may be gone, and a pipeline may
 	// close stdout (`| head`): writes must fail with EPIPE, not kill nrun
@@ -245,237 +210,201 @@ func runApply(s *streams, args []string) int {
 		env, err := applySandbox(sctx, s)
 		sstop()
 		if err != nil {
-			return errf("the sandbox: %v", err)
+			return ui.fail(nil, fmt.Errorf("the sandbox: %v", err))
 		}
 		sandboxEnv = env
 		s = withEnv(s, env)
-		if len(a.Vars) == 0 && len(a.VarFiles) == 0 && !isPlanFile(a.Path) {
+		ui.s = s
+		if len(a.Vars) == 0 && len(a.VarFiles) == 0 && !operation.IsPlanFile(a.Path) {
 			if f := sandboxVars(a.Path); f != "" {
 				fmt.Fprintf(s.Stderr, "nrun apply: reading variables from %s\n", f)
 				a.VarFiles = append(a.VarFiles, f)
+				ui.a = a
 			}
 		}
 	}
 
-	// The runbook, its inputs, and with a plan file the saved plan.
-	var saved *planner.Plan
-	runbookPath := a.Path
-	if isPlanFile(a.Path) {
-		if a.Resume {
-			return errf("-resume takes the runbook PATH, not a plan file")
-		}
-		var err error
-		saved, err = planfile.Read(a.Path)
-		if err != nil {
-			return errf("%v", err)
-		}
-		if len(saved.Runbook.Paths) == 0 {
-			return errf("the plan %s names no runbook files", a.Path)
-		}
-		runbookPath = saved.Runbook.Paths[0]
-		if len(saved.Runbook.Paths) > 1 {
-			runbookPath = filepath.Dir(runbookPath)
-		}
-	}
-	rb, diags := lang.Load(runbookPath)
-	if rb == nil || diags.HasErrors() {
-		return fail(diags)
-	}
-	inputs, d := inputValues(s, rb, a.Vars, a.VarFiles)
-	diags = append(diags, d...)
-	if saved != nil {
-		// The plan's clear values, the sensitive ones given again; every
-		// value must hash to what the plan was made with.
-		clear, err := saved.SavedInputs()
-		if err != nil {
-			return errf("the plan %s: %v", a.Path, err)
-		}
-		for k, v := range inputs {
-			clear[k] = v
-		}
-		inputs = clear
-		diags = append(diags, saved.CheckInputs(rb, inputs)...)
-	}
-	if diags.HasErrors() {
-		return fail(diags)
-	}
-
-	if fp := saved; fp != nil && planner.NeedsCluster(rb) && fp.Fingerprint.Nomad == nil && fp.Fingerprint.Consul == nil {
-		return errf("the plan %s records no cluster fingerprint, but the runbook reads or changes a cluster, so nrun cannot tell whether the cluster changed since the plan was made. Make a new plan with 'nrun plan -out'.", a.Path)
-	}
-
+	// Ctrl-C (SIGINT, SIGTERM, SIGHUP) once: nothing new starts; twice:
+	// stop at once.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
-	var interrupted sync.Once
-	con := &console{}
 	go func() {
 		n := 0
 		for range sigs {
 			n++
 			if n == 1 {
-				interrupted.Do(func() { close(stop) })
-				con.say(s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.\n")
+				close(stop)
+				ui.con.say(s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.\n")
 				continue
 			}
-			con.say(s.Stderr, "\nnrun apply: stopping at once.\n")
+			ui.con.say(s.Stderr, "\nnrun apply: stopping at once.\n")
 			cancel()
 			return
 		}
 	}()
 
-	var view *cluster.View
-	if planner.NeedsCluster(rb) {
-		vctx, vcancel := context.WithTimeout(ctx, 2*time.Minute)
-		var vd hcl.Diagnostics
-		view, vd = planner.LiveView(vctx, rb, inputs, s.Getenv)
-		vcancel()
-		diags = append(diags, vd...)
-		if vd.HasErrors() {
-			return fail(diags)
-		}
-	}
-	if saved != nil {
-		stale := "nrun apply: the saved plan %s no longer matches the runbook or the cluster; make a new plan with 'nrun plan -out'.\n\n"
-		if planner.NeedsCluster(rb) {
-			if sd := planner.CheckStale(saved, view, planner.RunbookSourceHash(rb)); sd.HasErrors() {
-				fmt.Fprintf(s.Stderr, stale, a.Path)
-				return fail(sd)
-			}
-		} else if h := planner.RunbookSourceHash(rb); h != saved.Runbook.SourceHash {
-			// No cluster to compare: only the runbook can have changed.
-			// (The plan may record a cluster it read; this runbook needs
-			// none, so that part is not compared.)
-			return errf("the runbook changed since the plan %s was made (source hash %s, now %s); make a new plan with 'nrun plan -out'.", a.Path, saved.Runbook.SourceHash, h)
-		}
-	}
-	// The plan executed is always made here, from the runbook and the
-	// live view. A saved plan only has to describe the same work: its
-	// ordering, timeouts and targets are never taken from the file.
-	p, pd := planner.Resolve(rb, inputs, view, planner.ResolveOptions{})
-	diags = append(diags, pd...)
-	if diags.HasErrors() {
-		return fail(diags)
-	}
-	if saved != nil && executor.PlanStructure(saved) != executor.PlanStructure(p) {
-		return errf("the plan %s does not describe what the runbook does now (its instances, ordering, actions or targets differ from a plan made now; the file may have been edited). Make a new plan with 'nrun plan -out', review it and apply that one.", a.Path)
-	}
-	// Jobs are registered with the JobModifyIndex of the preview the
-	// operator reviewed: the saved plan's, else the one shown below.
-	if saved != nil {
-		planner.CopyJobPreviews(p, saved)
-	} else if jd := previewJobs(s, rb, inputs, p, runbookPath, false); jd.HasErrors() {
-		return fail(append(diags, jd...))
-	}
-
-	stateDir := a.StateDir
-	if stateDir == "" {
-		stateDir = executor.StateDirFor(runbookPath)
-	}
-	absRunbook, _ := filepath.Abs(runbookPath)
-	baseDir := absRunbook
-	if fi, err := os.Stat(absRunbook); err == nil && !fi.IsDir() {
-		baseDir = filepath.Dir(absRunbook)
-	}
-
-	out := io.Writer(&quietWriter{w: s.Stdout})
-	// One reader for every answer read from stdin: two would each buffer
-	// input meant for the other.
-	stdin := bufio.NewReader(s.Stdin)
-	if !a.Resume {
-		if !a.JSON && saved == nil {
-			// The plan shown before asking: with Terraform's own summary,
-			// as nrun plan shows it. A saved plan was reviewed with its own.
-			previewTerraform(rb, inputs, p, view, runbookPath, false)
-		}
-		if !a.JSON {
-			(views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: a.Path}).Plan(out, p)
-		}
-		if !a.AutoApprove && saved == nil {
-			if !s.StdinTTY {
-				return errf("refusing to apply without confirmation: stdin is not a terminal. Review the plan and pass -auto-approve, or apply a saved plan file.")
-			}
-			// Under -json stdout carries only events: ask on stderr.
-			ask := out
-			if a.JSON {
-				ask = s.Stderr
-			}
-			fmt.Fprint(ask, "\nDo you want to apply this plan? Only 'yes' will be accepted.\n  Enter a value: ")
-			line, _ := stdin.ReadString('\n')
-			if strings.TrimSpace(line) != "yes" {
-				fmt.Fprintln(ask, "\nApply cancelled.")
-				return exitError
-			}
-		}
-	}
-
-	lock, err := executor.AcquireLock(ctx, stateDir, "apply", executor.LockOptions{
-		Timeout: a.LockTimeout,
-		Stale: func(l executor.LockInfo) {
-			fmt.Fprintf(s.Stderr, "nrun apply: removing the stale lock %s of pid %d on %s (that process no longer runs and holds no flock on it)\n", l.ID, l.PID, l.Host)
-		},
-		Waiting: func(e *executor.LockedError) {
-			fmt.Fprintf(s.Stderr, "nrun apply: the state directory is locked by %s (lock %s, pid %d on %s); waiting up to %s for it (-lock-timeout)\n", e.Info.Who, e.Info.ID, e.Info.PID, e.Info.Host, a.LockTimeout)
-		},
-	})
-	if err != nil {
-		return errf("%v", err)
-	}
-	defer lock.Release()
-
-	view2, stopView := newApplyView(chooseApplyOutput(a.JSON, a.NoProgress, s.StdoutTTY, s.Getenv), out, stream)
-	defer stopView()
-	con.setView(view2)
-
-	var approver func(context.Context, string, string) (bool, error)
-	if s.StdinTTY && !a.JSON {
-		approver = con.approver(s.Stderr, stdin, p)
-	}
-
-	var cl *cluster.Client
-	if cfg, cd := planner.ClusterConfig(rb, inputs); view != nil && !cd.HasErrors() {
-		cl, _ = cluster.New(cfg, cluster.WithGetenv(s.Getenv))
-	}
-	cfg := executor.Config{
-		Runbook: rb, Inputs: inputs, Plan: p, Cluster: cl, StateDir: stateDir, BaseDir: baseDir,
-		RunbookName: absRunbook, Resume: a.Resume, RunID: a.RunID,
+	res := operation.Apply(ctx, operation.ApplyRequest{
+		Path:     a.Path,
+		Inputs:   operation.Inputs{Vars: a.Vars, VarFiles: a.VarFiles, Environ: environ(s)},
+		StateDir: a.StateDir, Resume: a.Resume, RunID: a.RunID,
 		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
-		Events: view2.Event, Approver: approver, Stop: stop, Lock: lock, Heartbeat: heartbeat,
-		Secrets: []string{s.Getenv("NOMAD_TOKEN"), s.Getenv("CONSUL_HTTP_TOKEN")},
-		Env:     environList(sandboxEnv),
-	}
-	if sc, sd := executor.NewScope(rb, inputs, view); !sd.HasErrors() {
-		cfg.Scope = sc
-	}
-	res, err := executor.Run(ctx, cfg)
-	view2.Close()
-	if errors.Is(err, executor.ErrFinished) {
-		fmt.Fprintf(s.Stderr, "nrun apply: %v\n", err)
-		if stream != nil {
-			stream.Write(views.DiagnosticMessages(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Nothing to resume", Detail: err.Error()}}, nil, time.Now())...)
+		LockTimeout: a.LockTimeout, Heartbeat: heartbeat, PreviewTerraform: !a.JSON,
+		Env: environList(sandboxEnv), Getenv: s.Getenv, Stop: stop,
+	}, ui)
+	ui.rb = res.Runbook
+	code := applyExitCode(res)
+	switch res.Outcome {
+	case operation.Failed:
+		ui.fail(res.Diags, res.Err)
+	case operation.Cancelled:
+		// Review said so.
+	case operation.NothingToResume:
+		fmt.Fprintf(s.Stderr, "nrun apply: %v\n", res.Err)
+		if ui.stream != nil {
+			ui.stream.Write(views.DiagnosticMessages(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Nothing to resume", Detail: res.Err.Error()}}, nil, time.Now())...)
 		}
-		return exitOK
-	}
-	if err != nil {
-		return errf("%v", err)
-	}
-	if stream != nil {
-		stream.Write(views.SummaryMessage(res, time.Now()))
-	} else {
-		// Under -json the outputs message carried them.
-		views.ApplyOutputs(out, res.Outputs)
-	}
-	code := reportApply(s, a, res, runbookPath)
-	if a.Sandbox {
-		fmt.Fprintf(s.Stderr, "\nThe sandbox keeps running in %s. Point nomad and consul at it with\n  eval \"$(nrun sandbox env)\"\nand remove it with\n  nrun sandbox down\n", sandboxEnv["NRUN_SANDBOX_DIR"])
+	case operation.Ran:
+		if ui.stream != nil {
+			ui.stream.Write(views.SummaryMessage(res.Run, code, time.Now()))
+		} else {
+			// Under -json the outputs message carried them.
+			views.ApplyOutputs(ui.out, res.Run.Outputs)
+		}
+		reportApply(s, a, res.Run, res.RunbookPath)
+		if a.Sandbox {
+			fmt.Fprintf(s.Stderr, "\nThe sandbox keeps running in %s. Point nomad and consul at it with\n  eval \"$(nrun sandbox env)\"\nand remove it with\n  nrun sandbox down\n", sandboxEnv["NRUN_SANDBOX_DIR"])
+		}
 	}
 	return code
 }
 
-func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int {
+// applyExitCode is the one place that maps how an apply ended to its
+// documented exit code (applyHelp).
+func applyExitCode(res *operation.ApplyResult) int {
+	switch res.Outcome {
+	case operation.NothingToResume:
+		return exitOK
+	case operation.Ran:
+		r := res.Run
+		switch r.Status {
+		case journal.StatusFinished:
+			if len(r.Failed) > 0 {
+				return exitError
+			}
+			return exitOK
+		case journal.StatusPaused:
+			return exitPaused
+		case journal.StatusInterrupted:
+			return exitInterrupted
+		}
+	}
+	return exitError
+}
+
+// applyUI is the CLI's side of an apply operation: the plan and the
+// question before the run, the views during it, the diagnostics after.
+type applyUI struct {
+	s      *streams
+	a      applyArgs
+	out    io.Writer
+	stdin  *bufio.Reader // one reader for every answer: two would each buffer input meant for the other
+	con    *console
+	stream *views.Stream
+	rb     *lang.Runbook
+	plan   *planner.Plan
+
+	view     views.ApplyView
+	stopView func()
+}
+
+// fail prints the diagnostics and the sourceless error of a failed apply,
+// on stderr, and into the stream under -json.
+func (u *applyUI) fail(diags hcl.Diagnostics, err error) int {
+	if err != nil {
+		fmt.Fprintf(u.s.Stderr, "nrun apply: %v\n", err)
+		if u.stream != nil {
+			u.stream.Write(views.DiagnosticMessages(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "nrun apply failed", Detail: err.Error()}}, nil, time.Now())...)
+		}
+		if len(diags) > 0 {
+			fmt.Fprintln(u.s.Stderr)
+		}
+	}
+	if len(diags) > 0 {
+		files := varValueFiles(u.a.Vars)
+		if u.rb != nil {
+			for name, f := range u.rb.Files {
+				files[name] = f
+			}
+		}
+		files = withSources(files, diags)
+		views.Diagnostics(u.s.Stderr, diags, files, views.DiagnosticsOptions{Color: diagColor(u.s, u.a.NoColor), Width: views.DiagnosticWidth})
+		if u.stream != nil {
+			u.stream.Write(views.DiagnosticMessages(diags, files, time.Now())...)
+		}
+	}
+	return exitError
+}
+
+// Info implements operation.ApplyUI.
+func (u *applyUI) Info(msg string) { u.con.say(u.s.Stderr, "nrun apply: %s\n", msg) }
+
+// Review implements operation.ApplyUI: the plan on stdout (not under
+// -json), then the question unless -auto-approve or a saved plan says the
+// plan was reviewed already. Without a terminal nobody can answer it.
+func (u *applyUI) Review(ctx context.Context, p *planner.Plan, saved bool) (bool, error) {
+	if !u.a.JSON {
+		(views.PlanHuman{Color: stdoutColor(u.s, u.a.NoColor), Apply: u.a.Path}).Plan(u.out, p)
+	}
+	if u.a.AutoApprove || saved {
+		return true, nil
+	}
+	if !u.s.StdinTTY {
+		return false, errors.New("refusing to apply without confirmation: stdin is not a terminal. Review the plan and pass -auto-approve, or apply a saved plan file")
+	}
+	// Under -json stdout carries only the stream: ask on stderr.
+	ask := u.out
+	if u.a.JSON {
+		ask = u.s.Stderr
+	}
+	fmt.Fprint(ask, "\nDo you want to apply this plan? Only 'yes' will be accepted.\n  Enter a value: ")
+	line, _ := u.stdin.ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		fmt.Fprintln(ask, "\nApply cancelled.")
+		return false, nil
+	}
+	return true, nil
+}
+
+// Begin implements operation.ApplyUI: the view of the run starts.
+func (u *applyUI) Begin(p *planner.Plan) {
+	u.plan = p
+	u.view, u.stopView = newApplyView(chooseApplyOutput(u.a.JSON, u.a.NoProgress, u.s.StdoutTTY, u.s.Getenv), u.out, u.stream)
+	u.con.setView(u.view)
+}
+
+// Event implements operation.ApplyUI.
+func (u *applyUI) Event(e executor.Event) { u.view.Event(e) }
+
+// Approver implements operation.ApplyUI: a question on the terminal, or
+// nobody to ask (no terminal, or -json).
+func (u *applyUI) Approver() func(context.Context, string, string) (bool, error) {
+	if !u.s.StdinTTY || u.a.JSON {
+		return nil
+	}
+	return u.con.approver(u.s.Stderr, u.stdin, u.plan)
+}
+
+// End implements operation.ApplyUI.
+func (u *applyUI) End() {
+	u.stopView()
+	u.view.Close()
+}
+
+func reportApply(s *streams, a applyArgs, res *executor.Result, path string) {
 	resume := "nrun apply -resume"
 	if a.Sandbox {
 		resume += " -sandbox"
@@ -491,5 +420,4 @@ func reportApply(s *streams, a applyArgs, res *executor.Result, path string) int
 		resume += " -var-file " + f
 	}
 	views.ApplyReport(s.Stderr, res, resume, path)
-	return res.ExitCode()
 }

@@ -33,6 +33,11 @@ type terminal struct {
 	master *os.File
 	cmd    *exec.Cmd
 	exited chan error
+	// drained is closed when the reader has read everything nrun wrote:
+	// the terminal answers EIO once every holder of its other side is
+	// gone. nrun exiting is not enough, its last lines may still be in
+	// the terminal's buffer.
+	drained chan struct{}
 
 	mu      sync.Mutex
 	out     []byte
@@ -81,8 +86,9 @@ func startTerminal(t *testing.T, dir string, env []string, args ...string) *term
 		t.Fatal(err)
 	}
 	slave.Close()
-	tm := &terminal{t: t, master: master, cmd: cmd, exited: make(chan error, 1), changed: make(chan struct{})}
+	tm := &terminal{t: t, master: master, cmd: cmd, exited: make(chan error, 1), drained: make(chan struct{}), changed: make(chan struct{})}
 	go func() {
+		defer close(tm.drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
@@ -137,11 +143,17 @@ func (tm *terminal) waitFor(s string, from int) int {
 	}
 }
 
-// wait waits for nrun to exit and returns its exit code.
+// wait waits for nrun to exit, and for the terminal to show all it wrote,
+// and returns its exit code.
 func (tm *terminal) wait() int {
 	tm.t.Helper()
 	select {
 	case err := <-tm.exited:
+		select {
+		case <-tm.drained:
+		case <-time.After(termDeadline):
+			tm.t.Fatal("the terminal was not drained after nrun exited")
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			return ee.ExitCode()

@@ -1,23 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
-
-	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
-	"github.com/nrun-dev/nrun/planfile"
+	"github.com/nrun-dev/nrun/operation"
 	"github.com/nrun-dev/nrun/planner"
 	"github.com/nrun-dev/nrun/views"
 )
@@ -145,59 +137,37 @@ func parsePlanArgs(args []string) (planArgs, error) {
 	return a, nil
 }
 
-// readInventory reads a cluster.View saved by `nrun inventory`.
-func readInventory(path string) (*cluster.View, hcl.Diagnostics) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read inventory file", Detail: fmt.Sprintf("%v. Check the -inventory path, or capture one with nrun inventory -out %s.", err, path)}}
-	}
-	var v cluster.View
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid inventory file", Detail: fmt.Sprintf("%s is not a cluster view as nrun inventory writes it: %v. Capture it again with nrun inventory -out %s.", path, err, path)}}
-	}
-	// Decoding accepts null servers, duplicate names and several leaders,
-	// which would plan nonsense; nrun inventory never writes them.
-	var diags hcl.Diagnostics
-	for _, err := range (&v).Validate() {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid inventory file", Detail: fmt.Sprintf("In %s, %v. nrun inventory never writes this, so the file was edited or damaged: capture it again with nrun inventory -out %s, or correct that entry.", path, err, path)})
-	}
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	return &v, nil
-}
-
 func runPlan(s *streams, args []string) int {
 	a, err := parsePlanArgs(args)
 	if err != nil {
 		return usageError(s, "plan", planHelp, err)
 	}
-	dopts := views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth}
-
-	rb, diags := lang.Load(a.Path)
-	var inputs map[string]cty.Value
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
+	res := operation.Plan(ctx, operation.PlanRequest{
+		Path:      a.Path,
+		Inputs:    operation.Inputs{Vars: a.Vars, VarFiles: a.VarFiles, Environ: environ(s)},
+		Inventory: a.Inventory,
+		Out:       a.Out,
+		Getenv:    s.Getenv,
+	})
+	rb, p, diags := res.Runbook, res.Plan, res.Diags
+	files := varValueFiles(a.Vars)
 	if rb != nil {
-		var d hcl.Diagnostics
-		inputs, d = inputValues(s, rb, a.Vars, a.VarFiles)
-		diags = append(diags, d...)
-	}
-	fail := func(diags hcl.Diagnostics) int {
-		files := varValueFiles(a.Vars)
-		if rb != nil {
-			for name, f := range rb.Files {
-				files[name] = f
-			}
+		for name, f := range rb.Files {
+			files[name] = f
 		}
-		files = withSources(files, diags)
+	}
+	files = withSources(files, diags)
+
+	if p == nil {
 		if a.JSON {
 			st := &views.Stream{W: s.Stdout}
 			st.Write(views.VersionMessage(Version, time.Now()))
 			st.Write(views.DiagnosticMessages(diags, files, time.Now())...)
 			return exitError
 		}
-		views.Diagnostics(s.Stderr, diags, files, dopts)
+		views.Diagnostics(s.Stderr, diags, files, views.DiagnosticsOptions{Color: diagColor(s, a.NoColor), Width: views.DiagnosticWidth})
 		if a.Markdown {
 			// CI posts stdout as the comment: say why there is no plan,
 			// under the marker of this runbook's plan comment.
@@ -207,54 +177,6 @@ func runPlan(s *streams, args []string) int {
 		}
 		return exitError
 	}
-	if rb == nil || diags.HasErrors() {
-		return fail(diags)
-	}
-
-	var view *cluster.View
-	var vd hcl.Diagnostics
-	switch {
-	case a.Inventory != "":
-		view, vd = readInventory(a.Inventory)
-	case !planner.NeedsCluster(rb):
-		// Apply reads none for this runbook either (same rule), so a
-		// saved plan carries no fingerprint that apply would compare.
-	default:
-		ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		view, vd = planner.LiveView(ctx, rb, inputs, s.Getenv)
-		cancel()
-		stop()
-	}
-	diags = append(diags, vd...)
-	if vd.HasErrors() {
-		return fail(diags)
-	}
-
-	// Only a saved plan needs the salted hashes that let apply check its
-	// inputs; without -out the plan stays a pure function of its inputs, so
-	// -markdown (and the plan document in -json) give the same bytes on
-	// every run.
-	ropts := planner.ResolveOptions{Inventory: a.Inventory}
-	if a.Out != "" {
-		ropts.Salt = planner.NewSalt()
-	}
-	p, d := planner.Resolve(rb, inputs, view, ropts)
-	diags = append(diags, d...)
-	if diags.HasErrors() {
-		return fail(diags)
-	}
-	diags = append(diags, previewTerraform(rb, inputs, p, view, a.Path, a.Inventory != "")...)
-	if pd := previewJobs(s, rb, inputs, p, a.Path, a.Inventory != ""); pd.HasErrors() {
-		return fail(append(diags, pd...))
-	}
-
-	if a.Out != "" {
-		if err := planfile.Write(a.Out, p); err != nil {
-			return fail(append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot save the plan", Detail: fmt.Sprintf("%v. Check that the -out directory exists and is writable.", err)}))
-		}
-	}
-	apply, note := applyCommand(rb, a)
 
 	if a.JSON {
 		// The stream: the version, any warnings, the plan document and
@@ -267,54 +189,29 @@ func runPlan(s *streams, args []string) int {
 		}
 		st := &views.Stream{W: s.Stdout}
 		st.Write(views.VersionMessage(Version, time.Now()))
-		st.Write(views.DiagnosticMessages(diags, withSources(rb.Files, diags), time.Now())...)
+		st.Write(views.DiagnosticMessages(diags, files, time.Now())...)
 		st.Write(ms...)
-		if a.DetailedExitcode && p.Summary.Instances > 0 {
-			return exitChanges
-		}
-		return exitOK
+		return planExitCode(a, p)
 	}
-	var v views.PlanView
-	switch {
-	case a.Markdown:
+	apply, note := applyCommand(rb, a)
+	var v views.PlanView = views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: apply, ApplyNote: note}
+	if a.Markdown {
 		v = views.PlanMarkdown{Apply: apply, ApplyNote: note}
-	default:
-		v = views.PlanHuman{Color: stdoutColor(s, a.NoColor), Apply: apply, ApplyNote: note}
 	}
 	if err := v.Plan(s.Stdout, p); err != nil {
 		fmt.Fprintf(s.Stderr, "nrun plan: %v\n", err)
 		return exitError
 	}
+	return planExitCode(a, p)
+}
+
+// planExitCode is plan's exit code for a plan made: 0, or with
+// -detailed-exitcode 2 when the plan has step instances.
+func planExitCode(a planArgs, p *planner.Plan) int {
 	if a.DetailedExitcode && p.Summary.Instances > 0 {
 		return exitChanges
 	}
 	return exitOK
-}
-
-// previewTerraform adds the Terraform plan summary of every terraform_apply
-// instance to p (planner.PreviewTerraform): terraform init and plan run in
-// each directory known now, nothing is applied. An offline plan
-// (-inventory) runs no terraform and says so. Its diagnostics are warnings
-// only, and are also recorded in p.
-func previewTerraform(rb *lang.Runbook, inputs map[string]cty.Value, p *planner.Plan, view *cluster.View, path string, offline bool) hcl.Diagnostics {
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	return planner.PreviewTerraform(ctx, rb, inputs, p, planner.PreviewOptions{BaseDir: runbookBaseDir(path), View: view, Offline: offline})
-}
-
-// runbookBaseDir is the directory relative paths of a runbook at path
-// (a file or a directory) are resolved against, as apply resolves them.
-func runbookBaseDir(path string) string {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return path
-	}
-	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
-		return filepath.Dir(abs)
-	}
-	return abs
 }
 
 // planTitle is the name the Markdown of a plan of rb goes by

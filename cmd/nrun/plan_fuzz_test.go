@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/operation"
 	"github.com/nrun-dev/nrun/planner"
 )
 
@@ -69,7 +70,7 @@ func FuzzInventory(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		view, d := readInventory(path)
+		view, d := operation.ReadInventory(path)
 		if d.HasErrors() {
 			if view != nil {
 				t.Fatal("an inventory with errors was returned")

@@ -22,6 +22,11 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 1
+	// exitPaused: apply stopped to wait for the operator (an approval,
+	// an in-doubt action, on_failure = "pause").
+	exitPaused = 3
+	// exitInterrupted: apply stopped on Ctrl-C (128 + SIGINT).
+	exitInterrupted = 130
 )
 
 // streams is everything a command may touch of its process, so commands can
