@@ -434,9 +434,9 @@ func runApply(s *streams, args []string) int {
 		Secrets: []string{s.Getenv("NOMAD_TOKEN"), s.Getenv("CONSUL_HTTP_TOKEN")},
 		Env:     environList(sandboxEnv),
 	}
-	if sc, sd := executor.NewScope(rb, inputs, view); !sd.HasErrors() {
-		cfg.Scope = sc
-	}
+	// The plan's scope: the data sources were filled once, from the view
+	// read above, and the run evaluates in the same values.
+	cfg.Scope = p.Scope()
 	res, err := executor.Run(ctx, cfg)
 	view2.Close()
 	if errors.Is(err, executor.ErrFinished) {
