@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nrun-dev/nrun/addrs"
@@ -779,39 +778,13 @@ func (s *safety) report(st *lang.Step, rule string, sev hcl.DiagnosticSeverity, 
 	})
 }
 
-// attrRange returns the range of attribute name in st's block, or st's
-// header when the attribute is absent or the source is not HCL native
-// syntax.
+// attrRange returns the range of attribute name in st's block, from the
+// IR, or st's header when the attribute is absent.
 func (s *safety) attrRange(st *lang.Step, name string) hcl.Range {
-	f := s.rb.Files[st.DeclRange.Filename]
-	if f == nil {
-		return st.DeclRange
-	}
-	body, ok := f.Body.(*hclsyntax.Body)
-	if !ok {
-		return st.DeclRange
-	}
-	if b := findBlock(body, st.DeclRange); b != nil {
-		if a := b.Body.Attributes[name]; a != nil {
-			return a.SrcRange
-		}
+	if r, ok := st.AttrRanges[name]; ok {
+		return r
 	}
 	return st.DeclRange
-}
-
-// findBlock finds the block whose header starts where decl starts.
-func findBlock(body *hclsyntax.Body, decl hcl.Range) *hclsyntax.Block {
-	for _, b := range body.Blocks {
-		if b.TypeRange.Start.Byte == decl.Start.Byte {
-			return b
-		}
-		if b.Range().Start.Byte <= decl.Start.Byte && decl.Start.Byte < b.Range().End.Byte {
-			if in := findBlock(b.Body, decl); in != nil {
-				return in
-			}
-		}
-	}
-	return nil
 }
 
 // hasCheck reports whether st has a precondition (or wait) named one of
