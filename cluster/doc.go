@@ -8,8 +8,8 @@
 // configuration, autopilot health, members and leader of both clusters, the
 // Nomad client nodes and the jobs asked for, into a View: a JSON-serialisable
 // value with no live handles in it. The quorum arithmetic (Voters, Quorum,
-// FailureTolerance) lives on the view so that every consumer counts the same
-// way. The Wait* functions are small blocking queries for the executor's
+// FailureTolerance) and the leader rule (RaftView.Leader) live on the view
+// so that every consumer counts and picks the leader the same way. The Wait* functions are small blocking queries for the executor's
 // waits. The job and Consul operations (jobs.go, consul_ops.go: parse, plan
 // and register a job with a check index, watch, promote and revert its
 // deployment; Consul maintenance, force-leave, Raft peer removal and

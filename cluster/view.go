@@ -224,22 +224,38 @@ func (r RaftView) Quorum() int { return r.Voters()/2 + 1 }
 // has already lost quorum; callers must not clamp it.
 func (r RaftView) FailureTolerance() int { return r.HealthyVoters() - r.Quorum() }
 
-// Leader returns the leader, matched by the status/leader address and,
-// failing that, by the Raft configuration's leader flag.
+// Leader returns the leader. This is the one rule for it, so data sources
+// (each.value.leader, .leader, .followers), checks and leader_last agree:
+// a server's own Leader flag wins; when several servers carry it (a leader
+// change between two reads), the flagged one at LeaderAddress, else the
+// first flagged; when none does, the server at LeaderAddress.
 func (r RaftView) Leader() (Server, bool) {
-	if r.LeaderAddress != "" {
-		for _, s := range r.Servers {
-			if s.Address == r.LeaderAddress {
-				return s, true
-			}
+	i := r.leaderIndex()
+	if i < 0 {
+		return Server{}, false
+	}
+	return r.Servers[i], true
+}
+
+// IsLeader reports whether the i-th server of r.Servers is the leader, by
+// the rule of Leader.
+func (r RaftView) IsLeader(i int) bool { return i >= 0 && i == r.leaderIndex() }
+
+func (r RaftView) leaderIndex() int {
+	flagged, byAddr := -1, -1
+	for i, s := range r.Servers {
+		atAddr := r.LeaderAddress != "" && s.Address == r.LeaderAddress
+		if s.Leader && (flagged < 0 || atAddr && r.Servers[flagged].Address != r.LeaderAddress) {
+			flagged = i
+		}
+		if atAddr && byAddr < 0 {
+			byAddr = i
 		}
 	}
-	for _, s := range r.Servers {
-		if s.Leader {
-			return s, true
-		}
+	if flagged >= 0 {
+		return flagged
 	}
-	return Server{}, false
+	return byAddr
 }
 
 // Find returns the server whose ID, name, address or host equals ref. A

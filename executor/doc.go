@@ -1,10 +1,13 @@
 // Package executor applies a plan to a live cluster, with checkpoints.
 //
 // Input: a *planner.Plan (from planner.Resolve, or a saved plan that passed
-// planner.CheckStale), the *lang.Runbook and input values it was made from
-// (action and check arguments are evaluated here, at run time, so step
-// outputs and the live each.value are used), a *cluster.Client, and a state
-// directory.
+// planner.CheckStale), the *lang.Runbook and input values it was made from,
+// the plan's evaluation scope (planner.Plan.Scope: data sources filled once,
+// by the planner, from the view the plan was made from; without one the run
+// builds it with planner.NewScope from a fresh view), a *cluster.Client,
+// and a state directory. Action and check arguments are evaluated here, at
+// run time, in that scope, so step outputs and the live each.value
+// (refreshed through planner.ServerValue and NodeValue) are used.
 //
 // Output: the changes to the cluster, a run directory
 // (STATE/runs/RUN-ID/) holding the journal (package executor/journal) and

@@ -26,8 +26,9 @@ type Config struct {
 	Runbook *lang.Runbook
 	Inputs  map[string]cty.Value
 	Plan    *planner.Plan
-	// Scope evaluates action and check arguments; nil builds one with
-	// NewScope from a fresh view.
+	// Scope evaluates action and check arguments: the plan's
+	// (planner.Plan.Scope), so apply sees the data sources the plan was
+	// made from. Nil builds one with planner.NewScope from a fresh view.
 	Scope *lang.Scope
 	// Cluster reads the cluster; nil is allowed for plans that touch no
 	// cluster (exec, sleep, approval only).
@@ -283,7 +284,7 @@ func (r *runner) buildScope(ctx context.Context) error {
 		}
 		view = v
 	}
-	sc, diags := NewScope(r.cfg.Runbook, r.cfg.Inputs, view)
+	sc, diags := planner.NewScope(r.cfg.Runbook, r.cfg.Inputs, view)
 	if diags.HasErrors() {
 		return fmt.Errorf("build the run's scope: %s", diags.Error())
 	}

@@ -125,7 +125,7 @@ func (e liveEnv) liveConfig(t *testing.T, dir, src string, ev *eventLog, vars ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, diags := NewScope(rb, inputs, view)
+	sc, diags := planner.NewScope(rb, inputs, view)
 	if diags.HasErrors() {
 		t.Fatalf("scope: %s", diags.Error())
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/planner"
 )
 
 func exactName(name string) *regexp.Regexp {
@@ -157,8 +158,7 @@ func liveEach(each *lang.Each, view *cluster.View) *lang.Each {
 		}
 		for _, ref := range []string{get("id"), get("name"), get("address")} {
 			if s, ok := raft.Find(ref); ok {
-				leader, _ := raft.Leader()
-				return &lang.Each{Key: each.Key, Value: ServerValue(s, elem, leader)}
+				return &lang.Each{Key: each.Key, Value: planner.ServerValue(raft, s, elem)}
 			}
 		}
 	case lang.TargetNomadNode:
@@ -167,7 +167,7 @@ func liveEach(each *lang.Each, view *cluster.View) *lang.Each {
 		}
 		for _, ref := range []string{get("id"), get("name")} {
 			if nd, ok := view.Nomad.Node(ref); ok {
-				return &lang.Each{Key: each.Key, Value: NodeValue(nd)}
+				return &lang.Each{Key: each.Key, Value: planner.NodeValue(nd)}
 			}
 		}
 	}

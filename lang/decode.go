@@ -44,6 +44,17 @@ type bodyContent struct {
 	Blocks []*hclsyntax.Block
 }
 
+// attrRanges returns the range of every attribute in c (name = value), by
+// name. The IR keeps it for attributes it decodes to plain Go values, so a
+// later stage can point at an argument without the syntax tree.
+func (c bodyContent) attrRanges() map[string]hcl.Range {
+	out := make(map[string]hcl.Range, len(c.Attrs))
+	for name, a := range c.Attrs {
+		out[name] = a.Range
+	}
+	return out
+}
+
 // decodeBody checks body against schema: unknown arguments and blocks (with
 // a suggestion), wrong label counts and missing required arguments are
 // reported; known items are returned. what names the block for messages,

@@ -19,8 +19,10 @@
 //	Load / Parse   source -> *Runbook; structure, literals, step references
 //	InputValues    -var / -var-file -> typed values
 //	Validate       references and types, with unknown data (linear cost)
-//	NewScope       values for evaluation; the planner fills in data and
-//	               evaluates per instance with Scope.StepEvalContext
+//	NewScope       values for evaluation, data sources unknown; the
+//	               planner's NewScope fills them from a cluster view (the
+//	               one place that does), and everyone evaluates per
+//	               instance with Scope.StepEvalContext
 //
 // Consumers: planner (graph, safety analysis, plan resolution), executor
 // (through the plan), cmd/nrun (validate, fmt, graph).

@@ -44,6 +44,9 @@ type RunbookMeta struct {
 	MaxInstances      int
 	MaxTotalInstances int
 	DeclRange         hcl.Range
+	// AttrRanges has the range of every attribute written in the block
+	// (name = value), by name, so later stages can point at one.
+	AttrRanges map[string]hcl.Range
 }
 
 // Variable is a `variable "NAME" {}` block, as in Terraform.
@@ -57,6 +60,9 @@ type Variable struct {
 	DeclRange   hcl.Range
 	// DefaultRange is the default expression's range, zero when none.
 	DefaultRange hcl.Range
+	// AttrRanges has the range of every attribute written in the block
+	// (name = value), by name, so later stages can point at one.
+	AttrRanges map[string]hcl.Range
 }
 
 // VariableValidation is a `validation {}` block inside a variable.
@@ -186,6 +192,9 @@ type Step struct {
 
 	DeclRange hcl.Range // the `step "NAME"` header
 	Body      hcl.Range // the whole block, for Context ranges
+	// AttrRanges has the range of every attribute written in the block
+	// (name = value), by name, so later stages can point at one.
+	AttrRanges map[string]hcl.Range
 
 	// dependsOn holds the depends_on traversals until resolveStepRefs
 	// turns them into DependsOn.
@@ -197,6 +206,9 @@ type Retry struct {
 	Attempts  int
 	Delay     time.Duration
 	DeclRange hcl.Range
+	// AttrRanges has the range of every attribute written in the block
+	// (name = value), by name, so later stages can point at one.
+	AttrRanges map[string]hcl.Range
 }
 
 // AllowUnsafe is a step's `allow_unsafe {}` block, which waives the named
@@ -206,6 +218,9 @@ type AllowUnsafe struct {
 	RuleRanges []hcl.Range
 	Reason     string
 	DeclRange  hcl.Range
+	// AttrRanges has the range of every attribute written in the block
+	// (name = value), by name, so later stages can point at one.
+	AttrRanges map[string]hcl.Range
 }
 
 // CheckKind says where a check block appeared.
@@ -235,6 +250,9 @@ type Check struct {
 	Interval  time.Duration
 	DeclRange hcl.Range
 	NameRange hcl.Range
+	// AttrRanges has the range of every attribute written in the block
+	// (name = value), by name, so later stages can point at one.
+	AttrRanges map[string]hcl.Range
 }
 
 // Action is a step's `action "TYPE" {}` block.
@@ -258,4 +276,7 @@ type Output struct {
 	Description string
 	Sensitive   bool
 	DeclRange   hcl.Range
+	// AttrRanges has the range of every attribute written in the block
+	// (name = value), by name, so later stages can point at one.
+	AttrRanges map[string]hcl.Range
 }

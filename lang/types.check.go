@@ -23,6 +23,7 @@ func decodeCheck(b *hclsyntax.Block, kind CheckKind) (*Check, hcl.Diagnostics) {
 		}
 		ch.NameRange = b.TypeRange
 		c, d := decodeBody(hclsyntaxBody(b), customPreconditionSchema, "a custom precondition", ch.DeclRange)
+		ch.AttrRanges = c.attrRanges()
 		diags = append(diags, d...)
 		if a := c.Attrs["condition"]; a != nil {
 			ch.Condition = a.Expr
@@ -59,6 +60,7 @@ func decodeCheck(b *hclsyntax.Block, kind CheckKind) (*Check, hcl.Diagnostics) {
 		schema.Attrs = append(schema.Attrs, attrSchema{Name: a.Name, Required: a.Required})
 	}
 	c, d := decodeBody(hclsyntaxBody(b), schema, what, ch.DeclRange)
+	ch.AttrRanges = c.attrRanges()
 	diags = append(diags, d...)
 	for _, a := range sortedHCLAttrs(c.Attrs) {
 		switch name := a.Name; name {

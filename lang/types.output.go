@@ -18,6 +18,7 @@ func decodeOutput(b *hclsyntax.Block) (*Output, hcl.Diagnostics) {
 	}
 	o := &Output{Name: b.Labels[0], DeclRange: blockDeclRange(b)}
 	c, diags := decodeBody(hclsyntaxBody(b), outputSchema, "an output block", o.DeclRange)
+	o.AttrRanges = c.attrRanges()
 	if a := c.Attrs["value"]; a != nil {
 		o.Value = a.Expr
 	}

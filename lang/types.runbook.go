@@ -38,6 +38,7 @@ func decodeRunbookMeta(b *hclsyntax.Block) (*RunbookMeta, hcl.Diagnostics) {
 	}
 	m := &RunbookMeta{Name: b.Labels[0], DeclRange: blockDeclRange(b)}
 	c, diags := decodeBody(hclsyntaxBody(b), runbookSchema, "the runbook block", m.DeclRange)
+	m.AttrRanges = c.attrRanges()
 	if a := c.Attrs["description"]; a != nil {
 		s, _, d := staticString(a, "description")
 		diags = append(diags, d...)

@@ -65,6 +65,7 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 		s.Addr = addrs.Step{Outer: outer.Name, Name: s.Name}
 	}
 	c, diags := decodeBody(hclsyntaxBody(b), stepSchema, fmt.Sprintf("step %q", s.Name), s.DeclRange)
+	s.AttrRanges = c.attrRanges()
 	diags = append(diags, checkName(s.Name, "step", b.LabelRanges[0])...)
 
 	// for_each, order and max_parallel shape the instances of a step; an
@@ -309,6 +310,7 @@ func dependsOnTraversals(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
 func decodeRetry(b *hclsyntax.Block) (*Retry, hcl.Diagnostics) {
 	r := &Retry{Attempts: 1, DeclRange: blockDeclRange(b)}
 	c, diags := decodeBody(hclsyntaxBody(b), retrySchema, "a retry block", r.DeclRange)
+	r.AttrRanges = c.attrRanges()
 	if a := c.Attrs["attempts"]; a != nil {
 		v, ok, d := staticInt(a, "attempts", 1, maxRetryAttempts)
 		diags = append(diags, d...)
@@ -329,6 +331,7 @@ func decodeRetry(b *hclsyntax.Block) (*Retry, hcl.Diagnostics) {
 func decodeAllowUnsafe(b *hclsyntax.Block) (*AllowUnsafe, hcl.Diagnostics) {
 	u := &AllowUnsafe{DeclRange: blockDeclRange(b)}
 	c, diags := decodeBody(hclsyntaxBody(b), allowUnsafeSchema, "an allow_unsafe block", u.DeclRange)
+	u.AttrRanges = c.attrRanges()
 	if a := c.Attrs["rules"]; a != nil {
 		v, d := staticValue(a, cty.List(cty.String), "rules")
 		diags = append(diags, d...)

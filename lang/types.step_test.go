@@ -63,3 +63,52 @@ step "c" {
 		t.Errorf("Validate: %v", diags)
 	}
 }
+
+// TestAttrRanges: every attribute decoded to a plain value keeps its
+// range, so later stages never go back to the syntax tree.
+func TestAttrRanges(t *testing.T) {
+	rb := mustParse(t, `
+step "b" {
+  max_parallel = 2
+  timeout      = "1m"
+  retry {
+    attempts = 3
+  }
+  allow_unsafe {
+    rules  = ["NR-S001"]
+    reason = "lab"
+  }
+  action "sleep" {
+    duration = "1s"
+  }
+  wait "quorum_ok" {
+    timeout = "2m"
+  }
+}
+output "o" {
+  value       = 1
+  description = "d"
+}
+`)
+	b := rb.Step(addrs.TopStep("b"))
+	want := map[string]int{ // attribute -> line
+		"max_parallel": 3, "timeout": 4,
+	}
+	for name, line := range want {
+		if r, ok := b.AttrRanges[name]; !ok || r.Start.Line != line {
+			t.Errorf("step %s: range %v, want line %d", name, r, line)
+		}
+	}
+	if r := b.Retry.AttrRanges["attempts"]; r.Start.Line != 6 {
+		t.Errorf("retry attempts: range %v, want line 6", r)
+	}
+	if r := b.AllowUnsafe.AttrRanges["reason"]; r.Start.Line != 10 {
+		t.Errorf("allow_unsafe reason: range %v, want line 10", r)
+	}
+	if r := b.Waits[0].AttrRanges["timeout"]; r.Start.Line != 16 {
+		t.Errorf("wait timeout: range %v, want line 16", r)
+	}
+	if r := rb.Outputs[0].AttrRanges["description"]; r.Start.Line != 21 {
+		t.Errorf("output description: range %v, want line 21", r)
+	}
+}

@@ -31,6 +31,7 @@ func decodeVariable(b *hclsyntax.Block) (*Variable, hcl.Diagnostics) {
 	}
 	v := &Variable{Name: b.Labels[0], Type: cty.DynamicPseudoType, DeclRange: blockDeclRange(b)}
 	c, diags := decodeBody(hclsyntaxBody(b), variableSchema, fmt.Sprintf("variable %q", v.Name), v.DeclRange)
+	v.AttrRanges = c.attrRanges()
 	diags = append(diags, checkName(v.Name, "variable", b.LabelRanges[0])...)
 	if a := c.Attrs["type"]; a != nil {
 		t, d := typeexpr.TypeConstraint(a.Expr)

@@ -11,6 +11,14 @@
 // Consumers: cmd/nrun (validate, graph, plan) and the executor, which walks
 // the plan in the graph's deterministic order.
 //
+// One evaluation scope (scope.go): NewScope fills a runbook's data sources
+// from one cluster view through the one mapping from cluster objects to
+// HCL values (ServerValue, NodeValue; the leader by cluster.RaftView.
+// Leader). Resolve fills its scope that way and keeps it on the plan
+// (Plan.Scope); the safety analysis, the Terraform preview and the
+// executor evaluate in it, so plan and apply see the same values. Nothing
+// else turns cluster objects into HCL values.
+//
 // Resolve is pure (no network). The one planning step that asks the
 // servers, PreviewJobs, runs after it: Nomad plans every nomad_job_run and
 // the plan records the job diff and the JobModifyIndex apply registers

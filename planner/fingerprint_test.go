@@ -28,7 +28,7 @@ func TestCheckStale(t *testing.T) {
 		},
 		"leader": {
 			change: func(v *cview.View) {
-				v.Nomad.Raft.LeaderAddress = v.Nomad.Raft.Servers[0].Address
+				moveLeader(&v.Nomad.Raft, 0)
 			},
 			want: []string{"nomad leader s2.global -> s1.global"},
 		},
@@ -50,7 +50,7 @@ func TestCheckStale(t *testing.T) {
 			want:   []string{"nomad raft index 0 -> 9"},
 		},
 		"consul leader": {
-			change: func(v *cview.View) { v.Consul.Raft.LeaderAddress = v.Consul.Raft.Servers[1].Address },
+			change: func(v *cview.View) { moveLeader(&v.Consul.Raft, 1) },
 			want:   []string{"consul leader consul-1 -> consul-2"},
 		},
 		"consul not read": {
@@ -73,7 +73,7 @@ func TestCheckStale(t *testing.T) {
 		"two at once": {
 			change: func(v *cview.View) {
 				v.Nomad.Nodes[1].ModifyIndex = 200
-				v.Nomad.Raft.LeaderAddress = v.Nomad.Raft.Servers[2].Address
+				moveLeader(&v.Nomad.Raft, 2)
 			},
 			want: []string{"nomad leader s2.global -> s3.global", "node c2 (0d0e0f00): ModifyIndex 102 -> 200"},
 		},
@@ -121,5 +121,14 @@ func TestSourceHash(t *testing.T) {
 	c := SourceHash(map[string][]byte{"a.nrun.hcl": []byte("xy"), "b.nrun.hcl": []byte("")})
 	if a == c {
 		t.Error("hash does not separate files")
+	}
+}
+
+// moveLeader makes server i the leader, as a read after an election shows
+// it: the status/leader address and the servers' own flags move together.
+func moveLeader(r *cview.RaftView, i int) {
+	r.LeaderAddress = r.Servers[i].Address
+	for j := range r.Servers {
+		r.Servers[j].Leader = j == i
 	}
 }

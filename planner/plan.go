@@ -63,6 +63,20 @@ type Plan struct {
 	// jobRuns are the evaluated nomad_job_run arguments by instance
 	// address, for PreviewJobs (preview_job.go); never serialised.
 	jobRuns map[string]*jobRunInput
+	// scope is the evaluation scope Resolve filled from its view; never
+	// serialised.
+	scope *lang.Scope
+}
+
+// Scope returns the evaluation scope the plan was resolved in: variables,
+// locals and data sources filled from the cluster view Resolve was given.
+// It is nil for a plan read from a file. The executor evaluates in it, so
+// plan and apply see the same data sources.
+func (p *Plan) Scope() *lang.Scope {
+	if p == nil {
+		return nil
+	}
+	return p.scope
 }
 
 // RunbookInfo identifies the runbook a plan was made from.

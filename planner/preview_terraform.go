@@ -140,10 +140,10 @@ func PreviewTerraform(ctx context.Context, rb *lang.Runbook, inputs map[string]c
 	}
 
 	pv := &previewer{rb: rb, plan: p, opts: opts, sens: lang.NewSensitivity(rb), applied: map[string]string{}}
-	pv.sc, _ = lang.NewScope(rb, inputs)
-	if pv.sc != nil {
-		filters, _ := evalFilters(rb, pv.sc)
-		fillData(rb, pv.sc, opts.View, filters)
+	// The plan's own scope; a plan read from a file has none, so it is
+	// built the same way from the view.
+	if pv.sc = p.Scope(); pv.sc == nil {
+		pv.sc, _ = NewScope(rb, inputs, opts.View)
 	}
 	pv.secrets = sensitiveStrings(rb, inputs)
 	var diags hcl.Diagnostics

@@ -101,10 +101,10 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	}
 	r.g = g
 
-	filters, fd := evalFilters(rb, sc)
-	r.diags = append(r.diags, fd...)
-	counts, dd := fillData(rb, sc, view, filters)
-	r.diags = append(r.diags, dd...)
+	// The one scope of this plan: PreviewTerraform and the executor take
+	// it from the plan (Plan.Scope), so nothing fills data sources again.
+	r.diags = append(r.diags, fillData(sc, view)...)
+	p.scope = sc
 	if view != nil && view.Nomad != nil {
 		r.nodes = make(map[string]*cview.Node, 2*len(view.Nomad.Nodes))
 		for i := range view.Nomad.Nodes {
@@ -116,7 +116,7 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 		}
 	}
 
-	sopts := SafetyOptions{DataCounts: counts, Scope: sc, Inputs: inputs}
+	sopts := SafetyOptions{Scope: sc, Inputs: inputs}
 	if view != nil && view.Nomad != nil {
 		sopts.NomadVoters = view.Nomad.Raft.Voters()
 	}

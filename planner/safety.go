@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nrun-dev/nrun/addrs"
@@ -509,56 +508,14 @@ func (s *safety) createsOf(expr hcl.Expression) map[cluster]int {
 
 // evalContext returns the context that for_each and count expressions are
 // evaluated in: the options' scope (the planner's, with live data), else
-// lang's offline scope for the inputs, where data sources are unknown.
+// the offline scope for the inputs (NewScope without a view), where data
+// sources are unknown.
 func (s *safety) evalContext() *hcl.EvalContext {
-	if s.opts.Scope != nil {
-		return s.opts.Scope.EvalContext(nil)
+	sc := s.opts.Scope
+	if sc == nil {
+		sc, _ = NewScope(s.rb, s.opts.Inputs, nil)
 	}
-	if sc, _ := lang.NewScope(s.rb, s.opts.Inputs); sc != nil {
-		return sc.EvalContext(nil)
-	}
-	return s.fallbackContext()
-}
-
-// fallbackContext evaluates var and local without lang's scope. Locals
-// that call functions are unknown here.
-func (s *safety) fallbackContext() *hcl.EvalContext {
-	vars := map[string]cty.Value{}
-	for _, v := range s.rb.Variables {
-		if v == nil {
-			continue
-		}
-		switch {
-		case s.opts.Inputs[v.Name] != cty.NilVal:
-			vars[v.Name] = s.opts.Inputs[v.Name]
-		case v.Default != cty.NilVal:
-			vars[v.Name] = v.Default
-		default:
-			vars[v.Name] = cty.DynamicVal
-		}
-	}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
-		"var":   cty.ObjectVal(vars),
-		"local": cty.DynamicVal,
-	}}
-	// Locals may refer to each other; a few passes settle any order.
-	locals := map[string]cty.Value{}
-	for range 4 {
-		next := map[string]cty.Value{}
-		for _, l := range s.rb.Locals {
-			if l == nil || l.Expr == nil {
-				continue
-			}
-			v, diags := l.Expr.Value(ctx)
-			if diags.HasErrors() {
-				v = cty.DynamicVal
-			}
-			next[l.Name] = v
-		}
-		locals = next
-		ctx.Variables["local"] = cty.ObjectVal(locals)
-	}
-	return ctx
+	return sc.EvalContext(nil)
 }
 
 // knownLength returns the number of elements of a known collection.
@@ -821,39 +778,13 @@ func (s *safety) report(st *lang.Step, rule string, sev hcl.DiagnosticSeverity, 
 	})
 }
 
-// attrRange returns the range of attribute name in st's block, or st's
-// header when the attribute is absent or the source is not HCL native
-// syntax.
+// attrRange returns the range of attribute name in st's block, from the
+// IR, or st's header when the attribute is absent.
 func (s *safety) attrRange(st *lang.Step, name string) hcl.Range {
-	f := s.rb.Files[st.DeclRange.Filename]
-	if f == nil {
-		return st.DeclRange
-	}
-	body, ok := f.Body.(*hclsyntax.Body)
-	if !ok {
-		return st.DeclRange
-	}
-	if b := findBlock(body, st.DeclRange); b != nil {
-		if a := b.Body.Attributes[name]; a != nil {
-			return a.SrcRange
-		}
+	if r, ok := st.AttrRanges[name]; ok {
+		return r
 	}
 	return st.DeclRange
-}
-
-// findBlock finds the block whose header starts where decl starts.
-func findBlock(body *hclsyntax.Body, decl hcl.Range) *hclsyntax.Block {
-	for _, b := range body.Blocks {
-		if b.TypeRange.Start.Byte == decl.Start.Byte {
-			return b
-		}
-		if b.Range().Start.Byte <= decl.Start.Byte && decl.Start.Byte < b.Range().End.Byte {
-			if in := findBlock(b.Body, decl); in != nil {
-				return in
-			}
-		}
-	}
-	return nil
 }
 
 // hasCheck reports whether st has a precondition (or wait) named one of
