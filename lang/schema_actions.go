@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"github.com/hashicorp/hcl/v2"
 	"net"
 	"sort"
 	"strconv"
@@ -66,6 +67,9 @@ type ActionSpec struct {
 	TargetOptional bool
 	// DeclaresEffect: the block's literal effect argument is its effect.
 	DeclaresEffect bool
+	// EffectOf, when set, refines Effect from the block's arguments (a
+	// terraform_apply that declares destroys destroys).
+	EffectOf func(args map[string]*hcl.Attribute) Effect
 	// Reads and Writes are the ACL capabilities the action uses.
 	Reads, Writes []Capability
 	// Probe is how resume settles an in-doubt run of the action.

@@ -357,8 +357,10 @@ func (s *safety) stepFacts(st *lang.Step, outer *facts) *facts {
 		(f.tgt.set != "" || spec.TargetAttr != "") {
 		f.tgt.kind = spec.Target
 	}
-	if st.Action.Type == "terraform_apply" {
-		f.effect = lang.EffectCreate
+	if spec != nil && spec.EffectOf != nil {
+		// What the apply does to the cluster is in creates and destroys,
+		// not on a step target.
+		f.tgt = target{}
 		if attr := st.Action.Args["creates"]; attr != nil {
 			f.creates = s.createsOf(attr.Expr)
 		}

@@ -28,7 +28,7 @@ func verb(e lang.Effect) string {
 	case lang.EffectStart:
 		return "starts"
 	case lang.EffectCreate:
-		return "destroys"
+		return "creates"
 	}
 	return "acts on"
 }
