@@ -23,11 +23,11 @@ var nameSwitchAllowed = map[string]bool{
 	"executor/actions_cluster.go: consul_raft_remove_peer": true, "executor/actions_cluster.go: consul_snapshot_save": true,
 	"executor/actions_cluster.go: nomad_deployment_promote": true, "executor/actions_cluster.go: nomad_job_revert": true,
 	"executor/actions_cluster.go: nomad_job_run": true,
-	"executor/instance.go: approval": true, "executor/instance.go: consul_maintenance": true, "executor/instance.go: deployment_canaries_healthy": true,
+	"executor/instance.go: approval":             true, "executor/instance.go: consul_maintenance": true, "executor/instance.go: deployment_canaries_healthy": true,
 	"executor/instance.go: deployment_successful": true, "executor/instance.go: exec": true, "executor/instance.go: node_drained": true,
 	"executor/instance.go: node_ineligible": true, "executor/instance.go: node_ready": true,
 	"executor/preconditions.go: leader_not_target": true,
-	"executor/probe.go: approval": true, "executor/probe.go: exec": true, "executor/probe.go: nomad_node_drain": true,
+	"executor/probe.go: approval":                  true, "executor/probe.go: exec": true, "executor/probe.go: nomad_node_drain": true,
 	"executor/probe.go: nomad_node_eligibility": true, "executor/probe.go: nomad_raft_remove_peer": true,
 	"executor/probe.go: nomad_raft_transfer_leadership": true, "executor/probe.go: nomad_server_force_leave": true,
 	"executor/probe.go: nomad_snapshot_save": true, "executor/probe.go: sleep": true, "executor/probe.go: terraform_apply": true,
@@ -35,11 +35,11 @@ var nameSwitchAllowed = map[string]bool{
 	"executor/waits_deployment.go: nomad_job_run": true,
 	// command.go: "exec" there names the kind of command (exec or check), not the action.
 	"executor/command.go: exec": true,
-	"lang/sensitive.go: exec": true, "lang/validate.go: terraform_apply": true,
+	"lang/sensitive.go: exec":   true, "lang/validate.go: terraform_apply": true,
 	"planner/needs.go: approval": true, "planner/needs.go: exec": true, "planner/needs.go: sleep": true,
 	"planner/preview_job.go: nomad_job_run": true, "planner/preview_terraform.go: terraform_apply": true,
 	"planner/resolve_data.go: consul_maintenance": true,
-	"planner/resolve_eval.go: leader_not_target": true, "planner/resolve_eval.go: nomad_job_run": true,
+	"planner/resolve_eval.go: leader_not_target":  true, "planner/resolve_eval.go: nomad_job_run": true,
 }
 
 // TestNoNameSwitches scans the non-test Go sources of lang, planner,
