@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -32,6 +33,9 @@ type Args struct {
 	Enabled *bool
 	// Version is servers_version's version.
 	Version string
+	// Since is when the wait began, zero for a precondition: node_version
+	// then needs a node record updated after it.
+	Since time.Time
 	// URL and Status are http_ok's; Status 0 means 200.
 	URL    string
 	Status int

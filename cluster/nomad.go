@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
 )
@@ -315,8 +316,13 @@ func nodeFrom(n *nomad.Node, version string) Node {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		addr = h
 	}
+	var statusAt time.Time
+	if n.StatusUpdatedAt > 0 {
+		statusAt = time.Unix(n.StatusUpdatedAt, 0).UTC()
+	}
 	return Node{
-		ID: n.ID, Name: n.Name, Address: addr, Datacenter: n.Datacenter,
+		StatusUpdatedAt: statusAt,
+		ID:              n.ID, Name: n.Name, Address: addr, Datacenter: n.Datacenter,
 		NodePool: n.NodePool, NodeClass: n.NodeClass, Meta: n.Meta, Status: n.Status,
 		Eligibility: n.SchedulingEligibility, Drain: n.DrainStrategy != nil || n.Drain,
 		LastDrain: drainOf(n.LastDrain), Version: version, ModifyIndex: n.ModifyIndex,

@@ -127,8 +127,14 @@ type Node struct {
 	Eligibility string            `json:"eligibility"` // eligible, ineligible
 	Drain       bool              `json:"drain"`       // a drain is in progress
 	LastDrain   *Drain            `json:"last_drain,omitempty"`
-	Version     string            `json:"version"`
-	ModifyIndex uint64            `json:"modify_index"`
+	// Version is the Nomad version the node's client agent reported when
+	// it last registered.
+	Version     string `json:"version"`
+	ModifyIndex uint64 `json:"modify_index"`
+	// StatusUpdatedAt is when the node's status last changed (a client
+	// agent that restarts re-registers and moves it); zero when the read
+	// did not report it (node lists do not, the node's own read does).
+	StatusUpdatedAt time.Time `json:"status_updated_at,omitzero"`
 	// Allocs counts the node's allocations that have not reached a terminal
 	// client status (pending, running, unknown), including ones the
 	// scheduler has already told to stop but that still run.

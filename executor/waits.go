@@ -54,14 +54,21 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 	if r.cfg.Cluster == nil && c.Name != checks.HTTPCheck {
 		return "", errors.New("no cluster is configured")
 	}
-	switch c.Name {
-	case "node_ready", "node_ineligible", "node_drained":
+	// A node's record must have changed after the wait began for a check
+	// that asks (node_version): an old record cannot pass.
+	args.Since = started
+	spec := lang.CheckSpecs[c.Name]
+	if spec == nil {
+		return "", fmt.Errorf("there is no check named %q", c.Name)
+	}
+	switch spec.Wait.Kind {
+	case lang.WaitNode, lang.WaitNodeAllocs:
 		if id, ok := r.waitNodeID(wctx, n, args); ok {
 			return done(r.waitNodeCheck(wctx, n, c.Name, args, id, observe))
 		}
-	case "deployment_successful", "deployment_canaries_healthy":
+	case lang.WaitDeployment:
 		return done(r.waitDeployment(wctx, c.Name, args, n.target(), observe))
-	case "consul_maintenance":
+	case lang.WaitConsulNode:
 		t := n.target()
 		if args.Node != nil {
 			t = *args.Node
@@ -72,25 +79,20 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 	// to the wait's interval, 5s when the runbook sets none (LANGUAGE.md).
 	interval := c.Interval
 	if interval <= 0 {
-		interval = 5 * time.Second
-		switch c.Name {
-		case "server_healthy", "servers_healthy", "quorum_ok":
-			// These hold only after a settle time of seconds: a 5s poll
-			// would add up to one interval to every server of a rolling
-			// procedure. Autopilot refreshes about every second or two.
-			interval = time.Second
-		}
+		// The catalog's interval: 1s for the autopilot checks, which hold
+		// only after a settle time of seconds (a 5s poll would add up to
+		// one interval to every server of a rolling procedure), else 5s.
+		interval = spec.Wait.Interval
 	}
 	// Autopilot refreshes its health every couple of seconds, so right
 	// after a restart it can still report the server as healthy from
 	// before: an autopilot-based wait holds only when it has held on
 	// every read for Settle.
 	settle := time.Duration(0)
-	switch c.Name {
-	case "server_healthy", "servers_healthy", "quorum_ok":
+	if spec.Wait.Settle {
 		settle = r.cfg.Settle
 	}
-	if c.Name == "server_healthy" {
+	if spec.Wait.Stable {
 		// A server that came back is only done once autopilot itself
 		// counts it stable: healthy for server_stabilization_time.
 		if st := r.stabilization(wctx, n.target().Kind == lang.TargetConsulServer); st > settle {
@@ -108,7 +110,7 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 	return done(r.poll(wctx, interval, func() (bool, error) {
 		var res checks.Result
 		heard := true
-		if c.Name == checks.HTTPCheck {
+		if spec.Wait.Kind == lang.WaitProbe {
 			res = checks.EvalHTTP(wctx, args, checks.HTTPProbe(nil))
 		} else {
 			v, err := r.snapshotFor(wctx, n, []*lang.Check{c})
@@ -118,7 +120,7 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 				res = checks.Result{Name: c.Name, Observed: "cluster not readable", Reason: err.Error()}
 			} else {
 				res = checks.Eval(c.Name, args, n.target(), v)
-				if c.Name == "server_healthy" {
+				if spec.Wait.Stable {
 					hear.read(args, n.target(), v, time.Now())
 				}
 			}
@@ -131,7 +133,7 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 		if okSince.IsZero() {
 			okSince = time.Now()
 		}
-		if c.Name == "server_healthy" {
+		if spec.Wait.Stable {
 			heard = hear.since(okSince)
 		}
 		if !heard {
@@ -214,7 +216,7 @@ func (r *runner) waitNodeCheck(ctx context.Context, n *node, name string, a chec
 		nd, next, err := r.cfg.Cluster.WaitNode(ctx, id, i)
 		return nodeUpdate{node: &nd, err: err}, next
 	})
-	if name == "node_drained" {
+	if lang.CheckSpecs[name].Wait.Kind == lang.WaitNodeAllocs {
 		go follow(func(i uint64) (nodeUpdate, uint64) {
 			al, next, err := r.cfg.Cluster.WaitNodeAllocs(ctx, id, i)
 			return nodeUpdate{allocs: &al, err: err}, next
@@ -222,7 +224,7 @@ func (r *runner) waitNodeCheck(ctx context.Context, n *node, name string, a chec
 	}
 	var cur *cluster.Node
 	var allocs cluster.AllocCount
-	haveAllocs := name != "node_drained"
+	haveAllocs := lang.CheckSpecs[name].Wait.Kind != lang.WaitNodeAllocs
 	for {
 		select {
 		case <-ctx.Done():

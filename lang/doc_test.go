@@ -128,10 +128,11 @@ func actionsDoc() string {
 	for _, name := range ActionTypes() {
 		spec := ActionSpecs[name]
 		effect := "`" + string(spec.Effect) + "`"
-		if name == "exec" {
+		if spec.DeclaresEffect {
 			effect = "declared by the `effect` argument"
 		}
-		fmt.Fprintf(&b, "\n### action \"%s\"\n\n%s\n\n- Effect: %s\n- Target: %s\n\n", name, spec.Doc, effect, targetDoc(spec.Target, spec.TargetAttr))
+		fmt.Fprintf(&b, "\n### action \"%s\"\n\n%s\n\n- Effect: %s\n- Target: %s\n- Cluster: %s\n- Step targets: %s\n- Reads: %s\n- Writes: %s\n- Resume probe: `%s`\n\n",
+			name, spec.Doc, effect, targetDoc(spec.Target, spec.TargetAttr), clusterDoc(spec.Cluster), kindsDoc(spec.Targets, spec.TargetOptional), capsDoc(spec.Reads), capsDoc(spec.Writes), spec.Probe)
 		b.WriteString(attrTable(spec.Attrs, nil))
 	}
 	b.WriteString("\n")
@@ -142,7 +143,19 @@ func checksDoc() string {
 	var b strings.Builder
 	for _, name := range CheckNames() {
 		spec := CheckSpecs[name]
-		fmt.Fprintf(&b, "\n### check \"%s\"\n\n%s\n\n- Target: %s\n\n", name, spec.Doc, targetDoc(spec.Target, spec.TargetAttr))
+		fmt.Fprintf(&b, "\n### check \"%s\"\n\n%s\n\n- Target: %s\n- Cluster read: %s\n- Reads: %s\n", name, spec.Doc, targetDoc(spec.Target, spec.TargetAttr), clusterRuleDoc(spec.Cluster), capsDoc(spec.Reads))
+		if len(spec.Writes) > 0 {
+			fmt.Fprintf(&b, "- Writes: %s\n", capsDoc(spec.Writes))
+		}
+		fmt.Fprintf(&b, "- Wait: %s\n", waitDoc(spec.Wait))
+		if len(spec.Proves) > 0 {
+			var ps []string
+			for _, p := range spec.Proves {
+				ps = append(ps, "`"+string(p)+"`")
+			}
+			fmt.Fprintf(&b, "- Proves to the safety analysis: %s\n", strings.Join(ps, ", "))
+		}
+		b.WriteString("\n")
 		b.WriteString(attrTable(spec.Attrs, []string{
 			"| `timeout` | duration | on `wait` | How long a wait polls before it fails. |",
 			"| `interval` | duration | no | `wait` only: poll interval, default 5s. |",
@@ -150,6 +163,63 @@ func checksDoc() string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+func clusterDoc(c Cluster) string {
+	if c == ClusterNone {
+		return "none"
+	}
+	return "`" + string(c) + "`"
+}
+
+func clusterRuleDoc(r ClusterRule) string {
+	s := clusterDoc(r.Default)
+	switch {
+	case r.Attr != "" && r.FromTarget:
+		s = fmt.Sprintf("the `%s` argument, else `consul_servers` when the target is a Consul server, else %s", r.Attr, s)
+	case r.Attr != "":
+		s = fmt.Sprintf("the `%s` argument, else %s", r.Attr, s)
+	case r.FromTarget:
+		s = fmt.Sprintf("`consul_servers` when the target is a Consul server, else %s", s)
+	}
+	return s
+}
+
+func kindsDoc(ks []TargetKind, optional bool) string {
+	if len(ks) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, k := range ks {
+		out = append(out, "`"+string(k)+"`")
+	}
+	s := strings.Join(out, ", ")
+	if optional {
+		s += " (or no target)"
+	}
+	return s
+}
+
+func capsDoc(cs []Capability) string {
+	if len(cs) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, c := range cs {
+		out = append(out, "`"+c.String()+"`")
+	}
+	return strings.Join(out, ", ")
+}
+
+func waitDoc(w WaitStrategy) string {
+	s := fmt.Sprintf("`%s`, interval %s", w.Kind, w.Interval)
+	if w.Settle {
+		s += ", holds for the settle time"
+	}
+	if w.Stable {
+		s += ", and until autopilot counts the server stable"
+	}
+	return s
 }
 
 func dataDoc() string {

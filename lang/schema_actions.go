@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"github.com/hashicorp/hcl/v2"
 	"net"
 	"sort"
 	"strconv"
@@ -52,6 +53,37 @@ type ActionSpec struct {
 	// e.g. "node". When that argument is omitted the step's target is used.
 	TargetAttr string
 	Doc        string
+
+	// Name is the action type; the catalog sets it.
+	Name string
+	// Cluster is what the action acts on.
+	Cluster Cluster
+	// Targets are the kinds of object the step's target may be when the
+	// action acts on it (its TargetAttr argument omitted).
+	Targets []TargetKind
+	// TargetOptional: without its TargetAttr argument and a step target
+	// the action still has something to act on (a leadership transfer
+	// lets Nomad pick the new leader).
+	TargetOptional bool
+	// DeclaresEffect: the block's literal effect argument is its effect.
+	DeclaresEffect bool
+	// EffectOf, when set, refines Effect from the block's arguments (a
+	// terraform_apply that declares destroys destroys).
+	EffectOf func(args map[string]*hcl.Attribute) Effect
+	// Reads and Writes are the ACL capabilities the action uses.
+	Reads, Writes []Capability
+	// Probe is how resume settles an in-doubt run of the action.
+	Probe Probe
+}
+
+// Accepts reports whether the action can act on a target of kind k.
+func (s *ActionSpec) Accepts(k TargetKind) bool {
+	for _, t := range s.Targets {
+		if t == k {
+			return true
+		}
+	}
+	return false
 }
 
 // Attr returns the argument spec named name, or nil.
@@ -82,149 +114,6 @@ var CreatesType = cty.ObjectWithOptionalAttrs(map[string]cty.Type{
 	"nomad_clients":  cty.Number,
 	"consul_servers": cty.Number,
 }, []string{"nomad_servers", "nomad_clients", "consul_servers"})
-
-// ActionSpecs maps every action type to its schema.
-var ActionSpecs = map[string]*ActionSpec{
-	"nomad_node_drain": {
-		Doc:    "Drains a Nomad client node and waits until the drain completes.",
-		Effect: EffectDrain, Target: TargetNomadNode, TargetAttr: "node",
-		Attrs: []AttrSpec{
-			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node to drain: a node object or its name or ID. Defaults to the step's target."},
-			{Name: "deadline", Type: cty.String, Duration: true, Doc: "How long allocations may take to migrate before they are stopped (Nomad's -deadline). Default 1h."},
-			{Name: "ignore_system_jobs", Type: cty.Bool, Doc: "Leave system jobs running on the node. Default false."},
-			{Name: "force", Type: cty.Bool, Doc: "Stop allocations at once instead of migrating them. Default false."},
-		},
-	},
-	"nomad_node_eligibility": {
-		Doc:    "Marks a Nomad client node eligible or ineligible for scheduling.",
-		Effect: EffectEligibility, Target: TargetNomadNode, TargetAttr: "node",
-		Attrs: []AttrSpec{
-			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node: a node object or its name or ID. Defaults to the step's target."},
-			{Name: "eligible", Type: cty.Bool, Required: true, Doc: "true to make the node eligible, false to make it ineligible."},
-		},
-	},
-	"nomad_server_force_leave": {
-		Doc:    "Forces a Nomad server out of the gossip pool (nomad server force-leave).",
-		Effect: EffectLeave, Target: TargetNomadServer, TargetAttr: "server",
-		Attrs: []AttrSpec{
-			{Name: "server", Type: cty.DynamicPseudoType, Objects: serverObjects, Doc: "The server: a server object or its name. Defaults to the step's target."},
-			{Name: "prune", Type: cty.Bool, Doc: "Also remove it from the member list (-prune). Default false."},
-		},
-	},
-	"nomad_raft_remove_peer": {
-		Doc:    "Removes a Nomad server from the Raft peer set.",
-		Effect: EffectRemovePeer, Target: TargetNomadServer, TargetAttr: "server",
-		Attrs: []AttrSpec{
-			{Name: "server", Type: cty.DynamicPseudoType, Objects: serverObjects, Doc: "The server: a server object, its name or its Raft ID. Defaults to the step's target."},
-		},
-	},
-	"nomad_raft_transfer_leadership": {
-		Doc:    "Transfers Raft leadership away from the current leader.",
-		Effect: EffectLeadership, Target: TargetNomadServer, TargetAttr: "to",
-		Attrs: []AttrSpec{
-			{Name: "to", Type: cty.DynamicPseudoType, Objects: serverObjects, Doc: "The server that should become leader. When omitted Nomad picks any other voter."},
-		},
-	},
-	"nomad_snapshot_save": {
-		Doc:    "Saves a Nomad Raft snapshot to a local file.",
-		Effect: EffectSnapshot,
-		Attrs: []AttrSpec{
-			{Name: "path", Type: cty.String, Required: true, Doc: "Where to write the snapshot, relative to the runbook directory."},
-		},
-	},
-	"nomad_job_run": {
-		Doc:    "Registers a job from a jobspec file (the server parses it). nrun plan has the servers plan it and shows the job diff; the registration is refused if the job changed since that plan.",
-		Effect: EffectJob, Target: TargetJob,
-		Attrs: []AttrSpec{
-			{Name: "jobspec", Type: cty.String, Required: true, Doc: "Path of the HCL jobspec, relative to the runbook directory."},
-			{Name: "check_index", Type: cty.Number, Doc: "Only register if the job's modify index equals this (nomad job run -check-index; 0: only if the job does not exist). Default: the JobModifyIndex the plan's job diff was computed against, so a job changed between plan and apply is refused; when the plan has no job diff (made offline, or the jobspec is known only during apply), the index read right before registering."},
-			{Name: "vars", Type: cty.Map(cty.String), Doc: "HCL2 jobspec variables (nomad job run -var)."},
-		},
-	},
-	"nomad_deployment_promote": {
-		Doc:    "Promotes the canaries of the deployment of the job version a nomad_job_run of this run registered (else the job's current version), first waiting (within the step's timeout) until those canaries are healthy. Promoting an already promoted deployment sends nothing; a deployment that failed (or that auto_revert rolled back) fails the step, naming it.",
-		Effect: EffectJob, Target: TargetJob, TargetAttr: "job",
-		Attrs: []AttrSpec{
-			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
-			{Name: "groups", Type: cty.List(cty.String), Doc: "Promote only these task groups. Default: all."},
-		},
-	},
-	"nomad_job_revert": {
-		Doc:    "Reverts a job to an earlier version.",
-		Effect: EffectJob, Target: TargetJob, TargetAttr: "job",
-		Attrs: []AttrSpec{
-			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
-			{Name: "version", Type: cty.Number, Required: true, Doc: "The job version to revert to.", check: checkWholeNonNegative},
-		},
-	},
-	"consul_maintenance": {
-		Doc:    "Enables or disables Consul node maintenance mode. Node maintenance is set through the node's own Consul agent; nrun asks that agent its node name first and refuses to act when it is another node. It does not touch Raft: a Consul or Nomad server in maintenance is still a peer.",
-		Effect: EffectMaintenance, Target: TargetConsulServer, TargetAttr: "node",
-		Attrs: []AttrSpec{
-			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. A Nomad server's name loses its region (\"s1.global\" is node s1). Defaults to the step's target."},
-			{Name: "agent", Type: cty.String, Doc: "HTTP address of the node's own Consul agent, \"host:port\" or a URL such as \"https://10.0.0.5:8501\". Default: the node's gossip address with the port and scheme of the configured Consul address, right when every host runs its agent on the same port.", check: checkAgentAddress},
-			{Name: "enable", Type: cty.Bool, Doc: "true to enter maintenance, false to leave it. Default true."},
-			{Name: "reason", Type: cty.String, Doc: "Reason recorded with the maintenance flag."},
-		},
-	},
-	"consul_force_leave": {
-		Doc:    "Forces a Consul node out of the gossip pool (consul force-leave). A running agent that is forced out simply rejoins, so an alive member is refused: stop its agent first and let gossip mark it failed.",
-		Effect: EffectLeave, Target: TargetConsulServer, TargetAttr: "node",
-		Attrs: []AttrSpec{
-			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. Defaults to the step's target."},
-			{Name: "prune", Type: cty.Bool, Doc: "Also remove it from the member list (-prune). Default false."},
-		},
-	},
-	"consul_raft_remove_peer": {
-		Doc:    "Removes a Consul server from the Raft peer set.",
-		Effect: EffectRemovePeer, Target: TargetConsulServer, TargetAttr: "server",
-		Attrs: []AttrSpec{
-			{Name: "server", Type: cty.DynamicPseudoType, Objects: consulServerObjects, Doc: "The server: a Consul server object, its name or its Raft ID. Defaults to the step's target."},
-		},
-	},
-	"consul_snapshot_save": {
-		Doc:    "Saves a Consul snapshot to a local file.",
-		Effect: EffectSnapshot,
-		Attrs: []AttrSpec{
-			{Name: "path", Type: cty.String, Required: true, Doc: "Where to write the snapshot, relative to the runbook directory."},
-		},
-	},
-	"terraform_apply": {
-		Doc:    "Runs terraform apply in a declared terraform directory. creates and destroys tell the safety analysis what the apply does to the cluster.",
-		Effect: EffectCreate,
-		Attrs: []AttrSpec{
-			{Name: "terraform", Type: cty.DynamicPseudoType, Required: true, Objects: []cty.Type{TerraformType}, Doc: "The directory: terraform.NAME or the name of a terraform block."},
-			{Name: "vars", Type: cty.DynamicPseudoType, Doc: "Terraform input variables (-var), a map or object of any values.", check: checkMapOrObject},
-			{Name: "creates", Type: CreatesType, Doc: "How many members the apply adds: { nomad_servers = N, nomad_clients = N, consul_servers = N }.", check: checkCreates},
-			{Name: "destroys", Type: cty.DynamicPseudoType, Doc: "The members the apply removes: a map, set, list or object of server/node objects or names, e.g. data.nomad_servers.blue.by_name.", check: checkDestroys},
-		},
-	},
-	"exec": {
-		Doc:    "Runs a local command (argv, no shell). The block declares its effect on the step's target. Its output is streamed line by line to the console, -json events and run.log (whole lines, however long; the console and events get lines over 4 KiB in pieces). A failure record keeps the last 5 lines. step.NAME.output is its standard output up to 1 MiB; a longer output is not kept (run.log has it) and a step that uses step.NAME.output then fails, naming it. When `command`, `check` or `env` uses a sensitive value, the command's output is suppressed everywhere, replaced by one line saying so: wrap the value in nonsensitive() to show it. In all other output, secrets are masked, also upper- or lower-cased, base64- or URL-encoded and reversed.",
-		Effect: EffectNone,
-		Attrs: []AttrSpec{
-			{Name: "command", Type: cty.List(cty.String), Required: true, Doc: "argv of the command; the first element is looked up on PATH.", check: checkNonEmpty},
-			{Name: "effect", Type: cty.String, Required: true, Doc: "What the command does to the target: none, restart, stop, start or destroy. Must be a literal."},
-			{Name: "env", Type: cty.Map(cty.String), Doc: "Extra environment variables for the command."},
-			{Name: "timeout", Type: cty.String, Duration: true, Doc: "Stop the command after this long: SIGTERM to its process group, then SIGKILL 10s later if it has not exited. The same happens when the step's timeout runs out or at a second Ctrl-C. Default: 30m."},
-			{Name: "check", Type: cty.List(cty.String), Doc: "argv of a command that must exit 0 after the main command for the step to succeed.", check: checkNonEmpty},
-		},
-	},
-	"approval": {
-		Doc:    "Stops until an operator approves; the message says what is being approved.",
-		Effect: EffectNone,
-		Attrs: []AttrSpec{
-			{Name: "message", Type: cty.String, Required: true, Doc: "What the operator is asked to confirm."},
-		},
-	},
-	"sleep": {
-		Doc:    "Waits for a fixed time.",
-		Effect: EffectNone,
-		Attrs: []AttrSpec{
-			{Name: "duration", Type: cty.String, Required: true, Duration: true, Doc: "How long to sleep."},
-		},
-	},
-}
 
 // ActionTypes returns every action type name, sorted.
 func ActionTypes() []string { return sortedKeys(ActionSpecs) }

@@ -41,13 +41,16 @@ func decodeAction(b *hclsyntax.Block) (*Action, hcl.Diagnostics) {
 	c, d := decodeBody(hclsyntaxBody(b), schema, fmt.Sprintf("action %q", act.Type), act.DeclRange)
 	diags = append(diags, d...)
 	act.Effect = spec.Effect
+	if spec.EffectOf != nil {
+		act.Effect = spec.EffectOf(c.Attrs)
+	}
 	for name, a := range c.Attrs {
-		if act.Type == "exec" && name == "effect" {
+		if spec.DeclaresEffect && name == "effect" {
 			continue
 		}
 		act.Args[name] = a
 	}
-	if act.Type == "exec" {
+	if spec.DeclaresEffect {
 		if a := c.Attrs["effect"]; a != nil {
 			act.EffectRange = a.Expr.Range()
 			v, ok, d := staticString(a, "effect")

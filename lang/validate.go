@@ -556,7 +556,7 @@ func (v *validator) stepBody(st *Step, ei eachInfo) {
 					v.terraformName(attr, val)
 				}
 			}
-			v.targetFits(st, spec.Target, spec.TargetAttr, attrObjects(spec.Attr(spec.TargetAttr)), a.Args, targetType, fmt.Sprintf("action %q", a.Type), a.DeclRange)
+			v.targetFits(st, spec.Target, spec.TargetAttr, spec.TargetOptional, attrObjects(spec.Attr(spec.TargetAttr)), a.Args, targetType, fmt.Sprintf("action %q", a.Type), a.DeclRange)
 		}
 	}
 	for _, c := range st.Waits {
@@ -597,16 +597,21 @@ func (v *validator) check(st *Step, c *Check, eval func(hcl.Expression, AttrSpec
 	if c.Kind == KindWait {
 		kind = "wait"
 	}
-	v.targetFits(st, spec.Target, spec.TargetAttr, attrObjects(spec.Attr(spec.TargetAttr)), c.Args, targetType, fmt.Sprintf("%s %q", kind, c.Name), c.DeclRange)
+	v.targetFits(st, spec.Target, spec.TargetAttr, false, attrObjects(spec.Attr(spec.TargetAttr)), c.Args, targetType, fmt.Sprintf("%s %q", kind, c.Name), c.DeclRange)
 }
 
 // targetFits checks that an action or check that acts on an object of
 // kind has one: its own argument, or the step's target of a fitting type.
-func (v *validator) targetFits(st *Step, kind TargetKind, attr string, accepted []cty.Type, args map[string]*hcl.Attribute, targetType cty.Type, what string, decl hcl.Range) {
-	if attr == "" || kind == TargetNone || kind == TargetJob || args[attr] != nil || attr == "to" {
+// optional: without the argument and a step target the block still has
+// something to act on, but a step target it would act on must fit.
+func (v *validator) targetFits(st *Step, kind TargetKind, attr string, optional bool, accepted []cty.Type, args map[string]*hcl.Attribute, targetType cty.Type, what string, decl hcl.Range) {
+	if attr == "" || kind == TargetNone || kind == TargetJob || args[attr] != nil {
 		return
 	}
 	if st.EffectiveTarget() == nil {
+		if optional {
+			return
+		}
 		v.diags = append(v.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing target",

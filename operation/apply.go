@@ -269,9 +269,9 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 		Secrets: []string{req.Getenv("NOMAD_TOKEN"), req.Getenv("CONSUL_HTTP_TOKEN")},
 		Env:     req.Env,
 	}
-	if sc, sd := executor.NewScope(rb, inputs, view); !sd.HasErrors() {
-		cfg.Scope = sc
-	}
+	// The plan's scope: the data sources were filled once, from the view
+	// read above, and the run evaluates in the same values.
+	cfg.Scope = p.Scope()
 	run, err := executor.Run(ctx, cfg)
 	if errors.Is(err, executor.ErrFinished) {
 		res.Outcome, res.Err = NothingToResume, err

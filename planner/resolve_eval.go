@@ -515,11 +515,6 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 			r.recordJobRun(in, st.Action, ctx)
 		}
 		in.Glyph = GlyphOf(act.Effect)
-		if st.Action.Type == "terraform_apply" && st.Action.Args["destroys"] != nil {
-			// terraform_apply's one effect is create; an apply that
-			// declares what it destroys is shown as a removal.
-			in.Glyph = GlyphRemove
-		}
 	} else {
 		in.Glyph = GlyphRead
 	}

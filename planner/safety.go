@@ -356,8 +356,10 @@ func (s *safety) stepFacts(st *lang.Step, outer *facts) *facts {
 		(f.tgt.set != "" || spec.TargetAttr != "") {
 		f.tgt.kind = spec.Target
 	}
-	if st.Action.Type == "terraform_apply" {
-		f.effect = lang.EffectCreate
+	if spec != nil && spec.EffectOf != nil {
+		// What the apply does to the cluster is in creates and destroys,
+		// not on a step target.
+		f.tgt = target{}
 		if attr := st.Action.Args["creates"]; attr != nil {
 			f.creates = s.createsOf(attr.Expr)
 		}
@@ -787,15 +789,103 @@ func (s *safety) attrRange(st *lang.Step, name string) hcl.Range {
 	return st.DeclRange
 }
 
-// hasCheck reports whether st has a precondition (or wait) named one of
-// names.
-func hasCheck(checks []*lang.Check, names ...string) bool {
-	for _, c := range checks {
-		if c != nil && slices.Contains(names, c.Name) {
-			return true
+// serversOf is the catalog's name for cluster c's servers.
+func serversOf(c cluster) lang.Cluster {
+	switch c {
+	case clusterNomad:
+		return lang.ClusterNomadServers
+	case clusterConsul:
+		return lang.ClusterConsulServers
+	}
+	return lang.ClusterNone
+}
+
+// proves reports whether one of checks proves g about cluster c, for a
+// step whose target is of kind k. A check counts only when the cluster it
+// reads (its literal cluster argument, else its catalog rule) is c: a
+// Nomad quorum_ok guards nothing on Consul. A cluster argument that is
+// not a literal string cannot be proven to match, so it does not count.
+func (s *safety) proves(checks []*lang.Check, g lang.Guarantee, c cluster, k lang.TargetKind) bool {
+	return s.provingCheck(checks, g, c, k, true) != nil
+}
+
+// provingCheck returns the first check that proves g about c (match) or
+// that would, but reads another cluster (!match).
+func (s *safety) provingCheck(checks []*lang.Check, g lang.Guarantee, c cluster, k lang.TargetKind, match bool) *lang.Check {
+	for _, ch := range checks {
+		if ch == nil {
+			continue
+		}
+		spec := lang.CheckSpecs[ch.Name]
+		if spec == nil {
+			continue
+		}
+		if g == lang.ProvesJoined && spec.Has(lang.ProvesJoinedWithCount) && ch.Args["count"] != nil {
+			// servers_healthy { count = N } proves the new voters joined.
+		} else if !spec.Has(g) {
+			continue
+		}
+		arg, ok := "", true
+		if a := ch.Args[spec.Cluster.Attr]; spec.Cluster.Attr != "" && a != nil {
+			arg, ok = s.literalString(a.Expr)
+		}
+		kind := k
+		if a := ch.Args[spec.TargetAttr]; spec.TargetAttr != "" && a != nil {
+			kind = s.exprTarget(a.Expr, nil).kind
+		}
+		if (ok && spec.Cluster.Of(arg, kind) == serversOf(c) || g == lang.ProvesDrained) == match {
+			return ch
 		}
 	}
-	return false
+	return nil
+}
+
+// literalString is the value of a string expression known offline.
+func (s *safety) literalString(e hcl.Expression) (string, bool) {
+	v, diags := e.Value(s.ctx)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+// otherCluster is a sentence for a Detail when checks hold a check that
+// would prove g, but about another cluster than c.
+func (s *safety) otherCluster(checks []*lang.Check, g lang.Guarantee, c cluster, k lang.TargetKind) string {
+	ch := s.provingCheck(checks, g, c, k, false)
+	if ch == nil {
+		return ""
+	}
+	kind := "precondition"
+	if ch.Kind == lang.KindWait {
+		kind = "wait"
+	}
+	return fmt.Sprintf(" Its %s %q does not count: it reads another cluster than the %s servers; set cluster = %q on it, or leave cluster out where the target decides.",
+		kind, ch.Name, c, lang.ClusterArgName(serversOf(c)))
+}
+
+// actionSpec is the catalog entry of st's action, or nil.
+func actionSpec(st *lang.Step) *lang.ActionSpec {
+	if st.Action == nil {
+		return nil
+	}
+	return lang.ActionSpecs[st.Action.Type]
+}
+
+// snapshots reports whether st saves a snapshot of cluster c.
+func snapshots(st *lang.Step, c cluster) bool {
+	spec := actionSpec(st)
+	return spec != nil && spec.Effect == lang.EffectSnapshot && spec.Cluster == serversOf(c)
+}
+
+// snapshotAction names the action that saves a snapshot of c.
+func snapshotAction(c cluster) string {
+	for _, name := range lang.ActionTypes() {
+		if spec := lang.ActionSpecs[name]; spec.Effect == lang.EffectSnapshot && spec.Cluster == serversOf(c) {
+			return name
+		}
+	}
+	return ""
 }
 
 // addrList renders step addresses for a Detail.

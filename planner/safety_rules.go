@@ -28,7 +28,7 @@ func verb(e lang.Effect) string {
 	case lang.EffectStart:
 		return "starts"
 	case lang.EffectCreate:
-		return "destroys"
+		return "creates"
 	}
 	return "acts on"
 }
@@ -70,9 +70,13 @@ func (s *safety) disruptedCluster(f *facts) cluster {
 func (s *safety) checkQuorumPrecondition() {
 	s.forEachStep(func(f *facts) {
 		c := s.disruptedCluster(f)
-		if c == clusterNone || hasCheck(f.step.Preconditions, "quorum_ok") ||
-			f.outer != nil && hasCheck(f.outer.step.Preconditions, "quorum_ok") {
+		if c == clusterNone || s.proves(f.step.Preconditions, lang.ProvesQuorum, c, f.tgt.kind) ||
+			f.outer != nil && s.proves(f.outer.step.Preconditions, lang.ProvesQuorum, c, f.tgt.kind) {
 			return
+		}
+		why := s.otherCluster(f.step.Preconditions, lang.ProvesQuorum, c, f.tgt.kind)
+		if why == "" && f.outer != nil {
+			why = s.otherCluster(f.outer.step.Preconditions, lang.ProvesQuorum, c, f.tgt.kind)
 		}
 		where := "this step"
 		if f.outer != nil {
@@ -80,8 +84,8 @@ func (s *safety) checkQuorumPrecondition() {
 		}
 		s.report(f.step, RuleQuorumPrecondition, hcl.DiagError, f.step.DeclRange,
 			"Missing quorum precondition",
-			fmt.Sprintf("%s %s %s servers but does not check quorum first. Add `precondition \"quorum_ok\" {}` to %s, so that each instance only starts while the cluster can lose this server and keep quorum.",
-				f.addr(), verb(f.effectOn(c)), c, where))
+			fmt.Sprintf("%s %s %s servers but does not check their quorum first.%s Add `precondition \"quorum_ok\" {}` to %s, so that each instance only starts while the cluster can lose this server and keep quorum.",
+				f.addr(), verb(f.effectOn(c)), c, why, where))
 	})
 }
 
@@ -100,7 +104,7 @@ func leaderExempt(t target) bool { return t.attr == "followers" }
 // checkLeaderLast is NR-S003.
 func (s *safety) checkLeaderLast() {
 	for _, u := range s.units {
-		if u.step.ForEach == nil || u.step.Order == lang.OrderLeaderLast || hasCheck(u.step.Preconditions, "leader_not_target") {
+		if u.step.ForEach == nil || u.step.Order == lang.OrderLeaderLast || s.proves(u.step.Preconditions, lang.ProvesLeaderNotTarget, clusterOf(u.tgt.kind), u.tgt.kind) {
 			continue
 		}
 		steps := u.inner
@@ -109,7 +113,8 @@ func (s *safety) checkLeaderLast() {
 		}
 		var bad *facts
 		for _, f := range steps {
-			if !f.tgt.perInstance || !f.tgt.isServer() || leaderExempt(f.tgt) || hasCheck(f.step.Preconditions, "leader_not_target") {
+			if !f.tgt.perInstance || !f.tgt.isServer() || leaderExempt(f.tgt) || s.proves(f.step.Preconditions, lang.ProvesLeaderNotTarget, clusterOf(f.tgt.kind), f.tgt.kind) ||
+				f.outer != nil && s.proves(f.outer.step.Preconditions, lang.ProvesLeaderNotTarget, clusterOf(f.tgt.kind), f.tgt.kind) {
 				continue
 			}
 			switch f.effect {
@@ -135,15 +140,14 @@ func (s *safety) checkLeaderLast() {
 // disrupting ancestor are reported, so a runbook missing its snapshot gets
 // one error, not one per step.
 func (s *safety) checkSnapshotFirst() {
-	snapAction := map[cluster]string{clusterNomad: "nomad_snapshot_save", clusterConsul: "consul_snapshot_save"}
 	for _, c := range []cluster{clusterNomad, clusterConsul} {
 		var snaps, disrupting []*facts
 		for _, u := range s.units {
-			if actionType(u.step) == snapAction[c] {
+			if snapshots(u.step, c) {
 				snaps = append(snaps, u)
 			}
 			for _, in := range u.inner {
-				if actionType(in.step) == snapAction[c] {
+				if snapshots(in.step, c) {
 					snaps = append(snaps, u)
 					break
 				}
@@ -164,7 +168,7 @@ func (s *safety) checkSnapshotFirst() {
 					break
 				}
 			}
-			if covered || s.innerSnapshotFirst(u, snapAction[c], c) {
+			if covered || s.innerSnapshotFirst(u, c) {
 				continue
 			}
 			if s.ancestorBits(u).intersects(disruptingBits) {
@@ -173,7 +177,7 @@ func (s *safety) checkSnapshotFirst() {
 			s.report(u.step, RuleSnapshotFirst, hcl.DiagError, u.step.DeclRange,
 				"No snapshot before disruption",
 				fmt.Sprintf("%s is the first step that disrupts %s servers, and no %s step runs before it. Add a step with action %q and make %s depend on it (depends_on = [step.NAME]), so the cluster state can be restored if quorum is lost.",
-					u.addr(), c, snapAction[c], snapAction[c], u.addr()))
+					u.addr(), c, snapshotAction(c), snapshotAction(c), u.addr()))
 		}
 	}
 }
@@ -189,7 +193,7 @@ func (b bitset) intersects(c bitset) bool {
 
 // innerSnapshotFirst reports whether a composite saves a snapshot before
 // each of its disrupting inner steps.
-func (s *safety) innerSnapshotFirst(u *facts, action string, c cluster) bool {
+func (s *safety) innerSnapshotFirst(u *facts, c cluster) bool {
 	ig := s.g.Inner(u.addr())
 	if ig == nil {
 		return false
@@ -200,7 +204,7 @@ func (s *safety) innerSnapshotFirst(u *facts, action string, c cluster) bool {
 		}
 		ok := false
 		for _, sn := range u.inner {
-			if actionType(sn.step) == action && ig.Ancestor(sn.addr(), in.addr()) {
+			if snapshots(sn.step, c) && ig.Ancestor(sn.addr(), in.addr()) {
 				ok = true
 			}
 		}
@@ -211,8 +215,6 @@ func (s *safety) innerSnapshotFirst(u *facts, action string, c cluster) bool {
 	return true
 }
 
-var healthWaits = []string{"server_healthy", "servers_healthy"}
-
 // checkWaitForHealth is NR-S005: a server that goes down and comes back
 // must be seen healthy before the next disruption may start.
 func (s *safety) checkWaitForHealth() {
@@ -222,16 +224,14 @@ func (s *safety) checkWaitForHealth() {
 			if c == clusterNone || u.effect != lang.EffectRestart && u.effect != lang.EffectStart {
 				continue
 			}
-			if hasCheck(u.step.Waits, healthWaits...) || !s.moreDisruption(u, c) {
+			if s.proves(u.step.Waits, lang.ProvesHealthy, c, u.tgt.kind) || !s.moreDisruption(u, c) {
 				continue
 			}
+			why := s.otherCluster(u.step.Waits, lang.ProvesHealthy, c, u.tgt.kind)
 			s.report(u.step, RuleWaitForHealth, hcl.DiagError, u.step.DeclRange,
 				"No health wait after server "+strings.TrimSuffix(verb(u.effect), "s"),
-				fmt.Sprintf("%s %s %s servers but does not wait for them to be healthy, so the next instance or step may take another server down while this one is still catching up. Add `wait \"server_healthy\" { timeout = \"5m\" }` to %s.",
-					u.addr(), verb(u.effect), c, u.addr()))
-			continue
-		}
-		if hasCheck(u.step.Waits, healthWaits...) {
+				fmt.Sprintf("%s %s %s servers but does not wait for them to be healthy, so the next instance or step may take another server down while this one is still catching up.%s Add `wait \"server_healthy\" { timeout = \"5m\" }` to %s.",
+					u.addr(), verb(u.effect), c, why, u.addr()))
 			continue
 		}
 		ig := s.g.Inner(u.addr())
@@ -240,9 +240,9 @@ func (s *safety) checkWaitForHealth() {
 			if c == clusterNone || !in.tgt.perInstance || in.effect != lang.EffectRestart && in.effect != lang.EffectStart {
 				continue
 			}
-			ok := hasCheck(in.step.Waits, healthWaits...)
+			ok := s.proves(u.step.Waits, lang.ProvesHealthy, c, in.tgt.kind) || s.proves(in.step.Waits, lang.ProvesHealthy, c, in.tgt.kind)
 			for _, w := range u.inner {
-				if ig != nil && ig.Ancestor(in.addr(), w.addr()) && hasCheck(w.step.Waits, healthWaits...) {
+				if ig != nil && ig.Ancestor(in.addr(), w.addr()) && s.proves(w.step.Waits, lang.ProvesHealthy, c, in.tgt.kind) {
 					ok = true
 				}
 			}
@@ -288,7 +288,7 @@ func (s *safety) checkDrainBeforeDestroy() {
 		}
 		var drains []*facts
 		s.forEachStep(func(d *facts) {
-			if actionType(d.step) == "nomad_node_drain" && d.tgt.covers(t) && s.before(d, f) {
+			if spec := actionSpec(d.step); spec != nil && spec.Effect == lang.EffectDrain && d.tgt.covers(t) && s.before(d, f) {
 				drains = append(drains, d)
 			}
 		})
@@ -348,12 +348,12 @@ func (s *safety) finiteDeadline(d *facts) bool {
 // drainedWaitBetween reports whether a node_drained wait on the nodes t
 // completes after drain d starts and before f starts.
 func (s *safety) drainedWaitBetween(d, f *facts, t target) bool {
-	if hasCheck(d.step.Waits, "node_drained") {
+	if s.proves(d.step.Waits, lang.ProvesDrained, clusterNone, t.kind) {
 		return true
 	}
 	found := false
 	s.forEachStep(func(w *facts) {
-		if found || !hasCheck(w.step.Waits, "node_drained") {
+		if found || !s.proves(w.step.Waits, lang.ProvesDrained, clusterNone, t.kind) {
 			return
 		}
 		if (w.tgt.covers(t) || w == f) && s.before(d, w) && (w == f || s.before(w, f)) {
@@ -488,34 +488,9 @@ func isRemoval(f *facts, c cluster) bool {
 }
 
 // proofOfJoin reports whether checks prove new servers of c are voters.
-func (s *safety) proofOfJoin(checks []*lang.Check, c cluster) bool {
-	for _, ch := range checks {
-		if ch == nil {
-			continue
-		}
-		switch ch.Name {
-		case "raft_peer_present":
-			return true
-		case "servers_healthy":
-			if ch.Args["count"] == nil {
-				continue
-			}
-			want := "nomad"
-			if c == clusterConsul {
-				want = "consul"
-			}
-			got := "nomad"
-			if a := ch.Args["cluster"]; a != nil {
-				if v, diags := a.Expr.Value(s.ctx); !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
-					got = v.AsString()
-				}
-			}
-			if got == want {
-				return true
-			}
-		}
-	}
-	return false
+// k is the kind of the checking step's target.
+func (s *safety) proofOfJoin(checks []*lang.Check, c cluster, k lang.TargetKind) bool {
+	return s.proves(checks, lang.ProvesJoined, c, k)
 }
 
 // checkNewBeforeOld is NR-S010: in a migration, old servers go only after
@@ -533,15 +508,15 @@ func (s *safety) checkNewBeforeOld() {
 		}
 		reported := map[*facts]bool{}
 		s.forEachStep(func(f *facts) {
-			if reported[top(f)] || !isRemoval(f, c) || s.proofOfJoin(f.step.Preconditions, c) ||
-				f.outer != nil && s.proofOfJoin(f.outer.step.Preconditions, c) {
+			if reported[top(f)] || !isRemoval(f, c) || s.proofOfJoin(f.step.Preconditions, c, f.tgt.kind) ||
+				f.outer != nil && s.proofOfJoin(f.outer.step.Preconditions, c, f.tgt.kind) {
 				return
 			}
 			proved := false
 			s.forEachStep(func(w *facts) {
 				// A step's own waits run after its action, so the removal
 				// step itself never proves anything.
-				if proved || w == f || !s.proofOfJoin(w.step.Waits, c) || !s.before(w, f) {
+				if proved || w == f || !s.proofOfJoin(w.step.Waits, c, w.tgt.kind) || !s.before(w, f) {
 					return
 				}
 				for _, cr := range creators {
@@ -552,7 +527,7 @@ func (s *safety) checkNewBeforeOld() {
 			})
 			if !proved {
 				for _, u := range s.units {
-					if len(u.inner) > 0 && s.proofOfJoin(u.step.Waits, c) && s.g.Ancestor(u.addr(), top(f).addr()) {
+					if len(u.inner) > 0 && s.proofOfJoin(u.step.Waits, c, u.tgt.kind) && s.g.Ancestor(u.addr(), top(f).addr()) {
 						for _, cr := range creators {
 							if top(cr) == u || s.before(cr, u) {
 								proved = true

@@ -387,6 +387,36 @@ func TestEveryRuleHasFixtures(t *testing.T) {
 	}
 }
 
+// nomadClientRules are the rules about Nomad client nodes only, which
+// have no Consul variant: NR-S006 (drain client nodes before destroying
+// them) and NR-S009 (Nomad servers before Nomad clients).
+var nomadClientRules = map[string]bool{RuleDrainBeforeDestroy: true, RuleServersFirst: true}
+
+// TestEveryRuleHasConsulFixture holds the cluster typing to account: each
+// server rule has a failing fixture on Consul servers (a file named
+// *consul*), so a Nomad-only shortcut in a rule cannot pass unseen.
+func TestEveryRuleHasConsulFixture(t *testing.T) {
+	seen := map[string]bool{}
+	for _, path := range fixtureFiles(t, "unsafe") {
+		if !strings.Contains(filepath.Base(path), "consul") {
+			continue
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range expectedRules(src) {
+			_, rule, _ := strings.Cut(k, ":")
+			seen[rule] = true
+		}
+	}
+	for _, r := range Rules {
+		if !seen[r] && !nomadClientRules[r] {
+			t.Errorf("no unsafe Consul fixture expects %s", r)
+		}
+	}
+}
+
 // TestSafetyNoPanic runs the analysis over every runbook fixture of the
 // repository, broken ones included: it must never panic, and whatever it
 // reports must have the house shape.

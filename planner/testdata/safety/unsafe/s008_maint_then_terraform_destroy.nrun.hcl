@@ -22,7 +22,7 @@ step "maint" {
 
 step "destroy" { # NR-S008
   depends_on = [step.maint]
-  precondition "quorum_ok" {}
+  precondition "quorum_ok" { cluster = "consul" }
   action "terraform_apply" {
     terraform = terraform.consul
     destroys  = [data.consul_servers.all.by_name["c3"]]

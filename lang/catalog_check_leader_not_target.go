@@ -1,0 +1,26 @@
+package lang
+
+import (
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// CheckLeaderNotTarget is the catalog name of check "leader_not_target".
+const CheckLeaderNotTarget = "leader_not_target"
+
+func init() {
+	addCheck(CheckLeaderNotTarget, &CheckSpec{
+		Doc:    "The step's target server is not the Raft leader. With transfer = true, leadership is first transferred away if it is.",
+		Target: TargetNomadServer, TargetAttr: "server",
+		Attrs: []AttrSpec{
+			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},
+			{Name: "transfer", Type: cty.Bool, Doc: "Transfer leadership away instead of failing. Default false."},
+		},
+		Cluster: ClusterRule{Default: ClusterNomadServers, FromTarget: true},
+		Reads:   append(nomadCap("operator:read"), consulCap("operator:read")...),
+		Writes:  append(nomadCap("management"), consulCap("operator:write")...),
+		Wait:    WaitStrategy{Kind: WaitPoll, Interval: 5 * time.Second},
+		Proves:  []Guarantee{ProvesLeaderNotTarget},
+	})
+}
