@@ -70,7 +70,7 @@ const (
 )
 
 type server struct {
-	cluster                int // 0 nomad, 1 consul
+	cluster                 int // 0 nomad, 1 consul
 	name, id, address, host string
 }
 
