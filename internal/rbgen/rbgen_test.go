@@ -198,3 +198,25 @@ func TestGenerateNoDuplicateDependencies(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerateSmall(t *testing.T) {
+	topStep := regexp.MustCompile(`(?m)^step "`)
+	for seed := uint64(0); seed < 200; seed++ {
+		s := GenerateSmall(seed)
+		if !bytes.Equal(s.Source, GenerateSmall(seed).Source) {
+			t.Fatalf("seed %d: GenerateSmall is not deterministic", seed)
+		}
+		if n := len(topStep.FindAll(s.Source, -1)); n < 2 || n > 6 {
+			t.Errorf("seed %d: %d top-level steps, want 2 to 6", seed, n)
+		}
+		if _, diags := lang.Parse(map[string][]byte{"gen.nrun.hcl": s.Source}); diags.HasErrors() {
+			t.Fatalf("seed %d: %s\n%s", seed, diags.Error(), s.Source)
+		}
+		if n := len(s.View.Nomad.Raft.Servers); n < 3 || n > 5 {
+			t.Errorf("seed %d: %d Nomad servers", seed, n)
+		}
+		if n := len(s.View.Nomad.Nodes); n < 2 || n > 6 {
+			t.Errorf("seed %d: %d clients", seed, n)
+		}
+	}
+}
