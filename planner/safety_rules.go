@@ -97,11 +97,9 @@ func (f *facts) effectOn(c cluster) lang.Effect {
 	return lang.EffectDestroy
 }
 
-// leaderExempt reports whether instances over this target can never hit
-// the leader.
-func leaderExempt(t target) bool { return t.attr == "followers" }
-
-// checkLeaderLast is NR-S003.
+// checkLeaderLast is NR-S003. A for_each over `followers` is not exempt:
+// the followers are the plan's, and an election during the run (a
+// follower's restart is enough) can make one still to come the leader.
 func (s *safety) checkLeaderLast() {
 	for _, u := range s.units {
 		if u.step.ForEach == nil || u.step.Order == lang.OrderLeaderLast || s.proves(u.step.Preconditions, lang.ProvesLeaderNotTarget, clusterOf(u.tgt.kind), u.tgt.kind) {
@@ -113,7 +111,7 @@ func (s *safety) checkLeaderLast() {
 		}
 		var bad *facts
 		for _, f := range steps {
-			if !f.tgt.perInstance || !f.tgt.isServer() || leaderExempt(f.tgt) || s.proves(f.step.Preconditions, lang.ProvesLeaderNotTarget, clusterOf(f.tgt.kind), f.tgt.kind) ||
+			if !f.tgt.perInstance || !f.tgt.isServer() || s.proves(f.step.Preconditions, lang.ProvesLeaderNotTarget, clusterOf(f.tgt.kind), f.tgt.kind) ||
 				f.outer != nil && s.proves(f.outer.step.Preconditions, lang.ProvesLeaderNotTarget, clusterOf(f.tgt.kind), f.tgt.kind) {
 				continue
 			}

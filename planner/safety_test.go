@@ -484,6 +484,7 @@ step "restart" {
   max_parallel = 2
   depends_on   = [step.snap]
   precondition "quorum_ok" {}
+  precondition "leader_not_target" {}
   action "exec" {
     command = ["true"]
     effect  = "restart"

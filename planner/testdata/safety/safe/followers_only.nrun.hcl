@@ -1,4 +1,5 @@
-# Followers never include the leader, so no leader_last is needed.
+# The followers of the plan: an election during the run can make one of
+# them the leader before its turn, so each instance checks it is not.
 
 data "nomad_servers" "all" {}
 
@@ -13,6 +14,9 @@ step "restart" {
   max_parallel = 1
   depends_on   = [step.snapshot]
   precondition "quorum_ok" {}
+  precondition "leader_not_target" {
+    transfer = true
+  }
   action "exec" {
     command = ["ssh", each.value.host, "sudo", "systemctl", "restart", "nomad"]
     effect  = "restart"

@@ -14,6 +14,7 @@ step "restart" {
   max_parallel = 2 # NR-S002
   depends_on   = [step.snapshot]
   precondition "quorum_ok" {}
+  precondition "leader_not_target" {}
   action "exec" {
     command = ["ssh", each.value.host, "sudo", "systemctl", "restart", "nomad"]
     effect  = "restart"
