@@ -688,7 +688,7 @@ step "enable" {
 		}
 		return 0, string(out)
 	}
-	if code, out := run("plan", "-out", "fresh.json", "-var", "pw=s3cret", "main.nrun.hcl"); code != 2 {
+	if code, out := run("plan", "-detailed-exitcode", "-out", "fresh.json", "-var", "pw=s3cret", "main.nrun.hcl"); code != 2 {
 		t.Fatalf("plan: exit %d\n%s", code, out)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "fresh.json")); strings.Contains(string(b), "s3cret") {
@@ -704,7 +704,7 @@ step "enable" {
 	if code, out := run("apply", "-var", "pw=s3cret", "fresh.json"); code != 0 {
 		t.Fatalf("apply of a fresh plan: exit %d\n%s", code, out)
 	}
-	if code, out := run("plan", "-out", "old.json", "-var", "pw=s3cret", "main.nrun.hcl"); code != 2 {
+	if code, out := run("plan", "-detailed-exitcode", "-out", "old.json", "-var", "pw=s3cret", "main.nrun.hcl"); code != 2 {
 		t.Fatalf("plan: exit %d\n%s", code, out)
 	}
 	api := e.api(t)
