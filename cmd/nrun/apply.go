@@ -161,13 +161,9 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	switch fs.NArg() {
-	case 0:
-		a.Path = "."
-	case 1:
-		a.Path = fs.Arg(0)
-	default:
-		return a, fmt.Errorf("apply takes one PATH, got %d", fs.NArg())
+	var err error
+	if a.Path, err = runbookPath(fs, "apply"); err != nil {
+		return a, err
 	}
 	if a.LockTimeout < 0 {
 		return a, errors.New("-lock-timeout must not be negative")

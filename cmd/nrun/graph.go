@@ -57,13 +57,9 @@ func parseGraphArgs(args []string) (graphArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	switch fs.NArg() {
-	case 0:
-		a.Path = "."
-	case 1:
-		a.Path = fs.Arg(0)
-	default:
-		return a, fmt.Errorf("graph takes one runbook path, got %d", fs.NArg())
+	var err error
+	if a.Path, err = runbookPath(fs, "graph"); err != nil {
+		return a, err
 	}
 	return a, nil
 }

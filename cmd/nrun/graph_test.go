@@ -14,7 +14,7 @@ func TestParseGraphArgs(t *testing.T) {
 	}{
 		"defaults":  {args: nil, want: graphArgs{Path: "."}},
 		"vars":      {args: []string{"-no-color", "-var", "a=1", "-var-file", "v.hcl", "rb"}, want: graphArgs{NoColor: true, Vars: []string{"a=1"}, VarFiles: []string{"v.hcl"}, Path: "rb"}},
-		"two paths": {args: []string{"a", "b"}, wantErr: "graph takes one runbook path, got 2"},
+		"two paths": {args: []string{"a", "b"}, wantErr: "graph takes one runbook PATH, got 2"},
 		"no json":   {args: []string{"-json", "rb"}, wantErr: "flag provided but not defined: -json"},
 		"bad var":   {args: []string{"-var", "novalue"}, wantErr: "is not NAME=VALUE"},
 	}

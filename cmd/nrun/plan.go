@@ -123,13 +123,9 @@ func parsePlanArgs(args []string) (planArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	switch fs.NArg() {
-	case 0:
-		a.Path = "."
-	case 1:
-		a.Path = fs.Arg(0)
-	default:
-		return a, fmt.Errorf("plan takes one runbook PATH, got %d", fs.NArg())
+	var err error
+	if a.Path, err = runbookPath(fs, "plan"); err != nil {
+		return a, err
 	}
 	if a.JSON && a.Markdown {
 		return a, fmt.Errorf("-json and -markdown cannot be combined")

@@ -62,13 +62,9 @@ func parseStatusArgs(args []string) (statusArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	switch fs.NArg() {
-	case 0:
-		a.Path = "."
-	case 1:
-		a.Path = fs.Arg(0)
-	default:
-		return a, fmt.Errorf("status takes one runbook PATH, got %d", fs.NArg())
+	var err error
+	if a.Path, err = runbookPath(fs, "status"); err != nil {
+		return a, err
 	}
 	return a, nil
 }

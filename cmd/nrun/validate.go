@@ -95,6 +95,18 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
+// runbookPath is the one runbook PATH a command takes after its flags,
+// "." when none is given.
+func runbookPath(fs *flag.FlagSet, cmd string) (string, error) {
+	switch fs.NArg() {
+	case 0:
+		return ".", nil
+	case 1:
+		return fs.Arg(0), nil
+	}
+	return "", fmt.Errorf("%s takes one runbook PATH, got %d", cmd, fs.NArg())
+}
+
 func parseValidateArgs(args []string) (validateArgs, error) {
 	var a validateArgs
 	fs := newFlagSet("validate")
