@@ -116,7 +116,7 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 		}
 	}
 
-	sopts := SafetyOptions{Scope: sc, Inputs: inputs}
+	sopts := SafetyOptions{Scope: sc, Inputs: inputs, Plan: true, View: view}
 	if view != nil && view.Nomad != nil {
 		sopts.NomadVoters = view.Nomad.Raft.Voters()
 	}

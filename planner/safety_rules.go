@@ -288,7 +288,7 @@ func (s *safety) checkDrainBeforeDestroy() {
 		}
 		var drains []*facts
 		s.forEachStep(func(d *facts) {
-			if spec := actionSpec(d.step); spec != nil && spec.Effect == lang.EffectDrain && d.tgt.covers(t) && s.before(d, f) {
+			if spec := actionSpec(d.step); spec != nil && spec.Effect == lang.EffectDrain && s.covers(d.tgt, t) && s.before(d, f) {
 				drains = append(drains, d)
 			}
 		})
@@ -356,7 +356,7 @@ func (s *safety) drainedWaitBetween(d, f *facts, t target) bool {
 		if found || !s.proves(w.step.Waits, lang.ProvesDrained, clusterNone, t.kind) {
 			return
 		}
-		if (w.tgt.covers(t) || w == f) && s.before(d, w) && (w == f || s.before(w, f)) {
+		if (s.covers(w.tgt, t) || w == f) && s.before(d, w) && (w == f || s.before(w, f)) {
 			found = true
 		}
 	})
