@@ -179,8 +179,11 @@ type facts struct {
 	outer  *facts // the composite, for inner steps
 	tgt    target
 	effect lang.Effect
-	// creates counts the servers a terraform_apply adds, per cluster.
-	creates map[cluster]int
+	// creates counts the servers a terraform_apply adds, per cluster;
+	// createsUnknown is set when a count is not known, so it may add
+	// servers to either cluster (NR-S010) but adds no voters (NR-S002).
+	creates        map[cluster]int
+	createsUnknown bool
 	// destroys is what a terraform_apply removes, one target per data
 	// source named, and destroysCount how many members each has.
 	destroys      []target
@@ -378,7 +381,7 @@ func (s *safety) stepFacts(st *lang.Step, outer *facts) *facts {
 		// not on a step target.
 		f.tgt = target{}
 		if attr := st.Action.Args["creates"]; attr != nil {
-			f.creates = s.createsOf(attr.Expr)
+			f.creates, f.createsUnknown = s.createsOf(attr.Expr)
 		}
 		if attr := st.Action.Args["destroys"]; attr != nil {
 			f.destroys = s.exprTargets(attr.Expr, each)
@@ -553,17 +556,28 @@ func (s *safety) source(rng hcl.Range) string {
 }
 
 // createsOf reads terraform_apply's creates = { nomad_servers = N, ... }.
-// An unknown count is taken as 0: new servers that cannot be counted do not
-// help the failure tolerance.
-func (s *safety) createsOf(expr hcl.Expression) map[cluster]int {
+// An unknown server count is taken as 0 voters: new servers that cannot be
+// counted do not help the failure tolerance. But they may be servers, so
+// unknown is true and NR-S010 asks for proof that they joined.
+func (s *safety) createsOf(expr hcl.Expression) (out map[cluster]int, unknown bool) {
 	v, diags := expr.Value(s.ctx)
-	out := map[cluster]int{}
-	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || !v.CanIterateElements() {
-		return out
+	out = map[cluster]int{}
+	if diags.HasErrors() || v.IsNull() {
+		return out, false
+	}
+	if !v.IsKnown() || !v.CanIterateElements() {
+		return out, !v.IsKnown()
 	}
 	for it := v.ElementIterator(); it.Next(); {
 		k, e := it.Element()
-		if k.Type() != cty.String || e.IsNull() || e.Type() != cty.Number {
+		if k.Type() != cty.String || e.IsNull() {
+			continue
+		}
+		if !e.IsKnown() && (k.AsString() == "nomad_servers" || k.AsString() == "consul_servers") {
+			unknown = true
+			continue
+		}
+		if e.Type() != cty.Number {
 			continue
 		}
 		n, acc := e.AsBigFloat().Int64()
@@ -577,7 +591,7 @@ func (s *safety) createsOf(expr hcl.Expression) map[cluster]int {
 			out[clusterConsul] += int(n)
 		}
 	}
-	return out
+	return out, unknown
 }
 
 // evalContext returns the context that for_each and count expressions are

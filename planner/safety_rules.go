@@ -334,9 +334,17 @@ func (s *safety) finiteDeadline(d *facts) bool {
 	if e == nil || s.boolArg(d.step, "force", false) {
 		return false
 	}
+	if f := s.actionArg(d.step, "force"); f != nil && s.opts.Plan {
+		// force not known at plan is taken as set: the worst case.
+		if v, diags := f.Value(s.ctx); diags.HasErrors() || !v.IsKnown() {
+			return false
+		}
+	}
 	v, diags := e.Value(s.ctx)
 	if diags.HasErrors() || !v.IsKnown() || v.Type() != cty.String {
-		return true // not known offline; lang and the plan check the value
+		// Not known offline: decided at plan, where a deadline still
+		// unknown is no proof of a finite one.
+		return !s.opts.Plan
 	}
 	if v.IsNull() {
 		return false
@@ -499,7 +507,7 @@ func (s *safety) checkNewBeforeOld() {
 	for _, c := range []cluster{clusterNomad, clusterConsul} {
 		var creators []*facts
 		s.forEachStep(func(f *facts) {
-			if f.creates[c] > 0 {
+			if f.creates[c] > 0 || f.createsUnknown {
 				creators = append(creators, f)
 			}
 		})
