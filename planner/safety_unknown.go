@@ -362,7 +362,7 @@ func (s *safety) covers(a, b target) bool {
 	return true
 }
 
-// DestroyedObjects is every object the runbook's terraform_apply steps
+// destroyedObjects is every object the runbook's terraform_apply steps
 // destroy, by the key Summary counts objects with; known at plan only.
 func (s *safety) destroyedObjects() []string {
 	seen := map[string]bool{}
