@@ -412,10 +412,11 @@ type Diagnostic struct {
 type Summary struct {
 	// Instances counts leaf instances (those with an action).
 	Instances int `json:"instances"`
-	// DisruptServers counts leaf instances that restart, stop, start,
-	// destroy, force-leave or remove a server.
+	// DisruptServers counts the distinct servers that leaf instances
+	// restart, stop, start, destroy, force-leave or remove, and that
+	// terraform_apply steps destroy.
 	DisruptServers int `json:"disrupt_servers"`
-	// DrainNodes counts drains.
+	// DrainNodes counts the distinct client nodes drained.
 	DrainNodes int `json:"drain_nodes"`
 	// BlockedNow counts instances (composite ones included) with a
 	// precondition that would block against the plan's view.

@@ -45,6 +45,10 @@ type resolver struct {
 	salt         []byte // keys the variable hashes
 	lastTypeJSON []byte
 
+	// destroyed are the objects terraform_apply steps destroy, as the
+	// safety analysis resolved them ("kind/name/id").
+	destroyed []string
+
 	// finish is the last wave of each top-level step, -1 for a step
 	// without instances whose dependencies finished before wave 0.
 	finish map[addrs.Step]int
@@ -116,7 +120,7 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 		}
 	}
 
-	sopts := SafetyOptions{Scope: sc, Inputs: inputs}
+	sopts := SafetyOptions{Scope: sc, Inputs: inputs, Plan: true, View: view}
 	if view != nil && view.Nomad != nil {
 		sopts.NomadVoters = view.Nomad.Raft.Voters()
 	}
@@ -125,6 +129,16 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	}
 	rep, sd := CheckSafety(rb, g, sopts)
 	r.diags = append(r.diags, sd...)
+	r.destroyed = rep.Destroyed
+	for _, k := range rep.Destroyed {
+		// A client terraform destroys is in the fingerprint, so apply
+		// refuses a saved plan when it changed.
+		if rest, ok := strings.CutPrefix(k, string(lang.TargetNomadNode)+"/"); ok {
+			if i := strings.LastIndex(rest, "/"); i >= 0 && rest[i+1:] != "" {
+				r.nodeIDs[rest[i+1:]] = true
+			}
+		}
+	}
 	for _, w := range rep.Waivers {
 		p.Waivers = append(p.Waivers, PlanWaiver{Step: w.Step.String(), Rule: w.Rule, Reason: w.Reason, Used: w.Used, Range: rangeString(w.Range)})
 	}
@@ -817,7 +831,18 @@ func (r *resolver) summarise() {
 				servers[string(in.Target.Kind)+"/"+in.Target.Name+"/"+in.Target.ID] = true
 			}
 		case lang.EffectDrain:
-			nodes[in.Target.ID+"/"+in.Target.Name] = true
+			key := in.Target.ID + "/" + in.Target.Name
+			if key == "/" {
+				// Not resolved: count the instance, not one for all.
+				key = in.Addr.String()
+			}
+			nodes[key] = true
+		}
+	}
+	// What terraform destroys is in no instance's target.
+	for _, k := range r.destroyed {
+		if strings.HasPrefix(k, string(lang.TargetNomadServer)+"/") || strings.HasPrefix(k, string(lang.TargetConsulServer)+"/") {
+			servers[k] = true
 		}
 	}
 	s.DisruptServers, s.DrainNodes = len(servers), len(nodes)

@@ -6,9 +6,11 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nrun-dev/nrun/addrs"
+	cview "github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
 )
 
@@ -70,6 +72,13 @@ type SafetyOptions struct {
 	// Scope, when set, replaces Inputs: the planner passes its scope with
 	// the live data sources filled in, so every for_each is counted.
 	Scope *lang.Scope
+	// Plan is set when the analysis runs at plan (Resolve): objects given
+	// by name are resolved against View and checked as what they are, and
+	// a name that matches nothing or is still unknown is an error. Without
+	// it (validate) they are decided at plan, which a warning says.
+	Plan bool
+	// View is the cluster view names are resolved against at plan.
+	View *cview.View
 }
 
 func init() { passes = append(passes, checkSafety) }
@@ -89,6 +98,9 @@ type SafetyReport struct {
 	// NomadVoters and ConsulVoters are the voter counts the analysis
 	// assumed.
 	NomadVoters, ConsulVoters int
+	// Destroyed are the objects terraform_apply steps destroy, as
+	// "kind/name/id", sorted; known at plan only.
+	Destroyed []string
 }
 
 // Waiver is one rule waived for one step by allow_unsafe.
@@ -145,6 +157,9 @@ type target struct {
 	// perInstance is true when each for_each instance acts on its own
 	// member of set (each.value, or the for_each itself).
 	perInstance bool
+	// members are the objects of a set resolved by name at plan
+	// ("kind/name/id", sorted); its set is then "obj:" and their keys.
+	members []string
 }
 
 func (t target) isServer() bool { return clusterOf(t.kind) != clusterNone }
@@ -164,8 +179,11 @@ type facts struct {
 	outer  *facts // the composite, for inner steps
 	tgt    target
 	effect lang.Effect
-	// creates counts the servers a terraform_apply adds, per cluster.
-	creates map[cluster]int
+	// creates counts the servers a terraform_apply adds, per cluster;
+	// createsUnknown is set when a count is not known, so it may add
+	// servers to either cluster (NR-S010) but adds no voters (NR-S002).
+	creates        map[cluster]int
+	createsUnknown bool
 	// destroys is what a terraform_apply removes, one target per data
 	// source named, and destroysCount how many members each has.
 	destroys      []target
@@ -237,8 +255,9 @@ type safety struct {
 	changers []*facts // the units that act on a target set, in order
 	byPos    map[addrs.Step]*facts
 
-	prior map[priorKey]setState // memo of priorState
-	touch map[string]bitset     // memo of touchBits
+	prior      map[priorKey]setState      // memo of priorState
+	touch      map[string]bitset          // memo of touchBits
+	memberSets map[string]map[string]bool // memo of setMembers
 
 	diags   hcl.Diagnostics
 	waivers []Waiver
@@ -258,7 +277,7 @@ func CheckSafety(rb *lang.Runbook, g *Graph, opts SafetyOptions) (*SafetyReport,
 	if rb == nil || g == nil {
 		return rep, nil
 	}
-	s := &safety{rb: rb, g: g, opts: opts, byPos: map[addrs.Step]*facts{}, prior: map[priorKey]setState{}, touch: map[string]bitset{}}
+	s := &safety{rb: rb, g: g, opts: opts, byPos: map[addrs.Step]*facts{}, prior: map[priorKey]setState{}, touch: map[string]bitset{}, memberSets: map[string]map[string]bool{}}
 	s.ctx = s.evalContext()
 	s.collectWaivers()
 	s.collect()
@@ -284,6 +303,7 @@ func CheckSafety(rb *lang.Runbook, g *Graph, opts SafetyOptions) (*SafetyReport,
 	rep.Waivers = s.waivers
 	rep.NomadVoters = s.voters[clusterNomad]
 	rep.ConsulVoters = s.voters[clusterConsul]
+	rep.Destroyed = s.destroyedObjects()
 	return rep, s.diags
 }
 
@@ -361,13 +381,68 @@ func (s *safety) stepFacts(st *lang.Step, outer *facts) *facts {
 		// not on a step target.
 		f.tgt = target{}
 		if attr := st.Action.Args["creates"]; attr != nil {
-			f.creates = s.createsOf(attr.Expr)
+			f.creates, f.createsUnknown = s.createsOf(attr.Expr)
 		}
 		if attr := st.Action.Args["destroys"]; attr != nil {
 			f.destroys = s.exprTargets(attr.Expr, each)
+			if s.opts.Plan || len(f.destroys) == 0 && !isNullLiteral(attr.Expr) {
+				// Names, or (at plan) anything: resolved by value, so a
+				// name beside a data source is not left out.
+				f.destroys = s.resolveNamed(f, named{attr: "destroys", expr: attr.Expr, rng: attr.Range, forEach: forEach})
+			}
+		}
+		return f
+	}
+	// A target given as a string, or each.value over strings.
+	if n, ok := s.namedTarget(f, st, targetExpr, forEach); ok {
+		if f.tgt.kind != lang.TargetNone || disruptiveEffect(f.effect) {
+			s.resolveTarget(f, n, f.tgt.perInstance || forEach != nil && usesEach(n.expr))
 		}
 	}
 	return f
+}
+
+// namedTarget returns the expression that names f's target when it is
+// not a data source set: a literal, a variable, each over one.
+func (s *safety) namedTarget(f *facts, st *lang.Step, targetExpr, forEach hcl.Expression) (named, bool) {
+	if strings.HasPrefix(f.tgt.set, "data.") {
+		return named{}, false
+	}
+	n := named{attr: "target", forEach: forEach}
+	if spec := actionSpec(st); spec != nil && spec.TargetAttr != "" && st.Action.Args[spec.TargetAttr] != nil {
+		a := st.Action.Args[spec.TargetAttr]
+		n.attr, n.expr, n.rng = spec.TargetAttr, a.Expr, a.Range
+		return n, true
+	}
+	switch {
+	case targetExpr != nil:
+		n.expr = targetExpr
+		n.rng = targetExpr.Range()
+		if r, ok := st.AttrRanges["target"]; ok {
+			n.rng = r
+		} else if f.outer != nil {
+			if r, ok := f.outer.step.AttrRanges["target"]; ok {
+				n.rng = r
+			}
+		}
+	case forEach != nil:
+		// The default target, each.value.
+		n.attr = "for_each"
+		n.expr = &hclsyntax.ScopeTraversalExpr{
+			Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "each"}, hcl.TraverseAttr{Name: "value"}},
+			SrcRange:  forEach.Range(),
+		}
+		n.rng = forEach.Range()
+	default:
+		return named{}, false
+	}
+	return n, true
+}
+
+// isNullLiteral reports whether e is the literal null.
+func isNullLiteral(e hcl.Expression) bool {
+	v, d := e.Value(nil)
+	return !d.HasErrors() && v.IsNull()
 }
 
 // exprTarget finds what an expression refers to: a data source (possibly
@@ -481,17 +556,28 @@ func (s *safety) source(rng hcl.Range) string {
 }
 
 // createsOf reads terraform_apply's creates = { nomad_servers = N, ... }.
-// An unknown count is taken as 0: new servers that cannot be counted do not
-// help the failure tolerance.
-func (s *safety) createsOf(expr hcl.Expression) map[cluster]int {
+// An unknown server count is taken as 0 voters: new servers that cannot be
+// counted do not help the failure tolerance. But they may be servers, so
+// unknown is true and NR-S010 asks for proof that they joined.
+func (s *safety) createsOf(expr hcl.Expression) (out map[cluster]int, unknown bool) {
 	v, diags := expr.Value(s.ctx)
-	out := map[cluster]int{}
-	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || !v.CanIterateElements() {
-		return out
+	out = map[cluster]int{}
+	if diags.HasErrors() || v.IsNull() {
+		return out, false
+	}
+	if !v.IsKnown() || !v.CanIterateElements() {
+		return out, !v.IsKnown()
 	}
 	for it := v.ElementIterator(); it.Next(); {
 		k, e := it.Element()
-		if k.Type() != cty.String || e.IsNull() || e.Type() != cty.Number {
+		if k.Type() != cty.String || e.IsNull() {
+			continue
+		}
+		if !e.IsKnown() && (k.AsString() == "nomad_servers" || k.AsString() == "consul_servers") {
+			unknown = true
+			continue
+		}
+		if e.Type() != cty.Number {
 			continue
 		}
 		n, acc := e.AsBigFloat().Int64()
@@ -505,7 +591,7 @@ func (s *safety) createsOf(expr hcl.Expression) map[cluster]int {
 			out[clusterConsul] += int(n)
 		}
 	}
-	return out
+	return out, unknown
 }
 
 // evalContext returns the context that for_each and count expressions are
@@ -694,6 +780,10 @@ func (s *safety) resolveCounts() {
 func (s *safety) countDestroys(f *facts) {
 	f.destroysCount = make([]int, len(f.destroys))
 	for i, d := range f.destroys {
+		if d.members != nil {
+			f.destroysCount[i] = len(d.members)
+			continue
+		}
 		f.destroysCount[i], _ = s.countOf(nil, d)
 		if strings.HasPrefix(d.set, "data.") {
 			f.destroysCount[i], _ = s.countOf(s.actionArg(f.step, "destroys"), d)

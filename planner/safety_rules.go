@@ -286,7 +286,7 @@ func (s *safety) checkDrainBeforeDestroy() {
 		}
 		var drains []*facts
 		s.forEachStep(func(d *facts) {
-			if spec := actionSpec(d.step); spec != nil && spec.Effect == lang.EffectDrain && d.tgt.covers(t) && s.before(d, f) {
+			if spec := actionSpec(d.step); spec != nil && spec.Effect == lang.EffectDrain && s.covers(d.tgt, t) && s.before(d, f) {
 				drains = append(drains, d)
 			}
 		})
@@ -332,9 +332,17 @@ func (s *safety) finiteDeadline(d *facts) bool {
 	if e == nil || s.boolArg(d.step, "force", false) {
 		return false
 	}
+	if f := s.actionArg(d.step, "force"); f != nil && s.opts.Plan {
+		// force not known at plan is taken as set: the worst case.
+		if v, diags := f.Value(s.ctx); diags.HasErrors() || !v.IsKnown() {
+			return false
+		}
+	}
 	v, diags := e.Value(s.ctx)
 	if diags.HasErrors() || !v.IsKnown() || v.Type() != cty.String {
-		return true // not known offline; lang and the plan check the value
+		// Not known offline: decided at plan, where a deadline still
+		// unknown is no proof of a finite one.
+		return !s.opts.Plan
 	}
 	if v.IsNull() {
 		return false
@@ -354,7 +362,7 @@ func (s *safety) drainedWaitBetween(d, f *facts, t target) bool {
 		if found || !s.proves(w.step.Waits, lang.ProvesDrained, clusterNone, t.kind) {
 			return
 		}
-		if (w.tgt.covers(t) || w == f) && s.before(d, w) && (w == f || s.before(w, f)) {
+		if (s.covers(w.tgt, t) || w == f) && s.before(d, w) && (w == f || s.before(w, f)) {
 			found = true
 		}
 	})
@@ -497,7 +505,7 @@ func (s *safety) checkNewBeforeOld() {
 	for _, c := range []cluster{clusterNomad, clusterConsul} {
 		var creators []*facts
 		s.forEachStep(func(f *facts) {
-			if f.creates[c] > 0 {
+			if f.creates[c] > 0 || f.createsUnknown {
 				creators = append(creators, f)
 			}
 		})

@@ -19,11 +19,28 @@ import (
 
 // analyse parses one runbook source and runs the graph and the safety
 // analysis over it, returning every diagnostic.
+//
+// A fixture with a `# inventory: NAME` line is analysed at plan instead:
+// resolved against testdata/inventory/NAME.json with the values of its
+// `# var: NAME=VALUE` lines, so the names it gives are checked as what
+// they are in that cluster.
 func analyse(t testing.TB, name string, src []byte, opts SafetyOptions) (*SafetyReport, hcl.Diagnostics) {
 	t.Helper()
 	rb, diags := lang.Parse(map[string][]byte{name: src})
 	if rb == nil {
 		return nil, diags
+	}
+	if inv, vars := planDirectives(src); inv != "" {
+		inputs, d := lang.InputValues(rb, vars, nil)
+		if d.HasErrors() {
+			t.Fatalf("inputs: %s", d.Error())
+		}
+		p, pd := Resolve(rb, inputs, loadInventory(t, inv), ResolveOptions{})
+		rep := &SafetyReport{}
+		for _, w := range p.Waivers {
+			rep.Waivers = append(rep.Waivers, Waiver{Rule: w.Rule, Reason: w.Reason, Used: w.Used})
+		}
+		return rep, append(diags, pd...)
 	}
 	if opts.NomadVoters == 0 && opts.ConsulVoters == 0 && opts.DataCounts == nil {
 		// The whole offline pipeline, safety pass included; the report
@@ -40,6 +57,20 @@ func analyse(t testing.TB, name string, src []byte, opts SafetyOptions) (*Safety
 }
 
 var ruleComment = regexp.MustCompile(`NR-S[0-9]{3}`)
+
+// planDirectives reads a fixture's `# inventory: NAME` and `# var: K=V`
+// lines.
+func planDirectives(src []byte) (inventory string, vars []string) {
+	for _, line := range strings.Split(string(src), "\n") {
+		if v, ok := strings.CutPrefix(line, "# inventory: "); ok {
+			inventory = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "# var: "); ok {
+			vars = append(vars, strings.TrimSpace(v))
+		}
+	}
+	return inventory, vars
+}
 
 // expectedRules reads the `# NR-S00X` comments that end code lines: the
 // rules that must be reported with a Subject on that line. Comment-only

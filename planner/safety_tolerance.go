@@ -75,7 +75,7 @@ func (s *safety) boolArg(st *lang.Step, name string, def bool) bool {
 
 // apply returns the state of set t after step f ran on it.
 func (s *safety) apply(st setState, f *facts, t target) setState {
-	hit := f.tgt.covers(t)
+	hit := s.covers(f.tgt, t)
 	if hit {
 		switch f.effect {
 		case lang.EffectRestart, lang.EffectStart:
@@ -93,7 +93,7 @@ func (s *safety) apply(st setState, f *facts, t target) setState {
 		}
 	}
 	for _, d := range f.destroys {
-		if d.covers(t) && st.status != statusRemoved {
+		if s.covers(d, t) && st.status != statusRemoved {
 			st.status = statusDown
 		}
 	}
@@ -103,7 +103,7 @@ func (s *safety) apply(st setState, f *facts, t target) setState {
 // touches reports whether top-level step u acts on set t at all.
 func (s *safety) touches(u *facts, t target) bool {
 	hit := func(f *facts) bool {
-		return f.tgt.covers(t) || slices.ContainsFunc(f.destroys, func(d target) bool { return d.covers(t) })
+		return s.covers(f.tgt, t) || slices.ContainsFunc(f.destroys, func(d target) bool { return s.covers(d, t) })
 	}
 	return hit(u) || slices.ContainsFunc(u.inner, hit)
 }
@@ -201,6 +201,9 @@ func (s *safety) touchBits(t target) bitset {
 func (s *safety) members(f *facts, t target) int {
 	if t.perInstance {
 		return 1
+	}
+	if t.members != nil {
+		return len(t.members)
 	}
 	if strings.HasPrefix(t.set, "data.") && !strings.Contains(t.set, "[") {
 		var e hcl.Expression
