@@ -102,7 +102,7 @@ func (s *safety) checkDrainCount(du drainUnit) {
 			"Every node drained at once",
 			fmt.Sprintf("%s drains %s (max_parallel = %d), %s, at the same time: no node of the set is left for their allocations to move to. Lower max_parallel (to 1, or at most half of the set), or add nodes to the pool before the drain.",
 				u.addr(), f.tgt.set, u.step.MaxParallel, size))
-	case known && 2*k > n:
+	case known && n > 0 && 2*k > n:
 		s.report(u.step, RuleCapacity, hcl.DiagWarning, subject,
 			"More than half of the nodes drained at once",
 			fmt.Sprintf("%s drains %d of the %d nodes of %s at the same time (max_parallel = %d), so the allocations of more than half of the set must fit on the rest. Lower max_parallel to %d or less, or add nodes to the pool before the drain.",
@@ -321,6 +321,8 @@ func sortedNodes(m map[string]*cview.Node) []*cview.Node {
 	for _, n := range m {
 		out = append(out, n)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].ID < out[j].ID
+	})
 	return out
 }
