@@ -245,9 +245,15 @@ func fillFromMember(s *Server, m Member) {
 // nodeAlloc is the part of an allocation nrun needs; decoding only these
 // fields skips the embedded job, which is most of the answer's bytes.
 type nodeAlloc struct {
-	ID           string
-	ClientStatus string
-	Job          *struct{ Type string }
+	ID                 string
+	ClientStatus       string
+	Job                *struct{ Type string }
+	AllocatedResources *struct {
+		Tasks map[string]*struct {
+			Cpu    struct{ CpuShares int64 }
+			Memory struct{ MemoryMB int64 }
+		}
+	}
 }
 
 func (c *Client) nomadNodes(ctx context.Context, filters []NodeFilter) ([]Node, error) {
@@ -282,7 +288,8 @@ func (c *Client) nomadNodes(ctx context.Context, filters []NodeFilter) ([]Node, 
 		if err != nil {
 			return out, c.nomadErr("list allocations of node "+st.Name, err)
 		}
-		n.Allocs = allocs
+		n.Allocs = countAllocs(allocs)
+		n.Resources = resourcesOf(full, allocs)
 		out = append(out, n)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -336,28 +343,70 @@ func drainOf(d *nomad.DrainMetadata) *Drain {
 	return &Drain{Status: string(d.Status), StartedAt: d.StartedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 }
 
-func (c *Client) nodeAllocs(q *nomad.QueryOptions, nodeID string) (AllocCount, error) {
+func (c *Client) nodeAllocs(q *nomad.QueryOptions, nodeID string) ([]nodeAlloc, error) {
 	var allocs []nodeAlloc
 	_, err := c.nomad.Raw().Query("/v1/node/"+url.PathEscape(nodeID)+"/allocations", &allocs, q)
-	if err != nil {
-		return AllocCount{}, err
+	return allocs, err
+}
+
+// terminal reports whether an allocation has stopped on its client.
+func (a nodeAlloc) terminal() bool {
+	switch a.ClientStatus {
+	case nomad.AllocClientStatusComplete, nomad.AllocClientStatusFailed, nomad.AllocClientStatusLost:
+		return true
 	}
-	return countAllocs(allocs), nil
+	return false
+}
+
+func (a nodeAlloc) system() bool {
+	return a.Job != nil && (a.Job.Type == "system" || a.Job.Type == "sysbatch")
 }
 
 func countAllocs(allocs []nodeAlloc) AllocCount {
 	var n AllocCount
 	for _, a := range allocs {
-		switch a.ClientStatus {
-		case nomad.AllocClientStatusComplete, nomad.AllocClientStatusFailed, nomad.AllocClientStatusLost:
+		if a.terminal() {
 			continue
 		}
 		n.NonTerminal++
-		if a.Job != nil && (a.Job.Type == "system" || a.Job.Type == "sysbatch") {
+		if a.system() {
 			n.System++
 		}
 	}
 	return n
+}
+
+// resourcesOf is node n's capacity (its resources less its client's
+// reservation) and the resources its non-terminal allocations take. It
+// is nil when the node reports no resources.
+func resourcesOf(n *nomad.Node, allocs []nodeAlloc) *Resources {
+	if n == nil || n.NodeResources == nil {
+		return nil
+	}
+	r := &Resources{CPU: n.NodeResources.Cpu.CpuShares, MemoryMB: n.NodeResources.Memory.MemoryMB}
+	if rr := n.ReservedResources; rr != nil {
+		r.CPU = max(r.CPU-int64(rr.Cpu.CpuShares), 0)
+		r.MemoryMB = max(r.MemoryMB-int64(rr.Memory.MemoryMB), 0)
+	}
+	for _, a := range allocs {
+		if a.terminal() || a.AllocatedResources == nil {
+			continue
+		}
+		var cpu, mem int64
+		for _, t := range a.AllocatedResources.Tasks {
+			if t != nil {
+				cpu += t.Cpu.CpuShares
+				mem += t.Memory.MemoryMB
+			}
+		}
+		r.AllocatedCPU += cpu
+		r.AllocatedMemoryMB += mem
+		if a.system() {
+			r.SystemCPU += cpu
+			r.SystemMemoryMB += mem
+		}
+	}
+	return r
 }
 
 func (c *Client) nomadJob(ctx context.Context, ref JobRef) (Job, bool, error) {

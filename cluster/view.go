@@ -139,7 +139,39 @@ type Node struct {
 	// client status (pending, running, unknown), including ones the
 	// scheduler has already told to stop but that still run.
 	Allocs AllocCount `json:"allocs"`
+	// Resources is what the node offers the scheduler and what its
+	// allocations take; nil when the read did not report it (inventories
+	// written before nrun read resources).
+	Resources *Resources `json:"resources,omitempty"`
 }
+
+// Resources is a node's capacity and use as Nomad's scheduler counts them:
+// CPU in MHz, memory in MB. Capacity is the node's resources less what its
+// client reserves; allocated sums the resources of the allocations counted
+// in AllocCount.NonTerminal.
+type Resources struct {
+	CPU      int64 `json:"cpu_mhz"`
+	MemoryMB int64 `json:"memory_mb"`
+	// AllocatedCPU and AllocatedMemoryMB sum every non-terminal
+	// allocation's resources.
+	AllocatedCPU      int64 `json:"allocated_cpu_mhz"`
+	AllocatedMemoryMB int64 `json:"allocated_memory_mb"`
+	// SystemCPU and SystemMemoryMB are the part of the allocated resources
+	// that system and sysbatch jobs take: a drain does not move those
+	// elsewhere.
+	SystemCPU      int64 `json:"system_cpu_mhz"`
+	SystemMemoryMB int64 `json:"system_memory_mb"`
+}
+
+// FreeCPU and FreeMemoryMB are the capacity no allocation takes, never
+// below zero.
+func (r Resources) FreeCPU() int64      { return max(r.CPU-r.AllocatedCPU, 0) }
+func (r Resources) FreeMemoryMB() int64 { return max(r.MemoryMB-r.AllocatedMemoryMB, 0) }
+
+// MovingCPU and MovingMemoryMB are what a drain has to place elsewhere:
+// the allocated resources less the system jobs'.
+func (r Resources) MovingCPU() int64      { return max(r.AllocatedCPU-r.SystemCPU, 0) }
+func (r Resources) MovingMemoryMB() int64 { return max(r.AllocatedMemoryMB-r.SystemMemoryMB, 0) }
 
 // Drain is the node's last drain.
 type Drain struct {

@@ -286,8 +286,9 @@ func TestResolveFeatures(t *testing.T) {
 	if p.Fingerprint.Jobs["default/web"] != 512 {
 		t.Errorf("fingerprint jobs = %+v", p.Fingerprint.Jobs)
 	}
-	// max_parallel 2: both drains in one wave after step.use.
-	if !equalWaves(p.Waves, [][]string{{"step.probe"}, {"step.use"}, {`step.drain["c1"]`, `step.drain["c2"]`}, {"step.restart_s1"}}) {
+	// max_parallel 1 (2 would drain every node at once, NR-S011): one
+	// drain per wave after step.use.
+	if !equalWaves(p.Waves, [][]string{{"step.probe"}, {"step.use"}, {`step.drain["c1"]`}, {`step.drain["c2"]`}, {"step.restart_s1"}}) {
 		t.Errorf("waves = %q", p.Waves)
 	}
 	if p.Summary != (Summary{Instances: 5, DisruptServers: 1, DrainNodes: 2, BlockedNow: 2}) {

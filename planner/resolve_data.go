@@ -127,7 +127,7 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 			opts.NodeFilters = append(opts.NodeFilters, filters[d.Addr()].node)
 		}
 	}
-	allNodes := false
+	allNodes, drains := false, false
 	jobs := map[string]cview.JobRef{}
 	ctx := sc.EvalContext(nil)
 	addJob := func(e hcl.Expression, ns hcl.Expression) {
@@ -149,6 +149,7 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 	for _, st := range rb.AllSteps() {
 		if a := st.Action; a != nil {
 			if spec := lang.ActionSpecs[a.Type]; spec != nil {
+				drains = drains || spec.Effect == lang.EffectDrain
 				switch spec.Target {
 				case lang.TargetNomadNode:
 					if !nodeRefCovered(st, exprOf(a.Args[spec.TargetAttr])) {
@@ -176,6 +177,19 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 			}
 			if j := c.Args["job"]; j != nil {
 				addJob(j.Expr, exprOf(c.Args["namespace"]))
+			}
+		}
+	}
+	if drains && !allNodes {
+		// NR-S011 adds up the resources of the whole pool of a drained
+		// node: read each data source's pool, or every node when a data
+		// source does not name one.
+		for i, f := range opts.NodeFilters {
+			switch {
+			case f.NodePool != "":
+				opts.NodeFilters[i] = cview.NodeFilter{NodePool: f.NodePool}
+			case f.Datacenter != "" || f.NodeClass != "" || f.Status != "" || len(f.Meta) > 0 || f.Name != nil:
+				allNodes = true
 			}
 		}
 	}

@@ -123,6 +123,7 @@ func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, op
 	sopts := SafetyOptions{Scope: sc, Inputs: inputs, Plan: true, View: view}
 	if view != nil && view.Nomad != nil {
 		sopts.NomadVoters = view.Nomad.Raft.Voters()
+		sopts.Nodes = view.Nomad.Nodes
 	}
 	if view != nil && view.Consul != nil {
 		sopts.ConsulVoters = view.Consul.Raft.Voters()

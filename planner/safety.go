@@ -26,13 +26,14 @@ const (
 	RuleMaintIsNotRemoval  = "NR-S008"
 	RuleServersFirst       = "NR-S009"
 	RuleNewBeforeOld       = "NR-S010"
+	RuleCapacity           = "NR-S011"
 )
 
 // Rules lists every safety rule ID in order.
 var Rules = []string{
 	RuleQuorumPrecondition, RuleFailureTolerance, RuleLeaderLast, RuleSnapshotFirst,
 	RuleWaitForHealth, RuleDrainBeforeDestroy, RuleNoRejoin, RuleMaintIsNotRemoval,
-	RuleServersFirst, RuleNewBeforeOld,
+	RuleServersFirst, RuleNewBeforeOld, RuleCapacity,
 }
 
 // RuleDiag is the Extra value of every safety diagnostic.
@@ -79,6 +80,9 @@ type SafetyOptions struct {
 	Plan bool
 	// View is the cluster view names are resolved against at plan.
 	View *cview.View
+	// Nodes are the client nodes of the cluster view, with their
+	// resources; nil offline. NR-S011 adds them up at plan.
+	Nodes []cview.Node
 }
 
 func init() { passes = append(passes, checkSafety) }
@@ -264,7 +268,7 @@ type safety struct {
 }
 
 // CheckSafety proves the runbook's step graph safe for the clusters it
-// operates, rule by rule (NR-S001 to NR-S010, see LANGUAGE.md). Each finding
+// operates, rule by rule (NR-S001 to NR-S011, see LANGUAGE.md). Each finding
 // is a diagnostic whose Summary ends with the rule ID, whose Extra is a
 // RuleDiag, whose Subject is the offending step header or attribute and
 // whose Context is the step block. Violations of rules a step waives with
@@ -299,6 +303,7 @@ func CheckSafety(rb *lang.Runbook, g *Graph, opts SafetyOptions) (*SafetyReport,
 	s.checkMaintIsNotRemoval()
 	s.checkServersFirst()
 	s.checkNewBeforeOld()
+	s.checkCapacity()
 
 	rep.Waivers = s.waivers
 	rep.NomadVoters = s.voters[clusterNomad]

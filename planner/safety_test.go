@@ -420,8 +420,9 @@ func TestEveryRuleHasFixtures(t *testing.T) {
 
 // nomadClientRules are the rules about Nomad client nodes only, which
 // have no Consul variant: NR-S006 (drain client nodes before destroying
-// them) and NR-S009 (Nomad servers before Nomad clients).
-var nomadClientRules = map[string]bool{RuleDrainBeforeDestroy: true, RuleServersFirst: true}
+// them), NR-S009 (Nomad servers before Nomad clients) and NR-S011 (room
+// for drained work).
+var nomadClientRules = map[string]bool{RuleDrainBeforeDestroy: true, RuleServersFirst: true, RuleCapacity: true}
 
 // TestEveryRuleHasConsulFixture holds the cluster typing to account: each
 // server rule has a failing fixture on Consul servers (a file named

@@ -33,7 +33,7 @@ step "use" {
 
 step "drain" {
   for_each     = data.nomad_nodes.all.by_name
-  max_parallel = 2
+  max_parallel = 1
   depends_on   = [step.use]
   target       = each.value
   precondition {
