@@ -247,7 +247,7 @@ func fillFromMember(s *Server, m Member) {
 type nodeAlloc struct {
 	ID                 string
 	ClientStatus       string
-	Job                *struct{ Type string }
+	Job                *struct{ Type, NodePool string }
 	AllocatedResources *struct {
 		Tasks map[string]*struct {
 			Cpu    struct{ CpuShares int64 }
@@ -358,6 +358,10 @@ func (a nodeAlloc) terminal() bool {
 	return false
 }
 
+// anyPool reports whether the allocation's job may run in every node
+// pool (node_pool = "all"), so a drain may move it out of its node's pool.
+func (a nodeAlloc) anyPool() bool { return a.Job != nil && a.Job.NodePool == "all" }
+
 func (a nodeAlloc) system() bool {
 	return a.Job != nil && (a.Job.Type == "system" || a.Job.Type == "sysbatch")
 }
@@ -401,9 +405,13 @@ func resourcesOf(n *nomad.Node, allocs []nodeAlloc) *Resources {
 		}
 		r.AllocatedCPU += cpu
 		r.AllocatedMemoryMB += mem
-		if a.system() {
+		switch {
+		case a.system():
 			r.SystemCPU += cpu
 			r.SystemMemoryMB += mem
+		case a.anyPool():
+			r.AnyPoolCPU += cpu
+			r.AnyPoolMemoryMB += mem
 		}
 	}
 	return r

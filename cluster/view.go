@@ -161,6 +161,11 @@ type Resources struct {
 	// elsewhere.
 	SystemCPU      int64 `json:"system_cpu_mhz"`
 	SystemMemoryMB int64 `json:"system_memory_mb"`
+	// AnyPoolCPU and AnyPoolMemoryMB are the part of the allocated
+	// resources whose jobs may run in every node pool (node_pool = "all"):
+	// a drain may move those to another pool.
+	AnyPoolCPU      int64 `json:"any_pool_cpu_mhz,omitempty"`
+	AnyPoolMemoryMB int64 `json:"any_pool_memory_mb,omitempty"`
 }
 
 // FreeCPU and FreeMemoryMB are the capacity no allocation takes, never
@@ -172,6 +177,13 @@ func (r Resources) FreeMemoryMB() int64 { return max(r.MemoryMB-r.AllocatedMemor
 // the allocated resources less the system jobs'.
 func (r Resources) MovingCPU() int64      { return max(r.AllocatedCPU-r.SystemCPU, 0) }
 func (r Resources) MovingMemoryMB() int64 { return max(r.AllocatedMemoryMB-r.SystemMemoryMB, 0) }
+
+// PoolBoundCPU and PoolBoundMemoryMB are the part of what moves that must
+// stay in the node's own pool (its jobs are not in node pool "all").
+func (r Resources) PoolBoundCPU() int64 { return max(r.MovingCPU()-r.AnyPoolCPU, 0) }
+func (r Resources) PoolBoundMemoryMB() int64 {
+	return max(r.MovingMemoryMB()-r.AnyPoolMemoryMB, 0)
+}
 
 // Drain is the node's last drain.
 type Drain struct {

@@ -180,18 +180,11 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 			}
 		}
 	}
-	if drains && !allNodes {
-		// NR-S011 adds up the resources of the whole pool of a drained
-		// node: read each data source's pool, or every node when a data
-		// source does not name one.
-		for i, f := range opts.NodeFilters {
-			switch {
-			case f.NodePool != "":
-				opts.NodeFilters[i] = cview.NodeFilter{NodePool: f.NodePool}
-			case f.Datacenter != "" || f.NodeClass != "" || f.Status != "" || len(f.Meta) > 0 || f.Name != nil:
-				allNodes = true
-			}
-		}
+	if drains {
+		// NR-S011 adds up the free resources of the nodes a drained
+		// node's work may move to: its own pool, and every pool for jobs
+		// in node pool "all". So a runbook that drains reads every node.
+		allNodes = true
 	}
 	switch {
 	case allNodes:

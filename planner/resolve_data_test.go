@@ -19,11 +19,11 @@ func TestSnapshotOptionsFor(t *testing.T) {
 		consul  bool
 		jobs    []string
 	}{
-		"drain pool: filtered":          {path: drainRunbook, nodes: true, filters: 1},
-		"upgrade: servers only":         {path: upgradeRunbook, filters: -1},
-		"blue-green: names read all":    {path: "../runbooks/blue-green-image-migration.nrun.hcl", nodes: true, filters: -1, consul: true},
-		"canary: the job":               {path: "../runbooks/job-canary-rollout.nrun.hcl", vars: []string{"job=api"}, filters: -1, jobs: []string{"api"}},
-		"features: data nodes, job web": {path: "testdata/plans/features.nrun.hcl", nodes: true, filters: 1, jobs: []string{"web"}},
+		"drain pool: every node":       {path: drainRunbook, nodes: true, filters: -1},
+		"upgrade: servers only":        {path: upgradeRunbook, filters: -1},
+		"blue-green: names read all":   {path: "../runbooks/blue-green-image-migration.nrun.hcl", nodes: true, filters: -1, consul: true},
+		"canary: the job":              {path: "../runbooks/job-canary-rollout.nrun.hcl", vars: []string{"job=api"}, filters: -1, jobs: []string{"api"}},
+		"features: drains, every node": {path: "testdata/plans/features.nrun.hcl", nodes: true, filters: -1, jobs: []string{"web"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

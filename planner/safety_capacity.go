@@ -90,6 +90,16 @@ func (s *safety) checkDrainCount(du drainUnit) {
 		return
 	}
 	k, all := s.atOnce(du)
+	if !all && k <= 1 {
+		// One node at a time never drains two together; whether its
+		// work fits elsewhere is the resource sum's to say, at plan.
+		return
+	}
+	if nodes, ok := s.nodesOf(f.tgt); ok && len(nodes) > 0 && withResources(nodes) {
+		// At plan with every node's resources known, the sums decide
+		// (checkDrainResources); counting is for when they are not.
+		return
+	}
 	n, known := s.knownDataCount(f.tgt.set)
 	subject := s.attrRange(u.step, "max_parallel")
 	switch {
@@ -108,6 +118,16 @@ func (s *safety) checkDrainCount(du drainUnit) {
 			fmt.Sprintf("%s drains %d of the %d nodes of %s at the same time (max_parallel = %d), so the allocations of more than half of the set must fit on the rest. Lower max_parallel to %d or less, or add nodes to the pool before the drain.",
 				u.addr(), k, n, f.tgt.set, u.step.MaxParallel, max(n/2, 1)))
 	}
+}
+
+// withResources reports whether every node's resources are known.
+func withResources(nodes []*cview.Node) bool {
+	for _, n := range nodes {
+		if n.Resources == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // nodesOf returns the view's nodes that target t names, by ID, and
@@ -233,37 +253,53 @@ func (s *safety) checkDrainResources(du drainUnit, units []drainUnit) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		s.checkPool(du, name, pools[name])
+		s.checkPool(du, name, pools[name], pools)
 	}
 }
 
 // checkPool compares what must move off the draining nodes of one pool
-// with what the nodes left in it have free.
-func (s *safety) checkPool(du drainUnit, pool string, p *poolOut) {
-	var needCPU, needMem, freeCPU, freeMem int64
+// with what the nodes left can take: work bound to the pool must fit in
+// the pool's free resources; work of jobs in node pool "all" may also use
+// the free resources of the eligible, ready nodes of other pools.
+func (s *safety) checkPool(du drainUnit, pool string, p *poolOut, pools map[string]*poolOut) {
+	var boundCPU, boundMem, anyCPU, anyMem int64
 	var unknown []string
 	for _, n := range sortedNodes(p.draining) {
 		if n.Resources == nil {
 			unknown = append(unknown, n.Name)
 			continue
 		}
-		needCPU += n.Resources.MovingCPU()
-		needMem += n.Resources.MovingMemoryMB()
+		boundCPU += n.Resources.PoolBoundCPU()
+		boundMem += n.Resources.PoolBoundMemoryMB()
+		anyCPU += n.Resources.AnyPoolCPU
+		anyMem += n.Resources.AnyPoolMemoryMB
 	}
-	left := 0
+	var freeCPU, freeMem, otherCPU, otherMem int64
+	left, others := 0, 0
 	for i := range s.opts.Nodes {
 		n := &s.opts.Nodes[i]
-		if n.NodePool != pool || p.draining[n.ID] != nil || p.shut[n.ID] ||
-			n.Status != "ready" || n.Eligibility != "eligible" || n.Drain {
+		if n.Status != "ready" || n.Eligibility != "eligible" || n.Drain {
+			continue
+		}
+		if q := pools[n.NodePool]; q != nil && (q.draining[n.ID] != nil || q.shut[n.ID]) {
+			continue
+		}
+		if n.NodePool != pool && anyCPU == 0 && anyMem == 0 {
 			continue
 		}
 		if n.Resources == nil {
 			unknown = append(unknown, n.Name)
 			continue
 		}
-		left++
-		freeCPU += n.Resources.FreeCPU()
-		freeMem += n.Resources.FreeMemoryMB()
+		if n.NodePool == pool {
+			left++
+			freeCPU += n.Resources.FreeCPU()
+			freeMem += n.Resources.FreeMemoryMB()
+		} else {
+			others++
+			otherCPU += n.Resources.FreeCPU()
+			otherMem += n.Resources.FreeMemoryMB()
+		}
 	}
 	subject := s.attrRange(du.u.step, "max_parallel")
 	if len(unknown) > 0 {
@@ -273,13 +309,18 @@ func (s *safety) checkPool(du drainUnit, pool string, p *poolOut) {
 				du.u.addr(), pool, strings.Join(unknown, ", ")))
 		return
 	}
-	if needCPU <= freeCPU && needMem <= freeMem {
+	if boundCPU <= freeCPU && boundMem <= freeMem &&
+		boundCPU+anyCPU <= freeCPU+otherCPU && boundMem+anyMem <= freeMem+otherMem {
 		return
 	}
-	s.report(du.u.step, RuleCapacity, hcl.DiagError, subject,
-		"Drained work does not fit",
-		fmt.Sprintf("At the worst moment of %s, %d nodes of pool %q are drained or draining with %d MHz / %d MB running that must move; the %d eligible, ready nodes left in the pool have %d MHz / %d MB free. This is a sum of resources, not a placement: Nomad may still fail to place work that needs a whole node. Lower max_parallel, make drained nodes eligible again before the next drain, or add nodes to the pool first.",
-			du.u.addr(), len(p.draining), pool, needCPU, needMem, left, freeCPU, freeMem))
+	detail := fmt.Sprintf("At the worst moment of %s, %d nodes of pool %q are drained or draining with %d MHz / %d MB running that must move within the pool; the %d eligible, ready nodes left in the pool have %d MHz / %d MB free.",
+		du.u.addr(), len(p.draining), pool, boundCPU, boundMem, left, freeCPU, freeMem)
+	if anyCPU > 0 || anyMem > 0 {
+		detail += fmt.Sprintf(" Jobs in node pool \"all\" add %d MHz / %d MB that may also move to the %d eligible, ready nodes of other pools, which have %d MHz / %d MB free.",
+			anyCPU, anyMem, others, otherCPU, otherMem)
+	}
+	s.report(du.u.step, RuleCapacity, hcl.DiagError, subject, "Drained work does not fit",
+		detail+" This is a sum of resources, not a placement: Nomad may still fail to place work that needs a whole node. Lower max_parallel, make drained nodes eligible again before the next drain, or add nodes to the pool first.")
 }
 
 // madeEligible reports whether a step between f and u makes f's nodes
