@@ -148,6 +148,10 @@ type WaitStrategy struct {
 	// Stable: the check holds only once autopilot counts the server stable
 	// (server_stabilization_time) and is seen hearing from it.
 	Stable bool
+	// Canaries (WaitDeployment): the wait holds once the deployment's
+	// canaries are healthy and wait for promotion, not only once the
+	// deployment is done.
+	Canaries bool
 }
 
 // Guarantee is what a passing check proves to the safety analysis.

@@ -11,8 +11,8 @@ import (
 
 // nameSwitchAllowed are the places outside the catalog that still decide
 // on an action's or check's name, as "file: name". It only shrinks: each
-// is a fact still to move into the catalog (executor dispatch and probes,
-// the planner's job and terraform previews). TestNoNameSwitches fails on
+// is a fact still to move into the catalog (executor dispatch, probes,
+// waits and command kinds). TestNoNameSwitches fails on
 // a new one, and on one that is gone but still listed.
 var nameSwitchAllowed = map[string]bool{
 	"executor/actions.go: approval": true, "executor/actions.go: exec": true, "executor/actions.go: nomad_node_drain": true,
@@ -35,11 +35,6 @@ var nameSwitchAllowed = map[string]bool{
 	"executor/waits_deployment.go: nomad_job_run": true,
 	// command.go: "exec" there names the kind of command (exec or check), not the action.
 	"executor/command.go: exec": true,
-	"lang/sensitive.go: exec":   true, "lang/validate.go: terraform_apply": true,
-	"planner/needs.go: approval": true, "planner/needs.go: exec": true, "planner/needs.go: sleep": true,
-	"planner/preview_job.go: nomad_job_run": true, "planner/preview_terraform.go: terraform_apply": true,
-	"planner/resolve_data.go: consul_maintenance": true,
-	"planner/resolve_eval.go: leader_not_target":  true, "planner/resolve_eval.go: nomad_job_run": true,
 }
 
 // TestNoNameSwitches scans the non-test Go sources of lang, planner,

@@ -166,7 +166,7 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 			if spec := lang.CheckSpecs[c.Name]; spec != nil && spec.Target == lang.TargetNomadNode && !nodeRefCovered(st, exprOf(c.Args[spec.TargetAttr])) {
 				allNodes = true
 			}
-			if c.Name == "consul_maintenance" {
+			if spec := lang.CheckSpecs[c.Name]; spec != nil && spec.Cluster.Default == lang.ClusterConsulServers {
 				opts.Consul = true
 			}
 			if a := c.Args["cluster"]; a != nil {
