@@ -51,16 +51,16 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 		}
 		return "", err
 	}
-	if r.cfg.Cluster == nil && c.Name != checks.HTTPCheck {
+	spec := lang.CheckSpecs[c.Name]
+	if spec == nil {
+		return "", fmt.Errorf("there is no check named %q", c.Name)
+	}
+	if r.cfg.Cluster == nil && spec.Wait.Kind != lang.WaitProbe {
 		return "", errors.New("no cluster is configured")
 	}
 	// A node's record must have changed after the wait began for a check
 	// that asks (node_version): an old record cannot pass.
 	args.Since = started
-	spec := lang.CheckSpecs[c.Name]
-	if spec == nil {
-		return "", fmt.Errorf("there is no check named %q", c.Name)
-	}
 	switch spec.Wait.Kind {
 	case lang.WaitNode, lang.WaitNodeAllocs:
 		if id, ok := r.waitNodeID(wctx, n, args); ok {
