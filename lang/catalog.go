@@ -14,8 +14,8 @@ import (
 // its schemas from the catalog; the planner's safety analysis and
 // previews, the executor's dispatch, the checks' cluster and the views'
 // glyphs read these facts, and nothing outside the catalog files decides
-// on an entry's name (TestNoNameSwitches). Data sources are not entries
-// yet: their types and filters are in types.data.go.
+// on an entry's name (TestNoNameSwitches). A data source's cluster is in
+// catalog_data.go, its filters in types.data.go.
 //
 // Adding an action is its catalog file plus its implementation in the
 // executor, registered against the entry with implementAction (and, for

@@ -42,6 +42,16 @@ func TestCatalogFacts(t *testing.T) {
 	}
 }
 
+// TestDataSourceClusters: every data source type says which cluster it
+// reads.
+func TestDataSourceClusters(t *testing.T) {
+	for _, dt := range DataSourceTypes {
+		if dt.Cluster() == ClusterNone {
+			t.Errorf("data source %q has no cluster in dataClusters", dt)
+		}
+	}
+}
+
 // TestCatalogOneFilePerEntry keeps the catalog's layout: each entry in its
 // own catalog_action_NAME.go or catalog_check_NAME.go.
 func TestCatalogOneFilePerEntry(t *testing.T) {

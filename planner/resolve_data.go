@@ -119,10 +119,10 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 	}
 	nodeData := false
 	for _, d := range rb.Data {
-		switch d.Type {
-		case lang.DataConsulServers:
+		switch d.Type.Cluster() {
+		case lang.ClusterConsulServers:
 			opts.Consul = true
-		case lang.DataNomadNodes:
+		case lang.ClusterNomadClients:
 			nodeData = true
 			opts.NodeFilters = append(opts.NodeFilters, filters[d.Addr()].node)
 		}
