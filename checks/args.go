@@ -15,7 +15,8 @@ import (
 // and the compiler catches a misspelt one; ArgsFromCty is the single place
 // that knows the HCL names. The zero Args means "all defaults".
 type Args struct {
-	// Cluster is "nomad", "consul" or "" (from the target's kind).
+	// Cluster is the cluster argument: "nomad", "consul" or "" (the
+	// catalog's rule decides; see ClusterOf).
 	Cluster string
 	// Server and Node name another object than the step's target.
 	Server *Target

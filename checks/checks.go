@@ -70,86 +70,106 @@ func (r Result) String() string {
 
 type evalFunc func(a Args, t Target, v *cluster.View) Result
 
-// pure holds every check that is a function of the view alone. http_ok is
-// not here; see EvalHTTP.
-var pure = map[string]evalFunc{
-	"quorum_ok":                   quorumOK,
-	"leader_not_target":           leaderNotTarget,
-	"server_healthy":              serverHealthy,
-	"servers_healthy":             serversHealthy,
-	"raft_peer_present":           func(a Args, t Target, v *cluster.View) Result { return raftPeer(a, t, v, true) },
-	"raft_peer_absent":            func(a Args, t Target, v *cluster.View) Result { return raftPeer(a, t, v, false) },
-	"node_ready":                  nodeReady,
-	"node_ineligible":             nodeIneligible,
-	"node_drained":                nodeDrained,
-	"consul_maintenance":          consulMaintenance,
-	"deployment_successful":       deploymentSuccessful,
-	"deployment_canaries_healthy": deploymentCanariesHealthy,
-	"servers_version":             serversVersion,
+// pure holds the evaluator of every check that is a function of the view
+// alone, keyed by its catalog entry. http_ok is not here; see EvalHTTP.
+var pure = map[*lang.CheckSpec]evalFunc{}
+
+// evaluates registers f as the evaluator of the catalog's check name. It
+// panics at init on a name the catalog does not have, or on a second
+// evaluator.
+func evaluates(name string, f evalFunc) {
+	spec := lang.CheckSpecs[name]
+	if spec == nil {
+		panic(fmt.Sprintf("checks: check %q is not in the catalog", name))
+	}
+	if _, dup := pure[spec]; dup {
+		panic(fmt.Sprintf("checks: check %q has two evaluators", name))
+	}
+	pure[spec] = f
 }
 
-// HTTPCheck is the one check that is not a function of the view.
-const HTTPCheck = "http_ok"
+func init() {
+	evaluates(lang.CheckQuorumOk, quorumOK)
+	evaluates(lang.CheckLeaderNotTarget, leaderNotTarget)
+	evaluates(lang.CheckServerHealthy, serverHealthy)
+	evaluates(lang.CheckServersHealthy, serversHealthy)
+	evaluates(lang.CheckRaftPeerPresent, func(a Args, t Target, v *cluster.View) Result { return raftPeer(a, t, v, true) })
+	evaluates(lang.CheckRaftPeerAbsent, func(a Args, t Target, v *cluster.View) Result { return raftPeer(a, t, v, false) })
+	evaluates(lang.CheckNodeReady, nodeReady)
+	evaluates(lang.CheckNodeIneligible, nodeIneligible)
+	evaluates(lang.CheckNodeDrained, nodeDrained)
+	evaluates(lang.CheckConsulMaintenance, consulMaintenance)
+	evaluates(lang.CheckDeploymentSuccessful, deploymentSuccessful)
+	evaluates(lang.CheckDeploymentCanariesHealthy, deploymentCanariesHealthy)
+	evaluates(lang.CheckServersVersion, serversVersion)
+}
+
+// HTTPCheck is the one check that is not a function of the view: its
+// catalog entry waits by probing (lang.WaitProbe).
+const HTTPCheck = lang.CheckHttpOk
 
 // Names returns every check name, http_ok included, sorted.
 func Names() []string {
 	names := []string{HTTPCheck}
-	for n := range pure {
-		names = append(names, n)
+	for spec := range pure {
+		names = append(names, spec.Name)
 	}
 	sort.Strings(names)
 	return names
 }
 
 // Pure reports whether the check is a function of the view alone.
-func Pure(name string) bool { _, ok := pure[name]; return ok }
+func Pure(name string) bool { _, ok := pure[lang.CheckSpecs[name]]; return ok }
 
 // Eval evaluates a pure check. It never panics and never touches the
 // network: an unknown name, http_ok (use EvalHTTP), a nil view or a view
 // without the cluster the check needs all give a failing Result that says
-// so.
+// so. The cluster a server check reads is the catalog's rule
+// (lang.ClusterRule) applied to its cluster argument and the kind of its
+// server argument, else of the step's target: the same rule the safety
+// analysis and the documentation use.
 func Eval(name string, args Args, target Target, v *cluster.View) Result {
-	f, ok := pure[name]
+	spec := lang.CheckSpecs[name]
+	f, ok := pure[spec]
 	switch {
-	case name == HTTPCheck:
-		return Result{Name: name, Reason: "http_ok probes a URL and is evaluated with EvalHTTP, not against a view"}
+	case spec != nil && spec.Wait.Kind == lang.WaitProbe:
+		return Result{Name: name, Reason: name + " probes a URL and is evaluated with EvalHTTP, not against a view"}
 	case !ok:
 		return Result{Name: name, Reason: fmt.Sprintf("there is no check named %q", name)}
 	case v == nil:
 		return Result{Name: name, Reason: "no cluster view to evaluate against"}
+	case args.Cluster != "" && args.Cluster != "nomad" && args.Cluster != "consul":
+		return Result{Name: name, Reason: fmt.Sprintf("cluster is %q; it must be \"nomad\" or \"consul\"", args.Cluster)}
 	}
+	args.Cluster = lang.ClusterArgName(ClusterOf(spec, args, target))
 	r := f(args, target, v)
 	r.Name = name
 	return r
 }
 
-// raftOf picks the cluster a server check looks at: the cluster argument,
-// else the kind of the server argument or target, else Nomad.
-func raftOf(a Args, t Target, v *cluster.View) (cluster.RaftView, string, *Result) {
-	which := a.Cluster
-	if which != "" && which != "nomad" && which != "consul" {
-		return cluster.RaftView{}, which, &Result{Reason: fmt.Sprintf("cluster is %q; it must be \"nomad\" or \"consul\"", which)}
+// ClusterOf is the cluster the check of catalog entry spec reads, with
+// these arguments and target.
+func ClusterOf(spec *lang.CheckSpec, a Args, t Target) lang.Cluster {
+	kind := t.Kind
+	if a.Server != nil {
+		kind = a.Server.Kind
 	}
-	if which == "" {
-		switch {
-		case a.Server != nil && a.Server.Kind == lang.TargetConsulServer:
-			which = "consul"
-		case a.Server == nil && t.Kind == lang.TargetConsulServer:
-			which = "consul"
-		default:
-			which = "nomad"
-		}
-	}
-	if which == "consul" {
+	return spec.Cluster.Of(a.Cluster, kind)
+}
+
+// raftOf is the Raft cluster a server check reads: Eval has set
+// a.Cluster from the catalog's rule ("consul" for Consul's servers).
+func raftOf(a Args, _ Target, v *cluster.View) (cluster.RaftView, string, *Result) {
+	if a.Cluster == "consul" {
 		if v.Consul == nil {
-			return cluster.RaftView{}, which, &Result{Reason: "the cluster view has no Consul data; add a consul block or set CONSUL_HTTP_ADDR so nrun reads Consul"}
+			return cluster.RaftView{}, a.Cluster, &Result{Reason: "the cluster view has no Consul data; add a consul block or set CONSUL_HTTP_ADDR so nrun reads Consul"}
 		}
-		return v.Consul.Raft, which, nil
+		return v.Consul.Raft, a.Cluster, nil
 	}
 	if v.Nomad == nil {
-		return cluster.RaftView{}, which, &Result{Reason: "the cluster view has no Nomad data"}
+		return cluster.RaftView{}, "nomad", &Result{Reason: "the cluster view has no Nomad data"}
 	}
-	return v.Nomad.Raft, which, nil
+	return v.Nomad.Raft, "nomad", nil
 }
 
 // serverTarget is the server a check is about: the server argument, else

@@ -1,8 +1,11 @@
-// Package checks holds nrun's named conditions: quorum_ok,
-// leader_not_target, server_healthy, servers_healthy, raft_peer_present,
-// raft_peer_absent, node_ready, node_ineligible, node_drained,
-// consul_maintenance, deployment_successful, deployment_canaries_healthy,
-// servers_version and http_ok.
+// Package checks evaluates nrun's named conditions: one evaluator for
+// each check of the catalog (lang.CheckSpecs, one catalog_check_NAME.go
+// each), registered against its entry with evaluates;
+// TestEvaluatorsCompleteAgainstCatalog holds the two to each other. The
+// evaluator decides whether the condition holds; the catalog decides
+// everything else, including which cluster a server check reads
+// (ClusterOf applies the entry's lang.ClusterRule, the rule the safety
+// analysis uses).
 //
 // Input: a check name, its arguments (Args, converted from the evaluated
 // HCL arguments by ArgsFromCty), the step instance's Target and a

@@ -9,7 +9,7 @@ import (
 	"github.com/nrun-dev/nrun/lang"
 )
 
-func init() { pure[lang.CheckNodeVersion] = nodeVersion }
+func init() { evaluates(lang.CheckNodeVersion, nodeVersion) }
 
 // nodeVersion holds when the node is ready and its agent reports at least
 // a.Version; with a.Since set (a wait), only on a record whose status

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
 )
 
 // quorumOK holds when the cluster keeps quorum with the target down:
@@ -251,9 +252,15 @@ func serversVersion(a Args, t Target, v *cluster.View) Result {
 	return Result{OK: true, Observed: obs}
 }
 
-// ServerOf returns the server a server check is about (its server
-// argument, else the step's target) as the view reports it.
-func ServerOf(a Args, t Target, v *cluster.View) (cluster.Server, bool) {
+// ServerOf returns the server the named server check is about (its
+// server argument, else the step's target) as the view reports it, in the
+// cluster the catalog's rule says the check reads.
+func ServerOf(name string, a Args, t Target, v *cluster.View) (cluster.Server, bool) {
+	spec := lang.CheckSpecs[name]
+	if spec == nil {
+		return cluster.Server{}, false
+	}
+	a.Cluster = lang.ClusterArgName(ClusterOf(spec, a, t))
 	r, _, bad := raftOf(a, t, v)
 	if bad != nil {
 		return cluster.Server{}, false

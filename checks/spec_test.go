@@ -214,3 +214,63 @@ func TestEvalNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluatorsCompleteAgainstCatalog: every catalog check has exactly
+// one evaluator (evaluates panics on a second), or, when its entry waits
+// by probing outside the view, is the one EvalHTTP evaluates; and every
+// evaluator belongs to a catalog entry.
+func TestEvaluatorsCompleteAgainstCatalog(t *testing.T) {
+	entries := map[*lang.CheckSpec]bool{}
+	for _, name := range lang.CheckNames() {
+		spec := lang.CheckSpecs[name]
+		entries[spec] = true
+		_, has := pure[spec]
+		switch {
+		case spec.Wait.Kind == lang.WaitProbe && (has || name != HTTPCheck):
+			t.Errorf("check %q probes outside the view: only %s may, and it has no view evaluator", name, HTTPCheck)
+		case spec.Wait.Kind != lang.WaitProbe && !has:
+			t.Errorf("check %q has no evaluator; register one with evaluates", name)
+		}
+	}
+	for spec := range pure {
+		if !entries[spec] {
+			t.Errorf("an evaluator is registered against %q, which is not a catalog entry", spec.Name)
+		}
+	}
+}
+
+// TestClusterFromCatalog: the cluster a check reads at run time is the
+// catalog's rule (lang.CheckSpec.Cluster), the one the safety analysis
+// and LANGUAGE.md use. servers_healthy reads Nomad unless its cluster
+// argument says consul, whatever the step's target; quorum_ok follows a
+// Consul server target.
+func TestClusterFromCatalog(t *testing.T) {
+	v := loadView(t, "healthy3")
+	v.Consul = nil // a Consul read would fail, naming it
+	cases := map[string]struct {
+		check  string
+		args   Args
+		target Target
+		want   lang.Cluster
+		ok     bool
+	}{
+		"servers_healthy, Consul server target": {check: "servers_healthy", target: consulServer("c1"), want: lang.ClusterNomadServers, ok: true},
+		"servers_healthy, cluster consul":       {check: "servers_healthy", args: Args{Cluster: "consul"}, target: consulServer("c1"), want: lang.ClusterConsulServers},
+		"servers_version, Consul server target": {check: "servers_version", args: Args{Version: "1.10.0"}, target: consulServer("c1"), want: lang.ClusterNomadServers, ok: true},
+		"quorum_ok, Consul server target":       {check: "quorum_ok", target: consulServer("c1"), want: lang.ClusterConsulServers},
+		"quorum_ok, cluster nomad":              {check: "quorum_ok", args: Args{Cluster: "nomad"}, target: consulServer("c1"), want: lang.ClusterNomadServers, ok: true},
+		"leader_not_target, Consul server arg":  {check: "leader_not_target", args: Args{Server: ptr(consulServer("c1"))}, target: server("s2"), want: lang.ClusterConsulServers},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := ClusterOf(lang.CheckSpecs[tc.check], tc.args, tc.target); got != tc.want {
+				t.Errorf("ClusterOf = %s, want %s (the catalog's rule)", got, tc.want)
+			}
+			res := Eval(tc.check, tc.args, tc.target, v)
+			noConsul := strings.Contains(res.Reason, "no Consul data")
+			if res.OK != tc.ok || noConsul != (tc.want == lang.ClusterConsulServers) {
+				t.Errorf("Eval read the wrong cluster (want %s): %s", tc.want, res)
+			}
+		})
+	}
+}

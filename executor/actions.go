@@ -20,22 +20,27 @@ import (
 // errNotImplemented marks the actions this version of nrun cannot run.
 var errNotImplemented = errors.New("not implemented yet")
 
-// doAction runs one attempt of n's action. ctx bounds it hard; soft ends at
-// a graceful stop, which only actions with a safe point (sleep, approval,
-// the drain's wait for completion) honour.
+// doAction runs one attempt of n's action: the implementation registered
+// against its catalog entry (see dispatch.go).
 func (r *runner) doAction(ctx, soft context.Context, n *node, attempt int) (detail, digest string, err error) {
 	act := n.step.Action
-	if act.Type == "terraform_apply" {
-		r.fillTerraformScope()
+	spec := lang.ActionSpecs[act.Type]
+	impl := actionImpls[spec]
+	if spec == nil || impl == nil {
+		return "", "", fmt.Errorf("action %q: %w", act.Type, errNotImplemented)
 	}
-	args, err := r.evalArgs(n, act.Args)
+	args, err := r.argsFor(n, spec)
 	if err != nil {
 		return "", "", err
 	}
-	switch act.Type {
-	case "terraform_apply":
+	return impl(r, ctx, soft, n, args)
+}
+
+func init() {
+	implementAction(lang.ActionTerraformApply, func(r *runner, ctx, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
 		return r.terraformApply(ctx, n, args)
-	case "sleep":
+	})
+	implementAction(lang.ActionSleep, func(r *runner, ctx, soft context.Context, _ *node, args map[string]cty.Value) (string, string, error) {
 		d, err := durationArg(args, "duration", 0)
 		if err != nil {
 			return "", "", err
@@ -49,13 +54,15 @@ func (r *runner) doAction(ctx, soft context.Context, n *node, attempt int) (deta
 			}
 			return "", "", errInterrupted
 		}
-	case "approval":
+	})
+	implementAction(lang.ActionApproval, func(r *runner, ctx, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
 		return r.approval(ctx, n, strArg(args, "message"))
-	case "exec":
+	})
+	implementAction(lang.ActionExec, func(r *runner, ctx, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
 		return r.execAction(ctx, n, args)
-	case "nomad_node_drain":
-		return r.drain(ctx, soft, n, args)
-	case "nomad_node_eligibility":
+	})
+	implementAction(lang.ActionNomadNodeDrain, (*runner).drain)
+	implementAction(lang.ActionNomadNodeEligibility, func(r *runner, ctx, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
 		id, name, err := r.nodeID(ctx, n, args["node"])
 		if err != nil {
 			return "", "", err
@@ -65,7 +72,8 @@ func (r *runner) doAction(ctx, soft context.Context, n *node, attempt int) (deta
 			return "", "", fmt.Errorf("set eligibility of node %s: %w", name, err)
 		}
 		return fmt.Sprintf("node %s eligible=%v", name, el), "", nil
-	case "nomad_server_force_leave":
+	})
+	implementAction(lang.ActionNomadServerForceLeave, func(r *runner, _, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
 		t, err := r.targetArg(n, args["server"])
 		if err != nil {
 			return "", "", err
@@ -82,17 +90,16 @@ func (r *runner) doAction(ctx, soft context.Context, n *node, attempt int) (deta
 			return "", "", fmt.Errorf("force-leave %s: %w", name, err)
 		}
 		return fmt.Sprintf("force-left %s (prune=%v)", name, prune), "", nil
-	case "nomad_raft_remove_peer":
+	})
+	implementAction(lang.ActionNomadRaftRemovePeer, func(r *runner, ctx, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
 		return r.removePeer(ctx, n, args)
-	case "nomad_raft_transfer_leadership":
+	})
+	implementAction(lang.ActionNomadRaftTransferLeadership, func(r *runner, ctx, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
 		return r.transferAction(ctx, n, args)
-	case "nomad_snapshot_save":
+	})
+	implementAction(lang.ActionNomadSnapshotSave, func(r *runner, ctx, _ context.Context, _ *node, args map[string]cty.Value) (string, string, error) {
 		return r.snapshotSave(ctx, strArg(args, "path"))
-	}
-	if detail, digest, ok, err := r.clusterAction(ctx, n, args); ok {
-		return detail, digest, err
-	}
-	return "", "", fmt.Errorf("action %q: %w", act.Type, errNotImplemented)
+	})
 }
 
 func (r *runner) needNomad() error {
@@ -151,7 +158,7 @@ func stringList(name string, v cty.Value) ([]string, error) {
 	return out, nil
 }
 
-// argvSensitive reports whether the command (what = "exec") or check
+// argvSensitive reports whether the command (what = cmdMain) or check
 // command of n's exec action, or its env, is computed from a sensitive
 // value.
 func (r *runner) argvSensitive(n *node, what string) bool {
@@ -160,7 +167,7 @@ func (r *runner) argvSensitive(n *node, what string) bool {
 		return false
 	}
 	name := "command"
-	if what == "check" {
+	if what == cmdCheck {
 		name = "check"
 	}
 	for _, a := range []string{name, "env"} {
@@ -179,7 +186,7 @@ func (r *runner) progSensitive(n *node, what string) bool {
 		return false
 	}
 	name := "command"
-	if what == "check" {
+	if what == cmdCheck {
 		name = "check"
 	}
 	at, ok := n.step.Action.Args[name]
@@ -259,7 +266,7 @@ func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Va
 			env[k.AsString()] = e.AsString()
 		}
 	}
-	out, truncated, err := r.runCommand(ctx, n, "exec", argv, env, timeout)
+	out, truncated, err := r.runCommand(ctx, n, cmdMain, argv, env, timeout)
 	if err != nil {
 		return "", "", err
 	}
@@ -269,7 +276,7 @@ func (r *runner) execAction(ctx context.Context, n *node, args map[string]cty.Va
 		return "", "", err
 	}
 	if len(check) > 0 {
-		if _, _, err := r.runCommand(ctx, n, "check", check, env, timeout); err != nil {
+		if _, _, err := r.runCommand(ctx, n, cmdCheck, check, env, timeout); err != nil {
 			return "", "", fmt.Errorf("the check command after exec failed: %w", err)
 		}
 	}

@@ -21,65 +21,68 @@ import (
 // place (the Already/AlreadyPromoted/AlreadyOnVersion results), so a
 // retried attempt does no harm.
 
-// clusterAction runs the job and Consul actions; handled is false for
-// any other action type.
-func (r *runner) clusterAction(ctx context.Context, n *node, args map[string]cty.Value) (detail, digest string, handled bool, err error) {
-	typ := n.step.Action.Type
-	switch typ {
-	case "consul_snapshot_save", "consul_force_leave", "consul_raft_remove_peer", "consul_maintenance",
-		"nomad_deployment_promote", "nomad_job_revert", "nomad_job_run":
-	default:
-		return "", "", false, nil
-	}
-	c := r.cfg.Cluster
-	if c == nil {
-		return "", "", true, fmt.Errorf("%s: no cluster is configured", typ)
-	}
-	switch typ {
-	case "consul_snapshot_save":
+// clusterFunc is an action that talks to the cluster package.
+type clusterFunc func(r *runner, ctx context.Context, c *cluster.Client, n *node, args map[string]cty.Value) (detail, digest string, err error)
+
+// implementCluster registers a job or Consul action, which needs the
+// cluster client.
+func implementCluster(name string, f clusterFunc) {
+	implementAction(name, func(r *runner, ctx, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
+		if r.cfg.Cluster == nil {
+			return "", "", fmt.Errorf("%s: no cluster is configured", name)
+		}
+		return f(r, ctx, r.cfg.Cluster, n, args)
+	})
+}
+
+func init() {
+	implementCluster(lang.ActionConsulSnapshotSave, func(r *runner, ctx context.Context, c *cluster.Client, _ *node, args map[string]cty.Value) (string, string, error) {
 		path := strArg(args, "path")
 		if path == "" {
-			return "", "", true, errors.New("consul_snapshot_save: path is empty")
+			return "", "", errors.New("consul_snapshot_save: path is empty")
 		}
 		s, err := c.SnapshotSave(ctx, r.resolvePath(path))
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
-		return fmt.Sprintf("consul snapshot %s: %d bytes at Raft index %d, %s", s.Path, s.Size, s.Index, s.SHA256), s.SHA256, true, nil
-	case "consul_force_leave":
+		return fmt.Sprintf("consul snapshot %s: %d bytes at Raft index %d, %s", s.Path, s.Size, s.Index, s.SHA256), s.SHA256, nil
+	})
+	implementCluster(lang.ActionConsulForceLeave, func(r *runner, ctx context.Context, c *cluster.Client, n *node, args map[string]cty.Value) (string, string, error) {
 		name, err := r.consulNode(n, args["node"])
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		prune := boolArg(args, "prune", false)
 		fl, err := c.ForceLeave(ctx, name, prune)
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		if fl.Already {
-			return fmt.Sprintf("consul node %s had already left (prune=%v); nothing sent", name, prune), "", true, nil
+			return fmt.Sprintf("consul node %s had already left (prune=%v); nothing sent", name, prune), "", nil
 		}
-		return fmt.Sprintf("force-left consul node %s (was %s, prune=%v)", name, fl.StatusBefore, prune), "", true, nil
-	case "consul_raft_remove_peer":
+		return fmt.Sprintf("force-left consul node %s (was %s, prune=%v)", name, fl.StatusBefore, prune), "", nil
+	})
+	implementCluster(lang.ActionConsulRaftRemovePeer, func(r *runner, ctx context.Context, c *cluster.Client, n *node, args map[string]cty.Value) (string, string, error) {
 		ref, present, err := r.consulPeer(ctx, n, args["server"])
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		if !present {
-			return "already not a Consul Raft peer: " + ref, "", true, nil
+			return "already not a Consul Raft peer: " + ref, "", nil
 		}
 		rm, err := c.RaftRemovePeer(ctx, ref)
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		if rm.Already {
-			return "already not a Consul Raft peer: " + ref, "", true, nil
+			return "already not a Consul Raft peer: " + ref, "", nil
 		}
-		return fmt.Sprintf("removed Consul Raft peer %s (%s, %s)", rm.Node, rm.ID, rm.Address), "", true, nil
-	case "consul_maintenance":
+		return fmt.Sprintf("removed Consul Raft peer %s (%s, %s)", rm.Node, rm.ID, rm.Address), "", nil
+	})
+	implementCluster(lang.ActionConsulMaintenance, func(r *runner, ctx context.Context, c *cluster.Client, n *node, args map[string]cty.Value) (string, string, error) {
 		name, err := r.consulNode(n, args["node"])
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		enable := boolArg(args, "enable", true)
 		// Without an agent address SetMaintenance guesses it with
@@ -87,45 +90,47 @@ func (r *runner) clusterAction(ctx context.Context, n *node, args map[string]cty
 		// node before it writes.
 		m, err := c.SetMaintenance(ctx, name, strArg(args, "agent"), enable, strArg(args, "reason"))
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		if m.Already {
-			return fmt.Sprintf("consul node %s already had maintenance=%v; nothing sent", name, enable), "", true, nil
+			return fmt.Sprintf("consul node %s already had maintenance=%v; nothing sent", name, enable), "", nil
 		}
-		return fmt.Sprintf("consul node %s maintenance=%v (agent %s)", name, enable, m.Agent), "", true, nil
-	case "nomad_deployment_promote":
+		return fmt.Sprintf("consul node %s maintenance=%v (agent %s)", name, enable, m.Agent), "", nil
+	})
+	implementCluster(lang.ActionNomadDeploymentPromote, func(r *runner, ctx context.Context, _ *cluster.Client, n *node, args map[string]cty.Value) (string, string, error) {
 		job := strArg(args, "job")
 		if job == "" {
-			return "", "", true, errors.New("nomad_deployment_promote: job is empty")
+			return "", "", errors.New("nomad_deployment_promote: job is empty")
 		}
 		groups, err := stringList("groups", args["groups"])
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		d, err := r.promote(ctx, n, job, groups)
-		return d, "", true, err
-	case "nomad_job_revert":
+		return d, "", err
+	})
+	implementCluster(lang.ActionNomadJobRevert, func(r *runner, ctx context.Context, c *cluster.Client, _ *node, args map[string]cty.Value) (string, string, error) {
 		job := strArg(args, "job")
 		if job == "" {
-			return "", "", true, errors.New("nomad_job_revert: job is empty")
+			return "", "", errors.New("nomad_job_revert: job is empty")
 		}
 		version, err := uintArg(args, "version")
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		rv, err := c.RevertJob(ctx, cluster.JobRef{ID: job}, version, nil)
 		if err != nil {
-			return "", "", true, err
+			return "", "", err
 		}
 		if rv.AlreadyOnVersion {
-			return fmt.Sprintf("job %s already runs the definition of version %d; nothing sent", job, version), "", true, nil
+			return fmt.Sprintf("job %s already runs the definition of version %d; nothing sent", job, version), "", nil
 		}
-		return fmt.Sprintf("reverted job %s to version %d (now version %d, eval %s)", job, version, rv.JobVersion, rv.EvalID), "", true, nil
-	case "nomad_job_run":
+		return fmt.Sprintf("reverted job %s to version %d (now version %d, eval %s)", job, version, rv.JobVersion, rv.EvalID), "", nil
+	})
+	implementCluster(lang.ActionNomadJobRun, func(r *runner, ctx context.Context, _ *cluster.Client, n *node, args map[string]cty.Value) (string, string, error) {
 		d, err := r.jobRun(ctx, n, args)
-		return d, "", true, err
-	}
-	return "", "", false, nil
+		return d, "", err
+	})
 }
 
 // promote waits until the deployment of the job's current version has its
@@ -360,49 +365,4 @@ func uniqueNonEmpty(ss ...string) []string {
 		}
 	}
 	return out
-}
-
-// probeCluster answers resume's probe for the job and Consul actions;
-// handled is false for any other action type.
-func (r *runner) probeCluster(ctx context.Context, n *node, args map[string]cty.Value) (probeOutcome, string, bool) {
-	switch n.step.Action.Type {
-	case "consul_snapshot_save":
-		return probeRedo, "a Consul snapshot is written atomically; taking it again is harmless", true
-	}
-	if r.cfg.Cluster == nil {
-		return "", "", false
-	}
-	switch n.step.Action.Type {
-	case "consul_raft_remove_peer":
-		ref, present, err := r.consulPeer(ctx, n, args["server"])
-		if err != nil {
-			return probeUnknown, err.Error(), true
-		}
-		if present {
-			return probeRedo, "consul server " + ref + " is still a Raft peer", true
-		}
-		return probeDone, "consul server " + ref + " is no longer a Raft peer", true
-	case "consul_force_leave":
-		return probeRedo, "the force-leave reads the member list first and sends nothing when the node has already left", true
-	case "consul_maintenance":
-		return probeRedo, "setting maintenance reads the agent's maintenance check first and sends nothing when it already matches", true
-	case "nomad_deployment_promote":
-		return probeRedo, "the promotion waits for the current version's deployment and sends nothing when it is already promoted or successful", true
-	case "nomad_job_revert":
-		return probeRedo, "the revert reads the job first and sends nothing when it already runs that version's definition", true
-	case "nomad_job_run":
-		job, err := r.parseJobArg(ctx, args)
-		if err != nil {
-			return probeUnknown, err.Error(), true
-		}
-		in, version, err := r.cfg.Cluster.JobInPlace(ctx, job)
-		if err != nil {
-			return probeUnknown, err.Error(), true
-		}
-		if in {
-			return probeDone, fmt.Sprintf("job %s already runs as planned (version %d)", *job.ID, version), true
-		}
-		return probeRedo, "job " + *job.ID + " differs from the jobspec: the registration did not happen", true
-	}
-	return "", "", false
 }

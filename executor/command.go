@@ -84,7 +84,14 @@ func (o *cmdOutput) addTail(line string) {
 	}
 }
 
-// runCommand runs argv for n (what is "exec" or "check") and returns its
+// The two commands of an exec action, as runCommand's what names them in
+// the log, events and errors.
+const (
+	cmdMain  = "exec"  // the command
+	cmdCheck = "check" // the check command run after it (and by resume's probe)
+)
+
+// runCommand runs argv for n (what is cmdMain or cmdCheck) and returns its
 // standard output, as much as step.NAME.output keeps (truncated reports
 // that it was longer). The command runs in its own process group; when
 // ctx ends or timeout (default lang.ExecTimeout) runs out, the group gets
@@ -151,7 +158,7 @@ func (r *runner) runCommand(ctx context.Context, n *node, what string, argv []st
 		}
 		return "", false, fmt.Errorf("%s: %w", what, err)
 	}
-	if what == "exec" {
+	if what == cmdMain {
 		// Recorded so that a resume after a crash can wait for a command
 		// that outlived nrun before it probes the command's effect.
 		host, _ := os.Hostname()

@@ -46,10 +46,19 @@
 // parts are held (see command.go). A command built from a sensitive value
 // has its output suppressed everywhere.
 //
+// Actions are dispatched through the catalog (lang.ActionSpecs): each
+// action's implementation is registered against its entry
+// (implementAction, dispatch.go), and each resume probe strategy against
+// the lang.Probe the entries name (implementProbe, probe.go). Nothing here
+// decides on an action's or check's name: what differs between them
+// (which cluster a check reads, what a snapshot must hold, how a wait
+// waits, whether stdout is step output) is read from the catalog entry.
+//
 // Resume replays the journal: finished instances are skipped; an instance
 // whose intent has no "action done" is in doubt and is re-checked with its
-// action's own probe (a drain already set, a peer already gone, an exec
-// check command); when no probe can tell, the run stops and asks the
+// action's probe strategy (a drain already set, a peer already gone, an
+// exec check command, or, for an action that is harmless to repeat, the
+// entry's RepeatSafe); when no probe can tell, the run stops and asks the
 // operator (AssumeDone, Redo). It never guesses.
 //
 // It fails closed on the journal too. A journal write that fails stops the

@@ -297,7 +297,7 @@ func needsConsul(rb *lang.Runbook) bool {
 		return true
 	}
 	for _, d := range rb.Data {
-		if d.Type == lang.DataConsulServers {
+		if d.Type.Cluster() == lang.ClusterConsulServers {
 			return true
 		}
 	}

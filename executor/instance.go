@@ -230,8 +230,6 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 				return r.fail(n, err)
 			}
 			r.emit(Event{Kind: EventProbe, Addr: n.addr, Message: "operator decision: redo the action"})
-		case act.Type == "approval":
-			// handled by the action itself (approved or asks again)
 		default:
 			out, detail := r.probe(ictx, n)
 			if err := r.append(journal.Record{Kind: journal.KindProbe, Addr: n.addr, Status: string(out), Detail: detail}); err != nil {
@@ -447,7 +445,7 @@ func (r *runner) checkArgs(n *node, c *lang.Check) (checks.Args, error) {
 // setOutput records step.NAME.output for later steps (steps without
 // for_each, and inner steps, whose sibling references are per instance).
 func (r *runner) setOutput(n *node) {
-	if n.outputSet || n.output == "" && n.step.Action.Type != "exec" {
+	if spec := n.step.Action.Spec(); n.outputSet || n.output == "" && (spec == nil || !spec.Output) {
 		return
 	}
 	if n.inst.Addr.Key.Valid && !n.step.Addr.Nested() {
@@ -479,19 +477,25 @@ func (r *runner) snapshotFor(ctx context.Context, n *node, cs []*lang.Check) (*c
 	opts := cluster.SnapshotOptions{Nomad: true}
 	t := n.target()
 	for _, c := range cs {
-		switch c.Name {
-		case "node_ready", "node_ineligible", "node_drained":
-			opts.Nodes = true
-		case "consul_maintenance":
-			opts.Consul = true
-		case "deployment_successful", "deployment_canaries_healthy":
-			if a, err := r.checkArgs(n, c); err == nil && a.Job != "" {
-				opts.Jobs = append(opts.Jobs, cluster.JobRef{Namespace: a.Namespace, ID: a.Job})
+		spec := lang.CheckSpecs[c.Name]
+		if spec == nil {
+			continue
+		}
+		arg := ""
+		if a, ok := c.Args[spec.Cluster.Attr]; ok && spec.Cluster.Attr != "" {
+			if v, d := a.Expr.Value(nil); !d.HasErrors() && v.IsKnown() && v.Type() == cty.String && !v.IsNull() {
+				arg = v.AsString()
 			}
 		}
-		if a, ok := c.Args["cluster"]; ok {
-			if v, d := a.Expr.Value(nil); !d.HasErrors() && v.Type() == cty.String && v.AsString() == "consul" {
-				opts.Consul = true
+		switch spec.Cluster.Of(arg, t.Kind) {
+		case lang.ClusterConsulServers:
+			opts.Consul = true
+		case lang.ClusterNomadClients:
+			opts.Nodes = opts.Nodes || spec.Target == lang.TargetNomadNode
+		}
+		if spec.Target == lang.TargetJob {
+			if a, err := r.checkArgs(n, c); err == nil && a.Job != "" {
+				opts.Jobs = append(opts.Jobs, cluster.JobRef{Namespace: a.Namespace, ID: a.Job})
 			}
 		}
 	}

@@ -66,14 +66,14 @@ func (r *runner) preconditions(ctx context.Context, n *node) error {
 			return fmt.Errorf("precondition %s: %w", c.Name, err)
 		}
 		var res checks.Result
-		if c.Name == checks.HTTPCheck {
+		if spec := lang.CheckSpecs[c.Name]; spec != nil && spec.Wait.Kind == lang.WaitProbe {
 			res = checks.EvalHTTP(ctx, args, checks.HTTPProbe(nil))
 		} else {
 			res = checks.Eval(c.Name, args, n.target(), view)
 		}
-		if !res.OK && c.Name == "leader_not_target" && args.Transfer {
+		if spec := lang.CheckSpecs[c.Name]; !res.OK && spec != nil && spec.Remedy == lang.RemedyTransferLeadership && args.Transfer {
 			if err := r.transferAway(ctx, n, args, view); err != nil {
-				return fmt.Errorf("precondition leader_not_target: %s; transfer failed: %w", res, err)
+				return fmt.Errorf("precondition %s: %s; transfer failed: %w", c.Name, res, err)
 			}
 			// The view is stale after an election: read it again and
 			// evaluate every precondition on the new one.

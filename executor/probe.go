@@ -8,7 +8,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
 )
 
 // probeOutcome is what resume learns about an in-doubt action.
@@ -21,31 +24,30 @@ const (
 )
 
 // probe re-checks an action whose intent was journalled without its
-// completion, using the action's own evidence. It never guesses: when the
+// completion, using the action's own evidence: the strategy its catalog
+// entry names (lang.Probe), registered below. It never guesses: when the
 // evidence cannot settle it, the answer is probeUnknown.
 func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 	act := n.step.Action
-	if act.Type == "terraform_apply" {
-		r.fillTerraformScope()
+	spec := lang.ActionSpecs[act.Type]
+	if spec == nil || probeImpls[spec.Probe] == nil {
+		return probeUnknown, "no probe for action " + act.Type
 	}
-	args, err := r.evalArgs(n, act.Args)
+	args, err := r.argsFor(n, spec)
 	if err != nil {
 		return probeUnknown, "cannot evaluate the action's arguments: " + err.Error()
 	}
-	switch act.Type {
-	case "sleep", "approval":
-		return probeRedo, "harmless to repeat"
-	case "terraform_apply":
+	return probeImpls[spec.Probe](r, ctx, n, spec, args)
+}
+
+func init() {
+	implementProbe(lang.ProbeRepeat, func(_ *runner, _ context.Context, _ *node, spec *lang.ActionSpec, _ map[string]cty.Value) (probeOutcome, string) {
+		return probeRedo, firstNonEmpty(spec.RepeatSafe, "harmless to repeat")
+	})
+	implementProbe(lang.ProbeTerraformPlan, func(r *runner, ctx context.Context, n *node, _ *lang.ActionSpec, args map[string]cty.Value) (probeOutcome, string) {
 		return r.probeTerraform(ctx, n, args)
-	case "nomad_snapshot_save":
-		return probeRedo, "a snapshot is written atomically; taking it again is harmless"
-	case "nomad_node_drain":
-		// The drain action itself notices a drain already under way or
-		// completed by this instance and only waits for it.
-		return probeRedo, "the drain action resumes an existing drain instead of starting a new one"
-	case "nomad_raft_transfer_leadership":
-		return probeRedo, "transferring leadership again is harmless"
-	case "exec":
+	})
+	implementProbe(lang.ProbeCheckCommand, func(r *runner, ctx context.Context, n *node, _ *lang.ActionSpec, args map[string]cty.Value) (probeOutcome, string) {
 		if err := r.waitLeftover(ctx, n); err != nil {
 			return probeUnknown, err.Error()
 		}
@@ -56,19 +58,12 @@ func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 		if len(check) == 0 {
 			return probeUnknown, "the exec command may or may not have run and the action has no check command to tell"
 		}
-		if _, _, err := r.runCommand(ctx, n, "check", check, nil, 0); err != nil {
+		if _, _, err := r.runCommand(ctx, n, cmdCheck, check, nil, 0); err != nil {
 			return probeRedo, "check command failed (effect not in place): " + firstLine(err.Error())
 		}
 		return probeDone, "check command exited 0 (effect already in place)"
-	}
-	if out, why, ok := r.probeCluster(ctx, n, args); ok {
-		return out, why
-	}
-	if r.cfg.Cluster == nil {
-		return probeUnknown, "no cluster to probe"
-	}
-	switch act.Type {
-	case "nomad_node_eligibility":
+	})
+	implementProbe(lang.ProbeNodeEligibility, withCluster(func(r *runner, ctx context.Context, n *node, _ *lang.ActionSpec, args map[string]cty.Value) (probeOutcome, string) {
 		id, name, err := r.nodeID(ctx, n, args["node"])
 		if err != nil {
 			return probeUnknown, err.Error()
@@ -85,34 +80,81 @@ func (r *runner) probe(ctx context.Context, n *node) (probeOutcome, string) {
 			return probeDone, fmt.Sprintf("node %s is already %s", name, want)
 		}
 		return probeRedo, fmt.Sprintf("node %s is %s", name, nd.Eligibility)
-	case "nomad_raft_remove_peer", "nomad_server_force_leave":
-		t, err := r.targetArg(n, args["server"])
+	}))
+	implementProbe(lang.ProbeRaftPeer, withCluster(func(r *runner, ctx context.Context, n *node, spec *lang.ActionSpec, args map[string]cty.Value) (probeOutcome, string) {
+		if spec.Cluster == lang.ClusterConsulServers {
+			ref, present, err := r.consulPeer(ctx, n, args[spec.TargetAttr])
+			if err != nil {
+				return probeUnknown, err.Error()
+			}
+			if present {
+				return probeRedo, "consul server " + ref + " is still a Raft peer"
+			}
+			return probeDone, "consul server " + ref + " is no longer a Raft peer"
+		}
+		s, found, err := r.nomadServer(ctx, n, args[spec.TargetAttr])
 		if err != nil {
 			return probeUnknown, err.Error()
 		}
-		v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: true})
+		if !found || !s.InRaft {
+			return probeDone, "the server is no longer a Raft peer"
+		}
+		return probeRedo, "the server is still a Raft peer"
+	}))
+	implementProbe(lang.ProbeGossipMember, withCluster(func(r *runner, ctx context.Context, n *node, spec *lang.ActionSpec, args map[string]cty.Value) (probeOutcome, string) {
+		s, found, err := r.nomadServer(ctx, n, args[spec.TargetAttr])
 		if err != nil {
 			return probeUnknown, err.Error()
-		}
-		var s cluster.Server
-		found := false
-		for _, ref := range []string{t.ID, t.Name, t.Address} {
-			if s, found = v.Nomad.Raft.Find(ref); found {
-				break
-			}
-		}
-		if act.Type == "nomad_raft_remove_peer" {
-			if !found || !s.InRaft {
-				return probeDone, "the server is no longer a Raft peer"
-			}
-			return probeRedo, "the server is still a Raft peer"
 		}
 		if !found || s.Status == "left" {
 			return probeDone, "the server has left the gossip pool"
 		}
 		return probeRedo, "the server is still a gossip member (" + s.Status + ")"
+	}))
+	implementProbe(lang.ProbeJobInPlace, withCluster(func(r *runner, ctx context.Context, _ *node, _ *lang.ActionSpec, args map[string]cty.Value) (probeOutcome, string) {
+		job, err := r.parseJobArg(ctx, args)
+		if err != nil {
+			return probeUnknown, err.Error()
+		}
+		in, version, err := r.cfg.Cluster.JobInPlace(ctx, job)
+		if err != nil {
+			return probeUnknown, err.Error()
+		}
+		if in {
+			return probeDone, fmt.Sprintf("job %s already runs as planned (version %d)", *job.ID, version)
+		}
+		return probeRedo, "job " + *job.ID + " differs from the jobspec: the registration did not happen"
+	}))
+}
+
+// withCluster is a probe that reads the cluster: without a cluster client
+// it cannot tell.
+func withCluster(f probeFunc) probeFunc {
+	return func(r *runner, ctx context.Context, n *node, spec *lang.ActionSpec, args map[string]cty.Value) (probeOutcome, string) {
+		if r.cfg.Cluster == nil {
+			return probeUnknown, "no cluster to probe"
+		}
+		return f(r, ctx, n, spec, args)
 	}
-	return probeUnknown, "no probe for action " + act.Type
+}
+
+// nomadServer finds the Nomad server an argument (else the target) names
+// in a fresh read of the servers.
+func (r *runner) nomadServer(ctx context.Context, n *node, v cty.Value) (cluster.Server, bool, error) {
+	t, err := r.targetArg(n, v)
+	if err != nil {
+		return cluster.Server{}, false, err
+	}
+	view, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: true})
+	if err != nil {
+		return cluster.Server{}, false, err
+	}
+	for _, ref := range []string{t.ID, t.Name, t.Address} {
+		if s, found := view.Nomad.Raft.Find(ref); found {
+			return s, true, nil
+		}
+	}
+	return cluster.Server{}, false, nil
 }
 
 func firstLine(s string) string {

@@ -51,16 +51,16 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 		}
 		return "", err
 	}
-	if r.cfg.Cluster == nil && c.Name != checks.HTTPCheck {
+	spec := lang.CheckSpecs[c.Name]
+	if spec == nil {
+		return "", fmt.Errorf("there is no check named %q", c.Name)
+	}
+	if r.cfg.Cluster == nil && spec.Wait.Kind != lang.WaitProbe {
 		return "", errors.New("no cluster is configured")
 	}
 	// A node's record must have changed after the wait began for a check
 	// that asks (node_version): an old record cannot pass.
 	args.Since = started
-	spec := lang.CheckSpecs[c.Name]
-	if spec == nil {
-		return "", fmt.Errorf("there is no check named %q", c.Name)
-	}
 	switch spec.Wait.Kind {
 	case lang.WaitNode, lang.WaitNodeAllocs:
 		if id, ok := r.waitNodeID(wctx, n, args); ok {
@@ -95,7 +95,7 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 	if spec.Wait.Stable {
 		// A server that came back is only done once autopilot itself
 		// counts it stable: healthy for server_stabilization_time.
-		if st := r.stabilization(wctx, n.target().Kind == lang.TargetConsulServer); st > settle {
+		if st := r.stabilization(wctx, checks.ClusterOf(spec, args, n.target()) == lang.ClusterConsulServers); st > settle {
 			settle = st
 		}
 	}
@@ -121,7 +121,7 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string
 			} else {
 				res = checks.Eval(c.Name, args, n.target(), v)
 				if spec.Wait.Stable {
-					hear.read(args, n.target(), v, time.Now())
+					hear.read(c.Name, args, n.target(), v, time.Now())
 				}
 			}
 		}
@@ -319,8 +319,8 @@ type contactWatch struct {
 // read records one view: a leader (or a server without a LastContact) is
 // heard at once; a follower when its LastContact differs from the last
 // read's. A read without the server forgets the last value.
-func (w *contactWatch) read(a checks.Args, t checks.Target, v *cluster.View, now time.Time) {
-	s, ok := checks.ServerOf(a, t, v)
+func (w *contactWatch) read(name string, a checks.Args, t checks.Target, v *cluster.View, now time.Time) {
+	s, ok := checks.ServerOf(name, a, t, v)
 	switch {
 	case !ok:
 		w.last = ""

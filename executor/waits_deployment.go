@@ -8,6 +8,7 @@ import (
 
 	"github.com/nrun-dev/nrun/checks"
 	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
 )
 
 // This file is the deployment_successful and deployment_canaries_healthy
@@ -27,6 +28,7 @@ func (r *runner) waitDeployment(ctx context.Context, name string, a checks.Args,
 		return fmt.Errorf("%s needs a job argument", name)
 	}
 	ref := cluster.JobRef{ID: job, Namespace: a.Namespace}
+	canaries := lang.CheckSpecs[name] != nil && lang.CheckSpecs[name].Wait.Canaries
 	version, err := r.deployedVersion(ctx, ref)
 	if err != nil {
 		return err
@@ -35,7 +37,7 @@ func (r *runner) waitDeployment(ctx context.Context, name string, a checks.Args,
 		d := &cluster.Deployment{ID: s.ID, Status: s.Status, StatusDescription: s.Description, JobVersion: s.JobVersion, Groups: s.Groups}
 		obs := checks.DeploymentObserved(job, version, d)
 		res := checks.CanariesHealthy(obs, version, d)
-		if name == "deployment_successful" {
+		if !canaries {
 			res.OK = s.Status == "successful"
 			if !res.OK && res.Reason == "" {
 				res.Reason = "the deployment has not finished: " + s.Description
@@ -44,7 +46,7 @@ func (r *runner) waitDeployment(ctx context.Context, name string, a checks.Args,
 		res.Name = name
 		observe(res)
 	}
-	if name == "deployment_canaries_healthy" {
+	if canaries {
 		// WatchDeployment returns once the canaries are healthy and wait
 		// for promotion, or the deployment succeeded.
 		_, err = r.cfg.Cluster.WatchDeployment(ctx, ref, version, onUpdate)
@@ -98,7 +100,9 @@ var journaledRE = regexp.MustCompile(`^(?:probe: )?(?:registered job (\S+) versi
 // resumed wait must still follow the registered version's deployment.
 func (r *runner) journaledVersion(job string) (uint64, bool) {
 	for _, n := range r.order {
-		if n.step == nil || n.step.Action == nil || n.step.Action.Type != "nomad_job_run" || n.state == nil {
+		// Only a job registration writes these details (jobRun and its
+		// probe), so the pattern alone picks them out.
+		if n.step == nil || n.step.Action == nil || n.state == nil {
 			continue
 		}
 		m := journaledRE.FindStringSubmatch(n.state.Detail)

@@ -39,7 +39,7 @@ func TestContactWatch(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var w contactWatch
 			for i, v := range tc.reads {
-				w.read(checks.Args{}, target, v, t0.Add(time.Duration(i)*time.Second))
+				w.read(lang.CheckServerHealthy, checks.Args{}, target, v, t0.Add(time.Duration(i)*time.Second))
 				if got := w.since(t0); got != tc.want[i] {
 					t.Fatalf("read %d: heard = %v, want %v", i, got, tc.want[i])
 				}

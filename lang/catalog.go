@@ -5,18 +5,27 @@ import (
 	"time"
 )
 
-// The catalog: every action, check and data source is declared once, in
-// its own file (catalog_action_NAME.go, catalog_check_NAME.go), with every
-// fact the rest of nrun needs about it: its schema, the cluster it belongs
-// to, the kinds of target it takes, its effect, the API capabilities it
-// reads and writes with, how resume probes it and how a wait on it waits.
-// lang builds its schemas from the catalog; the planner's safety analysis,
-// the executor's dispatch and the views' labels read these facts, and
-// nothing outside the catalog files switches on an entry's name.
+// The catalog: every action and check is declared once, in its own file
+// (catalog_action_NAME.go, catalog_check_NAME.go), with every fact the
+// rest of nrun needs about it: its schema, the cluster it belongs to, the
+// kinds of target it takes, its effect (whose plan glyph is in
+// effects.go), the API capabilities it reads and writes with, how resume
+// probes it, how a wait on it waits, what plan previews of it. lang builds
+// its schemas from the catalog; the planner's safety analysis and
+// previews, the executor's dispatch, the checks' cluster and the views'
+// glyphs read these facts, and nothing outside the catalog files decides
+// on an entry's name (TestNoNameSwitches). A data source's cluster is in
+// catalog_data.go, its filters in types.data.go.
 //
-// Adding a check is one catalog file (its entry) plus its evaluator in
-// package checks, registered against the entry; TestCatalogComplete there
-// and in the executor hold every entry to exactly one implementation.
+// Adding an action is its catalog file plus its implementation in the
+// executor, registered against the entry with implementAction (and, for
+// a new lang.Probe, that strategy with implementProbe). Adding a check is
+// its catalog file plus its evaluator in package checks, registered with
+// evaluates. TestCatalogComplete (executor) and
+// TestEvaluatorsCompleteAgainstCatalog (checks) hold every entry to
+// exactly one implementation; a new fact a consumer needs is a field
+// here, not a comparison with a name. LANGUAGE.md's catalog sections are
+// generated: go test ./lang -run TestLanguageDoc -update.
 
 // Cluster is the part of the estate an action or check belongs to: what
 // it disrupts, or what it reads. A precondition or wait counts toward a
@@ -148,6 +157,10 @@ type WaitStrategy struct {
 	// Stable: the check holds only once autopilot counts the server stable
 	// (server_stabilization_time) and is seen hearing from it.
 	Stable bool
+	// Canaries (WaitDeployment): the wait holds once the deployment's
+	// canaries are healthy and wait for promotion, not only once the
+	// deployment is done.
+	Canaries bool
 }
 
 // Guarantee is what a passing check proves to the safety analysis.

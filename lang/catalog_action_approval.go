@@ -12,9 +12,11 @@ func init() {
 		Attrs: []AttrSpec{
 			{Name: "message", Type: cty.String, Required: true, Doc: "What the operator is asked to confirm."},
 		},
-		Cluster: ClusterNone,
-		Reads:   nil,
-		Writes:  nil,
-		Probe:   ProbeRepeat,
+		Cluster:    ClusterNone,
+		Reads:      nil,
+		Writes:     nil,
+		Probe:      ProbeRepeat,
+		RepeatSafe: "the approval asks again unless it was given",
+		Local:      true,
 	})
 }

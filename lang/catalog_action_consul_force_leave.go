@@ -13,10 +13,11 @@ func init() {
 			{Name: "node", Type: cty.DynamicPseudoType, Objects: consulNodeObjects, Doc: "The Consul node: a Consul server, Nomad server or Nomad node object, or a node name. Defaults to the step's target."},
 			{Name: "prune", Type: cty.Bool, Doc: "Also remove it from the member list (-prune). Default false."},
 		},
-		Cluster: ClusterConsulServers,
-		Targets: []TargetKind{TargetConsulServer, TargetNomadServer, TargetNomadNode},
-		Reads:   consulCap("node:read"),
-		Writes:  consulCap("operator:write"),
-		Probe:   ProbeRepeat,
+		Cluster:    ClusterConsulServers,
+		Targets:    []TargetKind{TargetConsulServer, TargetNomadServer, TargetNomadNode},
+		Reads:      consulCap("node:read"),
+		Writes:     consulCap("operator:write"),
+		Probe:      ProbeRepeat,
+		RepeatSafe: "the force-leave reads the member list first and sends nothing when the node has already left",
 	})
 }

@@ -15,10 +15,11 @@ func init() {
 			{Name: "enable", Type: cty.Bool, Doc: "true to enter maintenance, false to leave it. Default true."},
 			{Name: "reason", Type: cty.String, Doc: "Reason recorded with the maintenance flag."},
 		},
-		Cluster: ClusterConsulServers,
-		Targets: []TargetKind{TargetConsulServer, TargetNomadServer, TargetNomadNode},
-		Reads:   consulCap("agent:read", "node:read"),
-		Writes:  consulCap("node:write"),
-		Probe:   ProbeRepeat,
+		Cluster:    ClusterConsulServers,
+		Targets:    []TargetKind{TargetConsulServer, TargetNomadServer, TargetNomadNode},
+		Reads:      consulCap("agent:read", "node:read"),
+		Writes:     consulCap("node:write"),
+		Probe:      ProbeRepeat,
+		RepeatSafe: "setting maintenance reads the agent's maintenance check first and sends nothing when it already matches",
 	})
 }

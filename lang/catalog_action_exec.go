@@ -21,5 +21,7 @@ func init() {
 		Reads:          nil,
 		Writes:         nil,
 		Probe:          ProbeCheckCommand,
+		Local:          true,
+		Output:         true,
 	})
 }

@@ -13,10 +13,11 @@ func init() {
 			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
 			{Name: "groups", Type: cty.List(cty.String), Doc: "Promote only these task groups. Default: all."},
 		},
-		Cluster: ClusterNomadClients,
-		Targets: []TargetKind{TargetJob},
-		Reads:   nomadCap("namespace:read-job"),
-		Writes:  nomadCap("namespace:submit-job"),
-		Probe:   ProbeRepeat,
+		Cluster:    ClusterNomadClients,
+		Targets:    []TargetKind{TargetJob},
+		Reads:      nomadCap("namespace:read-job"),
+		Writes:     nomadCap("namespace:submit-job"),
+		Probe:      ProbeRepeat,
+		RepeatSafe: "the promotion waits for the current version's deployment and sends nothing when it is already promoted or successful",
 	})
 }

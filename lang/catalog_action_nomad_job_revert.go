@@ -13,10 +13,11 @@ func init() {
 			{Name: "job", Type: cty.String, Required: true, Doc: "The job ID."},
 			{Name: "version", Type: cty.Number, Required: true, Doc: "The job version to revert to.", check: checkWholeNonNegative},
 		},
-		Cluster: ClusterNomadClients,
-		Targets: []TargetKind{TargetJob},
-		Reads:   nomadCap("namespace:read-job"),
-		Writes:  nomadCap("namespace:submit-job"),
-		Probe:   ProbeRepeat,
+		Cluster:    ClusterNomadClients,
+		Targets:    []TargetKind{TargetJob},
+		Reads:      nomadCap("namespace:read-job"),
+		Writes:     nomadCap("namespace:submit-job"),
+		Probe:      ProbeRepeat,
+		RepeatSafe: "the revert reads the job first and sends nothing when it already runs that version's definition",
 	})
 }

@@ -19,5 +19,6 @@ func init() {
 		Reads:   nomadCap("namespace:read-job", "namespace:parse-job"),
 		Writes:  nomadCap("namespace:submit-job"),
 		Probe:   ProbeJobInPlace,
+		Preview: PreviewJob,
 	})
 }

@@ -15,10 +15,11 @@ func init() {
 			{Name: "ignore_system_jobs", Type: cty.Bool, Doc: "Leave system jobs running on the node. Default false."},
 			{Name: "force", Type: cty.Bool, Doc: "Stop allocations at once instead of migrating them. Default false."},
 		},
-		Cluster: ClusterNomadClients,
-		Targets: []TargetKind{TargetNomadNode},
-		Reads:   nomadCap("node:read"),
-		Writes:  nomadCap("node:write"),
-		Probe:   ProbeRepeat,
+		Cluster:    ClusterNomadClients,
+		Targets:    []TargetKind{TargetNomadNode},
+		Reads:      nomadCap("node:read"),
+		Writes:     nomadCap("node:write"),
+		Probe:      ProbeRepeat,
+		RepeatSafe: "the drain action resumes an existing drain instead of starting a new one",
 	})
 }

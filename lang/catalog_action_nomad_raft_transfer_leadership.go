@@ -18,5 +18,6 @@ func init() {
 		Reads:          nomadCap("operator:read"),
 		Writes:         nomadCap("management"),
 		Probe:          ProbeRepeat,
+		RepeatSafe:     "transferring leadership again is harmless",
 	})
 }

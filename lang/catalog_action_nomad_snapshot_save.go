@@ -12,9 +12,10 @@ func init() {
 		Attrs: []AttrSpec{
 			{Name: "path", Type: cty.String, Required: true, Doc: "Where to write the snapshot, relative to the runbook directory."},
 		},
-		Cluster: ClusterNomadServers,
-		Reads:   nomadCap("management"),
-		Writes:  nil,
-		Probe:   ProbeRepeat,
+		Cluster:    ClusterNomadServers,
+		Reads:      nomadCap("management"),
+		Writes:     nil,
+		Probe:      ProbeRepeat,
+		RepeatSafe: "a snapshot is written atomically; taking it again is harmless",
 	})
 }

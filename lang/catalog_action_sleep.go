@@ -12,9 +12,11 @@ func init() {
 		Attrs: []AttrSpec{
 			{Name: "duration", Type: cty.String, Required: true, Duration: true, Doc: "How long to sleep."},
 		},
-		Cluster: ClusterNone,
-		Reads:   nil,
-		Writes:  nil,
-		Probe:   ProbeRepeat,
+		Cluster:    ClusterNone,
+		Reads:      nil,
+		Writes:     nil,
+		Probe:      ProbeRepeat,
+		RepeatSafe: "sleeping again is harmless",
+		Local:      true,
 	})
 }

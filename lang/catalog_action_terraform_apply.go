@@ -30,5 +30,6 @@ func init() {
 		Reads:   nil,
 		Writes:  nil,
 		Probe:   ProbeTerraformPlan,
+		Preview: PreviewTerraform,
 	})
 }

@@ -18,6 +18,6 @@ func init() {
 		},
 		Cluster: ClusterRule{Default: ClusterNomadClients},
 		Reads:   nomadCap("namespace:read-job"),
-		Wait:    WaitStrategy{Kind: WaitDeployment, Interval: 5 * time.Second},
+		Wait:    WaitStrategy{Kind: WaitDeployment, Canaries: true, Interval: 5 * time.Second},
 	})
 }

@@ -22,5 +22,6 @@ func init() {
 		Writes:  append(nomadCap("management"), consulCap("operator:write")...),
 		Wait:    WaitStrategy{Kind: WaitPoll, Interval: 5 * time.Second},
 		Proves:  []Guarantee{ProvesLeaderNotTarget},
+		Remedy:  RemedyTransferLeadership,
 	})
 }

@@ -17,6 +17,14 @@ func TestCatalogFacts(t *testing.T) {
 		if s.Cluster != ClusterNone && len(s.Reads)+len(s.Writes) == 0 {
 			t.Errorf("action %q acts on %s but declares no ACL capability", name, s.Cluster)
 		}
+		if (s.Probe == ProbeRepeat) != (s.RepeatSafe != "") {
+			t.Errorf("action %q: probe %q, RepeatSafe %q: an action probed by repeating it says why that is harmless, and only such an action", name, s.Probe, s.RepeatSafe)
+		}
+		for _, e := range append([]Effect{s.Effect}, DeclarableEffects...) {
+			if _, ok := effectGlyphs[e]; !ok {
+				t.Errorf("action %q: effect %q has no glyph in effectGlyphs", name, e)
+			}
+		}
 		if s.Target != TargetNone && !s.Accepts(s.Target) {
 			t.Errorf("action %q: its target kind %s is not among its step targets %v", name, s.Target, s.Targets)
 		}
@@ -30,6 +38,16 @@ func TestCatalogFacts(t *testing.T) {
 		}
 		if s.Cluster.Attr != "" && s.Attr(s.Cluster.Attr) == nil {
 			t.Errorf("check %q: its cluster argument %q is not in its schema", name, s.Cluster.Attr)
+		}
+	}
+}
+
+// TestDataSourceClusters: every data source type says which cluster it
+// reads.
+func TestDataSourceClusters(t *testing.T) {
+	for _, dt := range DataSourceTypes {
+		if dt.Cluster() == ClusterNone {
+			t.Errorf("data source %q has no cluster in dataClusters", dt)
 		}
 	}
 }

@@ -219,6 +219,9 @@ func waitDoc(w WaitStrategy) string {
 	if w.Stable {
 		s += ", and until autopilot counts the server stable"
 	}
+	if w.Canaries {
+		s += ", holds once the canaries are healthy and wait for promotion"
+	}
 	return s
 }
 

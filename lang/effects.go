@@ -23,6 +23,40 @@ const (
 	EffectCreate      Effect = "create"      // terraform_apply (creates/destroys declared)
 )
 
+// effectGlyphs is each effect's sign in the plan, as terraform's + ~ -:
+// '=' reads or checks only, '~' changes the target in place, '-' removes
+// or destroys, '+' creates, '!' drains a client node.
+var effectGlyphs = map[Effect]rune{
+	EffectNone:        '=',
+	EffectSnapshot:    '=',
+	EffectRestart:     '~',
+	EffectStop:        '~',
+	EffectStart:       '~',
+	EffectEligibility: '~',
+	EffectMaintenance: '~',
+	EffectLeadership:  '~',
+	EffectJob:         '~',
+	EffectDestroy:     '-',
+	EffectLeave:       '-',
+	EffectRemovePeer:  '-',
+	EffectCreate:      '+',
+	EffectDrain:       '!',
+}
+
+// Glyph is the effect's sign in the plan; an effect not declared here
+// reads as '='.
+func (e Effect) Glyph() rune {
+	if g, ok := effectGlyphs[e]; ok {
+		return g
+	}
+	return '='
+}
+
+// Effects returns every effect, sorted.
+func Effects() []Effect {
+	return sortedKeys(effectGlyphs)
+}
+
 // DeclarableEffects are the effects an exec action may declare.
 var DeclarableEffects = []Effect{EffectNone, EffectRestart, EffectStop, EffectStart, EffectDestroy}
 

@@ -74,6 +74,54 @@ type ActionSpec struct {
 	Reads, Writes []Capability
 	// Probe is how resume settles an in-doubt run of the action.
 	Probe Probe
+	// RepeatSafe says why running the action again is harmless, as resume
+	// reports it; set when Probe is ProbeRepeat.
+	RepeatSafe string
+	// Local: the action acts only on this machine (or on nothing), so a
+	// runbook of such steps alone needs no cluster.
+	Local bool
+	// Output: the action's standard output is step.NAME.output, so its
+	// arguments can leak a secret there.
+	Output bool
+	// Preview is what nrun plan previews of the action.
+	Preview Preview
+}
+
+// Preview is what nrun plan shows of an action beyond its arguments.
+type Preview string
+
+// Previews.
+const (
+	PreviewNone Preview = ""
+	// PreviewJob: the servers plan the job the action registers
+	// (planner.PreviewJobs); apply refuses it if the job changed since.
+	PreviewJob Preview = "job"
+	// PreviewTerraform: terraform plans the directory the action applies
+	// (planner.PreviewTerraform).
+	PreviewTerraform Preview = "terraform"
+)
+
+// TakesTerraform reports whether the argument a names a terraform
+// directory (terraform.NAME), whose outputs the scope must hold before
+// the action's arguments are evaluated.
+func (a *AttrSpec) TakesTerraform() bool {
+	for _, t := range a.Objects {
+		if t.Equals(TerraformType) {
+			return true
+		}
+	}
+	return false
+}
+
+// TakesTerraform reports whether any of the action's arguments names a
+// terraform directory.
+func (s *ActionSpec) TakesTerraform() bool {
+	for i := range s.Attrs {
+		if s.Attrs[i].TakesTerraform() {
+			return true
+		}
+	}
+	return false
 }
 
 // Accepts reports whether the action can act on a target of kind k.
@@ -118,12 +166,12 @@ var CreatesType = cty.ObjectWithOptionalAttrs(map[string]cty.Type{
 // ActionTypes returns every action type name, sorted.
 func ActionTypes() []string { return sortedKeys(ActionSpecs) }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	return keys
 }
 

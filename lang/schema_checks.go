@@ -25,7 +25,21 @@ type CheckSpec struct {
 	Wait WaitStrategy
 	// Proves is what the check, passing, proves to the safety analysis.
 	Proves []Guarantee
+	// Remedy is what a failing precondition may do to make itself hold,
+	// when its arguments ask for it.
+	Remedy Remedy
 }
+
+// Remedy is what a failing precondition does before it fails the step.
+type Remedy string
+
+// Remedies.
+const (
+	RemedyNone Remedy = ""
+	// RemedyTransferLeadership: with transfer = true, leadership moves to
+	// another voter and the preconditions are read again.
+	RemedyTransferLeadership Remedy = "transfer-leadership"
+)
 
 // Has reports whether the check proves g.
 func (s *CheckSpec) Has(g Guarantee) bool {

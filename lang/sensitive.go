@@ -60,7 +60,7 @@ func NewSensitivity(rb *Runbook) *Sensitivity {
 // step.OUTER.step.INNER.output reaches the output.
 func (s *Sensitivity) markSteps(st *Step) bool {
 	changed := false
-	if a := st.Action; a != nil && a.Type == "exec" && !s.steps[st.Name] {
+	if a := st.Action; a != nil && a.Spec() != nil && a.Spec().Output && !s.steps[st.Name] {
 		for _, name := range []string{"command", "check", "env"} {
 			if at, ok := a.Args[name]; ok && s.Uses(at.Expr) {
 				s.steps[st.Name] = true

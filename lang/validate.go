@@ -552,7 +552,7 @@ func (v *validator) stepBody(st *Step, ei eachInfo) {
 					continue
 				}
 				val := eval(attr.Expr, *as)
-				if a.Type == "terraform_apply" && attr.Name == "terraform" {
+				if as.TakesTerraform() {
 					v.terraformName(attr, val)
 				}
 			}

@@ -4,7 +4,7 @@ import "github.com/nrun-dev/nrun/lang"
 
 // NeedsCluster reports whether rb reads or changes a cluster at all: it
 // has a nomad or consul block, a data source, a named check (precondition
-// or wait) or an action other than exec, sleep and approval. A runbook
+// or wait) or an action the catalog does not mark Local. A runbook
 // that needs none is planned and applied without reading one, so plan and
 // apply agree (a saved plan records no cluster fingerprint that apply
 // would have to match) and neither needs NOMAD_ADDR. nrun plan and nrun
@@ -26,9 +26,7 @@ func NeedsCluster(rb *lang.Runbook) bool {
 			return true
 		}
 		if st.Action != nil {
-			switch st.Action.Type {
-			case "exec", "sleep", "approval":
-			default:
+			if spec := lang.ActionSpecs[st.Action.Type]; spec == nil || !spec.Local {
 				return true
 			}
 		}

@@ -209,21 +209,9 @@ const (
 	GlyphDrain Glyph = '!'
 )
 
-// GlyphOf returns the glyph of an action effect.
-func GlyphOf(e lang.Effect) Glyph {
-	switch e {
-	case lang.EffectDrain:
-		return GlyphDrain
-	case lang.EffectDestroy, lang.EffectLeave, lang.EffectRemovePeer:
-		return GlyphRemove
-	case lang.EffectCreate:
-		return GlyphCreate
-	case lang.EffectRestart, lang.EffectStop, lang.EffectStart, lang.EffectEligibility,
-		lang.EffectMaintenance, lang.EffectLeadership, lang.EffectJob:
-		return GlyphChange
-	}
-	return GlyphRead
-}
+// GlyphOf returns the glyph of an action effect: the catalog's
+// (lang.Effect.Glyph), so the plan and the views cannot disagree on it.
+func GlyphOf(e lang.Effect) Glyph { return Glyph(e.Glyph()) }
 
 // String returns the glyph as a one-character string.
 func (g Glyph) String() string {

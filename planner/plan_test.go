@@ -615,3 +615,14 @@ step "a" {
 	}
 	return p
 }
+
+// TestGlyphOfCatalog: every effect's glyph in the catalog is one the plan
+// and the views know.
+func TestGlyphOfCatalog(t *testing.T) {
+	known := map[Glyph]bool{GlyphRead: true, GlyphChange: true, GlyphRemove: true, GlyphCreate: true, GlyphDrain: true}
+	for _, e := range lang.Effects() {
+		if !known[GlyphOf(e)] {
+			t.Errorf("effect %q: glyph %q is not a planner Glyph", e, GlyphOf(e))
+		}
+	}
+}

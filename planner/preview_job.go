@@ -169,7 +169,7 @@ func PreviewJobs(ctx context.Context, p *Plan, c *cview.Client, baseDir string) 
 		return nil
 	}
 	for _, in := range p.Instances {
-		if in.Action == nil || in.Action.Type != "nomad_job_run" {
+		if in.Action == nil || actionPreview(in.Action.Type) != lang.PreviewJob {
 			continue
 		}
 		ji := p.jobRuns[in.Addr.String()]

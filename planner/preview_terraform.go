@@ -124,7 +124,7 @@ func PreviewTerraform(ctx context.Context, rb *lang.Runbook, inputs map[string]c
 	}
 	var todo []*Instance
 	for _, in := range p.Instances {
-		if in.Action != nil && in.Action.Type == "terraform_apply" {
+		if in.Action != nil && actionPreview(in.Action.Type) == lang.PreviewTerraform {
 			todo = append(todo, in)
 		}
 	}

@@ -119,10 +119,10 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 	}
 	nodeData := false
 	for _, d := range rb.Data {
-		switch d.Type {
-		case lang.DataConsulServers:
+		switch d.Type.Cluster() {
+		case lang.ClusterConsulServers:
 			opts.Consul = true
-		case lang.DataNomadNodes:
+		case lang.ClusterNomadClients:
 			nodeData = true
 			opts.NodeFilters = append(opts.NodeFilters, filters[d.Addr()].node)
 		}
@@ -167,7 +167,7 @@ func SnapshotOptionsFor(rb *lang.Runbook, inputs map[string]cty.Value) (cview.Sn
 			if spec := lang.CheckSpecs[c.Name]; spec != nil && spec.Target == lang.TargetNomadNode && !nodeRefCovered(st, exprOf(c.Args[spec.TargetAttr])) {
 				allNodes = true
 			}
-			if c.Name == "consul_maintenance" {
+			if spec := lang.CheckSpecs[c.Name]; spec != nil && spec.Cluster.Default == lang.ClusterConsulServers {
 				opts.Consul = true
 			}
 			if a := c.Args["cluster"]; a != nil {

@@ -526,7 +526,7 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 			r.jobKeys[r.jobKey(target.Name)] = true
 		}
 		in.Action = act
-		if st.Action.Type == "nomad_job_run" {
+		if actionPreview(st.Action.Type) == lang.PreviewJob {
 			r.recordJobRun(in, st.Action, ctx)
 		}
 		in.Glyph = GlyphOf(act.Effect)
@@ -741,7 +741,7 @@ func (r *resolver) check(c *lang.Check, ctx *hcl.EvalContext, target checks.Targ
 			now.Observed = res.Observed
 			if res.OK {
 				now.Status = CheckOK
-			} else if c.Name == "leader_not_target" && args.Transfer {
+			} else if remedyOf(c.Name) == lang.RemedyTransferLeadership && args.Transfer {
 				now.Status, now.Reason = CheckHandled, "leadership is transferred to another voter before the action"
 			} else {
 				now.Status, now.Reason = CheckBlocked, res.Reason
