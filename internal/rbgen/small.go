@@ -101,6 +101,11 @@ func (g *smallGen) inventory() {
 			Datacenter: "dc1", NodePool: "default", Meta: map[string]string{"capacity": fmt.Sprint(capacity)},
 			Status: "ready", Eligibility: "eligible", Version: "1.9.4", ModifyIndex: uint64(100 + i),
 			Allocs: cluster.AllocCount{NonTerminal: allocs},
+			// The same capacity in the scheduler's terms, one allocation
+			// taking 100 MHz and 100 MB, so the capacity rule and the
+			// model count the same room.
+			Resources: &cluster.Resources{CPU: int64(capacity) * 100, MemoryMB: int64(capacity) * 100,
+				AllocatedCPU: int64(allocs) * 100, AllocatedMemoryMB: int64(allocs) * 100},
 		})
 	}
 	raft := func(s []cluster.Server, leader string) cluster.RaftView {
