@@ -352,7 +352,15 @@ func (u *applyUI) Info(msg string) { u.con.say(u.s.Stderr, "nrun apply: %s\n", m
 // -json), then the question unless -auto-approve or a saved plan says the
 // plan was reviewed already. Without a terminal nobody can answer it.
 func (u *applyUI) Review(ctx context.Context, p *planner.Plan, saved bool) (bool, error) {
-	if !u.a.JSON {
+	if u.stream != nil {
+		// The stream carries the plan that runs and its summary, as
+		// plan -json does, before the run's own messages.
+		ms, err := views.PlanMessages(p, time.Now())
+		if err != nil {
+			return false, err
+		}
+		u.stream.Write(ms...)
+	} else {
 		(views.PlanHuman{Color: stdoutColor(u.s, u.a.NoColor), Apply: u.a.Path}).Plan(u.out, p)
 	}
 	if u.a.AutoApprove || saved {
