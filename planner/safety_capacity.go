@@ -120,6 +120,33 @@ func (s *safety) checkDrainCount(du drainUnit) {
 	}
 }
 
+// createsClients reports whether st is a terraform_apply whose creates
+// adds client nodes, or may (the count is not known).
+func (s *safety) createsClients(st *lang.Step) bool {
+	if st.Action == nil {
+		return false
+	}
+	attr := st.Action.Args["creates"]
+	if attr == nil {
+		return false
+	}
+	v, diags := attr.Expr.Value(s.ctx)
+	if diags.HasErrors() || v.IsNull() {
+		return false
+	}
+	if !v.IsKnown() || !v.CanIterateElements() {
+		return !v.IsKnown()
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, n := it.Element()
+		if k.Type() != cty.String || k.AsString() != "nomad_clients" || n.IsNull() {
+			continue
+		}
+		return !n.IsKnown() || n.Type() == cty.Number && n.AsBigFloat().Sign() > 0
+	}
+	return false
+}
+
 // withResources reports whether every node's resources are known.
 func withResources(nodes []*cview.Node) bool {
 	for _, n := range nodes {
@@ -187,6 +214,17 @@ func (s *safety) checkDrainResources(du drainUnit, units []drainUnit) {
 	mine, ok := s.nodesOf(du.drain.tgt)
 	if !ok || len(mine) == 0 {
 		return
+	}
+	// Clients that an earlier step creates (blue/green) are where the
+	// work goes, and the plan cannot know their resources.
+	for _, e := range s.units {
+		if s.g.Ancestor(e.addr(), du.u.addr()) && s.createsClients(e.step) {
+			s.report(du.u.step, RuleCapacity, hcl.DiagWarning, s.attrRange(du.u.step, "max_parallel"),
+				"Drain capacity not proven",
+				fmt.Sprintf("%s drains nodes after %s creates client nodes, whose resources are not known when the plan is made, so nrun cannot prove that the drained work fits. Check the new clients' size, or wait for them (node_ready) and plan the drain in a run of its own.",
+					du.u.addr(), e.addr()))
+			return
+		}
 	}
 	pools := map[string]*poolOut{}
 	pool := func(name string) *poolOut {

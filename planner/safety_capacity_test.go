@@ -133,3 +133,56 @@ func TestSafetyCapacity(t *testing.T) {
 		})
 	}
 }
+
+// TestSafetyCapacityCreatedClients: when an earlier step creates the
+// clients the work is to move to (blue/green), the plan cannot know their
+// resources: NR-S011 warns that capacity is not proven instead of
+// refusing a pool with no room left in it today.
+func TestSafetyCapacityCreatedClients(t *testing.T) {
+	src := `terraform "fleet" {
+  dir = "infra"
+}
+data "nomad_nodes" "blue" {
+  node_pool = "default"
+}
+step "green" {
+  action "terraform_apply" {
+    terraform = terraform.fleet
+    creates   = { nomad_clients = 2 }
+  }
+}
+step "drain" {
+  for_each     = data.nomad_nodes.blue.by_name
+  max_parallel = 1
+  depends_on   = [step.green]
+  target       = each.value
+  action "nomad_node_drain" { deadline = "30m" }
+  wait "node_drained" { timeout = "40m" }
+}
+`
+	nodes := []cview.Node{capNode("b1", "default", 100, 0), capNode("b2", "default", 100, 0)}
+	rb, diags := lang.Parse(map[string][]byte{"c.nrun.hcl": []byte(src)})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	view := &cview.View{Nomad: &cview.NomadView{Nodes: nodes}}
+	sc, d := NewScope(rb, nil, view)
+	if d.HasErrors() {
+		t.Fatal(d)
+	}
+	g, _ := BuildGraph(rb)
+	_, sd := CheckSafety(rb, g, SafetyOptions{Scope: sc, Nodes: nodes, Plan: true, View: view})
+	var warned bool
+	for _, d := range sd {
+		if RuleOf(d) != RuleCapacity {
+			continue
+		}
+		if d.Severity == hcl.DiagError {
+			t.Errorf("refused: %s", d.Detail)
+		}
+		warned = warned || strings.Contains(d.Detail, "after step.green creates client nodes")
+	}
+	if !warned {
+		t.Errorf("no warning that capacity is not proven: %s", sd)
+	}
+}
