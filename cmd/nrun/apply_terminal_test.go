@@ -368,7 +368,7 @@ step "slow" {
   for_each     = toset(["a", "b"])
   max_parallel = 2
   action "exec" {
-    command = `+holdUntil("release")+`
+    command = ["sh", "-c", "touch running-${each.key}; i=0; until [ -f release ]; do i=$((i+1)); [ $i -lt 3000 ] || exit 1; sleep 0.02; done"]
     effect  = "none"
   }
 }
@@ -382,6 +382,11 @@ step "after" {
 `)
 	tm := startTerminal(t, dir, nil, "apply", "-auto-approve", "main.nrun.hcl")
 	at := tm.waitFor(`⠿ step.slow["b"]`, 0)
+	// Ctrl-C once both commands run: typed while one is being started
+	// (between its fork and its own process group) it would reach that
+	// command too, as it would from a person at that instant.
+	waitFile(t, filepath.Join(dir, "running-a"))
+	waitFile(t, filepath.Join(dir, "running-b"))
 	tm.typeIn("\x03")
 	tm.waitFor("Press Ctrl-C again to stop at once.", at)
 	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
