@@ -50,8 +50,9 @@ type Cluster struct {
 	st     state
 	phases []Phase
 
-	tlsMu sync.Mutex
-	tls   *tls.Config
+	tlsMu   sync.Mutex
+	tls     *tls.Config
+	tlsHTTP *http.Client
 }
 
 // ErrNoSandbox is returned by Open when Root holds no sandbox.

@@ -86,7 +86,12 @@ func (c *Cluster) httpc() (*http.Client, error) {
 	if cfg == nil {
 		return httpClient, nil
 	}
-	return &http.Client{Timeout: httpClient.Timeout, Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}, nil
+	c.tlsMu.Lock()
+	defer c.tlsMu.Unlock()
+	if c.tlsHTTP == nil {
+		c.tlsHTTP = &http.Client{Timeout: httpClient.Timeout, Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+	return c.tlsHTTP, nil
 }
 
 // ServerTLS is the TLS configuration of a listener that stands in for a
