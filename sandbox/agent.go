@@ -190,26 +190,38 @@ func nomadConfig(a *Agent, st *state, servers []*Agent, consulHTTP string) strin
 		}
 		b.WriteString("}\nplugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n")
 	}
+	if st.Secure != nil {
+		b.WriteString(nomadSecureConfig(a, st.Secure))
+	}
 	if consulHTTP != "" {
-		fmt.Fprintf(&b, "consul {\n  address = %s\n}\n", q(consulHTTP))
+		fmt.Fprintf(&b, "consul {\n  address = %s\n", q(consulHTTP))
+		if st.Secure != nil {
+			b.WriteString(nomadConsulSecure(st.Secure))
+		}
+		b.WriteString("}\n")
 	} else {
 		b.WriteString("consul {\n  auto_advertise = false\n  server_auto_join = false\n  client_auto_join = false\n}\n")
 	}
 	return b.String()
 }
 
-func consulArgs(a *Agent, consuls []*Agent, dc string) []string {
+// consulArgs are the arguments of a Consul server. A secure one takes its
+// HTTPS port from its config file (writeConsulSecure), so no -http-port.
+func consulArgs(a *Agent, consuls []*Agent, dc string, secure bool) []string {
 	p := a.Ports
 	args := []string{"agent", "-server",
 		"-bootstrap-expect=" + strconv.Itoa(a.BootstrapExpect),
 		"-node=" + a.Name, "-datacenter=" + dc,
 		"-data-dir=" + a.DataDir(),
 		"-bind=127.0.0.1", "-client=127.0.0.1", "-advertise=127.0.0.1",
-		"-http-port=" + strconv.Itoa(p.HTTP), "-server-port=" + strconv.Itoa(p.RPC),
+		"-server-port=" + strconv.Itoa(p.RPC),
 		"-serf-lan-port=" + strconv.Itoa(p.Serf), "-serf-wan-port=" + strconv.Itoa(p.SerfWAN),
 		"-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1",
 		"-disable-host-node-id", "-retry-interval=1s", "-log-level=info",
 		"-hcl", "performance { raft_multiplier = 1 }",
+	}
+	if !secure {
+		args = append(args, "-http-port="+strconv.Itoa(p.HTTP))
 	}
 	for _, c := range consuls {
 		if c.Name != a.Name {
@@ -221,15 +233,18 @@ func consulArgs(a *Agent, consuls []*Agent, dc string) []string {
 
 // consulClientArgs are the arguments of a Consul client agent that joins
 // the sandbox's Consul servers. Client agents bind no server or WAN port.
-func consulClientArgs(a *Agent, consuls []*Agent, dc string) []string {
+func consulClientArgs(a *Agent, consuls []*Agent, dc string, secure bool) []string {
 	p := a.Ports
 	args := []string{"agent",
 		"-node=" + a.Name, "-datacenter=" + dc,
 		"-data-dir=" + a.DataDir(),
 		"-bind=127.0.0.1", "-client=127.0.0.1", "-advertise=127.0.0.1",
-		"-http-port=" + strconv.Itoa(p.HTTP), "-serf-lan-port=" + strconv.Itoa(p.Serf),
+		"-serf-lan-port=" + strconv.Itoa(p.Serf),
 		"-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1",
 		"-disable-host-node-id", "-retry-interval=1s", "-log-level=info",
+	}
+	if !secure {
+		args = append(args, "-http-port="+strconv.Itoa(p.HTTP))
 	}
 	for _, c := range consuls {
 		args = append(args, "-retry-join=127.0.0.1:"+strconv.Itoa(c.Ports.Serf))

@@ -19,8 +19,18 @@ import (
 // process adds or stops are seen at once. Newest first keeps requests off
 // the servers a migration retires, which are the oldest.
 func (c *Cluster) Balancer() http.Handler {
-	tr := &http.Transport{DisableKeepAlives: true}
+	c.mu.Lock()
+	scheme := c.scheme()
+	cfg, cfgErr := c.tlsConfig()
+	c.mu.Unlock()
+	// In a secure sandbox the balancer presents the CLI certificate to the
+	// servers; the caller's token passes through in its header.
+	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: cfg}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cfgErr != nil {
+			http.Error(w, "nrun sandbox balancer: "+cfgErr.Error(), http.StatusBadGateway)
+			return
+		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -35,7 +45,7 @@ func (c *Cluster) Balancer() http.Handler {
 			}
 			req := r.Clone(r.Context())
 			req.RequestURI = ""
-			req.URL.Scheme, req.URL.Host = "http", a.HTTPAddr()
+			req.URL.Scheme, req.URL.Host = scheme, a.HTTPAddr()
 			req.Body = io.NopCloser(bytes.NewReader(body))
 			resp, err := tr.RoundTrip(req)
 			if err != nil {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,8 @@ type state struct {
 	ServerStabilizationTime time.Duration `json:"server_stabilization_time"`
 	ReadyTimeout            time.Duration `json:"ready_timeout"`
 	Agents                  []*Agent      `json:"agents"`
+	// Secure is set for a sandbox with mutual TLS and ACLs (Spec.Secure).
+	Secure *Secrets `json:"secure,omitempty"`
 }
 
 // Phase is one measured step of Start or of an operation.
@@ -46,6 +49,10 @@ type Cluster struct {
 	mu     sync.Mutex
 	st     state
 	phases []Phase
+
+	tlsMu   sync.Mutex
+	tls     *tls.Config
+	tlsHTTP *http.Client
 }
 
 // ErrNoSandbox is returned by Open when Root holds no sandbox.
@@ -85,7 +92,7 @@ func Start(ctx context.Context, spec Spec) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	for _, d := range []string{"servers", "clients", "consul", "consul-agents", stateFile} {
+	for _, d := range []string{"servers", "clients", "consul", "consul-agents", "tls", stateFile} {
 		if err := os.RemoveAll(filepath.Join(root, d)); err != nil {
 			return nil, err
 		}
@@ -96,6 +103,12 @@ func Start(ctx context.Context, spec Spec) (*Cluster, error) {
 		ConsulVersion:           spec.ConsulVersion,
 		ServerStabilizationTime: spec.ServerStabilizationTime,
 		ReadyTimeout:            spec.ReadyTimeout,
+	}
+	if spec.Secure {
+		c.st.Secure = newSecrets(root)
+		if err := writeCerts(c.st.Secure.TLSDir, spec.Region, spec.Datacenter); err != nil {
+			return nil, fmt.Errorf("sandbox certificates: %w", err)
+		}
 	}
 	if err := c.start(ctx, spec); err != nil {
 		tails := c.logTails(25)
@@ -155,17 +168,43 @@ func (c *Cluster) start(ctx context.Context, spec Spec) error {
 	if err := c.save(); err != nil {
 		return err
 	}
+	// A secure sandbox creates the Consul agents' tokens before any other
+	// agent starts: an agent whose token does not exist yet retries its
+	// registration only after 15s or more.
+	secureConsul := c.st.Secure != nil && spec.ConsulServers > 0
 	for _, a := range c.st.Agents {
+		if secureConsul && a.Kind != ConsulServer {
+			continue
+		}
 		if err := c.spawn(a); err != nil {
 			return err
 		}
 	}
-	c.phase("spawn", t0)
-	if spec.ConsulServers > 0 {
+	if secureConsul {
 		if err := c.waitConsul(ctx); err != nil {
 			return err
 		}
 		c.phase("consul leader", t0)
+		if err := c.setupConsulACL(ctx); err != nil {
+			return err
+		}
+		c.phase("consul acl", t0)
+		for _, a := range c.st.Agents {
+			if a.Kind != ConsulServer {
+				if err := c.spawn(a); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	c.phase("spawn", t0)
+	if spec.ConsulServers > 0 {
+		if !secureConsul {
+			if err := c.waitConsul(ctx); err != nil {
+				return err
+			}
+			c.phase("consul leader", t0)
+		}
 		if err := c.waitConsulAgents(ctx, consulAgents); err != nil {
 			return err
 		}
@@ -177,6 +216,12 @@ func (c *Cluster) start(ctx context.Context, spec Spec) error {
 		return err
 	}
 	c.phase("nomad leader", t0)
+	if c.st.Secure != nil {
+		if err := c.bootstrapNomadACL(ctx); err != nil {
+			return err
+		}
+		c.phase("nomad acl", t0)
+	}
 	if err := c.waitVoters(ctx, c.names(NomadServer)); err != nil {
 		return err
 	}
@@ -243,6 +288,13 @@ func (c *Cluster) Resume(ctx context.Context) error {
 	}
 	if err := c.waitLeader(ctx); err != nil {
 		return c.withTails(err)
+	}
+	// A crash between Start's leader and its bootstrap leaves Nomad's ACLs
+	// not bootstrapped; the management token is in the state already.
+	if c.st.Secure != nil {
+		if err := c.bootstrapNomadACL(ctx); err != nil {
+			return c.withTails(err)
+		}
 	}
 	if err := c.waitVoters(ctx, c.names(NomadServer)); err != nil {
 		return c.withTails(err)
@@ -324,7 +376,8 @@ func (c *Cluster) save() error {
 	if err := os.MkdirAll(c.root, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	// 0600: a secure sandbox's state holds its tokens.
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(c.root, stateFile))
@@ -397,15 +450,23 @@ func (c *Cluster) spawn(a *Agent) error {
 	var args []string
 	switch a.Kind {
 	case ConsulServer:
-		args = consulArgs(a, c.agents(ConsulServer), c.st.Datacenter)
+		args = consulArgs(a, c.agents(ConsulServer), c.st.Datacenter, c.st.Secure != nil)
 	case ConsulClient:
-		args = consulClientArgs(a, c.agents(ConsulServer), c.st.Datacenter)
+		args = consulClientArgs(a, c.agents(ConsulServer), c.st.Datacenter, c.st.Secure != nil)
 	default:
 		cfg := nomadConfig(a, &c.st, c.agents(NomadServer), c.consulFor(a))
-		if err := os.WriteFile(a.configFile(), []byte(cfg), 0o644); err != nil {
+		// 0600: a secure sandbox's config holds Nomad's Consul token.
+		if err := os.WriteFile(a.configFile(), []byte(cfg), 0o600); err != nil {
 			return err
 		}
 		args = []string{"agent", "-config=" + a.configFile()}
+	}
+	if c.st.Secure != nil && (a.Kind == ConsulServer || a.Kind == ConsulClient) {
+		more, err := writeConsulSecure(a, c.st.Secure)
+		if err != nil {
+			return err
+		}
+		args = append(args, more...)
 	}
 	cmd, err := spawn(a, args, c.opts.Detach)
 	if err != nil {
@@ -574,17 +635,29 @@ func (c *Cluster) withTails(err error) error {
 // Env returns the environment that points nomad, consul and nrun at the
 // sandbox, as KEY=value pairs: NOMAD_ADDR (a running server's HTTP API),
 // CONSUL_HTTP_ADDR (a running Consul server's HTTP API, if any),
-// NOMAD_REGION, and NRUN_SANDBOX_DIR.
+// NOMAD_REGION, and NRUN_SANDBOX_DIR. For a secure sandbox the addresses
+// are https, and it adds the CA, the CLI certificate and key, and the
+// management tokens: NOMAD_CACERT, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY,
+// NOMAD_TOKEN, and CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
+// CONSUL_HTTP_TOKEN and CONSUL_HTTP_SSL=true when there is Consul.
 func (c *Cluster) Env() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refresh()
 	env := []string{"NRUN_SANDBOX_DIR=" + c.root, "NOMAD_REGION=" + c.st.Region}
-	if a := c.firstRunning(NomadServer); a != nil {
-		env = append(env, "NOMAD_ADDR=http://"+a.HTTPAddr())
+	nomad, consul := c.firstRunning(NomadServer), c.firstRunning(ConsulServer)
+	if nomad != nil {
+		env = append(env, "NOMAD_ADDR="+c.scheme()+"://"+nomad.HTTPAddr())
 	}
-	if a := c.firstRunning(ConsulServer); a != nil {
-		env = append(env, "CONSUL_HTTP_ADDR="+a.HTTPAddr())
+	if consul != nil {
+		addr := consul.HTTPAddr()
+		if c.st.Secure != nil {
+			addr = "https://" + addr
+		}
+		env = append(env, "CONSUL_HTTP_ADDR="+addr)
+	}
+	if c.st.Secure != nil {
+		env = append(env, c.secureEnv(nomad, consul)...)
 	}
 	sort.Strings(env)
 	return env
@@ -612,7 +685,7 @@ func (c *Cluster) NomadClient() (*api.Client, error) {
 	if a == nil {
 		return nil, errors.New("the sandbox has no Nomad server")
 	}
-	return nomadAPI(a)
+	return c.nomadAPI(a)
 }
 
 // NomadClientFor returns an API client for one named agent (server or
@@ -623,7 +696,7 @@ func (c *Cluster) NomadClientFor(name string) (*api.Client, error) {
 	c.refresh()
 	for _, a := range c.st.Agents {
 		if a.Name == name && (a.Kind == NomadServer || a.Kind == NomadClient) {
-			return nomadAPI(a)
+			return c.nomadAPI(a)
 		}
 	}
 	return nil, fmt.Errorf("no Nomad agent named %q", name)
@@ -631,6 +704,12 @@ func (c *Cluster) NomadClientFor(name string) (*api.Client, error) {
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
-func nomadAPI(a *Agent) (*api.Client, error) {
-	return api.NewClient(&api.Config{Address: "http://" + a.HTTPAddr(), HttpClient: httpClient})
+// nomadAPI is an API client for agent a: plain, or in a secure sandbox
+// with the CLI certificate and the management token.
+func (c *Cluster) nomadAPI(a *Agent) (*api.Client, error) {
+	hc, err := c.httpc()
+	if err != nil {
+		return nil, err
+	}
+	return api.NewClient(&api.Config{Address: c.scheme() + "://" + a.HTTPAddr(), HttpClient: hc, SecretID: c.nomadToken()})
 }

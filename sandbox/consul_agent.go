@@ -70,18 +70,8 @@ func (c *Cluster) removeConsulAgent(a *Agent) error {
 	// can reach the servers after its leave and register the node again,
 	// to stay until the next reconcile; deregister it for certain.
 	if srv := c.firstRunningLive(ConsulServer); srv != nil {
-		body := strings.NewReader(fmt.Sprintf(`{"Node":%q}`, name))
-		req, err := http.NewRequest(http.MethodPut, "http://"+srv.HTTPAddr()+"/v1/catalog/deregister", body)
-		if err != nil {
-			return err
-		}
-		resp, err := httpClient.Do(req)
-		if err != nil {
+		if err := c.consulDo(http.MethodPut, srv, "/v1/catalog/deregister", map[string]string{"Node": name}, nil); err != nil {
 			return fmt.Errorf("deregister Consul node %s: %w", name, err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("deregister Consul node %s: %s", name, resp.Status)
 		}
 	}
 	return nil
@@ -100,7 +90,7 @@ func (c *Cluster) waitConsulAgents(ctx context.Context, names []string) error {
 		}
 		for _, n := range names {
 			var node struct{ Node *struct{ Node string } }
-			if err := consulGet(srv, "/v1/catalog/node/"+url.PathEscape(n), &node); err != nil {
+			if err := c.consulGet(srv, "/v1/catalog/node/"+url.PathEscape(n), &node); err != nil {
 				return false, fmt.Sprintf("%s: %v", srv.Name, err)
 			}
 			if node.Node == nil {

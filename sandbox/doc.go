@@ -47,6 +47,24 @@
 // tasks, executors), and unmount the tmpfs mounts Nomad puts on task
 // directories.
 //
+// Spec.Secure (`nrun sandbox up -secure`) runs the same cluster with
+// mutual TLS and ACLs, as production clusters run: Start writes an ECDSA
+// P-256 CA and one certificate per role into Root/tls (server.REGION.nomad,
+// client.REGION.nomad, server.DC.consul, a Consul client certificate and
+// one for nrun and operators, each also naming localhost and 127.0.0.1);
+// Nomad runs TLS on HTTP and RPC with verify_server_hostname and
+// verify_https_client, Consul runs HTTPS only (on the port plain mode gives
+// HTTP) with verify_incoming and verify_server_hostname; ACLs are on with
+// default deny. Consul's management token is set in its servers' config;
+// once Consul has a leader, nrun creates the Consul agents' token and
+// Nomad's Consul token (service registration), then starts the Nomad
+// agents and bootstraps Nomad's ACLs with a management secret it chose and
+// saved first. Every wait, Status, the balancer and every operation then
+// speak TLS with the CLI certificate and the management tokens. The tokens
+// live in the state file and the agents' configs (mode 0600); Env is the
+// only thing that hands them out. Without Secure nothing of this applies.
+//
 // Use it for tests and demos on one machine. Do not use it to run anything
-// you care about: agents bind to 127.0.0.1 only, with no ACLs and no TLS.
+// you care about: agents bind to 127.0.0.1 only, and a secure sandbox keeps
+// its management tokens in plain files.
 package sandbox

@@ -94,7 +94,7 @@ func (c *Cluster) StartServer(ctx context.Context, name, version string) error {
 func (c *Cluster) waitServerUp(ctx context.Context, a *Agent) error {
 	member := a.Name + "." + c.st.Region
 	return c.waitFor(ctx, fmt.Sprintf("server %s to rejoin on %s", a.Name, a.Version), func() (bool, string) {
-		cl, err := nomadAPI(a)
+		cl, err := c.nomadAPI(a)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -106,7 +106,7 @@ func (c *Cluster) waitServerUp(ctx context.Context, a *Agent) error {
 			if !c.running(viewer) {
 				continue
 			}
-			vc, err := nomadAPI(viewer)
+			vc, err := c.nomadAPI(viewer)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -309,7 +309,7 @@ func (c *Cluster) anyServerAPI() (*api.Client, error) {
 	if a == nil {
 		return nil, fmt.Errorf("no running Nomad server")
 	}
-	return nomadAPI(a)
+	return c.nomadAPI(a)
 }
 
 func (c *Cluster) removeAgent(a *Agent) {

@@ -69,6 +69,11 @@ type Spec struct {
 	// ReadyTimeout bounds Start and every wait of later operations. Zero
 	// means 2 minutes.
 	ReadyTimeout time.Duration
+	// Secure starts the cluster with mutual TLS (Nomad HTTP and RPC,
+	// Consul HTTPS and internal RPC, verify_server_hostname) from a CA and
+	// certificates written to Root/tls, and ACLs with default deny on
+	// Nomad and Consul, bootstrapped with management tokens nrun chooses.
+	Secure bool
 
 	Options
 }

@@ -129,7 +129,7 @@ func (c *Cluster) Status() *Status {
 	}
 	var cfg struct{ Servers []peer }
 	if a := c.firstRunningLive(ConsulServer); a != nil {
-		if err := consulGet(a, "/v1/operator/raft/configuration", &cfg); err != nil {
+		if err := c.consulGet(a, "/v1/operator/raft/configuration", &cfg); err != nil {
 			st.Problems = append(st.Problems, "consul raft: "+err.Error())
 		}
 	}

@@ -50,16 +50,10 @@ func (c *Cluster) deadAgent() *Agent {
 	return nil
 }
 
-func consulGet(a *Agent, path string, out any) error {
-	resp, err := httpClient.Get("http://" + a.HTTPAddr() + path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+// consulGet reads path from a Consul agent's HTTP API (HTTPS with the
+// management token in a secure sandbox).
+func (c *Cluster) consulGet(a *Agent, path string, out any) error {
+	return c.consulDo(http.MethodGet, a, path, nil, out)
 }
 
 // waitConsul waits until every running Consul server reports a leader and
@@ -72,14 +66,14 @@ func (c *Cluster) waitConsul(ctx context.Context) error {
 				continue
 			}
 			var leader string
-			if err := consulGet(a, "/v1/status/leader", &leader); err != nil {
+			if err := c.consulGet(a, "/v1/status/leader", &leader); err != nil {
 				return false, fmt.Sprintf("%s: %v", a.Name, err)
 			}
 			if leader == "" {
 				return false, a.Name + " has no leader yet"
 			}
 			var peers []string
-			if err := consulGet(a, "/v1/status/peers", &peers); err != nil {
+			if err := c.consulGet(a, "/v1/status/peers", &peers); err != nil {
 				return false, fmt.Sprintf("%s: %v", a.Name, err)
 			}
 			if len(peers) != len(consuls) {
@@ -99,7 +93,7 @@ func (c *Cluster) leader() (string, error) {
 		if !c.running(a) {
 			continue
 		}
-		cl, err := nomadAPI(a)
+		cl, err := c.nomadAPI(a)
 		if err != nil {
 			return "", err
 		}
@@ -181,7 +175,7 @@ func (c *Cluster) raftConfig() (*api.RaftConfiguration, error) {
 	if a == nil {
 		return nil, fmt.Errorf("no Nomad server")
 	}
-	cl, err := nomadAPI(a)
+	cl, err := c.nomadAPI(a)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +221,7 @@ func (c *Cluster) waitClients(ctx context.Context, names []string) error {
 		if a == nil {
 			return false, "no Nomad server"
 		}
-		cl, err := nomadAPI(a)
+		cl, err := c.nomadAPI(a)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -270,7 +264,18 @@ func (c *Cluster) autopilotHealth() (*api.OperatorHealthReply, error) {
 	if a == nil {
 		return nil, fmt.Errorf("no running Nomad server")
 	}
-	resp, err := httpClient.Get("http://" + a.HTTPAddr() + "/v1/operator/autopilot/health")
+	hc, err := c.httpc()
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodGet, c.scheme()+"://"+a.HTTPAddr()+"/v1/operator/autopilot/health", nil)
+	if err != nil {
+		return nil, err
+	}
+	if t := c.nomadToken(); t != "" {
+		req.Header.Set("X-Nomad-Token", t)
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}

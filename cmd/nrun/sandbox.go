@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -39,7 +40,11 @@ Subcommands:
   status   Show servers (leader, voter, version), clients (pool,
            eligibility, drain, allocations) and Consul peers.
   env      Print export lines for NOMAD_ADDR, CONSUL_HTTP_ADDR, NOMAD_REGION
-           and NRUN_SANDBOX_DIR:  eval "$(nrun sandbox env)"
+           and NRUN_SANDBOX_DIR:  eval "$(nrun sandbox env)". For a secure
+           sandbox also NOMAD_CACERT, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY,
+           NOMAD_TOKEN, CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
+           CONSUL_HTTP_TOKEN and CONSUL_HTTP_SSL: the only command that
+           prints the management tokens.
   balance [-listen ADDR]
            Serve a load balancer over the running Nomad servers (newest
            first) until interrupted, and print the NOMAD_ADDR to use. For
@@ -84,6 +89,14 @@ Options for up:
                      s1.., c1.. (e.g. -prefix blue- for blue-green)
   -consul-agents     Give every Nomad agent its own Consul client agent
   -timeout D         How long to wait for the cluster (default 3m)
+  -secure            Mutual TLS on every Nomad and Consul listener (a CA and
+                     certificates generated into DIR/tls, checked names
+                     server.REGION.nomad, client.REGION.nomad,
+                     server.DC.consul) and ACLs with default deny, with
+                     management tokens nrun bootstraps and keeps in the
+                     state file (mode 0600). env then prints https
+                     addresses, the CA, a CLI certificate and the tokens;
+                     every other subcommand works as without it.
 
 Options for status:
   -json      Print the status as JSON.
@@ -117,6 +130,7 @@ type sandboxFlags struct {
 	listen  string
 	// consulAgent is -consul-agent (add) and -consul-agents (up).
 	consulAgent bool
+	secure      bool
 }
 
 type metaFlag map[string]string
@@ -170,6 +184,7 @@ func runSandbox(s *streams, args []string) int {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:0", "")
 	fs.BoolVar(&f.consulAgent, "consul-agent", false, "")
 	fs.BoolVar(&f.consulAgent, "consul-agents", false, "")
+	fs.BoolVar(&f.secure, "secure", false, "")
 	// NAME may come before or after the flags: `server start s2 -version V`.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -225,6 +240,9 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 	case "up":
 		c, err := sandbox.Open(f.dir, opts)
 		if err == nil {
+			if f.secure && !c.Secure() {
+				return fmt.Errorf("%s holds a sandbox without TLS and ACLs; take it down first (nrun sandbox down) to start a secure one", c.Root())
+			}
 			fmt.Fprintf(s.Stderr, "nrun sandbox: %s exists; starting any stopped agent\n", c.Root())
 			if err := c.Resume(ctx); err != nil {
 				return err
@@ -254,6 +272,7 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 				spec.Clients[i].ConsulAgent = f.consulAgent
 			}
 			spec.ReadyTimeout = f.timeout
+			spec.Secure = f.secure
 			spec.Options = opts
 			if c, err = sandbox.Start(ctx, spec); err != nil {
 				return err
@@ -304,12 +323,23 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 		if err != nil {
 			return err
 		}
+		// A secure sandbox's balancer speaks TLS as its servers do, so the
+		// rest of `nrun sandbox env` applies to it unchanged.
+		scheme := "http"
+		cfg, err := c.ServerTLS()
+		if err != nil {
+			l.Close()
+			return err
+		}
+		if cfg != nil {
+			l, scheme = tls.NewListener(l, cfg), "https"
+		}
 		srv := &http.Server{Handler: c.Balancer()}
 		go func() {
 			<-ctx.Done()
 			srv.Close()
 		}()
-		fmt.Fprintf(s.Stdout, "export NOMAD_ADDR=http://%s\n", l.Addr())
+		fmt.Fprintf(s.Stdout, "export NOMAD_ADDR=%s://%s\n", scheme, l.Addr())
 		fmt.Fprintf(s.Stderr, "nrun sandbox balance: serving on %s until interrupted\n", l.Addr())
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err
