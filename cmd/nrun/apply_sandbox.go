@@ -73,8 +73,9 @@ func applySandbox(ctx context.Context, s *streams) (map[string]string, error) {
 		return nil, err
 	}
 	env := map[string]string{
-		// The sandbox has no ACLs, TLS or namespaces: settings meant for
-		// another cluster must not leak into this run.
+		// Settings meant for another cluster must not leak into this
+		// run; a secure sandbox's own TLS files and tokens come from
+		// c.Env below.
 		"NOMAD_TOKEN": "", "CONSUL_HTTP_TOKEN": "", "NOMAD_NAMESPACE": "",
 		"NOMAD_CACERT": "", "NOMAD_CLIENT_CERT": "", "NOMAD_CLIENT_KEY": "",
 		"CONSUL_CACERT": "", "CONSUL_CLIENT_CERT": "", "CONSUL_CLIENT_KEY": "",
@@ -85,7 +86,11 @@ func applySandbox(ctx context.Context, s *streams) (map[string]string, error) {
 	}
 	for _, a := range c.Agents() {
 		if a.Kind == sandbox.NomadClient {
-			env["NOMAD_ADDR"] = "http://" + a.HTTPAddr()
+			scheme := "http://"
+			if c.Secure() {
+				scheme = "https://"
+			}
+			env["NOMAD_ADDR"] = scheme + a.HTTPAddr()
 			break
 		}
 	}
