@@ -36,6 +36,10 @@ type mcStats struct {
 	checked, accepted, rejected, falsePositive, truncated int
 	states                                                int64
 	unsound                                               map[string]int
+	// fpRules counts, for the rejections with no violating schedule,
+	// each rule that rejected: where the analysis is stricter than it
+	// needs to be.
+	fpRules map[string]int
 }
 
 // TestModelCheck plans small random runbooks with the real pipeline and
@@ -53,7 +57,7 @@ func TestModelCheck(t *testing.T) {
 		deadline = time.Now().Add(*mcDuration)
 	}
 	t.Logf("first seed %d (go test ./planner -run TestModelCheck -modelcheck.seed=%d -modelcheck.duration=%s)", first, first, *mcDuration)
-	st := mcStats{unsound: map[string]int{}}
+	st := mcStats{unsound: map[string]int{}, fpRules: map[string]int{}}
 	if *mcOnly != 0 {
 		modelCheckOne(t, *mcOnly, &st)
 		return
@@ -70,6 +74,7 @@ func TestModelCheck(t *testing.T) {
 	}
 	t.Logf("runbooks %d, accepted %d, rejected %d, rejected without a violating schedule %d (false-positive rate %.1f%% of rejections), truncated %d, states %d, unsound acceptances %v",
 		st.checked, st.accepted, st.rejected, st.falsePositive, 100*fp, st.truncated, st.states, st.unsound)
+	t.Logf("rules in the rejections without a violating schedule: %v", st.fpRules)
 }
 
 func modelCheckOne(t *testing.T, seed uint64, st *mcStats) {
@@ -85,6 +90,7 @@ func modelCheckOne(t *testing.T, seed uint64, st *mcStats) {
 	}
 	p, diags := planner.Resolve(rb, inputs, g.View, planner.ResolveOptions{})
 	rejected := false
+	rules := map[string]bool{}
 	for _, d := range diags {
 		if d.Severity != hcl.DiagError {
 			continue
@@ -93,6 +99,7 @@ func modelCheckOne(t *testing.T, seed uint64, st *mcStats) {
 			t.Fatalf("seed %d: not a safety finding: %s: %s\n%s", seed, d.Summary, d.Detail, g.Source)
 		}
 		rejected = true
+		rules[planner.RuleOf(d)] = true
 	}
 	limit := *mcStates
 	if *mcDuration == 0 && *mcOnly == 0 {
@@ -108,6 +115,9 @@ func modelCheckOne(t *testing.T, seed uint64, st *mcStats) {
 		st.rejected++
 		if len(res.Violations) == 0 && !res.Truncated {
 			st.falsePositive++
+			for r := range rules {
+				st.fpRules[r]++
+			}
 		}
 		return
 	}
