@@ -474,8 +474,20 @@ func (c *Cluster) spawn(a *Agent) error {
 	}
 	a.PID = cmd.Process.Pid
 	// Reap it when it exits so a dead agent never lingers as a zombie that
-	// looks alive to kill(pid, 0).
-	go cmd.Wait()
+	// looks alive to kill(pid, 0), and say in its log how it ended: an
+	// agent killed before it printed anything leaves no other trace.
+	logFile := a.LogFile()
+	go func() {
+		err := cmd.Wait()
+		if f, ferr := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND, 0o644); ferr == nil {
+			how := "exit status 0"
+			if err != nil {
+				how = err.Error()
+			}
+			fmt.Fprintf(f, "==> nrun sandbox: the agent process ended (%s) at %s\n", how, time.Now().Format(time.RFC3339))
+			f.Close()
+		}
+	}()
 	return c.save()
 }
 
