@@ -292,7 +292,7 @@ func (c *Cluster) consulTokenSelf(a *Agent, secret string, out any) error {
 // chose (saved in the state before the call, so a crash cannot lose it).
 // A cluster already bootstrapped is fine when the token works.
 func (c *Cluster) bootstrapNomadACL(ctx context.Context) error {
-	return c.waitFor(ctx, "Nomad ACL bootstrap", func() (bool, string) {
+	err := c.waitFor(ctx, "Nomad ACL bootstrap", func() (bool, string) {
 		a := c.firstRunningLive(NomadServer)
 		if a == nil {
 			return false, "no Nomad server is running"
@@ -307,6 +307,27 @@ func (c *Cluster) bootstrapNomadACL(ctx context.Context) error {
 		_, _, err = cl.ACLTokens().BootstrapOpts(c.nomadToken(), nil)
 		if err != nil {
 			return false, "bootstrap: " + err.Error()
+		}
+		return true, ""
+	})
+	if err != nil {
+		return err
+	}
+	// The token reaches the followers through Raft: until each server has
+	// applied it, a request that server answers itself (agent members,
+	// what status shows) is refused with 403.
+	return c.waitFor(ctx, "every Nomad server to know the management token", func() (bool, string) {
+		for _, a := range c.agents(NomadServer) {
+			if !c.running(a) {
+				continue
+			}
+			cl, err := c.nomadAPI(a)
+			if err != nil {
+				return false, err.Error()
+			}
+			if _, err := cl.Agent().Members(); err != nil {
+				return false, a.Name + ": " + err.Error()
+			}
 		}
 		return true, ""
 	})

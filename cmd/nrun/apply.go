@@ -187,14 +187,7 @@ func runApply(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun apply: %v\n", err)
 		return exitError
 	}
-	// Under -json stdout carries the versioned stream and nothing else:
-	// problems go there too, as diagnostic messages, so a pipeline reads
-	// one stream (they are also printed on stderr for a person).
-	ui := &applyUI{s: s, a: a, out: &quietWriter{w: s.Stdout}, stdin: bufio.NewReader(s.Stdin), con: &console{}}
-	if a.JSON {
-		ui.stream = &views.Stream{W: s.Stdout}
-		ui.stream.Write(views.VersionMessage(Version, time.Now()))
-	}
+	ui := newApplyUI(s, a)
 	// After a SIGHUP the session's pipes may be gone, and a pipeline may
 	// close stdout (`| head`): writes must fail with EPIPE, not kill nrun
 	// in the middle of an action.
@@ -202,80 +195,110 @@ func runApply(s *streams, args []string) int {
 
 	var sandboxEnv map[string]string
 	if a.Sandbox {
-		sctx, sstop := signal.NotifyContext(context.Background(), stopSignals...)
-		env, err := applySandbox(sctx, s)
-		sstop()
-		if err != nil {
+		if sandboxEnv, err = ui.sandbox(); err != nil {
 			return ui.fail(nil, fmt.Errorf("the sandbox: %v", err))
 		}
-		sandboxEnv = env
-		s = withEnv(s, env)
-		ui.s = s
-		if len(a.Vars) == 0 && len(a.VarFiles) == 0 && !operation.IsPlanFile(a.Path) {
-			if f := sandboxVars(a.Path); f != "" {
-				fmt.Fprintf(s.Stderr, "nrun apply: reading variables from %s\n", f)
-				a.VarFiles = append(a.VarFiles, f)
-				ui.a = a
-			}
+	}
+	ctx, stop, release := ui.stopOnSignals()
+	defer release()
+
+	res := operation.Apply(ctx, operation.ApplyRequest{
+		Path:     ui.a.Path,
+		Inputs:   operation.Inputs{Vars: ui.a.Vars, VarFiles: ui.a.VarFiles, Environ: environ(ui.s)},
+		StateDir: a.StateDir, Resume: a.Resume, RunID: a.RunID,
+		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
+		LockTimeout: a.LockTimeout, Heartbeat: heartbeat, PreviewTerraform: !a.JSON,
+		Env: environList(sandboxEnv), Getenv: ui.s.Getenv, Stop: stop,
+	}, ui)
+	code := applyExitCode(res)
+	ui.report(res, code)
+	if res.Outcome == operation.Ran && a.Sandbox {
+		fmt.Fprintf(ui.s.Stderr, "\nThe sandbox keeps running in %s. Point nomad and consul at it with\n  eval \"$(nrun sandbox env)\"\nand remove it with\n  nrun sandbox down\n", sandboxEnv["NRUN_SANDBOX_DIR"])
+	}
+	return code
+}
+
+// newApplyUI is the CLI's side of one apply. Under -json stdout carries
+// the versioned stream and nothing else: problems go there too, as
+// diagnostic messages, so a pipeline reads one stream (they are also
+// printed on stderr for a person).
+func newApplyUI(s *streams, a applyArgs) *applyUI {
+	ui := &applyUI{s: s, a: a, out: &quietWriter{w: s.Stdout}, stdin: bufio.NewReader(s.Stdin), con: &console{}}
+	if a.JSON {
+		ui.stream = &views.Stream{W: s.Stdout}
+		ui.stream.Write(views.VersionMessage(Version, time.Now()))
+	}
+	return ui
+}
+
+// sandbox starts or reuses the local sandbox for apply -sandbox, points
+// the rest of the apply at it and, when no variables are given, reads the
+// runbook's sandbox variable file.
+func (u *applyUI) sandbox() (map[string]string, error) {
+	sctx, sstop := signal.NotifyContext(context.Background(), stopSignals...)
+	env, err := applySandbox(sctx, u.s)
+	sstop()
+	if err != nil {
+		return nil, err
+	}
+	u.s = withEnv(u.s, env)
+	if len(u.a.Vars) == 0 && len(u.a.VarFiles) == 0 && !operation.IsPlanFile(u.a.Path) {
+		if f := sandboxVars(u.a.Path); f != "" {
+			fmt.Fprintf(u.s.Stderr, "nrun apply: reading variables from %s\n", f)
+			u.a.VarFiles = append(u.a.VarFiles, f)
 		}
 	}
+	return env, nil
+}
 
-	// Ctrl-C (SIGINT, SIGTERM, SIGHUP) once: nothing new starts; twice:
-	// stop at once.
+// stopOnSignals turns Ctrl-C (SIGINT, SIGTERM, SIGHUP) into the two
+// stops of a run: once, nothing new starts (stop is closed); twice, stop
+// at once (ctx is cancelled). release undoes it.
+func (u *applyUI) stopOnSignals() (ctx context.Context, stop <-chan struct{}, release func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stop := make(chan struct{})
+	stopped := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, stopSignals...)
-	defer signal.Stop(sigs)
 	go func() {
 		n := 0
 		for range sigs {
 			n++
 			if n == 1 {
-				close(stop)
-				ui.con.say(s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.\n")
+				close(stopped)
+				u.con.say(u.s.Stderr, "\nnrun apply: stopping: nothing new starts; running actions finish. Press Ctrl-C again to stop at once.\n")
 				continue
 			}
-			ui.con.say(s.Stderr, "\nnrun apply: stopping at once.\n")
+			u.con.say(u.s.Stderr, "\nnrun apply: stopping at once.\n")
 			cancel()
 			return
 		}
 	}()
+	return ctx, stopped, func() { signal.Stop(sigs); cancel() }
+}
 
-	res := operation.Apply(ctx, operation.ApplyRequest{
-		Path:     a.Path,
-		Inputs:   operation.Inputs{Vars: a.Vars, VarFiles: a.VarFiles, Environ: environ(s)},
-		StateDir: a.StateDir, Resume: a.Resume, RunID: a.RunID,
-		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
-		LockTimeout: a.LockTimeout, Heartbeat: heartbeat, PreviewTerraform: !a.JSON,
-		Env: environList(sandboxEnv), Getenv: s.Getenv, Stop: stop,
-	}, ui)
-	ui.rb = res.Runbook
-	code := applyExitCode(res)
+// report renders how the apply ended: the diagnostics of a failure, the
+// outputs, the summary and the command that continues a stopped run.
+func (u *applyUI) report(res *operation.ApplyResult, code int) {
+	u.rb = res.Runbook
 	switch res.Outcome {
 	case operation.Failed:
-		ui.fail(res.Diags, res.Err)
+		u.fail(res.Diags, res.Err)
 	case operation.Cancelled:
 		// Review said so.
 	case operation.NothingToResume:
-		fmt.Fprintf(s.Stderr, "nrun apply: %v\n", res.Err)
-		if ui.stream != nil {
-			ui.stream.Write(views.DiagnosticMessages(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Nothing to resume", Detail: res.Err.Error()}}, nil, time.Now())...)
+		fmt.Fprintf(u.s.Stderr, "nrun apply: %v\n", res.Err)
+		if u.stream != nil {
+			u.stream.Write(views.DiagnosticMessages(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Nothing to resume", Detail: res.Err.Error()}}, nil, time.Now())...)
 		}
 	case operation.Ran:
-		if ui.stream != nil {
-			ui.stream.Write(views.SummaryMessage(res.Run, code, time.Now()))
+		if u.stream != nil {
+			u.stream.Write(views.SummaryMessage(res.Run, code, time.Now()))
 		} else {
 			// Under -json the outputs message carried them.
-			views.ApplyOutputs(ui.out, res.Run.Outputs)
+			views.ApplyOutputs(u.out, res.Run.Outputs)
 		}
-		reportApply(s, a, res.Run, res.RunbookPath)
-		if a.Sandbox {
-			fmt.Fprintf(s.Stderr, "\nThe sandbox keeps running in %s. Point nomad and consul at it with\n  eval \"$(nrun sandbox env)\"\nand remove it with\n  nrun sandbox down\n", sandboxEnv["NRUN_SANDBOX_DIR"])
-		}
+		reportApply(u.s, u.a, res.Run, res.RunbookPath)
 	}
-	return code
 }
 
 // applyExitCode is the one place that maps how an apply ended to its
