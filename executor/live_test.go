@@ -913,7 +913,13 @@ func TestLiveCrashResumeDrain(t *testing.T) {
 			code, text = run(dir, "apply", "-auto-approve", "main.nrun.hcl")
 		}
 		if code != 0 {
-			t.Fatalf("iteration %d (killed after %s): exit %d\n%s\nfirst run:\n%s", it, delay, code, text, out.String())
+			journals, _ := filepath.Glob(filepath.Join(dir, ".nrun", "runs", "*", "journal.jsonl"))
+			var jtext strings.Builder
+			for _, j := range journals {
+				b, _ := os.ReadFile(j)
+				fmt.Fprintf(&jtext, "--- %s\n%s", j, b)
+			}
+			t.Fatalf("iteration %d (killed after %s): exit %d\n%s\nfirst run:\n%s\njournals:\n%s", it, delay, code, text, out.String(), jtext.String())
 		}
 		for _, n := range []string{"e1", "e2", "mark-c1", "mark-c2"} {
 			data, err := os.ReadFile(filepath.Join(dir, "counts", n))
