@@ -46,6 +46,7 @@ func TestEveryLangArgConverts(t *testing.T) {
 		"enabled":  cty.False,
 		"count":    cty.NumberIntVal(3),
 		"version":  cty.StringVal("1.10.0"),
+		"min":      cty.StringVal("1.10.0"),
 		"url":      cty.StringVal("http://127.0.0.1/"),
 		"status":   cty.NumberIntVal(204),
 	}

@@ -80,6 +80,31 @@ func decodeCheck(b *hclsyntax.Block, kind CheckKind) (*Check, hcl.Diagnostics) {
 			ch.Args[name] = a
 		}
 	}
+	if len(spec.ExactlyOne) > 0 {
+		var set []*hcl.Attribute
+		for _, n := range spec.ExactlyOne {
+			if a := c.Attrs[n]; a != nil {
+				set = append(set, a)
+			}
+		}
+		switch {
+		case len(set) == 0:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Missing required argument",
+				Detail:   fmt.Sprintf("%s needs one of %s. Add one of them.", capitalize(what), quoteListOr(spec.ExactlyOne)),
+				Subject:  ch.DeclRange.Ptr(),
+			})
+		case len(set) > 1:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Conflicting arguments",
+				Detail:   fmt.Sprintf("%s takes only one of %s, and both %s and %s are set. Remove one of them.", capitalize(what), quoteList(spec.ExactlyOne), set[0].Name, set[1].Name),
+				Subject:  set[1].NameRange.Ptr(),
+				Context:  ch.DeclRange.Ptr(),
+			})
+		}
+	}
 	if kind == KindWait && c.Attrs[checkTimeoutAttr] == nil {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
