@@ -174,6 +174,9 @@ type Step struct {
 	Name  string
 	Outer *Step // the composite step this one is nested in, or nil
 
+	// Description says what the step is for, for reviewers of the plan;
+	// "" when absent.
+	Description   string
 	ForEach       hcl.Expression // nil when absent; never set on inner steps
 	Order         Order
 	OrderRange    hcl.Range

@@ -16,6 +16,7 @@ var stepSchema = bodySchema{
 	Attrs: []attrSchema{
 		{Name: "for_each"}, {Name: "order"}, {Name: "max_parallel"},
 		{Name: "depends_on"}, {Name: "target"}, {Name: "timeout"}, {Name: "on_failure"},
+		{Name: "description"},
 	},
 	Blocks: []blockSchema{
 		{Type: "retry"},
@@ -111,6 +112,13 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 	if a := c.Attrs["max_parallel"]; a != nil {
 		if v, ok, d := staticInt(a, "max_parallel", 1, maxParallelLimit); ok {
 			s.MaxParallel = v
+		} else {
+			diags = append(diags, d...)
+		}
+	}
+	if a := c.Attrs["description"]; a != nil {
+		if v, ok, d := staticString(a, "description"); ok {
+			s.Description = strings.TrimSpace(v)
 		} else {
 			diags = append(diags, d...)
 		}

@@ -173,6 +173,8 @@ type ServerInfo struct {
 // StepInfo summarises one top-level step.
 type StepInfo struct {
 	Addr string `json:"addr"`
+	// Description is the step's description argument, "" without one.
+	Description string `json:"description,omitempty"`
 	// ForEach is the for_each expression's source text, "" without
 	// for_each.
 	ForEach string `json:"for_each,omitempty"`
@@ -247,6 +249,9 @@ func (g *Glyph) UnmarshalText(b []byte) error {
 type Instance struct {
 	Addr addrs.Instance `json:"-"`
 	Step addrs.Step     `json:"-"`
+	// Description is the step's description argument (an inner
+	// instance's is its inner step's), "" without one.
+	Description string `json:"description,omitempty"`
 	// Key is each.key, "" without for_each (see Addr.Key.Valid).
 	Key string `json:"key,omitempty"`
 	// Each is each.value as cty JSON with its cty JSON type, so a consumer

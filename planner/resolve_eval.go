@@ -294,7 +294,7 @@ func (r *resolver) steps() {
 		if st == nil {
 			continue
 		}
-		info := StepInfo{Addr: a.String(), Order: string(st.Order), MaxParallel: st.MaxParallel}
+		info := StepInfo{Addr: a.String(), Description: st.Description, Order: string(st.Order), MaxParallel: st.MaxParallel}
 		if info.MaxParallel < 1 {
 			info.MaxParallel = 1
 		}
@@ -464,10 +464,11 @@ func keyString(k cty.Value) string {
 // of an inner step, nil otherwise.
 func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each, parent *Instance) *Instance {
 	in := &Instance{
-		Addr:      addr,
-		Step:      st.Addr,
-		OnFailure: st.OnFailure,
-		Timeout:   Duration(st.Timeout),
+		Addr:        addr,
+		Step:        st.Addr,
+		Description: st.Description,
+		OnFailure:   st.OnFailure,
+		Timeout:     Duration(st.Timeout),
 	}
 	if in.OnFailure == "" {
 		in.OnFailure = lang.OnFailureAbort

@@ -245,6 +245,9 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 		}
 		b.WriteString("\n")
 		pad := indent + "    "
+		if in.Description != "" {
+			fmt.Fprintf(b, "%s# %s\n", pad, in.Description)
+		}
 		if in.Action != nil {
 			fmt.Fprintf(b, "%saction %s (effect %s)\n", pad, in.Action.Type, in.Action.Effect)
 			writeArgs(b, pad+"  ", in.Action.Args)
@@ -520,7 +523,11 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 				}
 				pcs = append(pcs, fmt.Sprintf("`%s` %s", pc.Name, st))
 			}
-			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", in.Glyph, mdCell(in.Addr.String()), mdCell(targetText(in.Target)), action, strings.Join(pcs, ", "))
+			addr := "`" + mdCell(in.Addr.String()) + "`"
+			if in.Description != "" {
+				addr += ": " + mdEscape(in.Description)
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", in.Glyph, addr, mdCell(targetText(in.Target)), action, strings.Join(pcs, ", "))
 		}
 		if more > 0 {
 			fmt.Fprintf(&b, "\n…and %d more; `nrun plan -json` lists them all.\n", more)
