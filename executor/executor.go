@@ -144,6 +144,14 @@ type group struct {
 	deps   []string
 	top    string // top-level step name
 	status string
+	// tolerated is set when the group failed within its step's
+	// max_failures: it counts as on_failure = "continue" (its dependants
+	// are skipped, the rest runs). Written by the group's goroutine
+	// before it reports done.
+	tolerated bool
+	// counted: the group's failure is in runner.failures already (a
+	// composite whose inner instances fail counts once).
+	counted bool
 }
 
 type runner struct {
@@ -175,6 +183,11 @@ type runner struct {
 	// set when a failure with abort or pause, or an approval pause,
 	// stops new work.
 	halt string
+	// failures counts the failed instances of each top-level step with
+	// max_failures in this process, exhausted marks the steps whose
+	// budget was exceeded (nothing more of them starts). Under failMu.
+	failures  map[string]int
+	exhausted map[string]bool
 	// journalErr is the first failed journal write; it halts the run.
 	journalErr error
 	// lockErr is set once the state lock was found forced (Lock.Verify);

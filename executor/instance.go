@@ -45,6 +45,9 @@ func (r *runner) fail(n *node, err error) string {
 	r.append(journal.Record{Kind: journal.KindFailed, Addr: n.addr, Error: msg})
 	r.log.Printf("%s: failed: %s", n.addr, msg)
 	r.emit(Event{Kind: EventFailed, Addr: n.addr, Message: msg})
+	if r.tolerate(n) {
+		return stFailed
+	}
 	switch n.inst.OnFailure {
 	case lang.OnFailureContinue:
 	case lang.OnFailurePause:

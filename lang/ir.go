@@ -176,18 +176,21 @@ type Step struct {
 
 	// Description says what the step is for, for reviewers of the plan;
 	// "" when absent.
-	Description   string
-	ForEach       hcl.Expression // nil when absent; never set on inner steps
-	Order         Order
-	OrderRange    hcl.Range
-	MaxParallel   int            // default 1
-	Target        hcl.Expression // nil when absent
-	Timeout       time.Duration  // 0 when absent
-	OnFailure     OnFailure      // default abort
-	Retry         *Retry         // nil when absent
-	AllowUnsafe   *AllowUnsafe   // nil when absent
-	DependsOn     []StepRef      // explicit depends_on, resolved to addresses
-	Refs          []StepRef      // implicit: step.x references in expressions
+	Description string
+	ForEach     hcl.Expression // nil when absent; never set on inner steps
+	Order       Order
+	OrderRange  hcl.Range
+	MaxParallel int            // default 1
+	Target      hcl.Expression // nil when absent
+	Timeout     time.Duration  // 0 when absent
+	OnFailure   OnFailure      // default abort
+	// MaxFailures is the for_each step's failure budget, nil when absent
+	// (then the first failure applies on_failure).
+	MaxFailures   *FailureBudget
+	Retry         *Retry       // nil when absent
+	AllowUnsafe   *AllowUnsafe // nil when absent
+	DependsOn     []StepRef    // explicit depends_on, resolved to addresses
+	Refs          []StepRef    // implicit: step.x references in expressions
 	Preconditions []*Check
 	Action        *Action // nil for a composite step
 	Waits         []*Check

@@ -16,7 +16,7 @@ var stepSchema = bodySchema{
 	Attrs: []attrSchema{
 		{Name: "for_each"}, {Name: "order"}, {Name: "max_parallel"},
 		{Name: "depends_on"}, {Name: "target"}, {Name: "timeout"}, {Name: "on_failure"},
-		{Name: "description"},
+		{Name: "description"}, {Name: "max_failures"},
 	},
 	Blocks: []blockSchema{
 		{Type: "retry"},
@@ -71,7 +71,7 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 
 	// for_each, order and max_parallel shape the instances of a step; an
 	// inner step runs once per instance of its composite.
-	for _, name := range []string{"for_each", "order", "max_parallel"} {
+	for _, name := range []string{"for_each", "order", "max_parallel", "max_failures"} {
 		if a := c.Attrs[name]; a != nil && outer != nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -114,6 +114,22 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 			s.MaxParallel = v
 		} else {
 			diags = append(diags, d...)
+		}
+	}
+	if a := c.Attrs["max_failures"]; a != nil {
+		b, d := decodeMaxFailures(a)
+		diags = append(diags, d...)
+		switch {
+		case b != nil && s.ForEach == nil:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid use of max_failures",
+				Detail:   "max_failures is how many of a step's for_each instances may fail before the run stops starting new ones, and this step has no for_each. Add for_each, or remove max_failures and use on_failure.",
+				Subject:  a.NameRange.Ptr(),
+				Context:  a.Range.Ptr(),
+			})
+		case b != nil:
+			s.MaxFailures = b
 		}
 	}
 	if a := c.Attrs["description"]; a != nil {

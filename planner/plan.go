@@ -182,6 +182,9 @@ type StepInfo struct {
 	Instances   int    `json:"instances"`
 	Order       string `json:"order,omitempty"`
 	MaxParallel int    `json:"max_parallel"`
+	// MaxFailures is the step's failure budget as written ("2", "25%"),
+	// "" without one.
+	MaxFailures string `json:"max_failures,omitempty"`
 	// DependsOn are the step addresses it waits for (depends_on and
 	// references), sorted.
 	DependsOn []string `json:"depends_on,omitempty"`

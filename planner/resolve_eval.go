@@ -295,6 +295,9 @@ func (r *resolver) steps() {
 			continue
 		}
 		info := StepInfo{Addr: a.String(), Description: st.Description, Order: string(st.Order), MaxParallel: st.MaxParallel}
+		if st.MaxFailures != nil {
+			info.MaxFailures = st.MaxFailures.String()
+		}
 		if info.MaxParallel < 1 {
 			info.MaxParallel = 1
 		}
