@@ -170,11 +170,14 @@ type runner struct {
 	order  []*node
 	groups []*group
 	steps  map[string]*lang.Step // top-level step name -> step
-	scMu   sync.Mutex
-	sc     *lang.Scope
-	nomad  *nomadAPI
-	failMu sync.Mutex
-	gate   gate
+	// parallel is each top-level step's max_parallel as the plan
+	// resolved it.
+	parallel map[string]int
+	scMu     sync.Mutex
+	sc       *lang.Scope
+	nomad    *nomadAPI
+	failMu   sync.Mutex
+	gate     gate
 	// bigOutputs are the step.NAME.output references left unknown
 	// because the output was over OutputCap (guarded by scMu).
 	bigOutputs []string
@@ -436,6 +439,12 @@ func (r *runner) build(recs []journal.Record) error {
 	r.steps = map[string]*lang.Step{}
 	for _, s := range r.cfg.Runbook.Steps {
 		r.steps[s.Name] = s
+	}
+	r.parallel = map[string]int{}
+	for _, si := range r.cfg.Plan.Steps {
+		if a, err := addrs.ParseStep(si.Addr); err == nil {
+			r.parallel[a.Name] = si.MaxParallel
+		}
 	}
 	byStep := map[string][]string{}
 	for _, in := range r.cfg.Plan.Instances {

@@ -363,7 +363,7 @@ func (r *runner) runWaits(ctx, soft context.Context, n *node, start time.Time) (
 		if i < n.state.WaitsDone {
 			continue
 		}
-		res, err := r.wait(ctx, soft, n, w)
+		res, err := r.wait(ctx, soft, n, w, r.waitTimeout(n, i))
 		if err != nil {
 			if errors.Is(err, errInterrupted) || (ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 				n.status = stInterrupted

@@ -180,6 +180,11 @@ func (r *runner) exhaustedStep(top string) bool {
 }
 
 func (r *runner) maxParallel(top string) int {
+	// The plan's value: max_parallel may be an expression the planner
+	// evaluated.
+	if n := r.parallel[top]; n > 0 {
+		return n
+	}
 	if s := r.steps[top]; s != nil && s.MaxParallel > 0 {
 		return s.MaxParallel
 	}

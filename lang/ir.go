@@ -180,10 +180,17 @@ type Step struct {
 	ForEach     hcl.Expression // nil when absent; never set on inner steps
 	Order       Order
 	OrderRange  hcl.Range
-	MaxParallel int            // default 1
-	Target      hcl.Expression // nil when absent
-	Timeout     time.Duration  // 0 when absent
-	OnFailure   OnFailure      // default abort
+	MaxParallel int // default 1; 0 when MaxParallelExpr decides
+	// MaxParallelExpr is max_parallel when it is an expression (variables,
+	// locals, data) rather than a literal: the planner evaluates it
+	// (MaxParallelValue). Nil for a literal or when absent.
+	MaxParallelExpr hcl.Expression
+	Target          hcl.Expression // nil when absent
+	Timeout         time.Duration  // 0 when absent or when TimeoutExpr decides
+	// TimeoutExpr is timeout when it is an expression, evaluated at plan
+	// (DurationValue); nil for a literal or when absent.
+	TimeoutExpr hcl.Expression
+	OnFailure   OnFailure // default abort
 	// MaxFailures is the for_each step's failure budget, nil when absent
 	// (then the first failure applies on_failure).
 	MaxFailures   *FailureBudget
@@ -252,6 +259,9 @@ type Check struct {
 	ErrorMessage hcl.Expression
 	// Timeout is required on waits and optional (unused) on preconditions.
 	Timeout time.Duration
+	// TimeoutExpr is timeout when it is an expression, evaluated at plan
+	// (DurationValue); nil for a literal or when absent.
+	TimeoutExpr hcl.Expression
 	// Interval is a wait's poll interval, 0 for the default (5s).
 	Interval  time.Duration
 	DeclRange hcl.Range

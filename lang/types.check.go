@@ -65,7 +65,9 @@ func decodeCheck(b *hclsyntax.Block, kind CheckKind) (*Check, hcl.Diagnostics) {
 	for _, a := range sortedHCLAttrs(c.Attrs) {
 		switch name := a.Name; name {
 		case checkTimeoutAttr:
-			if v, ok, d := staticDuration(a, "timeout", true); ok {
+			if planTimeExpr(a) {
+				ch.TimeoutExpr = a.Expr
+			} else if v, ok, d := staticDuration(a, "timeout", true); ok {
 				ch.Timeout = v
 			} else {
 				diags = append(diags, d...)

@@ -109,7 +109,9 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 			s.Order = OrderLeaderLast
 		}
 	}
-	if a := c.Attrs["max_parallel"]; a != nil {
+	if a := c.Attrs["max_parallel"]; a != nil && planTimeExpr(a) {
+		s.MaxParallel, s.MaxParallelExpr = 0, a.Expr
+	} else if a != nil {
 		if v, ok, d := staticInt(a, "max_parallel", 1, maxParallelLimit); ok {
 			s.MaxParallel = v
 		} else {
@@ -147,7 +149,9 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 	if a := c.Attrs["target"]; a != nil {
 		s.Target = a.Expr
 	}
-	if a := c.Attrs["timeout"]; a != nil {
+	if a := c.Attrs["timeout"]; a != nil && planTimeExpr(a) {
+		s.TimeoutExpr = a.Expr
+	} else if a != nil {
 		if v, ok, d := staticDuration(a, "timeout", true); ok {
 			s.Timeout = v
 		} else {

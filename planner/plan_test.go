@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -628,4 +629,84 @@ func TestGlyphOfCatalog(t *testing.T) {
 			t.Errorf("effect %q: glyph %q is not a planner Glyph", e, GlyphOf(e))
 		}
 	}
+}
+
+// max_parallel may be a variable: the plan records its value, and the
+// safety analysis at plan uses it (two of three servers at once lose
+// quorum, one does not).
+func TestResolveMaxParallelFromVariable(t *testing.T) {
+	const src = `
+variable "n" {
+  type = number
+}
+
+variable "wait_for" {
+  type    = string
+  default = "7m"
+}
+
+data "nomad_servers" "all" {}
+
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "pre.snap"
+  }
+}
+
+step "restart" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = var.n
+  timeout      = var.wait_for == "7m" ? "20m" : "1h"
+  depends_on   = [step.snapshot]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["ssh", each.value.host, "sudo", "systemctl", "restart", "nomad"]
+    effect  = "restart"
+  }
+  wait "server_healthy" {
+    timeout = var.wait_for
+  }
+}
+`
+	view := loadInventory(t, "healthy")
+	for n, wantS002 := range map[string]bool{"1": false, "2": true} {
+		t.Run("n="+n, func(t *testing.T) {
+			p, diags := planSrc(t, src, []string{"n=" + n}, view)
+			var rules []string
+			for _, d := range diags {
+				rules = append(rules, RuleOf(d))
+			}
+			if slices.Contains(rules, RuleFailureTolerance) != wantS002 {
+				t.Fatalf("NR-S002 reported: %v, want %v: %s", !wantS002, wantS002, diags.Error())
+			}
+			if wantS002 {
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			if p.Steps[1].MaxParallel != 1 {
+				t.Errorf("max_parallel = %d", p.Steps[1].MaxParallel)
+			}
+			in := p.Instances[1]
+			if in.Timeout != Duration(20*time.Minute) || in.Waits[0].Timeout != Duration(7*time.Minute) {
+				t.Errorf("timeouts: step %s, wait %s", in.Timeout, in.Waits[0].Timeout)
+			}
+		})
+	}
+	t.Run("from a data source, resolved at plan", func(t *testing.T) {
+		_, diags := planSrc(t, strings.Replace(src, "max_parallel = var.n", "max_parallel = length(data.nomad_servers.all.names) - 2", 1), []string{"n=1"}, view)
+		if diags.HasErrors() {
+			t.Fatalf("3 - 2 = 1 at a time is safe: %s", diags.Error())
+		}
+	})
+	t.Run("invalid at plan", func(t *testing.T) {
+		_, diags := planSrc(t, strings.Replace(src, "max_parallel = var.n", "max_parallel = length(data.nomad_servers.all.names) - 3", 1), []string{"n=1"}, view)
+		if !slices.ContainsFunc(diags, func(d *hcl.Diagnostic) bool {
+			return d.Summary == "Invalid max_parallel value" && d.Subject != nil && d.Subject.Start.Line == 22
+		}) {
+			t.Fatalf("want Invalid max_parallel value on line 22, got %v", diags)
+		}
+	})
 }

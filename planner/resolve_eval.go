@@ -294,7 +294,7 @@ func (r *resolver) steps() {
 		if st == nil {
 			continue
 		}
-		info := StepInfo{Addr: a.String(), Description: st.Description, Order: string(st.Order), MaxParallel: st.MaxParallel}
+		info := StepInfo{Addr: a.String(), Description: st.Description, Order: string(st.Order), MaxParallel: r.planMaxParallel(st)}
 		if st.MaxFailures != nil {
 			info.MaxFailures = st.MaxFailures.String()
 		}
@@ -471,7 +471,7 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 		Step:        st.Addr,
 		Description: st.Description,
 		OnFailure:   st.OnFailure,
-		Timeout:     Duration(st.Timeout),
+		Timeout:     Duration(r.planTimeout(st.Timeout, st.TimeoutExpr)),
 	}
 	if in.OnFailure == "" {
 		in.OnFailure = lang.OnFailureAbort
@@ -696,7 +696,7 @@ func (r *resolver) arg(name string, e hcl.Expression, ctx *hcl.EvalContext) Arg 
 // check resolves a precondition or wait; preconditions are evaluated
 // against the view.
 func (r *resolver) check(c *lang.Check, ctx *hcl.EvalContext, target checks.Target) CheckPlan {
-	cp := CheckPlan{Name: c.Name, Timeout: Duration(c.Timeout), Interval: Duration(c.Interval)}
+	cp := CheckPlan{Name: c.Name, Timeout: Duration(r.planTimeout(c.Timeout, c.TimeoutExpr)), Interval: Duration(c.Interval)}
 	if c.Name == "" {
 		cp.Name = "custom"
 	}

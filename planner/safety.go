@@ -770,13 +770,36 @@ func (s *safety) resolveCounts() {
 			}
 			u.count, u.countKnown = s.countOf(u.step.ForEach, ft)
 		}
-		u.parallel = min(max(u.step.MaxParallel, 1), max(u.count, 1))
+		p, known := s.maxParallel(u.step)
+		if !known {
+			// Not known offline (it depends on a data source): the
+			// worst legal value runs every instance at once.
+			p = max(u.count, 1)
+		}
+		u.parallel = min(p, max(u.count, 1))
 		s.countDestroys(u)
 		for _, in := range u.inner {
 			in.count, in.parallel, in.countKnown = u.count, u.parallel, u.countKnown
 			s.countDestroys(in)
 		}
 	}
+}
+
+// maxParallel is st's max_parallel as the analysis sees it: the literal,
+// else its expression's value in the analysis's scope (at plan, the
+// planner's, with the data sources read), and whether it is known. An
+// unknown or invalid value is not known; Validate and Resolve report
+// invalid ones.
+func (s *safety) maxParallel(st *lang.Step) (int, bool) {
+	if st.MaxParallelExpr == nil {
+		return max(st.MaxParallel, 1), true
+	}
+	v, d := st.MaxParallelExpr.Value(s.ctx)
+	if d.HasErrors() {
+		return 0, false
+	}
+	n, known, _ := lang.MaxParallelValue(v, st.MaxParallelExpr.Range())
+	return n, known
 }
 
 // countDestroys counts the members of each set a terraform_apply
