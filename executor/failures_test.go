@@ -131,3 +131,49 @@ step "verify" {
 		}
 	}
 }
+
+// TestEnabledFalse: a step whose enabled is false at plan never runs, and
+// the step that depends on it runs after what it depended on.
+func TestEnabledFalse(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+variable "upgrade_consul" {
+  type    = bool
+  default = false
+}
+step "first" {
+  action "exec" {
+    command = ["touch", "first"]
+    effect  = "none"
+  }
+}
+step "consul" {
+  enabled    = var.upgrade_consul
+  depends_on = [step.first]
+  action "exec" {
+    command = ["touch", "consul"]
+    effect  = "none"
+  }
+}
+step "after" {
+  depends_on = [step.consul]
+  action "exec" {
+    command = ["sh", "-c", "test -e first && touch after"]
+    effect  = "none"
+  }
+}
+`)
+	res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusFinished || strings.Join(res.Finished, ",") != "step.first,step.after" && strings.Join(res.Finished, ",") != "step.after,step.first" {
+		t.Fatalf("%+v", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "consul")); err == nil {
+		t.Error("the disabled step ran")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "after")); err != nil {
+		t.Error("the step after the disabled one did not run after first")
+	}
+}

@@ -174,6 +174,9 @@ type Step struct {
 	Name  string
 	Outer *Step // the composite step this one is nested in, or nil
 
+	// Enabled is the enabled argument, a bool known at plan; nil when
+	// absent (the step runs). Never set on inner steps.
+	Enabled hcl.Expression
 	// Description says what the step is for, for reviewers of the plan;
 	// "" when absent.
 	Description string

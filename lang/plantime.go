@@ -133,11 +133,37 @@ func (v *validator) planTimeArg(e hcl.Expression, what string) cty.Value {
 	return val
 }
 
+// EnabledValue converts an evaluated enabled. known is false while the
+// value is unknown.
+func EnabledValue(v cty.Value, rng hcl.Range) (enabled, known bool, diags hcl.Diagnostics) {
+	if !v.IsWhollyKnown() {
+		return true, false, nil
+	}
+	cv, err := convert.Convert(v, cty.Bool)
+	if err != nil || v.IsNull() {
+		what := "null"
+		if !v.IsNull() {
+			what = "a " + v.Type().FriendlyName()
+		}
+		return true, false, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Incorrect attribute value type",
+			Detail:   fmt.Sprintf("The enabled argument must be true or false, but this is %s. Write a condition such as enabled = var.upgrade_consul.", what),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	return cv.True(), true, nil
+}
+
 // planTimeArgs validates a step's plan-time arguments (and its checks'
 // timeouts) with what is known offline.
 func (v *validator) planTimeArgs(st *Step) {
 	if e := st.MaxParallelExpr; e != nil {
 		_, _, d := MaxParallelValue(v.planTimeArg(e, "max_parallel"), e.Range())
+		v.diags = append(v.diags, d...)
+	}
+	if e := st.Enabled; e != nil {
+		_, _, d := EnabledValue(v.planTimeArg(e, "enabled"), e.Range())
 		v.diags = append(v.diags, d...)
 	}
 	if e := st.TimeoutExpr; e != nil {

@@ -16,7 +16,7 @@ var stepSchema = bodySchema{
 	Attrs: []attrSchema{
 		{Name: "for_each"}, {Name: "order"}, {Name: "max_parallel"},
 		{Name: "depends_on"}, {Name: "target"}, {Name: "timeout"}, {Name: "on_failure"},
-		{Name: "description"}, {Name: "max_failures"},
+		{Name: "description"}, {Name: "max_failures"}, {Name: "enabled"},
 	},
 	Blocks: []blockSchema{
 		{Type: "retry"},
@@ -71,7 +71,7 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 
 	// for_each, order and max_parallel shape the instances of a step; an
 	// inner step runs once per instance of its composite.
-	for _, name := range []string{"for_each", "order", "max_parallel", "max_failures"} {
+	for _, name := range []string{"for_each", "order", "max_parallel", "max_failures", "enabled"} {
 		if a := c.Attrs[name]; a != nil && outer != nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -133,6 +133,9 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 		case b != nil:
 			s.MaxFailures = b
 		}
+	}
+	if a := c.Attrs["enabled"]; a != nil {
+		s.Enabled = a.Expr
 	}
 	if a := c.Attrs["description"]; a != nil {
 		if v, ok, d := staticString(a, "description"); ok {

@@ -175,6 +175,12 @@ type StepInfo struct {
 	Addr string `json:"addr"`
 	// Description is the step's description argument, "" without one.
 	Description string `json:"description,omitempty"`
+	// Disabled is true when the step's enabled argument is false at plan:
+	// the step has no instances and is shown as skipped, and the steps
+	// that depend on it wait for what it depends on instead.
+	// DisabledBy is the enabled expression's source text, the reason.
+	Disabled   bool   `json:"disabled,omitempty"`
+	DisabledBy string `json:"disabled_by,omitempty"`
 	// ForEach is the for_each expression's source text, "" without
 	// for_each.
 	ForEach string `json:"for_each,omitempty"`

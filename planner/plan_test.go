@@ -710,3 +710,74 @@ step "restart" {
 		}
 	})
 }
+
+// A step whose enabled is false has no instances; what depends on it waits
+// for what it depended on, through a chain of disabled steps; a reference
+// to its output is an error.
+func TestResolveEnabled(t *testing.T) {
+	const src = `
+variable "on" {
+  type    = bool
+  default = false
+}
+step "a" {
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+step "b" {
+  enabled    = var.on
+  depends_on = [step.a]
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+step "c" {
+  enabled    = !var.on && false
+  depends_on = [step.b]
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+step "d" {
+  depends_on = [step.c]
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+`
+	view := loadInventory(t, "healthy")
+	p, diags := planSrc(t, src, nil, view)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := len(p.Instances); got != 2 {
+		t.Fatalf("%d instances, want a and d", got)
+	}
+	if d := p.Instance("step.d"); d == nil || !slices.Equal(d.DependsOn, []string{"step.a"}) || d.Wave != 1 {
+		t.Errorf("step.d = %+v", d)
+	}
+	if s := p.Steps[1]; !s.Disabled || s.DisabledBy != "var.on" || len(s.DependsOn) != 1 {
+		t.Errorf("step.b = %+v", s)
+	}
+	p, diags = planSrc(t, src, []string{"on=true"}, view)
+	if diags.HasErrors() || len(p.Instances) != 3 || p.Steps[1].Disabled {
+		t.Fatalf("enabled: %d instances, %s", len(p.Instances), diags.Error())
+	}
+
+	_, diags = planSrc(t, src+`
+step "e" {
+  action "exec" {
+    command = ["echo", step.b.output]
+    effect  = "none"
+  }
+}
+`, nil, view)
+	if !slices.ContainsFunc(diags, func(d *hcl.Diagnostic) bool { return d.Summary == "Reference to a disabled step" }) {
+		t.Errorf("want a reference to a disabled step, got %v", diags)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,6 +53,9 @@ type resolver struct {
 	// finish is the last wave of each top-level step, -1 for a step
 	// without instances whose dependencies finished before wave 0.
 	finish map[addrs.Step]int
+	// disabled maps each step whose enabled is false to what it would
+	// have waited for, so its dependants wait for that instead.
+	disabled map[addrs.Step][]string
 }
 
 func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, opts ResolveOptions) (*Plan, hcl.Diagnostics) {
@@ -304,13 +308,30 @@ func (r *resolver) steps() {
 		base := 0
 		var deps []string
 		for _, pr := range r.g.Preds(a) {
-			deps = append(deps, pr.String())
+			if through, off := r.disabled[pr]; off {
+				// Ordered as if the disabled step had run in no time:
+				// wait for what it would have waited for.
+				deps = mergeSorted(deps, through)
+			} else {
+				deps = mergeSorted(deps, []string{pr.String()})
+			}
 			if f, ok := r.finish[pr]; ok && f+1 > base {
 				base = f + 1
 			}
 		}
-		sort.Strings(deps)
+		deps = slices.Compact(deps)
 		info.DependsOn = deps
+		if r.stepDisabled(st) {
+			info.Disabled, info.DisabledBy = true, exprText(r.rb, st.Enabled)
+			if r.disabled == nil {
+				r.disabled = map[addrs.Step][]string{}
+			}
+			r.disabled[a] = deps
+			r.finish[a] = base - 1
+			r.plan.Steps = append(r.plan.Steps, info)
+			continue
+		}
+		r.refsToDisabled(st)
 		inner := r.g.Inner(a)
 		var innerOrder []addrs.Step
 		innerLevel := map[addrs.Step]int{}

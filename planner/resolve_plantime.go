@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/nrun-dev/nrun/addrs"
 	"github.com/nrun-dev/nrun/lang"
 )
 
@@ -56,4 +57,40 @@ func (r *resolver) planArgDiags(diags hcl.Diagnostics, known bool, what string, 
 		Detail:   fmt.Sprintf("The %s argument must be known when the plan is made, and this expression is not. Compute it from variables, locals and data sources only, and give every variable it uses a value.", what),
 		Subject:  rng.Ptr(),
 	})
+}
+
+// stepDisabled evaluates st's enabled in the plan's scope: true when it is
+// false. A value that is unknown or not a bool is an error, and the step
+// is planned as enabled (nothing is skipped that might have to run).
+func (r *resolver) stepDisabled(st *lang.Step) bool {
+	if st.Enabled == nil {
+		return false
+	}
+	v, d := st.Enabled.Value(r.sc.EvalContext(nil))
+	on, known, d2 := lang.EnabledValue(v, st.Enabled.Range())
+	r.planArgDiags(append(d, d2...), known, "enabled", st.Enabled.Range())
+	return known && !on
+}
+
+// refsToDisabled refuses a reference from st (or its inner steps) to a
+// disabled step's output: it will never exist. depends_on on a disabled
+// step is fine; it orders, and the order skips the step.
+func (r *resolver) refsToDisabled(st *lang.Step) {
+	for _, s := range append([]*lang.Step{st}, st.Steps...) {
+		for _, ref := range s.Refs {
+			top := ref.Addr
+			if top.Outer != "" {
+				top = addrs.TopStep(top.Outer)
+			}
+			if _, off := r.disabled[top]; !off {
+				continue
+			}
+			r.diags = append(r.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Reference to a disabled step",
+				Detail:   fmt.Sprintf("%s uses the output of %s, whose enabled argument is false in this plan, so that output will never exist. Give %s the same enabled condition, or enable %s.", s.Addr, top, s.Addr, top),
+				Subject:  ref.Range.Ptr(),
+			})
+		}
+	}
 }

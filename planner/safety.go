@@ -316,7 +316,7 @@ func CheckSafety(rb *lang.Runbook, g *Graph, opts SafetyOptions) (*SafetyReport,
 func (s *safety) collect() {
 	for _, a := range s.g.Order() {
 		st := s.g.Step(a)
-		if st == nil {
+		if st == nil || s.disabled(st) {
 			continue
 		}
 		f := s.stepFacts(st, nil)
@@ -783,6 +783,22 @@ func (s *safety) resolveCounts() {
 			s.countDestroys(in)
 		}
 	}
+}
+
+// disabled reports whether st's enabled is known to be false in the
+// analysis's scope: such a step does nothing, and its dependants are
+// ordered after what it depends on (the graph's ancestry goes through it
+// still). Unknown offline, it is assumed to run: the worst case.
+func (s *safety) disabled(st *lang.Step) bool {
+	if st.Enabled == nil {
+		return false
+	}
+	v, d := st.Enabled.Value(s.ctx)
+	if d.HasErrors() {
+		return false
+	}
+	on, known, _ := lang.EnabledValue(v, st.Enabled.Range())
+	return known && !on
 }
 
 // maxParallel is st's max_parallel as the analysis sees it: the literal,

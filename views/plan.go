@@ -120,6 +120,7 @@ func (h PlanHuman) Plan(w io.Writer, p *planner.Plan) error {
 	writeHeader(&b, p, c)
 	writeWaivers(&b, p, c)
 	writeInstances(&b, p, c)
+	writeDisabled(&b, p, c)
 	writeWaves(&b, p, h.MaxWave)
 	writeDiagnostics(&b, p, c)
 	fmt.Fprintf(&b, "%s%s%s\n", c.bold, SummaryLine(p), c.reset)
@@ -131,6 +132,28 @@ func (h PlanHuman) Plan(w io.Writer, p *planner.Plan) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeDisabled lists the steps skipped because their enabled argument is
+// false, with the expression that said so.
+func writeDisabled(b *strings.Builder, p *planner.Plan, c palette) {
+	n := 0
+	for _, s := range p.Steps {
+		if !s.Disabled {
+			continue
+		}
+		if n == 0 {
+			b.WriteString("nrun will skip these steps (enabled is false):\n\n")
+		}
+		n++
+		fmt.Fprintf(b, "  %s%s%s: enabled = %s\n", c.bold, s.Addr, c.reset, s.DisabledBy)
+		if s.Description != "" {
+			fmt.Fprintf(b, "    # %s\n", s.Description)
+		}
+	}
+	if n > 0 {
+		b.WriteString("\n")
+	}
 }
 
 func hasErrors(p *planner.Plan) bool {
@@ -492,6 +515,24 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		b.WriteString("\n")
 	}
 	writeTerraformMarkdown(&b, p)
+	skipped := 0
+	for _, s := range p.Steps {
+		if !s.Disabled {
+			continue
+		}
+		if skipped == 0 {
+			b.WriteString("**Skipped steps (enabled is false):**\n\n")
+		}
+		skipped++
+		fmt.Fprintf(&b, "- `%s`: `enabled = %s`", s.Addr, mdCell(s.DisabledBy))
+		if s.Description != "" {
+			fmt.Fprintf(&b, ": %s", mdEscape(s.Description))
+		}
+		b.WriteString("\n")
+	}
+	if skipped > 0 {
+		b.WriteString("\n")
+	}
 
 	if len(p.Instances) > 0 {
 		composite := len(p.Instances) - p.Summary.Instances
