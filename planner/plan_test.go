@@ -295,10 +295,13 @@ func TestResolveFeatures(t *testing.T) {
 	if p.Summary != (Summary{Instances: 5, DisruptServers: 1, DrainNodes: 2, BlockedNow: 2}) {
 		t.Errorf("summary = %+v", p.Summary)
 	}
+	if p.Steps[2].MaxFailures != "50%" {
+		t.Errorf("max_failures = %q", p.Steps[2].MaxFailures)
+	}
 	if p.Steps[0].Description != "Read the agent's self endpoint | with a token." || p.Instance(`step.drain["c1"]`).Description != "Move the work off every client before the upgrade." {
 		t.Errorf("descriptions: step %q, instance %q", p.Steps[0].Description, p.Instance(`step.drain["c1"]`).Description)
 	}
-	if len(p.Waivers) != 1 || p.Waivers[0] != (PlanWaiver{Step: "step.restart_s1", Rule: "NR-S004", Reason: "The nightly job took a snapshot an hour ago.", Used: true, Range: "testdata/plans/features.nrun.hcl:68,15"}) {
+	if len(p.Waivers) != 1 || p.Waivers[0] != (PlanWaiver{Step: "step.restart_s1", Rule: "NR-S004", Reason: "The nightly job took a snapshot an hour ago.", Used: true, Range: "testdata/plans/features.nrun.hcl:69,15"}) {
 		t.Errorf("waivers = %+v", p.Waivers)
 	}
 	if r := p.Instance("step.restart_s1"); r.Target.ID != "a1b2c3d4-0000-4000-8000-000000000001" || r.Glyph != GlyphChange {

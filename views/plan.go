@@ -257,6 +257,12 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 		return
 	}
 	b.WriteString("nrun will run these step instances, in this order:\n\n")
+	budget := map[string]string{}
+	for _, s := range p.Steps {
+		if s.MaxFailures != "" {
+			budget[s.Addr] = s.MaxFailures
+		}
+	}
 	for _, in := range p.Instances {
 		indent := ""
 		if in.Parent != "" {
@@ -283,6 +289,9 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 		}
 		if in.OnFailure != "" && in.OnFailure != "abort" {
 			settings = append(settings, "on_failure "+string(in.OnFailure))
+		}
+		if b := budget[in.Step.String()]; b != "" && in.Parent == "" {
+			settings = append(settings, "max_failures "+b)
 		}
 		if in.Retry != nil {
 			settings = append(settings, fmt.Sprintf("retry %d times every %s", in.Retry.Attempts, in.Retry.Delay))

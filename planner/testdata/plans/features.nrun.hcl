@@ -36,6 +36,7 @@ step "drain" {
   description  = "Move the work off every client before the upgrade."
   for_each     = data.nomad_nodes.all.by_name
   max_parallel = 1
+  max_failures = "50%"
   depends_on   = [step.use]
   target       = each.value
   precondition {
