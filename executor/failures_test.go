@@ -177,3 +177,33 @@ step "after" {
 		t.Error("the step after the disabled one did not run after first")
 	}
 }
+
+// TestMaxParallelFromPlan: max_parallel = var.n runs as the plan resolved
+// it. Each instance waits until two have started, so the run finishes
+// only if two really run at the same time.
+func TestMaxParallelFromPlan(t *testing.T) {
+	dir := t.TempDir()
+	rb, inputs, p := planFor(t, dir, `
+variable "n" {
+  type = number
+}
+step "pair" {
+  for_each     = toset(["a", "b", "c"])
+  max_parallel = var.n
+  action "exec" {
+    command = ["sh", "-c", "touch in-$0; i=0; while [ $(ls in-* | wc -l) -lt 2 ]; do i=$((i+1)); [ $i -gt 200 ] && exit 1; sleep 0.05; done", each.key]
+    effect  = "none"
+  }
+}
+`, "n=2")
+	if p.Steps[0].MaxParallel != 2 {
+		t.Fatalf("plan max_parallel = %d", p.Steps[0].MaxParallel)
+	}
+	res, err := Run(context.Background(), testConfig(t, dir, rb, inputs, p, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != journal.StatusFinished || len(res.Finished) != 3 {
+		t.Fatalf("%+v", res)
+	}
+}
