@@ -32,8 +32,10 @@ type Args struct {
 	Count *int
 	// Enabled is consul_maintenance's expected state; nil means true.
 	Enabled *bool
-	// Version is servers_version's version.
+	// Version is servers_version's exact version (node_version's least).
 	Version string
+	// Min is servers_version's least version, by semantic version order.
+	Min string
 	// Since is when the wait began, zero for a precondition: node_version
 	// then needs a node record updated after it.
 	Since time.Time
@@ -88,6 +90,8 @@ func ArgsFromCty(vals map[string]cty.Value) (Args, error) {
 			a.Count = &n
 		case "version":
 			a.Version, err = str(v)
+		case "min":
+			a.Min, err = str(v)
 		case "url":
 			a.URL, err = str(v)
 		case "status":

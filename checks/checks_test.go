@@ -339,7 +339,27 @@ func TestEval(t *testing.T) {
 		},
 		"version missing arg": {
 			view: "healthy3", check: "servers_version",
-			want: "servers_version: not ok: servers_version needs a version argument",
+			want: "servers_version: not ok: servers_version needs a version or a min argument",
+		},
+		"min met by newer and equal": {
+			view: "healthy3", check: "servers_version", args: Args{Min: "1.9.4"}, ok: true,
+			want: "servers_version: 3/3 nomad servers at 1.9.4 or newer: ok",
+		},
+		"min equal": {
+			view: "healthy3", check: "servers_version", args: Args{Min: "v1.10.0"}, ok: true,
+			want: "servers_version: 3/3 nomad servers at 1.10.0 or newer: ok",
+		},
+		"min by version order, not string order": {
+			view: "healthy3", check: "servers_version", args: Args{Min: "1.9.10"}, ok: true,
+			want: "servers_version: 3/3 nomad servers at 1.9.10 or newer: ok",
+		},
+		"min not met": {
+			view: "upgrade_mixed", check: "servers_version", args: Args{Min: "1.10.0"},
+			want: "servers_version: 3/4 nomad servers at 1.10.0 or newer: not ok: s1.global runs 1.9.4",
+		},
+		"min newer than all": {
+			view: "healthy3", check: "servers_version", args: Args{Min: "1.11.0"},
+			want: "servers_version: 0/3 nomad servers at 1.11.0 or newer: not ok: s1.global runs 1.10.0, s2.global runs 1.10.0, s3.global runs 1.10.0",
 		},
 
 		// names

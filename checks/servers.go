@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	goversion "github.com/hashicorp/go-version"
+
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
 )
@@ -215,15 +217,25 @@ func raftPeer(a Args, t Target, v *cluster.View, present bool) Result {
 }
 
 // serversVersion holds when every server that has not left reports
-// version. A leading "v" is ignored on both sides.
+// version (a leading "v" is ignored on both sides), or, with min, a version
+// at least min by semantic version order (lang.ParseVersion, the order of
+// version_compare).
 func serversVersion(a Args, t Target, v *cluster.View) Result {
 	r, which, bad := raftOf(a, t, v)
 	if bad != nil {
 		return *bad
 	}
 	want := strings.TrimPrefix(a.Version, "v")
+	var least *goversion.Version
+	if a.Min != "" {
+		m, err := lang.ParseVersion(a.Min)
+		if err != nil {
+			return Result{Reason: "servers_version min: " + err.Error()}
+		}
+		least, want = m, strings.TrimPrefix(a.Min, "v")
+	}
 	if want == "" {
-		return Result{Reason: "servers_version needs a version argument"}
+		return Result{Reason: "servers_version needs a version or a min argument"}
 	}
 	var total, at int
 	var off []string
@@ -233,9 +245,15 @@ func serversVersion(a Args, t Target, v *cluster.View) Result {
 		}
 		total++
 		got := strings.TrimPrefix(s.Version, "v")
-		if got == want {
+		if least == nil && got == want {
 			at++
 			continue
+		}
+		if least != nil {
+			if have, err := lang.ParseVersion(got); err == nil && have.Compare(least) >= 0 {
+				at++
+				continue
+			}
 		}
 		if got == "" {
 			got = "unknown"
@@ -243,6 +261,9 @@ func serversVersion(a Args, t Target, v *cluster.View) Result {
 		off = append(off, fmt.Sprintf("%s runs %s", s.Name, got))
 	}
 	obs := fmt.Sprintf("%d/%d %s servers at %s", at, total, which, want)
+	if least != nil {
+		obs = fmt.Sprintf("%d/%d %s servers at %s or newer", at, total, which, want)
+	}
 	if total == 0 {
 		return Result{Observed: obs, Reason: "the view lists no servers"}
 	}

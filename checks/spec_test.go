@@ -46,6 +46,7 @@ func TestEveryLangArgConverts(t *testing.T) {
 		"enabled":  cty.False,
 		"count":    cty.NumberIntVal(3),
 		"version":  cty.StringVal("1.10.0"),
+		"min":      cty.StringVal("1.10.0"),
 		"url":      cty.StringVal("http://127.0.0.1/"),
 		"status":   cty.NumberIntVal(204),
 	}
@@ -75,7 +76,7 @@ func TestArgsFromCty(t *testing.T) {
 		"status": cty.StringVal("alive"), "datacenter": cty.StringVal("dc1"),
 	})
 	nodeObj := cty.ObjectVal(map[string]cty.Value{
-		"id": cty.StringVal("nid"), "name": cty.StringVal("c1"), "address": cty.StringVal("127.0.0.1"),
+		"id": cty.StringVal("nid"), "name": cty.StringVal("c1"), "address": cty.StringVal("127.0.0.1"), "host": cty.StringVal("127.0.0.1"),
 		"datacenter": cty.StringVal("dc1"), "node_pool": cty.StringVal("blue"), "node_class": cty.StringVal(""),
 		"meta": cty.MapValEmpty(cty.String), "status": cty.StringVal("ready"), "eligibility": cty.StringVal("eligible"),
 		"drain": cty.False, "version": cty.StringVal("1.10.0"),

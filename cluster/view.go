@@ -436,6 +436,11 @@ func (v *NomadView) NodesMatching(f NodeFilter) []Node {
 	return out
 }
 
+// Host is the node's Address without the port, like Server.Host; it is
+// derived, not stored, so inventories written before it existed read the
+// same.
+func (n Node) Host() string { return hostOf(n.Address) }
+
 func hostOf(addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -37,7 +37,10 @@
 // where the API has them; "finished" is journalled. on_failure decides what
 // a failure does: abort starts nothing new and lets running instances
 // finish; continue skips only the dependants; pause stops like abort and
-// leaves the run paused.
+// leaves the run paused. A step with max_failures tolerates failed
+// instances, as continue, until strictly more than its budget failed
+// (schedule.go, tolerate); then no further instance of it starts and its
+// on_failure applies.
 //
 // An exec command runs in its own process group, under a timeout (its
 // own, else lang.ExecTimeout); at the timeout or a hard stop the group gets

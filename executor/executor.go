@@ -144,6 +144,14 @@ type group struct {
 	deps   []string
 	top    string // top-level step name
 	status string
+	// tolerated is set when the group failed within its step's
+	// max_failures: it counts as on_failure = "continue" (its dependants
+	// are skipped, the rest runs). Written by the group's goroutine
+	// before it reports done.
+	tolerated bool
+	// counted: the group's failure is in runner.failures already (a
+	// composite whose inner instances fail counts once).
+	counted bool
 }
 
 type runner struct {
@@ -162,11 +170,14 @@ type runner struct {
 	order  []*node
 	groups []*group
 	steps  map[string]*lang.Step // top-level step name -> step
-	scMu   sync.Mutex
-	sc     *lang.Scope
-	nomad  *nomadAPI
-	failMu sync.Mutex
-	gate   gate
+	// parallel is each top-level step's max_parallel as the plan
+	// resolved it.
+	parallel map[string]int
+	scMu     sync.Mutex
+	sc       *lang.Scope
+	nomad    *nomadAPI
+	failMu   sync.Mutex
+	gate     gate
 	// bigOutputs are the step.NAME.output references left unknown
 	// because the output was over OutputCap (guarded by scMu).
 	bigOutputs []string
@@ -175,6 +186,11 @@ type runner struct {
 	// set when a failure with abort or pause, or an approval pause,
 	// stops new work.
 	halt string
+	// failures counts the failed instances of each top-level step with
+	// max_failures in this process, exhausted marks the steps whose
+	// budget was exceeded (nothing more of them starts). Under failMu.
+	failures  map[string]int
+	exhausted map[string]bool
 	// journalErr is the first failed journal write; it halts the run.
 	journalErr error
 	// lockErr is set once the state lock was found forced (Lock.Verify);
@@ -423,6 +439,12 @@ func (r *runner) build(recs []journal.Record) error {
 	r.steps = map[string]*lang.Step{}
 	for _, s := range r.cfg.Runbook.Steps {
 		r.steps[s.Name] = s
+	}
+	r.parallel = map[string]int{}
+	for _, si := range r.cfg.Plan.Steps {
+		if a, err := addrs.ParseStep(si.Addr); err == nil {
+			r.parallel[a.Name] = si.MaxParallel
+		}
 	}
 	byStep := map[string][]string{}
 	for _, in := range r.cfg.Plan.Instances {

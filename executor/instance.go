@@ -45,6 +45,9 @@ func (r *runner) fail(n *node, err error) string {
 	r.append(journal.Record{Kind: journal.KindFailed, Addr: n.addr, Error: msg})
 	r.log.Printf("%s: failed: %s", n.addr, msg)
 	r.emit(Event{Kind: EventFailed, Addr: n.addr, Message: msg})
+	if r.tolerate(n) {
+		return stFailed
+	}
 	switch n.inst.OnFailure {
 	case lang.OnFailureContinue:
 	case lang.OnFailurePause:
@@ -360,7 +363,7 @@ func (r *runner) runWaits(ctx, soft context.Context, n *node, start time.Time) (
 		if i < n.state.WaitsDone {
 			continue
 		}
-		res, err := r.wait(ctx, soft, n, w)
+		res, err := r.wait(ctx, soft, n, w, r.waitTimeout(n, i))
 		if err != nil {
 			if errors.Is(err, errInterrupted) || (ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 				n.status = stInterrupted

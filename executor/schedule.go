@@ -124,7 +124,67 @@ func (r *runner) setHalt(why string) {
 	}
 }
 
+// tolerate counts n's failure against its top-level step's max_failures
+// and reports whether the budget still holds (then on_failure does not
+// apply). The budget is exceeded only by strictly more failures than it
+// allows (lang.FailureBudget.Exceeded, as Ansible's max_fail_percentage);
+// from then on no further instance of the step starts and on_failure
+// applies to this failure. A failure with the budget already exceeded is
+// not tolerated either.
+func (r *runner) tolerate(n *node) bool {
+	g := n.group
+	if g == nil {
+		return false
+	}
+	st := r.steps[g.top]
+	if st == nil || st.MaxFailures == nil {
+		return false
+	}
+	total := 0
+	for _, o := range r.groups {
+		if o.top == g.top {
+			total++
+		}
+	}
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	if r.failures == nil {
+		r.failures, r.exhausted = map[string]int{}, map[string]bool{}
+	}
+	if !g.counted {
+		g.counted = true
+		r.failures[g.top]++
+	}
+	failed := r.failures[g.top]
+	if r.exhausted[g.top] || st.MaxFailures.Exceeded(failed, total) {
+		if !r.exhausted[g.top] {
+			r.exhausted[g.top] = true
+			msg := fmt.Sprintf("max_failures = %s exceeded: %d of %d instances of step.%s failed; no further instance of it starts, and on_failure = %s applies", st.MaxFailures, failed, total, g.top, n.inst.OnFailure)
+			r.log.Printf("%s", msg)
+			r.emit(Event{Kind: EventInfo, Addr: n.addr, Message: msg})
+		}
+		return false
+	}
+	g.tolerated = true
+	msg := fmt.Sprintf("within max_failures = %s: %d of %d instances of step.%s failed; the run goes on", st.MaxFailures, failed, total, g.top)
+	r.log.Printf("%s: %s", n.addr, msg)
+	r.emit(Event{Kind: EventInfo, Addr: n.addr, Message: msg})
+	return true
+}
+
+// exhaustedStep reports whether top's max_failures was exceeded.
+func (r *runner) exhaustedStep(top string) bool {
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	return r.exhausted[top]
+}
+
 func (r *runner) maxParallel(top string) int {
+	// The plan's value: max_parallel may be an expression the planner
+	// evaluated.
+	if n := r.parallel[top]; n > 0 {
+		return n
+	}
 	if s := r.steps[top]; s != nil && s.MaxParallel > 0 {
 		return s.MaxParallel
 	}
@@ -147,7 +207,7 @@ func (r *runner) startReady(ctx, soft context.Context, running map[string]int, n
 				changed = true
 				continue
 			}
-			if !ready || running[g.top] >= r.maxParallel(g.top) {
+			if !ready || running[g.top] >= r.maxParallel(g.top) || r.exhaustedStep(g.top) {
 				continue
 			}
 			if st := r.steps[g.top]; st != nil && st.Order == lang.OrderLeaderLast && r.cfg.Cluster != nil {
@@ -202,6 +262,9 @@ func (r *runner) depsState(g *group) (ready bool, blocked string) {
 }
 
 func (r *runner) onFailure(g *group) lang.OnFailure {
+	if g.tolerated {
+		return lang.OnFailureContinue
+	}
 	if g.root.inst.OnFailure != "" {
 		return g.root.inst.OnFailure
 	}

@@ -12,17 +12,25 @@ import (
 )
 
 // wait runs one wait until its check holds, its timeout ends or a stop.
+// waitTimeout is the timeout of n's i-th wait as the plan resolved it (a
+// timeout may be an expression the planner evaluated), else the runbook's.
+func (r *runner) waitTimeout(n *node, i int) time.Duration {
+	if i < len(n.inst.Waits) && n.inst.Waits[i].Timeout > 0 {
+		return time.Duration(n.inst.Waits[i].Timeout)
+	}
+	return n.step.Waits[i].Timeout
+}
+
 // Node checks follow the node and its allocations with blocking queries,
 // consul_maintenance the Consul node's health, the deployment checks the
 // deployment (waits_deployment.go); the rest (autopilot health
 // and the Raft configuration have no blocking queries) poll with backoff,
 // never more than twice a second.
-func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check) (string, error) {
+func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check, timeout time.Duration) (string, error) {
 	args, err := r.checkArgs(n, c)
 	if err != nil {
 		return "", err
 	}
-	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}

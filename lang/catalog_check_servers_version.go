@@ -11,13 +11,15 @@ const CheckServersVersion = "servers_version"
 
 func init() {
 	addCheck(CheckServersVersion, &CheckSpec{
-		Doc: "Every server runs the given version.",
+		Doc: "Every server runs the given version (version), or at least the given version by semantic version order (min). Set exactly one of them.",
 		Attrs: []AttrSpec{
-			{Name: "version", Type: cty.String, Required: true, Doc: "The version, e.g. \"1.10.0\"."},
+			{Name: "version", Type: cty.String, Doc: "The exact version, e.g. \"1.10.0\"."},
+			{Name: "min", Type: cty.String, Doc: "The oldest version allowed, e.g. \"1.10.0\": \"1.10.2\" passes, \"1.9.4\" and \"1.10.0-rc.1\" do not (version_compare's order).", check: checkVersion},
 			{Name: "cluster", Type: cty.String, Doc: `"nomad" or "consul". Default nomad.`, check: checkOneOf("nomad", "consul")},
 		},
-		Cluster: ClusterRule{Default: ClusterNomadServers, Attr: "cluster"},
-		Reads:   append(nomadCap("operator:read", "node:read"), consulCap("operator:read", "node:read")...),
-		Wait:    WaitStrategy{Kind: WaitPoll, Interval: 5 * time.Second},
+		ExactlyOne: []string{"version", "min"},
+		Cluster:    ClusterRule{Default: ClusterNomadServers, Attr: "cluster"},
+		Reads:      append(nomadCap("operator:read", "node:read"), consulCap("operator:read", "node:read")...),
+		Wait:       WaitStrategy{Kind: WaitPoll, Interval: 5 * time.Second},
 	})
 }

@@ -16,7 +16,9 @@
 //
 // Entry points, in pipeline order:
 //
-//	Load / Parse   source -> *Runbook; structure, literals, step references
+//	Load / Parse   source -> *Runbook; structure, literals, step references;
+//	               max_parallel, timeouts and enabled written as
+//	               expressions are kept for the planner (plantime.go)
 //	InputValues    -var / -var-file -> typed values
 //	Validate       references and types, with unknown data (linear cost)
 //	NewScope       values for evaluation, data sources unknown; the

@@ -82,6 +82,7 @@ var functions = map[string]function.Function{
 	"try":             tryfunc.TryFunc,
 	"upper":           stdlib.UpperFunc,
 	"values":          stdlib.ValuesFunc,
+	"version_compare": versionCompareFunc,
 	"zipmap":          stdlib.ZipmapFunc,
 }
 

@@ -174,17 +174,33 @@ type Step struct {
 	Name  string
 	Outer *Step // the composite step this one is nested in, or nil
 
-	ForEach       hcl.Expression // nil when absent; never set on inner steps
-	Order         Order
-	OrderRange    hcl.Range
-	MaxParallel   int            // default 1
-	Target        hcl.Expression // nil when absent
-	Timeout       time.Duration  // 0 when absent
-	OnFailure     OnFailure      // default abort
-	Retry         *Retry         // nil when absent
-	AllowUnsafe   *AllowUnsafe   // nil when absent
-	DependsOn     []StepRef      // explicit depends_on, resolved to addresses
-	Refs          []StepRef      // implicit: step.x references in expressions
+	// Enabled is the enabled argument, a bool known at plan; nil when
+	// absent (the step runs). Never set on inner steps.
+	Enabled hcl.Expression
+	// Description says what the step is for, for reviewers of the plan;
+	// "" when absent.
+	Description string
+	ForEach     hcl.Expression // nil when absent; never set on inner steps
+	Order       Order
+	OrderRange  hcl.Range
+	MaxParallel int // default 1; 0 when MaxParallelExpr decides
+	// MaxParallelExpr is max_parallel when it is an expression (variables,
+	// locals, data) rather than a literal: the planner evaluates it
+	// (MaxParallelValue). Nil for a literal or when absent.
+	MaxParallelExpr hcl.Expression
+	Target          hcl.Expression // nil when absent
+	Timeout         time.Duration  // 0 when absent or when TimeoutExpr decides
+	// TimeoutExpr is timeout when it is an expression, evaluated at plan
+	// (DurationValue); nil for a literal or when absent.
+	TimeoutExpr hcl.Expression
+	OnFailure   OnFailure // default abort
+	// MaxFailures is the for_each step's failure budget, nil when absent
+	// (then the first failure applies on_failure).
+	MaxFailures   *FailureBudget
+	Retry         *Retry       // nil when absent
+	AllowUnsafe   *AllowUnsafe // nil when absent
+	DependsOn     []StepRef    // explicit depends_on, resolved to addresses
+	Refs          []StepRef    // implicit: step.x references in expressions
 	Preconditions []*Check
 	Action        *Action // nil for a composite step
 	Waits         []*Check
@@ -246,6 +262,9 @@ type Check struct {
 	ErrorMessage hcl.Expression
 	// Timeout is required on waits and optional (unused) on preconditions.
 	Timeout time.Duration
+	// TimeoutExpr is timeout when it is an expression, evaluated at plan
+	// (DurationValue); nil for a literal or when absent.
+	TimeoutExpr hcl.Expression
 	// Interval is a wait's poll interval, 0 for the default (5s).
 	Interval  time.Duration
 	DeclRange hcl.Range

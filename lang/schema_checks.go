@@ -25,6 +25,9 @@ type CheckSpec struct {
 	Wait WaitStrategy
 	// Proves is what the check, passing, proves to the safety analysis.
 	Proves []Guarantee
+	// ExactlyOne names arguments of which a check block must set exactly
+	// one (servers_version: version or min).
+	ExactlyOne []string
 	// Remedy is what a failing precondition may do to make itself hold,
 	// when its arguments ask for it.
 	Remedy Remedy

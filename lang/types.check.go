@@ -65,7 +65,9 @@ func decodeCheck(b *hclsyntax.Block, kind CheckKind) (*Check, hcl.Diagnostics) {
 	for _, a := range sortedHCLAttrs(c.Attrs) {
 		switch name := a.Name; name {
 		case checkTimeoutAttr:
-			if v, ok, d := staticDuration(a, "timeout", true); ok {
+			if planTimeExpr(a) {
+				ch.TimeoutExpr = a.Expr
+			} else if v, ok, d := staticDuration(a, "timeout", true); ok {
 				ch.Timeout = v
 			} else {
 				diags = append(diags, d...)
@@ -78,6 +80,31 @@ func decodeCheck(b *hclsyntax.Block, kind CheckKind) (*Check, hcl.Diagnostics) {
 			}
 		default:
 			ch.Args[name] = a
+		}
+	}
+	if len(spec.ExactlyOne) > 0 {
+		var set []*hcl.Attribute
+		for _, n := range spec.ExactlyOne {
+			if a := c.Attrs[n]; a != nil {
+				set = append(set, a)
+			}
+		}
+		switch {
+		case len(set) == 0:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Missing required argument",
+				Detail:   fmt.Sprintf("%s needs one of %s. Add one of them.", capitalize(what), quoteListOr(spec.ExactlyOne)),
+				Subject:  ch.DeclRange.Ptr(),
+			})
+		case len(set) > 1:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Conflicting arguments",
+				Detail:   fmt.Sprintf("%s takes only one of %s, and both %s and %s are set. Remove one of them.", capitalize(what), quoteList(spec.ExactlyOne), set[0].Name, set[1].Name),
+				Subject:  set[1].NameRange.Ptr(),
+				Context:  ch.DeclRange.Ptr(),
+			})
 		}
 	}
 	if kind == KindWait && c.Attrs[checkTimeoutAttr] == nil {

@@ -16,6 +16,7 @@ var stepSchema = bodySchema{
 	Attrs: []attrSchema{
 		{Name: "for_each"}, {Name: "order"}, {Name: "max_parallel"},
 		{Name: "depends_on"}, {Name: "target"}, {Name: "timeout"}, {Name: "on_failure"},
+		{Name: "description"}, {Name: "max_failures"}, {Name: "enabled"},
 	},
 	Blocks: []blockSchema{
 		{Type: "retry"},
@@ -70,7 +71,7 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 
 	// for_each, order and max_parallel shape the instances of a step; an
 	// inner step runs once per instance of its composite.
-	for _, name := range []string{"for_each", "order", "max_parallel"} {
+	for _, name := range []string{"for_each", "order", "max_parallel", "max_failures", "enabled"} {
 		if a := c.Attrs[name]; a != nil && outer != nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -108,9 +109,37 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 			s.Order = OrderLeaderLast
 		}
 	}
-	if a := c.Attrs["max_parallel"]; a != nil {
+	if a := c.Attrs["max_parallel"]; a != nil && planTimeExpr(a) {
+		s.MaxParallel, s.MaxParallelExpr = 0, a.Expr
+	} else if a != nil {
 		if v, ok, d := staticInt(a, "max_parallel", 1, maxParallelLimit); ok {
 			s.MaxParallel = v
+		} else {
+			diags = append(diags, d...)
+		}
+	}
+	if a := c.Attrs["max_failures"]; a != nil {
+		b, d := decodeMaxFailures(a)
+		diags = append(diags, d...)
+		switch {
+		case b != nil && s.ForEach == nil:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid use of max_failures",
+				Detail:   "max_failures is how many of a step's for_each instances may fail before the run stops starting new ones, and this step has no for_each. Add for_each, or remove max_failures and use on_failure.",
+				Subject:  a.NameRange.Ptr(),
+				Context:  a.Range.Ptr(),
+			})
+		case b != nil:
+			s.MaxFailures = b
+		}
+	}
+	if a := c.Attrs["enabled"]; a != nil {
+		s.Enabled = a.Expr
+	}
+	if a := c.Attrs["description"]; a != nil {
+		if v, ok, d := staticString(a, "description"); ok {
+			s.Description = strings.TrimSpace(v)
 		} else {
 			diags = append(diags, d...)
 		}
@@ -123,7 +152,9 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 	if a := c.Attrs["target"]; a != nil {
 		s.Target = a.Expr
 	}
-	if a := c.Attrs["timeout"]; a != nil {
+	if a := c.Attrs["timeout"]; a != nil && planTimeExpr(a) {
+		s.TimeoutExpr = a.Expr
+	} else if a != nil {
 		if v, ok, d := staticDuration(a, "timeout", true); ok {
 			s.Timeout = v
 		} else {

@@ -363,6 +363,10 @@ func (v *validator) stepRules(st *Step, ei eachInfo) refRules {
 // step validates a top-level step and its inner steps.
 func (v *validator) step(st *Step) {
 	ei := v.forEach(st)
+	v.planTimeArgs(st)
+	for _, in := range st.Steps {
+		v.planTimeArgs(in)
+	}
 	v.stepBody(st, ei)
 	for _, in := range st.Steps {
 		v.stepBody(in, ei)

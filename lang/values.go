@@ -43,6 +43,7 @@ var NodeType = cty.Object(map[string]cty.Type{
 	"id":          cty.String,
 	"name":        cty.String,
 	"address":     cty.String, // HTTP address of the client agent
+	"host":        cty.String, // address without the port
 	"datacenter":  cty.String,
 	"node_pool":   cty.String,
 	"node_class":  cty.String,

@@ -19,6 +19,11 @@
 // executor evaluate in it, so plan and apply see the same values. Nothing
 // else turns cluster objects into HCL values.
 //
+// Arguments known at plan (max_parallel, timeouts, enabled) are evaluated
+// in that same scope (resolve_plantime.go) and recorded on the plan; the
+// executor reads the plan's values, and the safety analysis evaluates them
+// in its scope (offline: the worst legal value).
+//
 // Resolve is pure (no network). The one planning step that asks the
 // servers, PreviewJobs, runs after it: Nomad plans every nomad_job_run and
 // the plan records the job diff and the JobModifyIndex apply registers

@@ -173,6 +173,14 @@ type ServerInfo struct {
 // StepInfo summarises one top-level step.
 type StepInfo struct {
 	Addr string `json:"addr"`
+	// Description is the step's description argument, "" without one.
+	Description string `json:"description,omitempty"`
+	// Disabled is true when the step's enabled argument is false at plan:
+	// the step has no instances and is shown as skipped, and the steps
+	// that depend on it wait for what it depends on instead.
+	// DisabledBy is the enabled expression's source text, the reason.
+	Disabled   bool   `json:"disabled,omitempty"`
+	DisabledBy string `json:"disabled_by,omitempty"`
 	// ForEach is the for_each expression's source text, "" without
 	// for_each.
 	ForEach string `json:"for_each,omitempty"`
@@ -180,6 +188,9 @@ type StepInfo struct {
 	Instances   int    `json:"instances"`
 	Order       string `json:"order,omitempty"`
 	MaxParallel int    `json:"max_parallel"`
+	// MaxFailures is the step's failure budget as written ("2", "25%"),
+	// "" without one.
+	MaxFailures string `json:"max_failures,omitempty"`
 	// DependsOn are the step addresses it waits for (depends_on and
 	// references), sorted.
 	DependsOn []string `json:"depends_on,omitempty"`
@@ -247,6 +258,9 @@ func (g *Glyph) UnmarshalText(b []byte) error {
 type Instance struct {
 	Addr addrs.Instance `json:"-"`
 	Step addrs.Step     `json:"-"`
+	// Description is the step's description argument (an inner
+	// instance's is its inner step's), "" without one.
+	Description string `json:"description,omitempty"`
 	// Key is each.key, "" without for_each (see Addr.Key.Valid).
 	Key string `json:"key,omitempty"`
 	// Each is each.value as cty JSON with its cty JSON type, so a consumer

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -294,7 +295,13 @@ func TestResolveFeatures(t *testing.T) {
 	if p.Summary != (Summary{Instances: 5, DisruptServers: 1, DrainNodes: 2, BlockedNow: 2}) {
 		t.Errorf("summary = %+v", p.Summary)
 	}
-	if len(p.Waivers) != 1 || p.Waivers[0] != (PlanWaiver{Step: "step.restart_s1", Rule: "NR-S004", Reason: "The nightly job took a snapshot an hour ago.", Used: true, Range: "testdata/plans/features.nrun.hcl:66,15"}) {
+	if p.Steps[2].MaxFailures != "50%" {
+		t.Errorf("max_failures = %q", p.Steps[2].MaxFailures)
+	}
+	if p.Steps[0].Description != "Read the agent's self endpoint | with a token." || p.Instance(`step.drain["c1"]`).Description != "Move the work off every client before the upgrade." {
+		t.Errorf("descriptions: step %q, instance %q", p.Steps[0].Description, p.Instance(`step.drain["c1"]`).Description)
+	}
+	if len(p.Waivers) != 1 || p.Waivers[0] != (PlanWaiver{Step: "step.restart_s1", Rule: "NR-S004", Reason: "The nightly job took a snapshot an hour ago.", Used: true, Range: "testdata/plans/features.nrun.hcl:69,15"}) {
 		t.Errorf("waivers = %+v", p.Waivers)
 	}
 	if r := p.Instance("step.restart_s1"); r.Target.ID != "a1b2c3d4-0000-4000-8000-000000000001" || r.Glyph != GlyphChange {
@@ -624,5 +631,156 @@ func TestGlyphOfCatalog(t *testing.T) {
 		if !known[GlyphOf(e)] {
 			t.Errorf("effect %q: glyph %q is not a planner Glyph", e, GlyphOf(e))
 		}
+	}
+}
+
+// max_parallel may be a variable: the plan records its value, and the
+// safety analysis at plan uses it (two of three servers at once lose
+// quorum, one does not).
+func TestResolveMaxParallelFromVariable(t *testing.T) {
+	const src = `
+variable "n" {
+  type = number
+}
+
+variable "wait_for" {
+  type    = string
+  default = "7m"
+}
+
+data "nomad_servers" "all" {}
+
+step "snapshot" {
+  action "nomad_snapshot_save" {
+    path = "pre.snap"
+  }
+}
+
+step "restart" {
+  for_each     = data.nomad_servers.all.by_name
+  order        = "leader_last"
+  max_parallel = var.n
+  timeout      = var.wait_for == "7m" ? "20m" : "1h"
+  depends_on   = [step.snapshot]
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["ssh", each.value.host, "sudo", "systemctl", "restart", "nomad"]
+    effect  = "restart"
+  }
+  wait "server_healthy" {
+    timeout = var.wait_for
+  }
+}
+`
+	view := loadInventory(t, "healthy")
+	for n, wantS002 := range map[string]bool{"1": false, "2": true} {
+		t.Run("n="+n, func(t *testing.T) {
+			p, diags := planSrc(t, src, []string{"n=" + n}, view)
+			var rules []string
+			for _, d := range diags {
+				rules = append(rules, RuleOf(d))
+			}
+			if slices.Contains(rules, RuleFailureTolerance) != wantS002 {
+				t.Fatalf("NR-S002 reported: %v, want %v: %s", !wantS002, wantS002, diags.Error())
+			}
+			if wantS002 {
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			if p.Steps[1].MaxParallel != 1 {
+				t.Errorf("max_parallel = %d", p.Steps[1].MaxParallel)
+			}
+			in := p.Instances[1]
+			if in.Timeout != Duration(20*time.Minute) || in.Waits[0].Timeout != Duration(7*time.Minute) {
+				t.Errorf("timeouts: step %s, wait %s", in.Timeout, in.Waits[0].Timeout)
+			}
+		})
+	}
+	t.Run("from a data source, resolved at plan", func(t *testing.T) {
+		_, diags := planSrc(t, strings.Replace(src, "max_parallel = var.n", "max_parallel = length(data.nomad_servers.all.names) - 2", 1), []string{"n=1"}, view)
+		if diags.HasErrors() {
+			t.Fatalf("3 - 2 = 1 at a time is safe: %s", diags.Error())
+		}
+	})
+	t.Run("invalid at plan", func(t *testing.T) {
+		_, diags := planSrc(t, strings.Replace(src, "max_parallel = var.n", "max_parallel = length(data.nomad_servers.all.names) - 3", 1), []string{"n=1"}, view)
+		if !slices.ContainsFunc(diags, func(d *hcl.Diagnostic) bool {
+			return d.Summary == "Invalid max_parallel value" && d.Subject != nil && d.Subject.Start.Line == 22
+		}) {
+			t.Fatalf("want Invalid max_parallel value on line 22, got %v", diags)
+		}
+	})
+}
+
+// A step whose enabled is false has no instances; what depends on it waits
+// for what it depended on, through a chain of disabled steps; a reference
+// to its output is an error.
+func TestResolveEnabled(t *testing.T) {
+	const src = `
+variable "on" {
+  type    = bool
+  default = false
+}
+step "a" {
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+step "b" {
+  enabled    = var.on
+  depends_on = [step.a]
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+step "c" {
+  enabled    = !var.on && false
+  depends_on = [step.b]
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+step "d" {
+  depends_on = [step.c]
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+`
+	view := loadInventory(t, "healthy")
+	p, diags := planSrc(t, src, nil, view)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := len(p.Instances); got != 2 {
+		t.Fatalf("%d instances, want a and d", got)
+	}
+	if d := p.Instance("step.d"); d == nil || !slices.Equal(d.DependsOn, []string{"step.a"}) || d.Wave != 1 {
+		t.Errorf("step.d = %+v", d)
+	}
+	if s := p.Steps[1]; !s.Disabled || s.DisabledBy != "var.on" || len(s.DependsOn) != 1 {
+		t.Errorf("step.b = %+v", s)
+	}
+	p, diags = planSrc(t, src, []string{"on=true"}, view)
+	if diags.HasErrors() || len(p.Instances) != 3 || p.Steps[1].Disabled {
+		t.Fatalf("enabled: %d instances, %s", len(p.Instances), diags.Error())
+	}
+
+	_, diags = planSrc(t, src+`
+step "e" {
+  action "exec" {
+    command = ["echo", step.b.output]
+    effect  = "none"
+  }
+}
+`, nil, view)
+	if !slices.ContainsFunc(diags, func(d *hcl.Diagnostic) bool { return d.Summary == "Reference to a disabled step" }) {
+		t.Errorf("want a reference to a disabled step, got %v", diags)
 	}
 }

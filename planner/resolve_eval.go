@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,6 +53,9 @@ type resolver struct {
 	// finish is the last wave of each top-level step, -1 for a step
 	// without instances whose dependencies finished before wave 0.
 	finish map[addrs.Step]int
+	// disabled maps each step whose enabled is false to what it would
+	// have waited for, so its dependants wait for that instead.
+	disabled map[addrs.Step][]string
 }
 
 func resolve(rb *lang.Runbook, inputs map[string]cty.Value, view *cview.View, opts ResolveOptions) (*Plan, hcl.Diagnostics) {
@@ -294,20 +298,40 @@ func (r *resolver) steps() {
 		if st == nil {
 			continue
 		}
-		info := StepInfo{Addr: a.String(), Order: string(st.Order), MaxParallel: st.MaxParallel}
+		info := StepInfo{Addr: a.String(), Description: st.Description, Order: string(st.Order), MaxParallel: r.planMaxParallel(st)}
+		if st.MaxFailures != nil {
+			info.MaxFailures = st.MaxFailures.String()
+		}
 		if info.MaxParallel < 1 {
 			info.MaxParallel = 1
 		}
 		base := 0
 		var deps []string
 		for _, pr := range r.g.Preds(a) {
-			deps = append(deps, pr.String())
+			if through, off := r.disabled[pr]; off {
+				// Ordered as if the disabled step had run in no time:
+				// wait for what it would have waited for.
+				deps = mergeSorted(deps, through)
+			} else {
+				deps = mergeSorted(deps, []string{pr.String()})
+			}
 			if f, ok := r.finish[pr]; ok && f+1 > base {
 				base = f + 1
 			}
 		}
-		sort.Strings(deps)
+		deps = slices.Compact(deps)
 		info.DependsOn = deps
+		if r.stepDisabled(st) {
+			info.Disabled, info.DisabledBy = true, exprText(r.rb, st.Enabled)
+			if r.disabled == nil {
+				r.disabled = map[addrs.Step][]string{}
+			}
+			r.disabled[a] = deps
+			r.finish[a] = base - 1
+			r.plan.Steps = append(r.plan.Steps, info)
+			continue
+		}
+		r.refsToDisabled(st)
 		inner := r.g.Inner(a)
 		var innerOrder []addrs.Step
 		innerLevel := map[addrs.Step]int{}
@@ -464,10 +488,11 @@ func keyString(k cty.Value) string {
 // of an inner step, nil otherwise.
 func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each, parent *Instance) *Instance {
 	in := &Instance{
-		Addr:      addr,
-		Step:      st.Addr,
-		OnFailure: st.OnFailure,
-		Timeout:   Duration(st.Timeout),
+		Addr:        addr,
+		Step:        st.Addr,
+		Description: st.Description,
+		OnFailure:   st.OnFailure,
+		Timeout:     Duration(r.planTimeout(st.Timeout, st.TimeoutExpr)),
 	}
 	if in.OnFailure == "" {
 		in.OnFailure = lang.OnFailureAbort
@@ -692,7 +717,7 @@ func (r *resolver) arg(name string, e hcl.Expression, ctx *hcl.EvalContext) Arg 
 // check resolves a precondition or wait; preconditions are evaluated
 // against the view.
 func (r *resolver) check(c *lang.Check, ctx *hcl.EvalContext, target checks.Target) CheckPlan {
-	cp := CheckPlan{Name: c.Name, Timeout: Duration(c.Timeout), Interval: Duration(c.Interval)}
+	cp := CheckPlan{Name: c.Name, Timeout: Duration(r.planTimeout(c.Timeout, c.TimeoutExpr)), Interval: Duration(c.Interval)}
 	if c.Name == "" {
 		cp.Name = "custom"
 	}

@@ -316,7 +316,7 @@ func CheckSafety(rb *lang.Runbook, g *Graph, opts SafetyOptions) (*SafetyReport,
 func (s *safety) collect() {
 	for _, a := range s.g.Order() {
 		st := s.g.Step(a)
-		if st == nil {
+		if st == nil || s.disabled(st) {
 			continue
 		}
 		f := s.stepFacts(st, nil)
@@ -770,13 +770,52 @@ func (s *safety) resolveCounts() {
 			}
 			u.count, u.countKnown = s.countOf(u.step.ForEach, ft)
 		}
-		u.parallel = min(max(u.step.MaxParallel, 1), max(u.count, 1))
+		p, known := s.maxParallel(u.step)
+		if !known {
+			// Not known offline (it depends on a data source): the
+			// worst legal value runs every instance at once.
+			p = max(u.count, 1)
+		}
+		u.parallel = min(p, max(u.count, 1))
 		s.countDestroys(u)
 		for _, in := range u.inner {
 			in.count, in.parallel, in.countKnown = u.count, u.parallel, u.countKnown
 			s.countDestroys(in)
 		}
 	}
+}
+
+// disabled reports whether st's enabled is known to be false in the
+// analysis's scope: such a step does nothing, and its dependants are
+// ordered after what it depends on (the graph's ancestry goes through it
+// still). Unknown offline, it is assumed to run: the worst case.
+func (s *safety) disabled(st *lang.Step) bool {
+	if st.Enabled == nil {
+		return false
+	}
+	v, d := st.Enabled.Value(s.ctx)
+	if d.HasErrors() {
+		return false
+	}
+	on, known, _ := lang.EnabledValue(v, st.Enabled.Range())
+	return known && !on
+}
+
+// maxParallel is st's max_parallel as the analysis sees it: the literal,
+// else its expression's value in the analysis's scope (at plan, the
+// planner's, with the data sources read), and whether it is known. An
+// unknown or invalid value is not known; Validate and Resolve report
+// invalid ones.
+func (s *safety) maxParallel(st *lang.Step) (int, bool) {
+	if st.MaxParallelExpr == nil {
+		return max(st.MaxParallel, 1), true
+	}
+	v, d := st.MaxParallelExpr.Value(s.ctx)
+	if d.HasErrors() {
+		return 0, false
+	}
+	n, known, _ := lang.MaxParallelValue(v, st.MaxParallelExpr.Range())
+	return n, known
 }
 
 // countDestroys counts the members of each set a terraform_apply

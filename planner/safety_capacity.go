@@ -62,10 +62,17 @@ func (s *safety) atOnce(du drainUnit) (int, bool) {
 		return 1, true
 	}
 	perStep, _ := s.rb.InstanceLimits()
-	if u.step.MaxParallel >= perStep {
-		return u.step.MaxParallel, true
+	p, known := s.maxParallel(u.step)
+	if !known {
+		// Decided at plan from a data source: offline, the worst legal
+		// value, every instance at once (an error once the set's size
+		// is known).
+		return perStep, false
 	}
-	return u.step.MaxParallel, false
+	if p >= perStep {
+		return p, true
+	}
+	return p, false
 }
 
 // checkCapacity is NR-S011.
@@ -111,12 +118,12 @@ func (s *safety) checkDrainCount(du drainUnit) {
 		s.report(u.step, RuleCapacity, hcl.DiagError, subject,
 			"Every node drained at once",
 			fmt.Sprintf("%s drains %s (max_parallel = %d), %s, at the same time: no node of the set is left for their allocations to move to. Lower max_parallel (to 1, or at most half of the set), or add nodes to the pool before the drain.",
-				u.addr(), f.tgt.set, u.step.MaxParallel, size))
+				u.addr(), f.tgt.set, k, size))
 	case known && n > 0 && 2*k > n:
 		s.report(u.step, RuleCapacity, hcl.DiagWarning, subject,
 			"More than half of the nodes drained at once",
 			fmt.Sprintf("%s drains %d of the %d nodes of %s at the same time (max_parallel = %d), so the allocations of more than half of the set must fit on the rest. Lower max_parallel to %d or less, or add nodes to the pool before the drain.",
-				u.addr(), k, n, f.tgt.set, u.step.MaxParallel, max(n/2, 1)))
+				u.addr(), k, n, f.tgt.set, k, max(n/2, 1)))
 	}
 }
 

@@ -146,6 +146,7 @@ func NodeValue(n cview.Node) cty.Value {
 		"id":          cty.StringVal(n.ID),
 		"name":        cty.StringVal(n.Name),
 		"address":     cty.StringVal(n.Address),
+		"host":        cty.StringVal(n.Host()),
 		"datacenter":  cty.StringVal(n.Datacenter),
 		"node_pool":   cty.StringVal(n.NodePool),
 		"node_class":  cty.StringVal(n.NodeClass),

@@ -120,6 +120,7 @@ func (h PlanHuman) Plan(w io.Writer, p *planner.Plan) error {
 	writeHeader(&b, p, c)
 	writeWaivers(&b, p, c)
 	writeInstances(&b, p, c)
+	writeDisabled(&b, p, c)
 	writeWaves(&b, p, h.MaxWave)
 	writeDiagnostics(&b, p, c)
 	fmt.Fprintf(&b, "%s%s%s\n", c.bold, SummaryLine(p), c.reset)
@@ -131,6 +132,28 @@ func (h PlanHuman) Plan(w io.Writer, p *planner.Plan) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeDisabled lists the steps skipped because their enabled argument is
+// false, with the expression that said so.
+func writeDisabled(b *strings.Builder, p *planner.Plan, c palette) {
+	n := 0
+	for _, s := range p.Steps {
+		if !s.Disabled {
+			continue
+		}
+		if n == 0 {
+			b.WriteString("nrun will skip these steps (enabled is false):\n\n")
+		}
+		n++
+		fmt.Fprintf(b, "  %s%s%s: enabled = %s\n", c.bold, s.Addr, c.reset, s.DisabledBy)
+		if s.Description != "" {
+			fmt.Fprintf(b, "    # %s\n", s.Description)
+		}
+	}
+	if n > 0 {
+		b.WriteString("\n")
+	}
 }
 
 func hasErrors(p *planner.Plan) bool {
@@ -234,6 +257,12 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 		return
 	}
 	b.WriteString("nrun will run these step instances, in this order:\n\n")
+	budget := map[string]string{}
+	for _, s := range p.Steps {
+		if s.MaxFailures != "" {
+			budget[s.Addr] = s.MaxFailures
+		}
+	}
 	for _, in := range p.Instances {
 		indent := ""
 		if in.Parent != "" {
@@ -245,6 +274,9 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 		}
 		b.WriteString("\n")
 		pad := indent + "    "
+		if in.Description != "" {
+			fmt.Fprintf(b, "%s# %s\n", pad, in.Description)
+		}
 		if in.Action != nil {
 			fmt.Fprintf(b, "%saction %s (effect %s)\n", pad, in.Action.Type, in.Action.Effect)
 			writeArgs(b, pad+"  ", in.Action.Args)
@@ -257,6 +289,9 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 		}
 		if in.OnFailure != "" && in.OnFailure != "abort" {
 			settings = append(settings, "on_failure "+string(in.OnFailure))
+		}
+		if b := budget[in.Step.String()]; b != "" && in.Parent == "" {
+			settings = append(settings, "max_failures "+b)
 		}
 		if in.Retry != nil {
 			settings = append(settings, fmt.Sprintf("retry %d times every %s", in.Retry.Attempts, in.Retry.Delay))
@@ -489,6 +524,24 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		b.WriteString("\n")
 	}
 	writeTerraformMarkdown(&b, p)
+	skipped := 0
+	for _, s := range p.Steps {
+		if !s.Disabled {
+			continue
+		}
+		if skipped == 0 {
+			b.WriteString("**Skipped steps (enabled is false):**\n\n")
+		}
+		skipped++
+		fmt.Fprintf(&b, "- `%s`: `enabled = %s`", s.Addr, mdCell(s.DisabledBy))
+		if s.Description != "" {
+			fmt.Fprintf(&b, ": %s", mdEscape(s.Description))
+		}
+		b.WriteString("\n")
+	}
+	if skipped > 0 {
+		b.WriteString("\n")
+	}
 
 	if len(p.Instances) > 0 {
 		composite := len(p.Instances) - p.Summary.Instances
@@ -520,7 +573,11 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 				}
 				pcs = append(pcs, fmt.Sprintf("`%s` %s", pc.Name, st))
 			}
-			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", in.Glyph, mdCell(in.Addr.String()), mdCell(targetText(in.Target)), action, strings.Join(pcs, ", "))
+			addr := "`" + mdCell(in.Addr.String()) + "`"
+			if in.Description != "" {
+				addr += ": " + mdEscape(in.Description)
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", in.Glyph, addr, mdCell(targetText(in.Target)), action, strings.Join(pcs, ", "))
 		}
 		if more > 0 {
 			fmt.Fprintf(&b, "\n…and %d more; `nrun plan -json` lists them all.\n", more)

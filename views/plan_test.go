@@ -34,6 +34,7 @@ var planCases = map[string]struct {
 	"job_canary":             {path: "../runbooks/job-canary-rollout.nrun.hcl", vars: []string{"version=2"}, inventory: "healthy"},
 	"leader_filtered":        {path: "../planner/testdata/plans/leader_filtered.nrun.hcl", inventory: "leader_filtered"},
 	"features":               {path: "../planner/testdata/plans/features.nrun.hcl", vars: []string{"token=s3cr3t-t0ken"}, inventory: "healthy"},
+	"enabled":                {path: "../planner/testdata/plans/enabled.nrun.hcl", inventory: "healthy"},
 }
 
 func resolvePlan(t *testing.T, path string, varFiles, vars []string, inventory string, wantErrors bool) *planner.Plan {

@@ -32,6 +32,7 @@ data "nomad_nodes" "old" {
 data "consul_servers" "all" {}
 
 step "snapshot" {
+  description = "Take a Raft snapshot first, so the upgrade can be undone."
   action "nomad_snapshot_save" {
     path = "backup.snap"
   }

@@ -18,6 +18,7 @@ variable "min_version" {
 data "nomad_nodes" "all" {}
 
 step "probe" {
+  description = "Read the agent's self endpoint | with a token."
   action "exec" {
     command = ["curl", "-H", "X-Token: ${var.token}", "http://10.0.0.11:4646/v1/agent/self"]
     effect  = "none"
@@ -32,8 +33,10 @@ step "use" {
 }
 
 step "drain" {
+  description  = "Move the work off every client before the upgrade."
   for_each     = data.nomad_nodes.all.by_name
   max_parallel = 1
+  max_failures = "50%"
   depends_on   = [step.use]
   target       = each.value
   precondition {
