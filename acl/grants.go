@@ -198,3 +198,42 @@ func contains(s []string, x string) bool {
 	}
 	return false
 }
+
+// Access splits a capability rule into the resource and level an API's
+// own authorizer is asked about: "node:write" is ("node", "write"). ok is
+// false for management and namespace rules.
+func Access(rule string) (resource, level string, ok bool) {
+	res, lvl, found := strings.Cut(rule, ":")
+	if !found || res == "namespace" || strings.Contains(lvl, ":") {
+		return "", "", false
+	}
+	return res, lvl, true
+}
+
+// CheckAuthorized is Check for an API that evaluates the token's rights
+// itself (Consul's authorizer): allowed holds its answers, keyed by
+// resource and level, for every Access of needs and the read level of
+// each resource.
+func CheckAuthorized(needs []Need, api lang.API, allowed map[[2]string]bool) []Missing {
+	var out []Missing
+	for _, n := range needs {
+		if n.Cap.API != api {
+			continue
+		}
+		res, level, ok := Access(n.Cap.Rule)
+		if !ok {
+			out = append(out, Missing{Need: n, Has: "no management"})
+			continue
+		}
+		if allowed[[2]string{res, level}] {
+			continue
+		}
+		has := "nothing"
+		if level == "write" && allowed[[2]string{res, "read"}] {
+			has = "read"
+		}
+		shown, _, _ := parseRule(api, n.Cap.Rule, "")
+		out = append(out, Missing{Need: n, Has: shown + " " + has})
+	}
+	return out
+}

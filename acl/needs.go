@@ -76,7 +76,9 @@ func Needs(rb *lang.Runbook) []Need {
 		consul = consul || n.Cap.API == lang.APIConsul
 	}
 	var read []Need
-	if nomad {
+	// The cluster read always reads Nomad (planner.SnapshotOptionsFor),
+	// Consul only when the runbook calls it.
+	if nomad || consul {
 		// Autopilot health (the Raft view without management), gossip
 		// members; a drain's capacity needs every allocation of the
 		// nodes, which Nomad filters by read-job.

@@ -1,7 +1,13 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -21,11 +27,9 @@ type Token struct {
 	Management bool
 	// Policies are the names of the token's policies, its roles' included.
 	Policies []string
-	// Rules maps each policy name to its rules (the policy HCL).
-	// RulesUnread lists the policies whose rules the token may not read
-	// (Consul serves policies to acl:read only).
-	Rules       map[string]string
-	RulesUnread []string
+	// Rules maps each policy name to its rules (the policy HCL); Nomad
+	// only: Consul serves them to acl:read only (see ConsulAuthorize).
+	Rules map[string]string
 	// ExpirationTime is when the token expires, nil when it does not.
 	ExpirationTime *time.Time
 }
@@ -77,39 +81,84 @@ func (c *Client) NomadToken(ctx context.Context) (*Token, error) {
 }
 
 // ConsulToken reads the token nrun calls Consul with
-// (/v1/acl/token/self) and the rules of the policies it may read. It
-// returns nil and no error when Consul's ACLs are disabled.
+// (/v1/acl/token/self): its identity, policies and roles. Consul serves
+// policies' rules to acl:read only, so what the token may do is asked of
+// Consul with ConsulAuthorize instead. It returns nil and no error when
+// Consul's ACLs are disabled.
 func (c *Client) ConsulToken(ctx context.Context) (*Token, error) {
 	q := (&consul.QueryOptions{}).WithContext(ctx)
 	self, _, err := c.consul.ACL().TokenReadSelf(q)
 	if err != nil {
-		if strings.Contains(err.Error(), "ACL support disabled") || strings.Contains(err.Error(), "ACL not found") && c.cfg.ConsulToken == "" {
+		if strings.Contains(err.Error(), "ACL support disabled") {
 			return nil, nil
 		}
 		return nil, c.consulErr("read the token's own identity (/v1/acl/token/self)", err)
 	}
-	t := &Token{System: "consul", AccessorID: self.AccessorID, Name: self.Description,
-		ExpirationTime: self.ExpirationTime, Rules: map[string]string{}}
+	t := &Token{System: "consul", AccessorID: self.AccessorID, Name: self.Description, ExpirationTime: self.ExpirationTime}
 	for _, l := range self.Policies {
-		if l == nil {
-			continue
+		if l != nil {
+			t.Policies = append(t.Policies, l.Name)
+			t.Management = t.Management || l.ID == consulGlobalManagement
 		}
-		t.Policies = append(t.Policies, l.Name)
-		if l.ID == consulGlobalManagement {
-			t.Management = true
-			continue
-		}
-		p, _, err := c.consul.ACL().PolicyRead(l.ID, q)
-		if err != nil || p == nil {
-			t.RulesUnread = append(t.RulesUnread, l.Name)
-			continue
-		}
-		t.Rules[l.Name] = p.Rules
 	}
 	for _, r := range self.Roles {
 		if r != nil {
-			t.RulesUnread = append(t.RulesUnread, "role "+r.Name)
+			t.Policies = append(t.Policies, "role "+r.Name)
 		}
 	}
 	return t, nil
+}
+
+// ConsulAccess is one question to Consul's authorizer: may the token have
+// Access ("read", "write") on Resource ("node", "operator", ...), on every
+// name when Segment is "" (a prefix "" rule)?
+type ConsulAccess struct {
+	Resource string
+	Segment  string `json:",omitempty"`
+	Access   string
+}
+
+// ConsulAuthorize asks Consul whether the token nrun calls it with has
+// each access (/v1/internal/acl/authorize, the endpoint Consul's UI uses):
+// Consul evaluates its own policies, roles and identities, which the token
+// itself may not read.
+func (c *Client) ConsulAuthorize(ctx context.Context, reqs []ConsulAccess) ([]bool, error) {
+	// A POST, which the Consul API module's raw client cannot send.
+	body, err := json.Marshal(reqs)
+	if err != nil {
+		return nil, err
+	}
+	cc := c.consulConf
+	u := url.URL{Scheme: cc.Scheme, Host: cc.Address, Path: "/v1/internal/acl/authorize"}
+	if cc.Datacenter != "" {
+		u.RawQuery = url.Values{"dc": {cc.Datacenter}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, c.consulErr("ask Consul what the token may do", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if cc.Token != "" {
+		req.Header.Set("X-Consul-Token", cc.Token)
+	}
+	resp, err := cc.HttpClient.Do(req)
+	if err != nil {
+		return nil, c.consulErr("ask Consul what the token may do (/v1/internal/acl/authorize)", err)
+	}
+	defer resp.Body.Close()
+	var out []struct{ Allow bool }
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, c.consulErr("ask Consul what the token may do (/v1/internal/acl/authorize)",
+			fmt.Errorf("Unexpected response code: %d (%s)", resp.StatusCode, bytes.TrimSpace(msg)))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out) != len(reqs) {
+		return nil, c.consulErr("ask Consul what the token may do (/v1/internal/acl/authorize)",
+			fmt.Errorf("the authorizer answered %d results for %d questions (%v)", len(out), len(reqs), err))
+	}
+	allow := make([]bool, len(out))
+	for i, o := range out {
+		allow[i] = o.Allow
+	}
+	return allow, nil
 }

@@ -70,7 +70,11 @@ func preflight(ctx context.Context, rb *lang.Runbook, inputs map[string]cty.Valu
 			continue
 		}
 		out = append(out, checkedToken{API: api, Token: tok})
-		if tok != nil {
+		switch {
+		case tok == nil || tok.Management:
+		case api == lang.APIConsul:
+			diags = append(diags, checkConsulToken(ctx, c, tok, needs)...)
+		default:
 			diags = append(diags, checkToken(api, tok, needs, ns)...)
 		}
 	}
@@ -106,7 +110,7 @@ func recordIdentities(toks []checkedToken, p *planner.Plan) {
 	for _, ct := range toks {
 		id := planner.Identity{System: string(ct.API), ACLDisabled: ct.Token == nil}
 		if t := ct.Token; t != nil {
-			id.AccessorID, id.Name, id.Management, id.Policies, id.ExpirationTime, id.Unchecked = t.AccessorID, t.Name, t.Management, t.Policies, t.ExpirationTime, t.RulesUnread
+			id.AccessorID, id.Name, id.Management, id.Policies, id.ExpirationTime = t.AccessorID, t.Name, t.Management, t.Policies, t.ExpirationTime
 		}
 		p.Cluster.Identities = append(p.Cluster.Identities, id)
 	}
@@ -141,12 +145,47 @@ func checkToken(api lang.API, tok *cluster.Token, needs []acl.Need, ns string) h
 		d.Subject, d.Context = nil, nil
 		diags = append(diags, d)
 	}
-	if len(tok.RulesUnread) > 0 {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "The " + noun + " token's policies could not all be read",
-			Detail: fmt.Sprintf("%s may not read the rules of %s (Consul serves them to acl:read only), so what they grant was not checked; a missing capability will fail the step that needs it.", who, strings.Join(tok.RulesUnread, ", "))})
+	return append(diags, missingDiags(api, who, acl.Check(needs, g, ns))...)
+}
+
+// checkConsulToken asks Consul's authorizer about every resource the
+// needs touch, at read and write, and checks the needs against the
+// answers.
+func checkConsulToken(ctx context.Context, c *cluster.Client, tok *cluster.Token, needs []acl.Need) hcl.Diagnostics {
+	var reqs []cluster.ConsulAccess
+	asked := map[[2]string]bool{}
+	for _, n := range needs {
+		res, _, ok := acl.Access(n.Cap.Rule)
+		if n.Cap.API != lang.APIConsul || !ok {
+			continue
+		}
+		for _, lvl := range []string{"read", "write"} {
+			if k := [2]string{res, lvl}; !asked[k] {
+				asked[k] = true
+				reqs = append(reqs, cluster.ConsulAccess{Resource: res, Access: lvl})
+			}
+		}
 	}
+	allowed := map[[2]string]bool{}
+	if len(reqs) > 0 {
+		ans, err := c.ConsulAuthorize(ctx, reqs)
+		if err != nil {
+			return cluster.Diagnostics(err)
+		}
+		for i, r := range reqs {
+			allowed[[2]string{r.Resource, r.Access}] = ans[i]
+		}
+	}
+	_, who := tokenWho(lang.APIConsul, tok)
+	return missingDiags(lang.APIConsul, who, acl.CheckAuthorized(needs, lang.APIConsul, allowed))
+}
+
+// missingDiags is one error per part and capability the token lacks.
+func missingDiags(api lang.API, who string, missing []acl.Missing) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	noun := map[lang.API]string{lang.APINomad: "Nomad", lang.APIConsul: "Consul"}[api]
 	seen := map[string]bool{}
-	for _, m := range acl.Check(needs, g, ns) {
+	for _, m := range missing {
 		if k := m.Need.Who + " " + m.Need.Cap.Rule; seen[k] {
 			continue
 		} else {

@@ -141,14 +141,11 @@ type Identity struct {
 	AccessorID  string `json:"accessor_id,omitempty"`
 	Name        string `json:"name,omitempty"`
 	Management  bool   `json:"management,omitempty"`
-	// Policies are the names of the token's policies, its roles' included.
+	// Policies are the names of the token's policies: for Nomad its
+	// roles' included, for Consul its roles as "role NAME".
 	Policies []string `json:"policies,omitempty"`
 	// ExpirationTime is when the token expires, absent when it does not.
 	ExpirationTime *time.Time `json:"expiration_time,omitempty"`
-	// Unchecked lists the policies whose rules the token may not read
-	// (Consul serves policies to acl:read only); what they grant was not
-	// checked.
-	Unchecked []string `json:"unchecked,omitempty"`
 }
 
 // ClusterSource is where a plan's cluster view came from.

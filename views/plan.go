@@ -687,9 +687,6 @@ func writeIdentities(b *strings.Builder, ids []planner.Identity) {
 			fmt.Fprintf(b, "; expires %s", id.ExpirationTime.UTC().Format("2006-01-02 15:04:05 UTC"))
 		}
 		b.WriteString(".\n")
-		if len(id.Unchecked) > 0 {
-			fmt.Fprintf(b, "  Not checked (their rules could not be read): %s.\n", strings.Join(id.Unchecked, ", "))
-		}
 	}
 	b.WriteString("\n")
 }
