@@ -15,11 +15,15 @@ import (
 // Client reads Nomad and Consul. It is safe for concurrent use. Printing or
 // marshalling a Client shows its addresses, never its tokens.
 type Client struct {
-	cfg      Config
-	nomad    *nomad.Client
-	consul   *consul.Client
-	waitTime time.Duration
-	now      func() time.Time
+	cfg    Config
+	nomad  *nomad.Client
+	consul *consul.Client
+	// consulConf is the Consul client's configuration as NewClient left
+	// it (scheme split off, HTTP client with TLS), for the calls the
+	// Consul API module does not wrap.
+	consulConf *consul.Config
+	waitTime   time.Duration
+	now        func() time.Time
 }
 
 type options struct {
@@ -111,7 +115,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, shownError(newError("consul", cfg.ConsulShown(), cfg.ConsulAddressFrom, "configure the client", cfg.ConsulToken, err), cfg.ConsulAddress)
 	}
-	return &Client{cfg: cfg, nomad: n, consul: cs, waitTime: o.waitTime, now: o.now}, nil
+	return &Client{cfg: cfg, nomad: n, consul: cs, consulConf: cc, waitTime: o.waitTime, now: o.now}, nil
 }
 
 // Config returns the resolved configuration (tokens stay redacted when it

@@ -11,6 +11,7 @@ import (
 func TestDiagnostics(t *testing.T) {
 	f := newFakeAPI(t, "testdata/api/healthy3.json")
 	f.set("nomad GET /v1/operator/raft/configuration", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
+	f.set("nomad GET /v1/operator/autopilot/health", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
 	f.consul.Close()
 	c := newTestClient(t, f, nil, "NOMAD_TOKEN", "tok-123456")
 	_, err := c.Snapshot(context.Background(), SnapshotOptions{Nomad: true, Consul: true})
@@ -19,7 +20,7 @@ func TestDiagnostics(t *testing.T) {
 		t.Fatalf("got %d diagnostics, want one per cluster: %v", len(diags), diags)
 	}
 	want := []struct{ summary, detail string }{
-		{"Nomad refused the token", "nrun could not read the Raft configuration: Unexpected response code: 403 (Permission denied). nrun tried " + c.Config().NomadAddress + " (from NOMAD_ADDR). The token in NOMAD_TOKEN was refused."},
+		{"Nomad refused the token", "nrun could not read the Raft configuration (a management token's) or autopilot health (operator:read): Unexpected response code: 403 (Permission denied). nrun tried " + c.Config().NomadAddress + " (from NOMAD_ADDR). The token in NOMAD_TOKEN was refused."},
 		{"Cannot reach Consul", "nrun could not read the Raft configuration: "},
 	}
 	for i, d := range diags {

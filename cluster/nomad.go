@@ -69,9 +69,10 @@ func (c *Client) nomadView(ctx context.Context, opts SnapshotOptions) (*NomadVie
 	v := &NomadView{Address: c.cfg.NomadShown(), Region: c.cfg.NomadRegion}
 	q := c.nomadQuery(ctx)
 
-	raft, err := c.nomad.Operator().RaftGetConfiguration(q)
-	if err != nil {
-		return nil, c.nomadErr("read the Raft configuration", err)
+	raft, raftErr := c.nomad.Operator().RaftGetConfiguration(q)
+	raftDenied := isForbidden(raftErr)
+	if raftErr != nil && !raftDenied {
+		return nil, c.nomadErr("read the Raft configuration", raftErr)
 	}
 	members, err := c.nomad.Agent().MembersOpts(q)
 	if err != nil {
@@ -84,8 +85,19 @@ func (c *Client) nomadView(ctx context.Context, opts SnapshotOptions) (*NomadVie
 	// Without a leader autopilot has no answer; the view records why
 	// and every server counts as unhealthy.
 	health, status, err := c.nomadAutopilot(q)
+	if raftDenied && health == nil {
+		// Nomad serves its Raft configuration to management tokens only;
+		// autopilot health (operator:read) lists the same Raft servers
+		// with their IDs, addresses, votes and the leader, so a
+		// least-privilege token reads them there. Without that answer
+		// (no leader, or no operator:read) the refusal stands.
+		return nil, c.nomadErr("read the Raft configuration (a management token's) or autopilot health (operator:read)", raftErr)
+	}
 	if err != nil && leader != "" {
 		return nil, c.nomadErr("read autopilot health", err)
+	}
+	if raftDenied {
+		raft = raftFromAutopilot(health)
 	}
 
 	if members != nil && members.ServerRegion != "" {
@@ -119,6 +131,22 @@ func (c *Client) nomadView(ctx context.Context, opts SnapshotOptions) (*NomadVie
 		}
 	}
 	return v, nil
+}
+
+// raftFromAutopilot is the Raft configuration as autopilot health lists
+// it (no index, no Raft protocol).
+func raftFromAutopilot(h *nomad.OperatorHealthReply) *nomad.RaftConfiguration {
+	out := &nomad.RaftConfiguration{}
+	for _, s := range h.Servers {
+		out.Servers = append(out.Servers, &nomad.RaftServer{ID: s.ID, Node: s.Name, Address: s.Address, Leader: s.Leader, Voter: s.Voter})
+	}
+	return out
+}
+
+// isForbidden reports whether err is Nomad's 403 answer (an ACL refusal).
+func isForbidden(err error) bool {
+	var ure nomad.UnexpectedResponseError
+	return errors.As(err, &ure) && ure.StatusCode() == http.StatusForbidden
 }
 
 // nomadAutopilot reads autopilot health. Nomad answers 429 with the full

@@ -217,6 +217,7 @@ func TestSnapshotErrors(t *testing.T) {
 		"forbidden": {
 			setup: func(f *fakeAPI) func(string) string {
 				f.set("nomad GET /v1/operator/raft/configuration", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
+				f.set("nomad GET /v1/operator/autopilot/health", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
 				return f.env("NOMAD_TOKEN", token)
 			},
 			wantProblem: ProblemPermission,
@@ -226,6 +227,7 @@ func TestSnapshotErrors(t *testing.T) {
 		"forbidden without token": {
 			setup: func(f *fakeAPI) func(string) string {
 				f.set("nomad GET /v1/operator/raft/configuration", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
+				f.set("nomad GET /v1/operator/autopilot/health", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
 				return f.env()
 			},
 			wantProblem: ProblemPermission,
@@ -290,5 +292,36 @@ func TestSnapshotErrors(t *testing.T) {
 				t.Errorf("Error() = %q, want the address and the operation", e.Error())
 			}
 		})
+	}
+}
+
+// TestSnapshotRaftFromAutopilot: a token without management is refused
+// Nomad's Raft configuration; the servers then come from autopilot health
+// (operator:read), with the same IDs, addresses, votes and leader.
+func TestSnapshotRaftFromAutopilot(t *testing.T) {
+	read := func(deny bool) RaftView {
+		f := newFakeAPI(t, "testdata/api/healthy3.json")
+		if deny {
+			f.set("nomad GET /v1/operator/raft/configuration", answer{Status: 403, Body: json.RawMessage(`"Permission denied"`)})
+		}
+		c := newTestClient(t, f, &countingTransport{}, "NOMAD_TOKEN", "t")
+		v, err := c.Snapshot(context.Background(), SnapshotOptions{Nomad: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Nomad.Raft
+	}
+	full, denied := read(false), read(true)
+	if len(full.Servers) == 0 || len(denied.Servers) != len(full.Servers) {
+		t.Fatalf("servers: %d from Raft, %d from autopilot", len(full.Servers), len(denied.Servers))
+	}
+	for i, s := range full.Servers {
+		d := denied.Servers[i]
+		if d.ID != s.ID || d.Name != s.Name || d.Address != s.Address || d.Voter != s.Voter || d.Leader != s.Leader || d.InRaft != s.InRaft || d.Healthy != s.Healthy {
+			t.Errorf("server %d from autopilot %+v, from Raft %+v", i, d, s)
+		}
+	}
+	if denied.FailureTolerance() != full.FailureTolerance() {
+		t.Errorf("failure tolerance %d from autopilot, %d from Raft", denied.FailureTolerance(), full.FailureTolerance())
 	}
 }

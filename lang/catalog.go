@@ -78,8 +78,17 @@ const (
 // Capability is one ACL capability an entry needs on an API, as the
 // "ACL Required" column of the Nomad and Consul HTTP API docs names it:
 // a policy rule such as "node:write", "operator:read",
-// "namespace:submit-job", or "management" (a management token only).
-// A later least-privilege policy is built from these lists.
+// "namespace:submit-job" (in the runbook's namespace),
+// "namespace:*:read-job" (in every namespace: a node's allocations are
+// read from all of them, and Nomad leaves out, without an error, those of
+// namespaces the token cannot read-job), or "management" (a management
+// token only). Package acl builds the least-privilege policy of a runbook
+// from these lists and checks a token against them.
+//
+// Nomad's Raft configuration (/v1/operator/raft/configuration) needs a
+// management token; nrun reads the Nomad servers from autopilot health
+// (operator:read) when it is refused, so reading servers needs only
+// operator:read and node:read (gossip members).
 type Capability struct {
 	API  API
 	Rule string

@@ -15,7 +15,7 @@ func init() {
 		Cluster: ClusterNomadServers,
 		Targets: []TargetKind{TargetNomadServer},
 		Reads:   nomadCap("operator:read"),
-		Writes:  nomadCap("operator:write"),
+		Writes:  nomadCap("management"),
 		Probe:   ProbeRaftPeer,
 	})
 }

@@ -17,11 +17,12 @@ func init() {
 			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},
 			{Name: "transfer", Type: cty.Bool, Doc: "Transfer leadership away instead of failing. Default false."},
 		},
-		Cluster: ClusterRule{Default: ClusterNomadServers, FromTarget: true},
-		Reads:   append(nomadCap("operator:read"), consulCap("operator:read")...),
-		Writes:  append(nomadCap("management"), consulCap("operator:write")...),
-		Wait:    WaitStrategy{Kind: WaitPoll, Interval: 5 * time.Second},
-		Proves:  []Guarantee{ProvesLeaderNotTarget},
-		Remedy:  RemedyTransferLeadership,
+		Cluster:   ClusterRule{Default: ClusterNomadServers, FromTarget: true},
+		Reads:     append(nomadCap("operator:read"), consulCap("operator:read")...),
+		Writes:    append(nomadCap("management"), consulCap("operator:write")...),
+		WriteAttr: "transfer",
+		Wait:      WaitStrategy{Kind: WaitPoll, Interval: 5 * time.Second},
+		Proves:    []Guarantee{ProvesLeaderNotTarget},
+		Remedy:    RemedyTransferLeadership,
 	})
 }

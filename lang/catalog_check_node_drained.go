@@ -17,7 +17,7 @@ func init() {
 			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node. Defaults to the step's target."},
 		},
 		Cluster: ClusterRule{Default: ClusterNomadClients},
-		Reads:   nomadCap("node:read", "namespace:read-job"),
+		Reads:   nomadCap("node:read", "namespace:*:read-job"),
 		Wait:    WaitStrategy{Kind: WaitNodeAllocs, Interval: 5 * time.Second},
 		Proves:  []Guarantee{ProvesDrained},
 	})

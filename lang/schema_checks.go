@@ -21,6 +21,9 @@ type CheckSpec struct {
 	// Reads are the ACL capabilities the check reads with; Writes those
 	// it may write with (leader_not_target's transfer).
 	Reads, Writes []Capability
+	// WriteAttr names the bool argument that makes the check write; its
+	// Writes count only when that argument is not literally false.
+	WriteAttr string
 	// Wait is how a wait on the check waits.
 	Wait WaitStrategy
 	// Proves is what the check, passing, proves to the safety analysis.

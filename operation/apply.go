@@ -175,7 +175,14 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 	}
 
 	var view *cluster.View
+	var toks []checkedToken
 	if planner.NeedsCluster(rb) {
+		var pd hcl.Diagnostics
+		toks, pd = preflight(ctx, rb, inputs, req.Getenv)
+		diags = append(diags, pd...)
+		if pd.HasErrors() {
+			return fail(diags)
+		}
 		vctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		var vd hcl.Diagnostics
 		view, vd = planner.LiveView(vctx, rb, inputs, req.Getenv)
@@ -206,6 +213,10 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 	diags = append(diags, pd...)
 	if diags.HasErrors() {
 		return fail(diags)
+	}
+	recordIdentities(toks, p)
+	if ed := tokenExpiry(toks, p, time.Now()); ed.HasErrors() {
+		return fail(append(diags, ed...))
 	}
 	if saved != nil && executor.PlanStructure(saved) != executor.PlanStructure(p) {
 		return failf("the plan %s does not describe what the runbook does now (its instances, ordering, actions or targets differ from a plan made now; the file may have been edited). Make a new plan with 'nrun plan -out', review it and apply that one.", req.Path)

@@ -67,7 +67,8 @@ func Plan(ctx context.Context, req PlanRequest) *PlanResult {
 	}
 
 	var view *cluster.View
-	var vd hcl.Diagnostics
+	var vd, pd hcl.Diagnostics
+	var toks []checkedToken
 	switch {
 	case req.Inventory != "":
 		view, vd = ReadInventory(req.Inventory)
@@ -75,10 +76,18 @@ func Plan(ctx context.Context, req PlanRequest) *PlanResult {
 		// Apply reads none for this runbook either (same rule), so a
 		// saved plan carries no fingerprint that apply would compare.
 	default:
+		// The preflight comes first: a token that lacks what the read
+		// needs is named as such rather than as a refused read.
+		toks, pd = preflight(ctx, rb, inputs, req.Getenv)
+		if pd.HasErrors() {
+			res.Diags = append(diags, pd...)
+			return res
+		}
 		vctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		view, vd = planner.LiveView(vctx, rb, inputs, req.Getenv)
 		cancel()
 	}
+	diags = append(diags, pd...)
 	diags = append(diags, vd...)
 	if vd.HasErrors() {
 		res.Diags = diags
@@ -97,6 +106,11 @@ func Plan(ctx context.Context, req PlanRequest) *PlanResult {
 	diags = append(diags, d...)
 	if diags.HasErrors() {
 		res.Diags = diags
+		return res
+	}
+	recordIdentities(toks, p)
+	if ed := tokenExpiry(toks, p, time.Now()); ed.HasErrors() {
+		res.Diags = append(diags, ed...)
 		return res
 	}
 	offline := req.Inventory != ""

@@ -126,6 +126,26 @@ type ClusterInfo struct {
 	// Inventory is the inventory file's path as it was given to nrun
 	// plan -inventory; absent unless Source is "inventory".
 	Inventory string `json:"inventory,omitempty"`
+	// Identities are the tokens the preflight checked the plan's
+	// capabilities against, one per cluster read live: who they are,
+	// never their secrets. Absent for a plan made from an inventory.
+	Identities []Identity `json:"identities,omitempty"`
+}
+
+// Identity is a token as the preflight found it.
+type Identity struct {
+	// System is "nomad" or "consul".
+	System string `json:"system"`
+	// ACLDisabled: the cluster has no ACLs; no token was checked.
+	ACLDisabled bool   `json:"acl_disabled,omitempty"`
+	AccessorID  string `json:"accessor_id,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Management  bool   `json:"management,omitempty"`
+	// Policies are the names of the token's policies: for Nomad its
+	// roles' included, for Consul its roles as "role NAME".
+	Policies []string `json:"policies,omitempty"`
+	// ExpirationTime is when the token expires, absent when it does not.
+	ExpirationTime *time.Time `json:"expiration_time,omitempty"`
 }
 
 // ClusterSource is where a plan's cluster view came from.

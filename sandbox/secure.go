@@ -301,36 +301,29 @@ func (c *Cluster) bootstrapNomadACL(ctx context.Context) error {
 		if err != nil {
 			return false, err.Error()
 		}
-		if _, _, err := cl.ACLTokens().Self(nil); err == nil {
-			return true, ""
+		if _, _, err := cl.ACLTokens().Self(nil); err != nil {
+			if _, _, err := cl.ACLTokens().BootstrapOpts(c.nomadToken(), nil); err != nil {
+				return false, "bootstrap: " + err.Error()
+			}
 		}
-		_, _, err = cl.ACLTokens().BootstrapOpts(c.nomadToken(), nil)
-		if err != nil {
-			return false, "bootstrap: " + err.Error()
-		}
-		return true, ""
-	})
-	if err != nil {
-		return err
-	}
-	// The token reaches the followers through Raft: until each server has
-	// applied it, a request that server answers itself (agent members,
-	// what status shows) is refused with 403.
-	return c.waitFor(ctx, "every Nomad server to know the management token", func() (bool, string) {
-		for _, a := range c.agents(NomadServer) {
-			if !c.running(a) {
+		// The token reaches the followers through Raft; until a server
+		// has applied it, what that server answers itself (gossip
+		// members) is refused with 403.
+		for _, s := range c.agents(NomadServer) {
+			if !c.running(s) {
 				continue
 			}
-			cl, err := c.nomadAPI(a)
+			scl, err := c.nomadAPI(s)
 			if err != nil {
 				return false, err.Error()
 			}
-			if _, err := cl.Agent().Members(); err != nil {
-				return false, a.Name + ": " + err.Error()
+			if _, err := scl.Agent().Members(); err != nil {
+				return false, fmt.Sprintf("the management token is not yet known to %s: %v", s.Name, err)
 			}
 		}
 		return true, ""
 	})
+	return err
 }
 
 // secureEnv is what Env adds for a secure sandbox.

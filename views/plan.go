@@ -188,6 +188,7 @@ func writeHeader(b *strings.Builder, p *planner.Plan, c palette) {
 		}
 		b.WriteString(".\n\n")
 	}
+	writeIdentities(b, p.Cluster.Identities)
 	if len(p.Variables) > 0 {
 		b.WriteString("Variables:\n")
 		width := 0
@@ -719,3 +720,30 @@ func mdEscape(s string) string {
 }
 
 func mdCell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// writeIdentities says which tokens the preflight checked the plan's
+// capabilities against: accessor and policies, never the secret.
+func writeIdentities(b *strings.Builder, ids []planner.Identity) {
+	if len(ids) == 0 {
+		return
+	}
+	for _, id := range ids {
+		noun := strings.ToUpper(id.System[:1]) + id.System[1:]
+		switch {
+		case id.ACLDisabled:
+			fmt.Fprintf(b, "%s ACLs are disabled: no token checked.\n", noun)
+			continue
+		case id.Management:
+			fmt.Fprintf(b, "%s token checked: accessor %s, management", noun, id.AccessorID)
+		case len(id.Policies) == 0:
+			fmt.Fprintf(b, "%s token checked: accessor %s, no policies", noun, id.AccessorID)
+		default:
+			fmt.Fprintf(b, "%s token checked: accessor %s, policies %s", noun, id.AccessorID, strings.Join(id.Policies, ", "))
+		}
+		if id.ExpirationTime != nil {
+			fmt.Fprintf(b, "; expires %s", id.ExpirationTime.UTC().Format("2006-01-02 15:04:05 UTC"))
+		}
+		b.WriteString(".\n")
+	}
+	b.WriteString("\n")
+}

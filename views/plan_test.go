@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -249,5 +250,25 @@ func TestPlanMarkdownSourceAndVariables(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "Planned against the live cluster, read at ") {
 		t.Errorf("a live plan does not say so:\n%s", buf.String())
+	}
+}
+
+// TestPlanIdentities: the human plan names the tokens the preflight
+// checked, never a secret.
+func TestPlanIdentities(t *testing.T) {
+	var b strings.Builder
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	writeIdentities(&b, []planner.Identity{
+		{System: "nomad", AccessorID: "a-1", Policies: []string{"nrun-drain"}, ExpirationTime: &exp},
+		{System: "consul", AccessorID: "c-1", Management: true},
+	})
+	want := "Nomad token checked: accessor a-1, policies nrun-drain; expires 2030-01-02 03:04:05 UTC.\nConsul token checked: accessor c-1, management.\n\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	writeIdentities(&b, []planner.Identity{{System: "nomad", ACLDisabled: true}})
+	if b.String() != "Nomad ACLs are disabled: no token checked.\n\n" {
+		t.Errorf("disabled: %q", b.String())
 	}
 }
