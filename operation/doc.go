@@ -1,6 +1,6 @@
-// Package operation runs nrun's two operations, plan and apply, from a
-// runbook path to a result, as Terraform's backend/local does for its
-// commands.
+// Package operation runs nrun's operations, plan and apply (and apply's
+// -abandon), from a runbook path to a result, as Terraform's backend/local
+// does for its commands.
 //
 // Input: a PlanRequest or an ApplyRequest (typed options the CLI parsed
 // from flags), a context that the CLI cancels on a signal, and for apply a

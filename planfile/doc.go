@@ -6,7 +6,8 @@
 // Output: a plan file on disk, or the *planner.Plan it holds after every
 // check passed.
 //
-// Consumers: cmd/nrun (plan -out, apply PLANFILE).
+// Consumers: operation (plan -out writes, apply PLANFILE reads) and
+// cmd/nrun (show PLANFILE).
 //
 // The file is its own versioned format, apart from the public JSON of
 // `nrun plan -json` (docs/plan-json.md): a header and a payload.
