@@ -13,7 +13,9 @@
 // Consumers: cmd/nrun (plan, apply). The CLI parses arguments, picks views
 // and maps an Outcome (and a run's status) to an exit code, in one place;
 // this package owns everything between: loading the runbook and its
-// inputs (NRUN_VAR_name, -var-file, -var), reading the cluster (live or an
+// inputs (NRUN_VAR_name, -var-file, -var), the token preflight (every ACL
+// capability the plan needs, checked before the cluster is read; package
+// acl), reading the cluster (live or an
 // inventory file), resolving the plan, the Terraform and job previews, the
 // checks of a saved plan (its inputs, its fingerprint against the cluster
 // now, its structure against a plan made now), the state lock, and the
