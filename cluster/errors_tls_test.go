@@ -19,7 +19,9 @@ import (
 // built the way the HTTP stack wraps them (url.Error around the TLS
 // error, net.OpError around an alert from the agent).
 func TestTLSErrors(t *testing.T) {
-	wrap := func(err error) error { return &url.Error{Op: "Get", URL: "https://10.0.0.1:4646/v1/status/leader", Err: err} }
+	wrap := func(err error) error {
+		return &url.Error{Op: "Get", URL: "https://10.0.0.1:4646/v1/status/leader", Err: err}
+	}
 	alert := func(text string) error {
 		return wrap(&net.OpError{Op: "remote error", Err: errors.New("tls: " + text)})
 	}
