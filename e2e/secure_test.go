@@ -295,3 +295,51 @@ func writeOtherCA(t *testing.T, dir string) (ca, cert, key string) {
 	}
 	return ca, cert, key
 }
+
+// TestSecureCanaryPolicy: the job canary runbook applies over mutual TLS
+// with a token holding exactly the policy `nrun policy` prints for it,
+// both for a new job (v1) and for the canary rollout to v2 (register,
+// canary wait, promotion).
+func TestSecureCanaryPolicy(t *testing.T) {
+	spec := sandbox.DefaultSpec("", 1, 2, 0, sandbox.DefaultNomadVersion)
+	spec.Secure = true
+	e := newEnv(t, spec)
+	delete(e.vars, "NOMAD_ADDR") // the sandbox's own, https to the server
+	rb := filepath.Join(runbooksDir(t), "job-canary-rollout.nrun.hcl")
+	jobVars := jobVarsFlag(canaryFast)
+
+	pol := e.mustNrun("policy", "-api", "nomad", "-var", "version=2", "-var", jobVars, rb)
+	nc, err := e.sb.NomadClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: "nrun-canary", Rules: pol.stdout}, nil); err != nil {
+		t.Fatalf("policy: %v\n%s", err, pol.stdout)
+	}
+	tok, _, err := nc.ACLTokens().Create(&nomad.ACLToken{Name: "nrun-canary", Type: "client", Policies: []string{"nrun-canary"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withToken := map[string]string{"NOMAD_TOKEN": tok.SecretID}
+
+	for _, version := range []string{"1", "2"} {
+		r := e.nrunWith(context.Background(), withToken, "apply", "-no-color", "-auto-approve", "-state-dir", filepath.Join(e.dir, "state-v"+version), "-var", "version="+version, "-var", jobVars, rb)
+		t.Logf("v%s apply with the printed policy took %s", version, r.took.Round(time.Millisecond))
+		if r.code != 0 {
+			t.Fatalf("v%s apply with exactly the printed policy:\n%s\npolicy:\n%s", version, r, pol.stdout)
+		}
+		if strings.Contains(r.stdout+r.stderr, tok.SecretID) {
+			t.Errorf("v%s apply shows the token's secret", version)
+		}
+		if version == "2" && !strings.Contains(r.stdout, "promoted deployment") {
+			t.Errorf("v2 apply did not promote the canary:\n%s", r)
+		}
+	}
+	d, _, err := nc.Jobs().LatestDeployment("web", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.JobVersion != 1 || d.Status != nomad.DeploymentStatusSuccessful || d.TaskGroups["web"] == nil || !d.TaskGroups["web"].Promoted {
+		t.Errorf("deployment %s: job version %d %s; want version 1 successful and promoted", d.ID, d.JobVersion, d.Status)
+	}
+}
