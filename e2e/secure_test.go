@@ -86,10 +86,25 @@ func TestSecureRollingUpgrade(t *testing.T) {
 	// TLS mistakes fail fast and say what to change.
 	other := t.TempDir()
 	otherCA, otherCert, otherKey := writeOtherCA(t, other)
+	consulRunbook, err := filepath.Abs(filepath.Join("..", "cmd", "nrun", "testdata", "policy", "consul-maint.nrun.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tlsCases := map[string]struct {
 		vars map[string]string
+		args []string // the runbook, when not the upgrade
 		want []string
 	}{
+		"wrong Consul CA": {
+			vars: map[string]string{"CONSUL_CACERT": otherCA},
+			args: []string{consulRunbook},
+			want: []string{"Consul's certificate is not signed by a trusted CA", "Set CONSUL_CACERT (or ca_cert in the runbook's consul block)"},
+		},
+		"Consul client certificate from another CA": {
+			vars: map[string]string{"CONSUL_CLIENT_CERT": otherCert, "CONSUL_CLIENT_KEY": otherKey},
+			args: []string{consulRunbook},
+			want: []string{"Consul refused the client certificate", "Set CONSUL_CLIENT_CERT (or client_cert in the runbook's consul block) and CONSUL_CLIENT_KEY"},
+		},
 		"wrong CA": {
 			vars: map[string]string{"NOMAD_CACERT": otherCA},
 			want: []string{"Nomad's certificate is not signed by a trusted CA", "Set NOMAD_CACERT (or ca_cert in the runbook's nomad block)"},
@@ -101,7 +116,11 @@ func TestSecureRollingUpgrade(t *testing.T) {
 	}
 	for name, tc := range tlsCases {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		r := e.nrunWith(ctx, tc.vars, append([]string{"plan", "-no-color"}, runbook...)...)
+		args := runbook
+		if tc.args != nil {
+			args = tc.args
+		}
+		r := e.nrunWith(ctx, tc.vars, append([]string{"plan", "-no-color"}, args...)...)
 		late := ctx.Err()
 		cancel()
 		outputs = append(outputs, r)
@@ -139,6 +158,7 @@ func TestSecureRollingUpgrade(t *testing.T) {
 	}
 	secrets["the test's client token"] = tok.SecretID
 	r := run(map[string]string{"NOMAD_TOKEN": tok.SecretID}, append([]string{"plan", "-no-color"}, runbook...)...)
+	t.Logf("plan without management exited %d:\n%s", r.code, r.stderr)
 	flat := strings.Join(strings.Fields(r.stderr), " ")
 	if r.code != 1 {
 		t.Errorf("plan without management exited %d, want 1:\n%s", r.code, r)
