@@ -18,7 +18,26 @@ func (e *Error) Diagnostic() *hcl.Diagnostic {
 	var summary string
 	switch e.Problem {
 	case ProblemTLS:
-		summary = "TLS handshake with " + name + " failed"
+		switch e.TLS {
+		case TLSUnknownCA:
+			summary = name + "'s certificate is not signed by a trusted CA"
+		case TLSHostname:
+			summary = name + "'s certificate does not match the host"
+		case TLSServerExpired:
+			summary = name + "'s certificate has expired"
+		case TLSClientCert:
+			summary = name + " refused the client certificate"
+		case TLSClientExpired:
+			summary = name + " refused the expired client certificate"
+		case TLSNotTLS:
+			summary = name + " does not speak HTTPS"
+		case TLSNeedsTLS:
+			summary = name + " requires HTTPS"
+		case TLSFiles:
+			summary = "Cannot load the TLS files for " + name
+		default:
+			summary = "TLS handshake with " + name + " failed"
+		}
 	case ProblemPermission:
 		if e.TokenSet {
 			summary = name + " refused the token"

@@ -256,7 +256,7 @@ func TestSnapshotErrors(t *testing.T) {
 				}
 			},
 			wantProblem: ProblemTLS,
-			hint:        []string{"TLS handshake failed", "NOMAD_CACERT"},
+			hint:        []string{"answers plain HTTP", "http:// address in NOMAD_ADDR"},
 		},
 	}
 	for name, tc := range cases {

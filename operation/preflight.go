@@ -194,7 +194,7 @@ func missingDiags(api lang.API, who string, missing []acl.Missing) hcl.Diagnosti
 		var d *hcl.Diagnostic
 		if m.Need.Cap.Rule == "management" {
 			d = &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("%s needs a %s management token", m.Need.Who, noun),
-				Detail: fmt.Sprintf("%s %s: needs a %s management token (no policy grants it); %s is not one. Run it with a management token, or leave the step out.", m.Need.Who, m.Need.What, noun, who)}
+				Detail: fmt.Sprintf("%s %s: needs a %s management token (no policy grants it). %s is not one. Run it with a management token, or leave the step out.", m.Need.Who, m.Need.What, noun, who)}
 		} else {
 			res, _, _ := strings.Cut(m.Need.Cap.Rule, ":")
 			need := strings.ReplaceAll(strings.TrimPrefix(m.Need.Cap.Rule, res+":"), ":", " ")
