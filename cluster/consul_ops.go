@@ -431,3 +431,47 @@ func VerifyConsulSnapshot(path string) ([]string, string, error) {
 	}
 	return names, "sha256:" + hex.EncodeToString(fileHash.Sum(nil)), nil
 }
+
+// ConsulRaftPeer is one server of Consul's Raft configuration.
+type ConsulRaftPeer struct {
+	ID      string `json:"id,omitempty"`
+	Address string `json:"address,omitempty"`
+	Node    string `json:"node,omitempty"`
+	Leader  bool   `json:"leader,omitempty"`
+	Voter   bool   `json:"voter,omitempty"`
+}
+
+// ConsulRaftPeers reads Consul's Raft configuration from the leader (not
+// stale: a leadership transfer and its wait need the leader of now).
+func (c *Client) ConsulRaftPeers(ctx context.Context) ([]ConsulRaftPeer, error) {
+	q := c.consulQuery(ctx)
+	q.AllowStale = false
+	raft, err := c.consul.Operator().RaftGetConfiguration(q)
+	if err != nil {
+		return nil, c.consulErr("read the Raft configuration", err)
+	}
+	var out []ConsulRaftPeer
+	for _, p := range raft.Servers {
+		if p != nil {
+			out = append(out, ConsulRaftPeer{ID: p.ID, Address: p.Address, Node: p.Node, Leader: p.Leader, Voter: p.Voter})
+		}
+	}
+	return out, nil
+}
+
+// RaftTransferLeader asks Consul's leader to hand leadership to the server
+// with Raft ID to, or to a voter of its choosing when to is "" (POST
+// /v1/operator/raft/transfer-leader, operator:write). It returns once the
+// leader has accepted; the election follows.
+func (c *Client) RaftTransferLeader(ctx context.Context, to string) error {
+	q := c.consulQuery(ctx)
+	q.AllowStale = false
+	res, err := c.consul.Operator().RaftLeaderTransfer(to, q)
+	if err != nil {
+		return c.consulErr("transfer Raft leadership", err)
+	}
+	if res != nil && !res.Success {
+		return c.consulErr("transfer Raft leadership", fmt.Errorf("the leader did not report success"))
+	}
+	return nil
+}

@@ -72,7 +72,7 @@ func (r *runner) preconditions(ctx context.Context, n *node) error {
 			res = checks.Eval(c.Name, args, n.target(), view)
 		}
 		if spec := lang.CheckSpecs[c.Name]; !res.OK && spec != nil && spec.Remedy == lang.RemedyTransferLeadership && args.Transfer {
-			if err := r.transferAway(ctx, n, args, view); err != nil {
+			if err := r.remedyTransfer(ctx, n, spec, args, view); err != nil {
 				return fmt.Errorf("precondition %s: %s; transfer failed: %w", c.Name, res, err)
 			}
 			// The view is stale after an election: read it again and
@@ -240,6 +240,46 @@ func (r *runner) liveLeader(ctx context.Context, g *group) serverRef {
 	}
 	l, _ := raft.Leader()
 	return serverRef{l}
+}
+
+// remedyTransfer moves leadership off n's target in the cluster the check
+// reads (its catalog ClusterRule): Consul's through the same code as
+// consul_raft_transfer_leader, Nomad's with transferAway.
+func (r *runner) remedyTransfer(ctx context.Context, n *node, spec *lang.CheckSpec, args checks.Args, view *cluster.View) error {
+	target := n.target()
+	if args.Server != nil {
+		target = *args.Server
+	}
+	c := checks.ClusterOf(spec, args, target)
+	if lang.RemedyAction(spec.Remedy, c) == nil {
+		return fmt.Errorf("%s has no way to transfer leadership in the %s cluster", spec.Name, c.Noun())
+	}
+	if c == lang.ClusterConsulServers {
+		if r.cfg.Cluster == nil {
+			return errors.New("no Consul cluster to transfer leadership in")
+		}
+		r.append(journal.Record{Kind: journal.KindProbe, Addr: n.addr, Status: "transfer", Detail: "consul leadership off " + targetLabel(target)})
+		if _, err := r.consulTransferLeader(ctx, r.cfg.Cluster, n, &target, nil); err != nil || view == nil || view.Consul == nil {
+			return err
+		}
+		// As for Nomad: the new leader's autopilot starts from nothing, so
+		// wait until it reports as many healthy voters as before, for the
+		// settle time, before the preconditions are read again.
+		before := view.Consul.Raft.HealthyVoters()
+		var since time.Time
+		return r.pollUntil(ctx, 60*time.Second, func() (bool, string, error) {
+			v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Consul: true})
+			if err != nil || v == nil || v.Consul == nil || v.Consul.Raft.HealthyVoters() < before {
+				since = time.Time{}
+				return false, fmt.Sprintf("fewer than %d healthy Consul voters (%v)", before, err), nil
+			}
+			if since.IsZero() {
+				since = time.Now()
+			}
+			return time.Since(since) >= r.cfg.Settle, "", nil
+		})
+	}
+	return r.transferAway(ctx, n, args, view)
 }
 
 // transferAway moves Nomad leadership from n's target to a healthy voter,

@@ -19,5 +19,6 @@ func init() {
 		Writes:         nomadCap("management"),
 		Probe:          ProbeRepeat,
 		RepeatSafe:     "transferring leadership again is harmless",
+		Remedy:         RemedyTransferLeadership,
 	})
 }

@@ -11,7 +11,7 @@ const CheckLeaderNotTarget = "leader_not_target"
 
 func init() {
 	addCheck(CheckLeaderNotTarget, &CheckSpec{
-		Doc:    "The step's target server is not the Raft leader. With transfer = true, leadership is first transferred away if it is.",
+		Doc:    "The step's target server is not the Raft leader of its cluster (Nomad's, or Consul's for a Consul server). With transfer = true, leadership of that cluster is first moved off it if it leads.",
 		Target: TargetNomadServer, TargetAttr: "server",
 		Attrs: []AttrSpec{
 			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},

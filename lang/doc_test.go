@@ -147,6 +147,15 @@ func checksDoc() string {
 		if len(spec.Writes) > 0 {
 			fmt.Fprintf(&b, "- Writes: %s\n", capsDoc(spec.Writes))
 		}
+		if spec.Remedy != RemedyNone {
+			var rs []string
+			for _, c := range []Cluster{ClusterNomadServers, ClusterNomadClients, ClusterConsulServers} {
+				if a := RemedyAction(spec.Remedy, c); a != nil {
+					rs = append(rs, fmt.Sprintf("`%s` on `%s`", a.Name, c))
+				}
+			}
+			fmt.Fprintf(&b, "- Remedy (`%s`): %s, in the cluster read\n", spec.WriteAttr, strings.Join(rs, ", "))
+		}
 		fmt.Fprintf(&b, "- Wait: %s\n", waitDoc(spec.Wait))
 		if len(spec.Proves) > 0 {
 			var ps []string

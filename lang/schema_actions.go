@@ -77,6 +77,9 @@ type ActionSpec struct {
 	// RepeatSafe says why running the action again is harmless, as resume
 	// reports it; set when Probe is ProbeRepeat.
 	RepeatSafe string
+	// Remedy: the action is how a failing precondition's remedy (a
+	// check's CheckSpec.Remedy) is carried out in the action's Cluster.
+	Remedy Remedy
 	// Local: the action acts only on this machine (or on nothing), so a
 	// runbook of such steps alone needs no cluster.
 	Local bool

@@ -43,9 +43,25 @@ type Remedy string
 const (
 	RemedyNone Remedy = ""
 	// RemedyTransferLeadership: with transfer = true, leadership moves to
-	// another voter and the preconditions are read again.
+	// another voter of the cluster the check reads (its ClusterRule: a
+	// Consul server target means Consul), and the preconditions are read
+	// again.
 	RemedyTransferLeadership Remedy = "transfer-leadership"
 )
+
+// RemedyAction is the action that carries out remedy r in cluster c, nil
+// when there is none.
+func RemedyAction(r Remedy, c Cluster) *ActionSpec {
+	if r == RemedyNone {
+		return nil
+	}
+	for _, name := range ActionTypes() {
+		if s := ActionSpecs[name]; s.Remedy == r && s.Cluster == c {
+			return s
+		}
+	}
+	return nil
+}
 
 // Has reports whether the check proves g.
 func (s *CheckSpec) Has(g Guarantee) bool {
