@@ -150,8 +150,14 @@ func TestWriteReplacesWhole(t *testing.T) {
 	if err := Write(path, p); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.ReadFile(path)
-	fi, _ := os.Stat(path)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	oldIno := fi.Sys().(*syscall.Stat_t).Ino
 
 	crash := errors.New("interrupted")
@@ -161,12 +167,15 @@ func TestWriteReplacesWhole(t *testing.T) {
 		return crash
 	}
 	p.Summary.Instances++
-	err := Write(path, p)
+	err = Write(path, p)
 	writeHook = nil
 	if !errors.Is(err, crash) {
 		t.Fatalf("Write with a fault: %v", err)
 	}
-	after, _ := os.ReadFile(path)
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the previous plan file after an interrupted Write: %v", err)
+	}
 	if !bytes.Equal(before, after) {
 		t.Fatal("an interrupted Write changed the previous plan file")
 	}
@@ -180,7 +189,9 @@ func TestWriteReplacesWhole(t *testing.T) {
 	if err := Write(path, p); err != nil {
 		t.Fatal(err)
 	}
-	fi, _ = os.Stat(path)
+	if fi, err = os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
 	if fi.Sys().(*syscall.Stat_t).Ino == oldIno {
 		t.Error("Write rewrote the target in place; it must rename a new file over it")
 	}
