@@ -273,19 +273,46 @@ func spawn(a *Agent, args []string, detach bool) (*exec.Cmd, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s %s: %w", a.Kind, a.Name, err)
 	}
+	// Start returns once the exec has begun, but the kernel fills the new
+	// image's command line in a moment later: until then /proc/PID/cmdline
+	// reads empty (seen in about one start in ten). Wait for it, so the
+	// first look at the agent never mistakes it for a dead one.
+	waitExecVisible(cmd.Process.Pid, a.Dir)
 	return cmd, nil
 }
 
+// waitExecVisible waits, briefly, until pid's command line is readable and
+// names dir, or the process is gone.
+func waitExecVisible(pid int, dir string) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || len(cmdline) > 0 || zombie(pid) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // ownedBy reports whether pid is alive (not a zombie) and its command line
-// names dir. This is how a later process (nrun sandbox down after a crash)
-// tells our agent from an unrelated process that reused the PID.
+// names dir, or its working directory is dir (every agent runs in its own).
+// This is how a later process (nrun sandbox down after a crash) tells our
+// agent from an unrelated process that reused the PID. The working
+// directory matters for a process caught just after its exec, whose command
+// line still reads empty.
 func ownedBy(pid int, dir string) bool {
 	if pid <= 0 {
 		return false
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
+	if err != nil {
 		return false
+	}
+	if !bytes.Contains(cmdline, []byte(dir)) {
+		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		if err != nil || cwd != dir {
+			return false
+		}
 	}
 	return !zombie(pid)
 }

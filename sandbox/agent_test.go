@@ -69,3 +69,28 @@ func TestOwnershipByDirectory(t *testing.T) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// Right after its exec a process's command line reads empty for a moment
+// (the kernel fills it in after Start has returned). An agent looked at in
+// that moment must not be taken for a dead one: that made a sandbox start
+// fail now and then with "consul-server consul1 exited" and an agent log
+// holding nothing but the starting line.
+func TestSpawnedAgentIsOwnedAtOnce(t *testing.T) {
+	root := t.TempDir()
+	for i := range 100 {
+		a := &Agent{Kind: NomadClient, Name: "c" + itoa(i), Binary: "/bin/sleep", Dir: filepath.Join(root, "c"+itoa(i))}
+		if err := os.MkdirAll(a.Dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd, err := spawn(a, []string{"30"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owned := ownedBy(cmd.Process.Pid, a.Dir)
+		cmd.Process.Kill()
+		cmd.Wait()
+		if !owned {
+			t.Fatalf("start %d: the agent just started (pid %d) does not count as running", i, cmd.Process.Pid)
+		}
+	}
+}
