@@ -42,7 +42,9 @@
 // Every agent runs on 127.0.0.1 with ports from below the kernel's
 // ephemeral range, its own data_dir under Root, its log in Root, and its own
 // session (process group). Stop and `nrun sandbox down` kill by PID only
-// after checking /proc/PID/cmdline names the agent's directory, then sweep
+// after checking /proc/PID/cmdline names the agent's directory (or, just
+// after its exec while the command line still reads empty, that its working
+// directory is the agent's own), then sweep
 // processes whose command line or working directory lies in Root (raw_exec
 // tasks, executors), and unmount the tmpfs mounts Nomad puts on task
 // directories.
