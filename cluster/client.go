@@ -143,11 +143,13 @@ func (c Client) MarshalJSON() ([]byte, error) {
 }
 
 func (c *Client) nomadErr(op string, err error) *Error {
-	return shownError(newError("nomad", c.cfg.NomadShown(), c.cfg.NomadAddressFrom, op, c.cfg.NomadToken, err), c.cfg.NomadAddress)
+	e := newError("nomad", c.cfg.NomadShown(), c.cfg.NomadAddressFrom, op, c.cfg.NomadToken, err)
+	return shownError(settleReset(e, c.cfg.NomadAddress, c.nomadTLSConfig), c.cfg.NomadAddress)
 }
 
 func (c *Client) consulErr(op string, err error) *Error {
-	return shownError(newError("consul", c.cfg.ConsulShown(), c.cfg.ConsulAddressFrom, op, c.cfg.ConsulToken, err), c.cfg.ConsulAddress)
+	e := newError("consul", c.cfg.ConsulShown(), c.cfg.ConsulAddressFrom, op, c.cfg.ConsulToken, err)
+	return shownError(settleReset(e, c.cfg.ConsulURL(), c.consulTLSConfig), c.cfg.ConsulAddress)
 }
 
 // shownError removes the userinfo of addr from the error's detail too:

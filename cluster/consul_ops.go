@@ -165,7 +165,11 @@ func (c *Client) checkAgentNode(ac *consul.Client, agent, node string) error {
 
 func (c *Client) consulAgentErr(agent, op string, err error) *Error {
 	e := newError("consul", agent, c.cfg.ConsulAddressFrom, op, c.cfg.ConsulToken, err)
-	return e
+	addr := agent
+	if !strings.Contains(addr, "://") {
+		addr = c.cfg.ConsulScheme + "://" + addr
+	}
+	return settleReset(e, addr, c.consulTLSConfig)
 }
 
 func (c *Client) consulMember(ctx context.Context, node string) (*consul.AgentMember, error) {
