@@ -36,8 +36,11 @@ type Args struct {
 	Version string
 	// Min is servers_version's least version, by semantic version order.
 	Min string
-	// Since is when the wait began, zero for a precondition: node_version
-	// then needs a node record updated after it.
+	// Since is when the step's action began, set for a wait whose check
+	// asks (lang.WaitStrategy.Reregistered) after an action that restarts
+	// the agent; zero for a precondition and after other actions. The
+	// node checks then need a node record whose status changed at or after
+	// that second: the agent registered again.
 	Since time.Time
 	// URL and Status are http_ok's; Status 0 means 200.
 	URL    string

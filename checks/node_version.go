@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"time"
 
 	version "github.com/hashicorp/go-version"
 
@@ -12,8 +13,9 @@ import (
 func init() { evaluates(lang.CheckNodeVersion, nodeVersion) }
 
 // nodeVersion holds when the node is ready and its agent reports at least
-// a.Version; with a.Since set (a wait), only on a record whose status
-// changed since then, so a record from before the restart cannot pass.
+// a.Version; with a.Since set (a wait after a restart), only on a record
+// whose status changed since then, so a record from before the restart
+// cannot pass.
 func nodeVersion(a Args, t Target, v *cluster.View) Result {
 	n, label, bad := nodeOf(a, t, v)
 	if bad != nil {
@@ -32,8 +34,26 @@ func nodeVersion(a Args, t Target, v *cluster.View) Result {
 		return Result{Observed: obs, Reason: fmt.Sprintf("the node is %s, not ready; check that its Nomad client runs and reaches the servers", n.Status)}
 	case have.LessThan(want):
 		return Result{Observed: obs, Reason: fmt.Sprintf("the node runs %s, older than %s; upgrade its client agent and restart it", have, want)}
-	case !a.Since.IsZero() && n.StatusUpdatedAt.Before(a.Since.Truncate(1e9)):
-		return Result{Observed: obs, Reason: "the node has not re-registered since the wait began (its status last changed before); this may be the record from before the restart"}
+	case !reregistered(n, a):
+		return Result{Observed: obs, Reason: notReregistered}
 	}
 	return Result{OK: true, Observed: obs}
 }
+
+// reregistered says whether n's record is one the agent registered after
+// a.Since (always, when Since is zero). Nomad sets StatusUpdatedAt, in
+// whole seconds of the server's clock, on every registration and status
+// change, and a restarted client registers again (status initializing,
+// then ready); a stopped client's record keeps its old time, and its
+// status stays ready until the servers miss its heartbeat. The record has
+// no finer time, so a change in the very second the action began is
+// ambiguous (the old record may have changed just before the action) and
+// does not count: only a later second does. A client restart (stop,
+// start, fingerprint, register) takes longer than that; were one faster,
+// the wait would time out rather than pass on a record it cannot tell
+// from the old one.
+func reregistered(n cluster.Node, a Args) bool {
+	return a.Since.IsZero() || n.StatusUpdatedAt.After(a.Since.Truncate(time.Second))
+}
+
+const notReregistered = "the node has not registered again since the action began (its status last changed before, or in the same second): this is the record from before the restart; wait for its client agent to come back"
