@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -325,6 +326,21 @@ client_versions = {
 	}
 	if !found {
 		t.Errorf("no run log under .nrun/runs says the budget was exceeded (logs %q)", logs)
+	}
+	// And the journal: nrun status lists c2 and c3 failed, c4 not started.
+	sr := e.nrun("status", rb)
+	if sr.code != 2 {
+		t.Errorf("nrun status: want exit 2 (the run did not finish)\n%s", sr)
+	}
+	for _, want := range []string{
+		`^  finished +step\.upgrade\["c1"\]$`,
+		`^  failed +step\.upgrade\["c2"\]: `,
+		`^  failed +step\.upgrade\["c3"\]: `,
+		`^  not started +step\.upgrade\["c4"\]$`,
+	} {
+		if !regexp.MustCompile("(?m)" + want).MatchString(sr.stdout) {
+			t.Errorf("nrun status lacks a line matching %s\n%s", want, sr.stdout)
+		}
 	}
 	st := e.clients()
 	t.Logf("clients after the run: %+v", st)
