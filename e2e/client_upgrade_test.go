@@ -212,6 +212,14 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 			t.Errorf("%s after the upgrade: %+v", name, c)
 		}
 	}
+	// The servers were not touched: every voter healthy, one may fail.
+	eventually(t, "autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
+		h, err := e.sb.AutopilotHealth()
+		if err != nil {
+			return false, err.Error()
+		}
+		return h.Healthy && h.FailureTolerance == 1, fmt.Sprintf("healthy %v, failure tolerance %d", h.Healthy, h.FailureTolerance)
+	})
 	// At most max_parallel clients out of service at once, and the watch
 	// saw every one of them go out (it followed the whole run).
 	t.Logf("node watch: %d reads, most out at once %d (%s)", w.reads, w.most, w.mostAt)

@@ -72,7 +72,11 @@ variable "client_versions" {
 
 data "nomad_servers" "all" {}
 
-data "nomad_nodes" "clients" {}
+# Only ready clients: a client that is down cannot be drained or proven
+# upgraded; it is for the operator to look at.
+data "nomad_nodes" "clients" {
+  status = "ready"
+}
 
 # The gate: nothing is touched unless every server already runs at least
 # var.version. Every client step depends on it.
