@@ -174,6 +174,7 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 			t.Errorf("a client instance ran although a server is older: %s %s", ev.Kind, ev.Instance.Addr)
 		}
 	}
+	t.Logf("refusal: %s", firstLine(r.stdout, "servers_version"))
 	if !strings.Contains(r.stdout, "servers_version") || !strings.Contains(r.stdout, "s3.global") {
 		t.Errorf("the refusal does not name servers_version and s3:\n%s", r.stdout)
 	}
