@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -174,7 +175,15 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 			t.Errorf("a client instance ran although a server is older: %s %s", ev.Kind, ev.Instance.Addr)
 		}
 	}
-	t.Logf("refusal: %s", firstLine(r.stdout, "servers_version"))
+	for _, l := range strings.Split(r.stdout, "\n") {
+		var m struct {
+			Message string `json:"@message"`
+			Kind    string `json:"type"`
+		}
+		if json.Unmarshal([]byte(l), &m) == nil && m.Kind == "precondition" {
+			t.Logf("refusal: %s", m.Message)
+		}
+	}
 	if !strings.Contains(r.stdout, "servers_version") || !strings.Contains(r.stdout, "s3.global") {
 		t.Errorf("the refusal does not name servers_version and s3:\n%s", r.stdout)
 	}
