@@ -41,19 +41,30 @@ func nodeVersion(a Args, t Target, v *cluster.View) Result {
 }
 
 // reregistered says whether n's record is one the agent registered after
-// a.Since (always, when Since is zero). Nomad sets StatusUpdatedAt, in
-// whole seconds of the server's clock, on every registration and status
-// change, and a restarted client registers again (status initializing,
-// then ready); a stopped client's record keeps its old time, and its
-// status stays ready until the servers miss its heartbeat. The record has
-// no finer time, so a change in the very second the action began is
-// ambiguous (the old record may have changed just before the action) and
-// does not count: only a later second does. A client restart (stop,
-// start, fingerprint, register) takes longer than that; were one faster,
-// the wait would time out rather than pass on a record it cannot tell
-// from the old one.
+// the restarting action began (always, when a.Since is zero: no such
+// action). Nomad sets StatusUpdatedAt, in whole seconds of the server's
+// clock, on every registration and status change, and a restarted client
+// registers again (status initializing, then ready); a stopped client's
+// record keeps its old time, and its status stays ready until the servers
+// miss its heartbeat.
+//
+// With a.Prior, the record read right before the action, the proof
+// compares the servers' clock with itself: a later status time, or the
+// same second with another status (ready after down), is a newer record.
+// Without it (a resume), the record's time must fall in a later second
+// than the one the action began in on nrun's clock: the record has no
+// finer time, so a change in that same second could be the old record's
+// and does not count; a wait then times out rather than pass on a record
+// it cannot tell from the old one.
 func reregistered(n cluster.Node, a Args) bool {
-	return a.Since.IsZero() || n.StatusUpdatedAt.After(a.Since.Truncate(time.Second))
+	switch {
+	case a.Since.IsZero():
+		return true
+	case a.Prior != nil:
+		return n.StatusUpdatedAt.After(a.Prior.StatusUpdatedAt) ||
+			n.StatusUpdatedAt.Equal(a.Prior.StatusUpdatedAt) && n.Status != a.Prior.Status
+	}
+	return n.StatusUpdatedAt.After(a.Since.Truncate(time.Second))
 }
 
-const notReregistered = "the node has not registered again since the action began (its status last changed before, or in the same second): this is the record from before the restart; wait for its client agent to come back"
+const notReregistered = "the node has not registered again since the action began (its record is the one from before the restart); wait for its client agent to come back"

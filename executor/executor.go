@@ -138,6 +138,9 @@ type node struct {
 	// action) last began, zero until then; node waits after a restart
 	// hold only on a record registered since (lang.WaitStrategy.Reregistered).
 	actionAt time.Time
+	// prior is the target node's record read right before that action,
+	// nil when not read (see readPrior).
+	prior *checks.PriorNode
 }
 
 // group is what the scheduler starts: a leaf top-level instance, or one

@@ -92,6 +92,7 @@ func (r *runner) runComposite(ctx, soft context.Context, g *group) string {
 		if err := r.checkAndClaim(ictx, root, compositeDisruptive(g)); err != nil {
 			return r.fail(root, err)
 		}
+		r.readPrior(ictx, root)
 		root.actionAt = r.now()
 		if err := r.append(journal.Record{Kind: journal.KindIntent, Addr: root.addr, Action: "steps", Attempt: 1}); err != nil {
 			return r.fail(root, err)
@@ -299,6 +300,7 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 			if err := r.checkLock(); err != nil {
 				return r.fail(n, fmt.Errorf("not started: %w", err))
 			}
+			r.readPrior(ictx, n)
 			n.actionAt = r.now()
 			if err := r.append(journal.Record{Kind: journal.KindIntent, Addr: n.addr, Action: act.Type, Attempt: attempt}); err != nil {
 				return r.fail(n, err)

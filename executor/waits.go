@@ -76,6 +76,9 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check, timeout
 		if args.Since.IsZero() {
 			args.Since = started
 		}
+		if args.Node == nil {
+			args.Prior = n.prior
+		}
 	}
 	switch spec.Wait.Kind {
 	case lang.WaitNode, lang.WaitNodeAllocs:
@@ -369,4 +372,36 @@ func restarts(n *node) bool {
 		}
 	}
 	return false
+}
+
+// readPrior reads the target node's record right before a restarting
+// action of n when one of its waits needs proof that the agent registered
+// again (lang.WaitStrategy.Reregistered): a later record is then told from
+// the old one by the servers' own clock. When the record cannot be read
+// the waits fall back to comparing with the action's start time.
+func (r *runner) readPrior(ctx context.Context, n *node) {
+	n.prior = nil
+	if r.cfg.Cluster == nil || !restarts(n) {
+		return
+	}
+	want := false
+	for _, w := range n.step.Waits {
+		if spec := lang.CheckSpecs[w.Name]; spec != nil && spec.Wait.Reregistered {
+			want = true
+		}
+	}
+	if !want {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	id, ok := r.waitNodeID(ctx, n, checks.Args{})
+	if !ok {
+		return
+	}
+	nd, _, err := r.cfg.Cluster.WaitNode(ctx, id, 0)
+	if err != nil || nd.StatusUpdatedAt.IsZero() {
+		return
+	}
+	n.prior = &checks.PriorNode{Status: nd.Status, StatusUpdatedAt: nd.StatusUpdatedAt}
 }

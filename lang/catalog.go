@@ -171,12 +171,12 @@ type WaitStrategy struct {
 	// deployment is done.
 	Canaries bool
 	// Reregistered (node checks): after an action of the step whose
-	// effect Restarts, the wait holds only on a node record whose status
-	// changed in a later second than the action began in, the record the
-	// agent registered when it came back; the record from before the
-	// restart, still "ready" until the servers miss a heartbeat, cannot
-	// pass. Without such an action (a precondition, or a wait after an
-	// eligibility change) it reads the current record.
+	// effect Restarts, the wait holds only on a node record the agent
+	// registered after the action began (newer than the record read right
+	// before it); the record from before the restart, still "ready" until
+	// the servers miss a heartbeat, cannot pass. Without such an action (a
+	// precondition, or a wait after an eligibility change) it reads the
+	// current record.
 	Reregistered bool
 }
 

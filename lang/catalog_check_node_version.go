@@ -13,7 +13,7 @@ const CheckNodeVersion = "node_version"
 
 func init() {
 	addCheck(CheckNodeVersion, &CheckSpec{
-		Doc:    "The client node's agent reports at least the given version (semantic version order: \"1.10.2\" < \"1.10.10\"), and the node is ready. As a wait after an action of the step that restarts, stops, starts, creates or destroys the agent, it holds only on a node record whose status changed in a later second than the one the action began in (the agent registered again), so the record from before a restart cannot pass, as for node_ready; as a precondition, or after an action that leaves the agent running, it reads the current record.",
+		Doc:    "The client node's agent reports at least the given version (semantic version order: \"1.10.2\" < \"1.10.10\"), and the node is ready. As a wait after an action of the step that restarts, stops, starts, creates or destroys the agent, it holds only on a node record the agent registered after the action began, as for node_ready, so the record from before a restart cannot pass; as a precondition, or after an action that leaves the agent running, it reads the current record.",
 		Target: TargetNomadNode, TargetAttr: "node",
 		Attrs: []AttrSpec{
 			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node. Defaults to the step's target."},
