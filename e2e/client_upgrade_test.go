@@ -271,9 +271,11 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 	// each agent's boot and registration (start), two clients at a time.
 	var floor time.Duration
 	for i := 1; i <= 4; i++ {
-		for _, s := range []string{"drain", "start"} {
-			floor += actionSeconds(events, fmt.Sprintf("step.upgrade[%q].step.%s", fmt.Sprintf("c%d", i), s))
-		}
+		c := fmt.Sprintf("c%d", i)
+		drain := actionSeconds(events, fmt.Sprintf("step.upgrade[%q].step.drain", c))
+		start := actionSeconds(events, fmt.Sprintf("step.upgrade[%q].step.start", c))
+		t.Logf("%s: drain %s, stop-to-registered start %s", c, drain.Round(100*time.Millisecond), start.Round(100*time.Millisecond))
+		floor += drain + start
 	}
 	floor /= 2
 	t.Logf("nomad-client-rolling-upgrade, 4 clients, max_parallel 2: wall time %s, floor %s (drains and agent starts / 2)",
