@@ -274,7 +274,7 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 		c := fmt.Sprintf("c%d", i)
 		drain := actionSeconds(events, fmt.Sprintf("step.upgrade[%q].step.drain", c))
 		start := actionSeconds(events, fmt.Sprintf("step.upgrade[%q].step.start", c))
-		t.Logf("%s: drain %s, stop-to-registered start %s", c, drain.Round(100*time.Millisecond), start.Round(100*time.Millisecond))
+		t.Logf("%s: drain %s, start until registered again %s", c, drain.Round(100*time.Millisecond), start.Round(100*time.Millisecond))
 		floor += drain + start
 	}
 	floor /= 2
