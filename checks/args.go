@@ -36,9 +36,18 @@ type Args struct {
 	Version string
 	// Min is servers_version's least version, by semantic version order.
 	Min string
-	// Since is when the wait began, zero for a precondition: node_version
-	// then needs a node record updated after it.
+	// Since is when the step's action began, set for a wait whose check
+	// asks (lang.WaitStrategy.Reregistered) after an action that restarts
+	// the agent; zero for a precondition and after other actions. The
+	// node checks then need a node record whose status changed at or after
+	// that second: the agent registered again.
 	Since time.Time
+	// Prior is the node's record as read right before that action, nil
+	// when it could not be read (a resume, an unreadable cluster) or the
+	// check is about another node: a record newer than Prior proves the
+	// agent registered again without comparing nrun's clock with the
+	// servers', and Since is the fallback.
+	Prior *PriorNode
 	// URL and Status are http_ok's; Status 0 means 200.
 	URL    string
 	Status int
@@ -104,6 +113,13 @@ func ArgsFromCty(vals map[string]cty.Value) (Args, error) {
 		}
 	}
 	return a, nil
+}
+
+// PriorNode is what a node check needs of a node's record from before a
+// restarting action: its status and when the servers last changed it.
+type PriorNode struct {
+	Status          string
+	StatusUpdatedAt time.Time
 }
 
 // TargetFromValue converts a target or object argument: a server or node

@@ -27,7 +27,8 @@ func TestNodeVersion(t *testing.T) {
 		"no version":            {node("", "ready", began), "1.10.0", time.Time{}, false},
 		"bad wanted version":    {node("1.10.2", "ready", began), "one", time.Time{}, false},
 		"re-registered in wait": {node("1.10.2", "ready", began.Add(time.Minute)), "1.10.0", began, true},
-		"same second as start":  {node("1.10.2", "ready", began), "1.10.0", began.Add(300 * time.Millisecond), true},
+		"same second as start":  {node("1.10.2", "ready", began), "1.10.0", began.Add(300 * time.Millisecond), false},
+		"the second after":      {node("1.10.2", "ready", began.Add(time.Second)), "1.10.0", began.Add(300 * time.Millisecond), true},
 		"old record in wait":    {node("1.10.2", "ready", began.Add(-time.Minute)), "1.10.0", began, false},
 		"no status time (list)": {node("1.10.2", "ready", time.Time{}), "1.10.0", began, false},
 	}

@@ -30,13 +30,21 @@ func nodeOf(a Args, t Target, v *cluster.View) (cluster.Node, string, *Result) {
 		Reason: "the node is unknown; check its name or ID and that the snapshot read nodes"}
 }
 
+// nodeReady holds when the node is ready; with a.Since set (a wait after
+// a restart), only on a record the agent registered since then.
 func nodeReady(a Args, t Target, v *cluster.View) Result {
 	n, label, bad := nodeOf(a, t, v)
 	if bad != nil {
 		return *bad
 	}
 	obs := fmt.Sprintf("%s: status %s, %s", label, n.Status, n.Eligibility)
+	if !a.Since.IsZero() && !n.StatusUpdatedAt.IsZero() {
+		obs += ", status since " + n.StatusUpdatedAt.UTC().Format("15:04:05")
+	}
 	if n.Status == "ready" {
+		if !reregistered(n, a) {
+			return Result{Observed: obs, Reason: notReregistered}
+		}
 		return Result{OK: true, Observed: obs}
 	}
 	return Result{Observed: obs, Reason: fmt.Sprintf("the node is %s, not ready; check that its Nomad client runs and reaches the servers", n.Status)}

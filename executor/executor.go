@@ -134,6 +134,13 @@ type node struct {
 	outputSet       bool
 	// tgt is the target resolved at run time when the plan has none.
 	tgt *checks.Target
+	// actionAt is when the instance's action (a composite's first inner
+	// action) last began, zero until then; node waits after a restart
+	// hold only on a record registered since (lang.WaitStrategy.Reregistered).
+	actionAt time.Time
+	// prior is the target node's record read right before that action,
+	// nil when not read (see readPrior).
+	prior *checks.PriorNode
 }
 
 // group is what the scheduler starts: a leaf top-level instance, or one

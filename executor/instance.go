@@ -92,9 +92,13 @@ func (r *runner) runComposite(ctx, soft context.Context, g *group) string {
 		if err := r.checkAndClaim(ictx, root, compositeDisruptive(g)); err != nil {
 			return r.fail(root, err)
 		}
+		r.readPrior(ictx, root)
+		root.actionAt = r.now()
 		if err := r.append(journal.Record{Kind: journal.KindIntent, Addr: root.addr, Action: "steps", Attempt: 1}); err != nil {
 			return r.fail(root, err)
 		}
+	} else {
+		root.actionAt = root.state.IntentAt
 	}
 	if root.state.Phase != journal.PhaseActionDone {
 		// The inner DAG: every inner instance starts when its siblings
@@ -211,6 +215,8 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 	r.emit(Event{Kind: EventStart, Addr: n.addr, Action: act.Type})
 	needAction := true
 	fresh := false
+	// On resume the action began when its last intent was written.
+	n.actionAt = n.state.IntentAt
 	switch n.state.Phase {
 	case journal.PhaseActionDone:
 		needAction = false
@@ -294,6 +300,8 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 			if err := r.checkLock(); err != nil {
 				return r.fail(n, fmt.Errorf("not started: %w", err))
 			}
+			r.readPrior(ictx, n)
+			n.actionAt = r.now()
 			if err := r.append(journal.Record{Kind: journal.KindIntent, Addr: n.addr, Action: act.Type, Attempt: attempt}); err != nil {
 				return r.fail(n, err)
 			}

@@ -66,9 +66,20 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check, timeout
 	if r.cfg.Cluster == nil && spec.Wait.Kind != lang.WaitProbe {
 		return "", errors.New("no cluster is configured")
 	}
-	// A node's record must have changed after the wait began for a check
-	// that asks (node_version): an old record cannot pass.
-	args.Since = started
+	// After an action that restarts the agent, a node check that asks
+	// (node_ready, node_version) holds only on a record registered since
+	// the action began: the record from before cannot pass.
+	// A journal without the action's start (written by an older nrun)
+	// falls back to the wait's start: later than the action, so stricter.
+	if spec.Wait.Reregistered && restarts(n) {
+		args.Since = n.actionAt
+		if args.Since.IsZero() {
+			args.Since = started
+		}
+		if args.Node == nil {
+			args.Prior = n.prior
+		}
+	}
 	switch spec.Wait.Kind {
 	case lang.WaitNode, lang.WaitNodeAllocs:
 		if id, ok := r.waitNodeID(wctx, n, args); ok {
@@ -345,4 +356,52 @@ func (w *contactWatch) read(name string, a checks.Args, t checks.Target, v *clus
 // since reports whether the server was heard at or after t.
 func (w *contactWatch) since(t time.Time) bool {
 	return !w.changedAt.IsZero() && !w.changedAt.Before(t)
+}
+
+// restarts says whether n's action, or an inner action of a composite,
+// stops or starts its agent (lang.Effect.Restarts).
+func restarts(n *node) bool {
+	if n.step.Action != nil {
+		return n.step.Action.Effect.Restarts()
+	}
+	if n.group != nil && n.group.root == n {
+		for _, in := range n.group.inner {
+			if in.step.Action != nil && in.step.Action.Effect.Restarts() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readPrior reads the target node's record right before a restarting
+// action of n when one of its waits needs proof that the agent registered
+// again (lang.WaitStrategy.Reregistered): a later record is then told from
+// the old one by the servers' own clock. When the record cannot be read
+// the waits fall back to comparing with the action's start time.
+func (r *runner) readPrior(ctx context.Context, n *node) {
+	n.prior = nil
+	if r.cfg.Cluster == nil || !restarts(n) {
+		return
+	}
+	want := false
+	for _, w := range n.step.Waits {
+		if spec := lang.CheckSpecs[w.Name]; spec != nil && spec.Wait.Reregistered {
+			want = true
+		}
+	}
+	if !want {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	id, ok := r.waitNodeID(ctx, n, checks.Args{})
+	if !ok {
+		return
+	}
+	nd, _, err := r.cfg.Cluster.WaitNode(ctx, id, 0)
+	if err != nil || nd.StatusUpdatedAt.IsZero() {
+		return
+	}
+	n.prior = &checks.PriorNode{Status: nd.Status, StatusUpdatedAt: nd.StatusUpdatedAt}
 }

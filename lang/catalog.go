@@ -170,6 +170,14 @@ type WaitStrategy struct {
 	// canaries are healthy and wait for promotion, not only once the
 	// deployment is done.
 	Canaries bool
+	// Reregistered (node checks): after an action of the step whose
+	// effect Restarts, the wait holds only on a node record the agent
+	// registered after the action began (newer than the record read right
+	// before it); the record from before the restart, still "ready" until
+	// the servers miss a heartbeat, cannot pass. Without such an action (a
+	// precondition, or a wait after an eligibility change) it reads the
+	// current record.
+	Reregistered bool
 }
 
 // Guarantee is what a passing check proves to the safety analysis.

@@ -13,7 +13,7 @@ const CheckNodeVersion = "node_version"
 
 func init() {
 	addCheck(CheckNodeVersion, &CheckSpec{
-		Doc:    "The client node's agent reports at least the given version (semantic version order: \"1.10.2\" < \"1.10.10\"), and the node is ready. As a wait it holds only on a node record whose status changed after the wait began (the agent re-registered), so the record from before a restart cannot pass; as a precondition it reads the current record.",
+		Doc:    "The client node's agent reports at least the given version (semantic version order: \"1.10.2\" < \"1.10.10\"), and the node is ready. As a wait after an action of the step that restarts, stops, starts, creates or destroys the agent, it holds only on a node record the agent registered after the action began, as for node_ready, so the record from before a restart cannot pass; as a precondition, or after an action that leaves the agent running, it reads the current record.",
 		Target: TargetNomadNode, TargetAttr: "node",
 		Attrs: []AttrSpec{
 			{Name: "node", Type: cty.DynamicPseudoType, Objects: nodeObjects, Doc: "The node. Defaults to the step's target."},
@@ -21,7 +21,7 @@ func init() {
 		},
 		Cluster: ClusterRule{Default: ClusterNomadClients},
 		Reads:   nomadCap("node:read"),
-		Wait:    WaitStrategy{Kind: WaitNode, Interval: 5 * time.Second},
+		Wait:    WaitStrategy{Kind: WaitNode, Interval: 5 * time.Second, Reregistered: true},
 	})
 }
 

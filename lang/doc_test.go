@@ -231,6 +231,9 @@ func waitDoc(w WaitStrategy) string {
 	if w.Canaries {
 		s += ", holds once the canaries are healthy and wait for promotion"
 	}
+	if w.Reregistered {
+		s += "; after an action that restarts, stops, starts, creates or destroys the agent, only on a node record registered after that action began"
+	}
 	return s
 }
 

@@ -57,6 +57,20 @@ func Effects() []Effect {
 	return sortedKeys(effectGlyphs)
 }
 
+// Restarts says whether the effect stops or starts the target's agent
+// process (restart, stop, start, destroy, and a terraform_apply that
+// creates or destroys hosts): a node's record from before such an action
+// says nothing about the agent after it, so node_ready and node_version
+// waits then hold only on a record the agent registered after the action
+// began (WaitStrategy.Reregistered).
+func (e Effect) Restarts() bool {
+	switch e {
+	case EffectRestart, EffectStop, EffectStart, EffectDestroy, EffectCreate:
+		return true
+	}
+	return false
+}
+
 // DeclarableEffects are the effects an exec action may declare.
 var DeclarableEffects = []Effect{EffectNone, EffectRestart, EffectStop, EffectStart, EffectDestroy}
 

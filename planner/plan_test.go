@@ -348,6 +348,7 @@ func TestResolveRunbooks(t *testing.T) {
 		"drain-node-pool.nrun.hcl":              {inventory: "healthy"},
 		"job-canary-rollout.nrun.hcl":           {vars: []string{"version=2"}, inventory: "healthy"},
 		"nomad-server-rolling-upgrade.nrun.hcl": {varFiles: []string{sandboxVars}, inventory: "healthy"},
+		"nomad-client-rolling-upgrade.nrun.hcl": {vars: []string{"version=1.10.0", "mode=sandbox"}, inventory: "healthy"},
 	}
 	for _, f := range files {
 		name := filepath.Base(f)

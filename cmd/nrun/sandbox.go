@@ -67,6 +67,11 @@ Subcommands:
   client add NAME [-pool P] [-dc DC] [-meta k=v]... [-version V]
              [-consul-agent]
   client remove NAME          Stop it and its tasks, purge the node.
+  client stop NAME            SIGTERM; its tasks and node record stay.
+  client start NAME [-version V]
+                              Start a stopped client on its data_dir,
+                              optionally on another version (upgrade);
+                              returns once it registered again.
 
   -consul-agent gives the new agent its own Consul client agent, named like
   it, as on a real host: its services register there, and Consul node
@@ -371,6 +376,10 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 		return c.AddClient(ctx, sandbox.ClientSpec{Name: name, NodePool: f.pool, Datacenter: f.dc, Meta: f.meta, Version: f.version, ConsulAgent: f.consulAgent})
 	case "client remove":
 		return c.RemoveClient(ctx, name)
+	case "client stop":
+		return c.StopClient(ctx, name)
+	case "client start":
+		return c.StartClient(ctx, name, f.version)
 	default:
 		return fmt.Errorf("unknown subcommand %q; see nrun sandbox -help", sub)
 	}

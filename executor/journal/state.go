@@ -52,6 +52,9 @@ type Instance struct {
 	Decision string
 	Started  time.Time
 	Updated  time.Time
+	// IntentAt is the time of the last intent record: when the action's
+	// last attempt began (node waits after a restart need a record newer).
+	IntentAt time.Time
 	// ExecPID and ExecHost name the process group of the last exec
 	// command started for this instance, so resume can wait for one that
 	// outlived a crashed nrun.
@@ -115,6 +118,7 @@ func Replay(recs []Record) *State {
 			if in.Started.IsZero() {
 				in.Started = r.Time
 			}
+			in.IntentAt = r.Time
 		case KindActionDone:
 			in.Phase, in.WaitsDone, in.Detail = PhaseActionDone, 0, r.Detail
 		case KindWaitDone:
