@@ -450,7 +450,7 @@ func (c *Cluster) spawn(a *Agent) error {
 	var args []string
 	switch a.Kind {
 	case ConsulServer:
-		args = consulArgs(a, c.agents(ConsulServer), c.st.Datacenter, c.st.Secure != nil)
+		args = consulArgs(a, c.agents(ConsulServer), c.st.Datacenter, c.st.Secure != nil, c.st.ServerStabilizationTime)
 	case ConsulClient:
 		args = consulClientArgs(a, c.agents(ConsulServer), c.st.Datacenter, c.st.Secure != nil)
 	default:

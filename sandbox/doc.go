@@ -31,7 +31,7 @@
 // tests of checks/, planner/ and executor/ through package sandboxtest.
 //
 // Binaries: an explicit binary wins, named by NRUN_NOMAD_BIN_1_10_0,
-// NRUN_NOMAD_BIN_1_9_4 or NRUN_CONSUL_BIN_1_21_0 (EnvName; dots are not
+// NRUN_NOMAD_BIN_1_9_4, NRUN_CONSUL_BIN_1_21_0 or NRUN_CONSUL_BIN_1_20_6 (EnvName; dots are not
 // valid in variable names); then a nomad or consul on PATH whose `version`
 // matches; then the cache ($NRUN_CACHE_DIR/bin, else
 // os.UserCacheDir()/nrun/bin); then a build from the tools modules, found
