@@ -348,6 +348,9 @@ func TestResolveRunbooks(t *testing.T) {
 		"drain-node-pool.nrun.hcl":              {inventory: "healthy"},
 		"job-canary-rollout.nrun.hcl":           {vars: []string{"version=2"}, inventory: "healthy"},
 		"nomad-server-rolling-upgrade.nrun.hcl": {varFiles: []string{sandboxVars}, inventory: "healthy"},
+		// The inventory's Consul servers run 1.21.0: a newer version makes
+		// the plan upgrade all three.
+		"consul-server-rolling-upgrade.nrun.hcl": {vars: []string{"consul_version=1.21.1", "mode=sandbox"}, inventory: "healthy"},
 	}
 	for _, f := range files {
 		name := filepath.Base(f)
