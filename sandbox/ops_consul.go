@@ -395,3 +395,36 @@ func (c *Cluster) consulLeader() (string, error) {
 	}
 	return name, nil
 }
+
+// AddConsulAgent starts a Consul client agent that belongs to no Nomad
+// agent: the one on an operator's machine, through which nrun can read
+// Consul while every Consul server of the sandbox is replaced (a client
+// agent forwards to whichever server is up). It returns once the Consul
+// catalog has its node; ConsulAgents lists its address.
+func (c *Cluster) AddConsulAgent(ctx context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	unlock, err := c.edit(ctx)
+	if err != nil {
+		return err
+	}
+	release := once(unlock)
+	defer release()
+	if err := c.checkNewName(name); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	a, err := c.addConsulAgent(ctx, name)
+	if err != nil {
+		return c.withTails(err)
+	}
+	if err := c.waitBound(ctx, a); err != nil {
+		return c.withTails(err)
+	}
+	release()
+	if err := c.waitConsulAgents(ctx, []string{name}); err != nil {
+		return c.withTails(err)
+	}
+	c.phase("add "+name, t0)
+	return nil
+}

@@ -77,6 +77,10 @@ Subcommands:
                               A new Consul server joins; waits until it votes.
   consul remove NAME          Graceful leave (consul leave), wait until it is
                               no Raft peer, delete its directory.
+  consul agent NAME           Start a Consul client agent of no Nomad agent
+                              (an operator's machine): point CONSUL_HTTP_ADDR
+                              at it to read Consul while its servers are
+                              replaced. consul-agents lists its address.
 
   -consul-agent gives the new agent its own Consul client agent, named like
   it, as on a real host: its services register there, and Consul node
@@ -103,8 +107,9 @@ Options for up:
   -version V         Nomad version of servers and clients (default 1.10.0;
                      1.9.4 starts the real 1.9.4 -> 1.10.0 upgrade path)
   -client-version V  Nomad version of the clients (default: -version)
-  -prefix P          Name the agents Pserver-1.., Pclient-1.. instead of
-                     s1.., c1.. (e.g. -prefix blue- for blue-green)
+  -prefix P          Name the agents Pserver-1.., Pclient-1.., Pconsul-1..
+                     instead of s1.., c1.., consul1.. (e.g. -prefix blue-
+                     for blue-green)
   -consul-agents     Give every Nomad agent its own Consul client agent
   -timeout D         How long to wait for the cluster (default 3m)
   -secure            Mutual TLS on every Nomad and Consul listener (a CA and
@@ -294,6 +299,7 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 			}
 			spec.ReadyTimeout = f.timeout
 			spec.ConsulVersion = f.consulVersion
+			spec.ConsulNamePrefix = f.prefix
 			spec.Secure = f.secure
 			spec.Options = opts
 			if c, err = sandbox.Start(ctx, spec); err != nil {
@@ -403,6 +409,8 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 		return c.AddConsulServer(ctx, name, f.version)
 	case "consul remove":
 		return c.RemoveConsulServer(ctx, name)
+	case "consul agent":
+		return c.AddConsulAgent(ctx, name)
 	default:
 		return fmt.Errorf("unknown subcommand %q; see nrun sandbox -help", sub)
 	}
