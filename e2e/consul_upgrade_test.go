@@ -295,7 +295,9 @@ type consulQuorumWatch struct {
 	errors   int
 	// restarts counts the Consul servers seen with a new PID (or with
 	// none, then one) since the sample before; together counts samples
-	// where more than one server had restarted since the one before.
+	// where more than one server had restarted since the one before or
+	// is down now: two servers out at once, even when the samples fall
+	// outside their down windows.
 	restarts int
 	together int
 	// leaderless counts samples in which Consul named no leader.
@@ -375,14 +377,18 @@ func watchConsulQuorum(t *testing.T, e *env, cc *consul.Client) *consulQuorumWat
 			peers, err := fast.Status().Peers()
 			leader, lerr := fast.Status().Leader()
 			running, names := map[string]bool{}, map[string]string{}
-			restarted := 0
+			restarted, out := 0, 0
 			for _, a := range e.sb.Agents() {
 				if a.Kind != sandbox.ConsulServer {
 					continue
 				}
 				running[a.RPCAddr()], names[a.RPCAddr()] = a.PID != 0, a.Name
-				if a.PID != 0 && a.PID != pids[a.Name] {
+				switch {
+				case a.PID == 0:
+					out++
+				case a.PID != pids[a.Name]:
 					restarted++
+					out++
 				}
 				if a.PID != 0 {
 					pids[a.Name] = a.PID
@@ -390,7 +396,7 @@ func watchConsulQuorum(t *testing.T, e *env, cc *consul.Client) *consulQuorumWat
 			}
 			w.mu.Lock()
 			w.restarts += restarted
-			if restarted > 1 {
+			if out > 1 {
 				w.together++
 			}
 			if err != nil {
