@@ -18,17 +18,21 @@ import (
 	"testing"
 	"time"
 
+	consul "github.com/hashicorp/consul/api"
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/nrun-dev/nrun/sandbox"
+	"github.com/nrun-dev/nrun/sandbox/sandboxtest"
 )
 
 // TestBlueGreenMigration runs runbooks/blue-green-image-migration.nrun.hcl
 // through `nrun plan -out` and `nrun apply` on a fresh sandbox whose
 // agents are the blue fleet: three Nomad 1.9.4 servers and two clients,
-// each with its own Consul agent, and three Consul servers. The runbook's
-// terraform (the real binary) adds the green fleet on 1.10.0 through `nrun
-// sandbox` and removes the blue one at the end.
+// each with its own Consul agent, and three Consul 1.20.6 servers. The
+// runbook's terraform (the real binary) adds the green fleet on 1.10.0 and
+// three green Consul 1.21.0 servers through `nrun sandbox` and removes the
+// blue ones at the end. nrun reads Consul through a Consul client agent of
+// its own ("ops", the operator's machine), which outlives every server.
 //
 // NOMAD_ADDR is `nrun sandbox balance`, a load balancer over the running
 // Nomad servers as in front of a real fleet: no single server outlives
@@ -36,10 +40,11 @@ import (
 //
 // While the run goes on, a watcher reads the Raft configuration and
 // autopilot health every 250ms and records the smallest margin of healthy
-// voters over quorum; it must never go below zero.
+// voters over quorum; it must never go below zero. Another does the same
+// for Consul's Raft.
 func TestBlueGreenMigration(t *testing.T) {
 	start := time.Now()
-	spec := sandbox.Spec{ConsulServers: 3, ServerStabilizationTime: 2 * time.Second}
+	spec := sandbox.Spec{ConsulServers: 3, ConsulVersion: sandbox.OldConsulVersion, ConsulNamePrefix: "blue-", ServerStabilizationTime: 2 * time.Second}
 	for i := 1; i <= 3; i++ {
 		spec.Servers = append(spec.Servers, sandbox.ServerSpec{Name: fmt.Sprintf("blue-server-%d", i), Version: sandbox.OldNomadVersion, ConsulAgent: true})
 	}
@@ -49,11 +54,27 @@ func TestBlueGreenMigration(t *testing.T) {
 	if _, err := exec.LookPath("terraform"); err != nil {
 		t.Fatalf("terraform is not on PATH: %v", err)
 	}
+	if !testing.Short() {
+		// The green Consul servers run the new version.
+		sandboxtest.Require(t, sandbox.Spec{ConsulServers: 1, ConsulVersion: sandbox.DefaultConsulVersion})
+	}
 	e := newEnv(t, spec)
 	// No server outlives the migration, and a client's address does not
 	// do (force-leave only answers on servers): NOMAD_ADDR is the
 	// sandbox's load balancer over whichever servers run.
 	e.vars["NOMAD_ADDR"] = bgBalance(t, e)
+	// No Consul server outlives it either: nrun reads Consul through a
+	// client agent of its own, which forwards to whichever server is up.
+	actx, acancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer acancel()
+	if err := e.sb.AddConsulAgent(actx, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	e.vars["CONSUL_HTTP_ADDR"] = "http://" + e.sb.ConsulAgents()["ops"]
+	cc, err := consul.NewClient(&consul.Config{Address: e.vars["CONSUL_HTTP_ADDR"]})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("sandbox up after %s", time.Since(start).Round(100*time.Millisecond))
 
 	// The runbooks directory is copied so terraform's state and
@@ -99,16 +120,23 @@ func TestBlueGreenMigration(t *testing.T) {
 		t.Fatalf("want a plan with nothing blocked (exit 2):\n%s", plan)
 	}
 	t.Logf("plan took %s", plan.took.Round(time.Millisecond))
+	for _, line := range strings.Split(plan.stdout, "\n") {
+		if strings.HasPrefix(line, "Consul (") || strings.HasPrefix(line, "Nomad (") {
+			t.Log(line)
+		}
+	}
 
 	w := bgWatchQuorum(t, e)
+	cw := watchConsulQuorum(t, e, cc)
 	apply := e.nrun("apply", "-auto-approve", "bluegreen.plan")
 	w.stop()
+	cw.stop()
 	if apply.code != 0 {
 		t.Fatalf("%s\n%s", apply, e.sb.LogTails(20))
 	}
 	t.Logf("apply took %s", apply.took.Round(100*time.Millisecond))
 	for _, line := range strings.Split(apply.stdout, "\n") {
-		if strings.Contains(line, ": finished (") {
+		if strings.Contains(line, ": finished (") || strings.Contains(line, "transferring") {
 			t.Log(line)
 		}
 	}
@@ -125,6 +153,22 @@ func TestBlueGreenMigration(t *testing.T) {
 	// (2s) and the next be slow, so the bound is not tighter.
 	if w.degraded < 3 || w.gap > 6*time.Second {
 		t.Errorf("the quorum watcher did not follow the run closely enough to prove anything: %s", w)
+	}
+	// The same for Consul: each blue Consul server is down from its stop
+	// until it is out of Raft, seconds (the force-leave waits for serf's
+	// broadcast).
+	t.Logf("Consul quorum watch: %s", cw)
+	if cw.minMargin < 0 {
+		t.Errorf("Consul quorum was lost during the run: %s", cw)
+	}
+	if cw.samples < 20 || cw.degraded < 3 || cw.gap > 6*time.Second {
+		t.Errorf("the Consul quorum watcher did not follow the run closely enough to prove anything: %s", cw)
+	}
+	for i := 1; i <= 3; i++ {
+		held := fmt.Sprintf("step.blue_consul_retire[\"blue-consul-%d\"]: precondition quorum_ok: ok", i)
+		if !strings.Contains(apply.stdout, held) {
+			t.Errorf("the apply output does not show %q", held)
+		}
 	}
 	for i := 1; i <= 3; i++ {
 		// Each retirement began with quorum_ok holding on the live cluster.
@@ -197,12 +241,70 @@ func TestBlueGreenMigration(t *testing.T) {
 			t.Errorf("the Consul catalog still has node %s", n.Node)
 		}
 	}
+	// Consul's Raft holds exactly the green Consul servers, voters on the
+	// new version, healthy; the Nomad agents' services are registered and
+	// passing through their own Consul agents.
+	crc, err := cc.Operator().RaftGetConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers = nil
+	for _, s := range crc.Servers {
+		peers = append(peers, fmt.Sprintf("%s voter=%v", s.Node, s.Voter))
+	}
+	sort.Strings(peers)
+	if got, want := strings.Join(peers, ", "), "green-consul-1 voter=true, green-consul-2 voter=true, green-consul-3 voter=true"; got != want {
+		t.Errorf("Consul raft peers:\n got %s\nwant %s", got, want)
+	}
+	eventually(t, "Consul autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
+		ch, err := cc.Operator().AutopilotServerHealth(nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		return ch.Healthy && ch.FailureTolerance == 1 && len(ch.Servers) == 3, fmt.Sprintf("healthy=%v tolerance=%d servers=%d", ch.Healthy, ch.FailureTolerance, len(ch.Servers))
+	})
+	if got, err := e.sb.ConsulServerVersions(); err != nil || fmt.Sprint(got) != fmt.Sprint(map[string]string{"green-consul-1": sandbox.DefaultConsulVersion, "green-consul-2": sandbox.DefaultConsulVersion, "green-consul-3": sandbox.DefaultConsulVersion}) {
+		t.Errorf("Consul servers after the migration: %v (%v)", got, err)
+	}
+	cms, err := cc.Agent().Members(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range cms {
+		if strings.HasPrefix(m.Name, "blue-consul-") && m.Status == 1 {
+			t.Errorf("Consul member %s is still alive", m.Name)
+		}
+	}
+	eventually(t, "the green Nomad agents' services passing in Consul", time.Minute, func() (bool, string) {
+		var seen []string
+		ok := true
+		for svc, want := range map[string]string{"nomad": "green-server-1 green-server-2 green-server-3", "nomad-client": "green-client-1 green-client-2"} {
+			entries, _, err := cc.Health().Service(svc, "", true, nil)
+			if err != nil {
+				return false, err.Error()
+			}
+			nodes := map[string]bool{}
+			for _, en := range entries {
+				nodes[en.Node.Node] = true
+			}
+			var names []string
+			for n := range nodes {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			seen = append(seen, svc+" passing on ["+strings.Join(names, " ")+"]")
+			ok = ok && strings.Join(names, " ") == want
+		}
+		sort.Strings(seen)
+		return ok, strings.Join(seen, ", ")
+	})
+
 	out, err := exec.Command("terraform", "-chdir="+filepath.Join(rbDir, "blue-green", "infra"), "state", "list").Output()
 	if err != nil {
 		t.Fatalf("terraform state list: %v\n%s", err, out)
 	}
 	if got, want := strings.Join(strings.Fields(string(out)), " "),
-		"terraform_data.green_client[0] terraform_data.green_client[1] terraform_data.green_server[0] terraform_data.green_server[1] terraform_data.green_server[2]"; got != want {
+		"terraform_data.green_client[0] terraform_data.green_client[1] terraform_data.green_consul[0] terraform_data.green_consul[1] terraform_data.green_consul[2] terraform_data.green_server[0] terraform_data.green_server[1] terraform_data.green_server[2]"; got != want {
 		t.Errorf("terraform state:\n got %s\nwant %s", got, want)
 	}
 

@@ -349,6 +349,9 @@ func TestResolveRunbooks(t *testing.T) {
 		"job-canary-rollout.nrun.hcl":           {vars: []string{"version=2"}, inventory: "healthy"},
 		"nomad-server-rolling-upgrade.nrun.hcl": {varFiles: []string{sandboxVars}, inventory: "healthy"},
 		"nomad-client-rolling-upgrade.nrun.hcl": {vars: []string{"version=1.10.0", "mode=sandbox"}, inventory: "healthy"},
+		// The inventory's Consul servers run 1.21.0: a newer version makes
+		// the plan upgrade all three.
+		"consul-server-rolling-upgrade.nrun.hcl": {vars: []string{"consul_version=1.21.1", "mode=sandbox"}, inventory: "healthy"},
 	}
 	for _, f := range files {
 		name := filepath.Base(f)

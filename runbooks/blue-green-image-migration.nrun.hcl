@@ -1,10 +1,11 @@
 # Replace the blue Nomad fleet (servers and clients built from the old
-# image) with a green one built from the new image, without losing quorum
-# or allocations:
+# image) and its Consul servers with a green one built from the new image,
+# without losing quorum (Nomad's or Consul's) or allocations:
 #
-#   1. terraform adds the green servers and clients next to the blue ones;
+#   1. terraform adds the green servers, clients and Consul servers next to
+#      the blue ones;
 #   2. nrun waits until every server, blue and green, is a healthy Raft
-#      voter and the green clients are ready;
+#      voter (Nomad's and Consul's) and the green clients are ready;
 #   3. the blue clients are made ineligible and drained, one at a time,
 #      until their allocations run on green clients;
 #   4. each blue server's host is put in Consul maintenance, so its
@@ -13,24 +14,32 @@
 #      removed from Raft, one at a time, leader last, with quorum checked
 #      before each; a server must be stopped before the force-leave, or it
 #      simply rejoins;
-#   6. terraform destroys the blue members;
-#   7. only the green servers are left, healthy, on the green version.
+#   6. each blue Consul server is stopped, forced out of the gossip pool
+#      and removed from Consul's Raft, one at a time, leader last after a
+#      Consul leadership transfer, with Consul's quorum checked before each
+#      and the remaining Consul servers healthy after each;
+#   7. terraform destroys the blue members;
+#   8. only the green servers are left, healthy, on the green version.
 #
 # Blue and green are told apart by name: the blue members are named
-# blue-server-N and blue-client-N (`nrun sandbox up -prefix blue-` starts
-# such a sandbox), the green ones green-server-N and green-client-N
-# (blue-green/infra). Data sources are read when the plan is made, before
+# blue-server-N, blue-client-N and blue-consul-N (`nrun sandbox up -prefix
+# blue-` starts such a sandbox), the green ones green-server-N,
+# green-client-N and green-consul-N (blue-green/infra). Data sources are read when the plan is made, before
 # anything green exists, so data.nomad_servers.blue holds exactly the blue
 # servers; a precondition refuses to put in maintenance or retire any
 # server whose name does not match var.blue_name_regex, in case the plan is
 # made too late.
 #
 # No server outlives the run: NOMAD_ADDR must be a load balancer over the
-# servers. Against the sandbox (see README, "Blue/green migration"):
+# servers, and CONSUL_HTTP_ADDR a Consul client agent that stays (on a real
+# fleet, the one on the operator's machine). Against the sandbox (see
+# README, "Blue/green migration"):
 #
 #   nrun sandbox up -prefix blue- -version 1.9.4 -consul-agents
 #   nrun sandbox balance -listen 127.0.0.1:4646 &
 #   export NOMAD_ADDR=http://127.0.0.1:4646
+#   nrun sandbox consul agent ops
+#   export CONSUL_HTTP_ADDR=http://<ops's address from nrun sandbox consul-agents>
 #   nrun sandbox consul-agents > consul-agents.nrunvars.hcl
 #   nrun apply -var-file consul-agents.nrunvars.hcl blue-green-image-migration.nrun.hcl
 
@@ -58,6 +67,22 @@ variable "green_client_count" {
   default = 2
 }
 
+variable "blue_consul_count" {
+  type    = number
+  default = 3
+}
+
+variable "green_consul_count" {
+  type    = number
+  default = 3
+}
+
+variable "consul_version" {
+  type        = string
+  default     = "1.21.0"
+  description = "The Consul version of the green Consul servers."
+}
+
 variable "green_version" {
   type        = string
   default     = "1.10.0"
@@ -73,7 +98,7 @@ variable "blue_name_regex" {
 variable "mode" {
   type        = string
   default     = "sandbox"
-  description = "How a blue server is stopped: \"sandbox\" (nrun sandbox) or \"ssh\" (systemd on the host)."
+  description = "How a blue server is stopped, and a blue Consul server leaves: \"sandbox\" (nrun sandbox) or \"ssh\" (systemd or consul leave on the host)."
   validation {
     condition     = contains(["sandbox", "ssh"], var.mode)
     error_message = "mode must be \"sandbox\" or \"ssh\"."
@@ -113,6 +138,8 @@ terraform "fleet" {
 
 data "nomad_servers" "blue" {}
 
+data "consul_servers" "blue" {}
+
 data "nomad_nodes" "blue" {
   name = var.blue_name_regex
 }
@@ -123,8 +150,14 @@ step "snapshot" {
   }
 }
 
+step "consul_snapshot" {
+  action "consul_snapshot_save" {
+    path = "consul-before-blue-green.snap"
+  }
+}
+
 step "green" {
-  depends_on = [step.snapshot]
+  depends_on = [step.snapshot, step.consul_snapshot]
   timeout    = "20m"
   action "terraform_apply" {
     terraform = terraform.fleet
@@ -134,18 +167,28 @@ step "green" {
       green_server_count = var.green_server_count
       green_client_count = var.green_client_count
       green_version      = var.green_version
+      blue_consul_count  = var.blue_consul_count
+      green_consul_count = var.green_consul_count
+      consul_version     = var.consul_version
       # The sandbox gives each member its own Consul agent, as on a real
       # host. Both applies pass the same value.
       sandbox_consul_agents = var.mode == "sandbox"
     }
     creates = {
-      nomad_servers = var.green_server_count
-      nomad_clients = var.green_client_count
+      nomad_servers  = var.green_server_count
+      nomad_clients  = var.green_client_count
+      consul_servers = var.green_consul_count
     }
   }
-  # Every blue and green server is an alive, caught-up voter.
+  # Every blue and green server is an alive, caught-up voter, in Nomad
+  # and in Consul.
   wait "servers_healthy" {
     count   = var.blue_server_count + var.green_server_count
+    timeout = "10m"
+  }
+  wait "servers_healthy" {
+    cluster = "consul"
+    count   = var.blue_consul_count + var.green_consul_count
     timeout = "10m"
   }
 }
@@ -270,8 +313,70 @@ step "blue_retire" {
   }
 }
 
+# The blue Consul servers go as the blue Nomad servers did: stopped (a
+# stopped Consul server stays a Raft peer), forced out of gossip and
+# removed from Raft, one at a time, leader last. The Nomad agents talk to
+# their own Consul agents, which follow the Consul servers through gossip.
+step "blue_consul_retire" {
+  for_each     = data.consul_servers.blue.by_name
+  order        = "leader_last"
+  max_parallel = 1
+  depends_on   = [step.blue_retire]
+  target       = each.value
+  timeout      = "15m"
+  on_failure   = "pause"
+
+  precondition {
+    condition     = can(regex(var.blue_name_regex, each.value.name))
+    error_message = "This Consul server's name does not match blue_name_regex; it may be green. Make the plan again before the green servers join, or fix blue_name_regex."
+  }
+  precondition "quorum_ok" {
+    cluster = "consul"
+  }
+  precondition "leader_not_target" {
+    transfer = true
+  }
+
+  step "stop" {
+    action "exec" {
+      command = (var.mode == "sandbox"
+        ? ["nrun", "sandbox", "consul", "stop", each.value.name]
+      : ["ssh", "${var.ssh_user}@${each.value.host}", "sudo", "systemctl", "stop", "consul"])
+      effect = "stop"
+    }
+  }
+
+  # Consul refuses to force out a member gossip still calls alive; it
+  # calls a stopped server failed after a few seconds.
+  step "force_leave" {
+    depends_on = [step.stop]
+    retry {
+      attempts = 30
+      delay    = "1s"
+    }
+    action "consul_force_leave" {
+      prune = true
+    }
+  }
+
+  step "remove_peer" {
+    depends_on = [step.force_leave]
+    action "consul_raft_remove_peer" {}
+    wait "raft_peer_absent" {
+      timeout  = "2m"
+      interval = "1s"
+    }
+    # The Consul servers that remain are healthy before the next one goes.
+    wait "servers_healthy" {
+      cluster  = "consul"
+      timeout  = "5m"
+      interval = "1s"
+    }
+  }
+}
+
 step "blue_destroy" {
-  depends_on = [step.blue_retire]
+  depends_on = [step.blue_retire, step.blue_consul_retire]
   timeout    = "20m"
   action "terraform_apply" {
     terraform = terraform.fleet
@@ -281,9 +386,12 @@ step "blue_destroy" {
       green_server_count    = var.green_server_count
       green_client_count    = var.green_client_count
       green_version         = var.green_version
+      blue_consul_count     = 0
+      green_consul_count    = var.green_consul_count
+      consul_version        = var.consul_version
       sandbox_consul_agents = var.mode == "sandbox"
     }
-    destroys = merge(data.nomad_servers.blue.by_name, data.nomad_nodes.blue.by_name)
+    destroys = merge(data.nomad_servers.blue.by_name, data.nomad_nodes.blue.by_name, data.consul_servers.blue.by_name)
   }
 }
 
@@ -299,5 +407,10 @@ step "verify" {
   wait "servers_version" {
     version = var.green_version
     timeout = "2m"
+  }
+  wait "servers_healthy" {
+    cluster = "consul"
+    count   = var.green_consul_count
+    timeout = "5m"
   }
 }

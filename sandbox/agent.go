@@ -207,7 +207,7 @@ func nomadConfig(a *Agent, st *state, servers []*Agent, consulHTTP string) strin
 
 // consulArgs are the arguments of a Consul server. A secure one takes its
 // HTTPS port from its config file (writeConsulSecure), so no -http-port.
-func consulArgs(a *Agent, consuls []*Agent, dc string, secure bool) []string {
+func consulArgs(a *Agent, consuls []*Agent, dc string, secure bool, stab time.Duration) []string {
 	p := a.Ports
 	args := []string{"agent", "-server",
 		"-bootstrap-expect=" + strconv.Itoa(a.BootstrapExpect),
@@ -219,6 +219,12 @@ func consulArgs(a *Agent, consuls []*Agent, dc string, secure bool) []string {
 		"-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1",
 		"-disable-host-node-id", "-retry-interval=1s", "-log-level=info",
 		"-hcl", "performance { raft_multiplier = 1 }",
+	}
+	// As for Nomad (ServerStabilizationTime): autopilot's 10s default
+	// before a new server votes, and before a restarted one counts
+	// stable, only slows the sandbox down.
+	if stab > 0 {
+		args = append(args, "-hcl", fmt.Sprintf("autopilot { server_stabilization_time = %q }", stab.String()))
 	}
 	if !secure {
 		args = append(args, "-http-port="+strconv.Itoa(p.HTTP))

@@ -18,6 +18,7 @@ func TestEnvName(t *testing.T) {
 		"nomad 1.10.0":  {Nomad, "1.10.0", "NRUN_NOMAD_BIN_1_10_0"},
 		"nomad 1.9.4":   {Nomad, "1.9.4", "NRUN_NOMAD_BIN_1_9_4"},
 		"consul 1.21.0": {Consul, "1.21.0", "NRUN_CONSUL_BIN_1_21_0"},
+		"consul 1.20.6": {Consul, OldConsulVersion, "NRUN_CONSUL_BIN_1_20_6"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -138,7 +138,11 @@ func (c *Cluster) start(ctx context.Context, spec Spec) error {
 	}
 	next := func() int { p := ports[0]; ports = ports[1:]; return p }
 	for i := 1; i <= spec.ConsulServers; i++ {
-		c.st.Agents = append(c.st.Agents, &Agent{Kind: ConsulServer, Name: fmt.Sprintf("consul%d", i), Version: spec.ConsulVersion,
+		name := fmt.Sprintf("consul%d", i)
+		if spec.ConsulNamePrefix != "" {
+			name = fmt.Sprintf("%sconsul-%d", spec.ConsulNamePrefix, i)
+		}
+		c.st.Agents = append(c.st.Agents, &Agent{Kind: ConsulServer, Name: name, Version: spec.ConsulVersion,
 			Ports: Ports{HTTP: next(), RPC: next(), Serf: next(), SerfWAN: next()}, BootstrapExpect: spec.ConsulServers})
 	}
 	// A host's Consul agent starts before its Nomad agent, which registers
@@ -450,7 +454,7 @@ func (c *Cluster) spawn(a *Agent) error {
 	var args []string
 	switch a.Kind {
 	case ConsulServer:
-		args = consulArgs(a, c.agents(ConsulServer), c.st.Datacenter, c.st.Secure != nil)
+		args = consulArgs(a, c.agents(ConsulServer), c.st.Datacenter, c.st.Secure != nil, c.st.ServerStabilizationTime)
 	case ConsulClient:
 		args = consulClientArgs(a, c.agents(ConsulServer), c.st.Datacenter, c.st.Secure != nil)
 	default:

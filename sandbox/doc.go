@@ -6,14 +6,17 @@
 // later process find the cluster again (Open).
 //
 // Output: a Cluster whose agents are real processes built from the pinned
-// tools modules (tools/nomad-1.10, tools/nomad-1.9, tools/consul-1.21) and
-// cached per version under os.UserCacheDir()/nrun/bin (see Binaries). Start
+// tools modules (tools/nomad-1.10, tools/nomad-1.9, tools/consul-1.21,
+// tools/consul-1.20) and cached per version under
+// os.UserCacheDir()/nrun/bin (see Binaries). Start
 // returns only once Nomad has a leader, every Raft peer is a voter, every
 // client is ready and Consul has a leader. The Cluster then offers the
 // operations a runbook performs on a real fleet: stop, start (optionally on
 // another version, same data_dir: the binary swap of an upgrade), kill, add
-// and remove servers and clients, and Stop, which kills every process it
-// started by PID and leaves no process or port behind.
+// and remove servers and clients, the same for Consul servers
+// (StopConsulServer, StartConsulServer, KillConsulServer, AddConsulServer,
+// RemoveConsulServer, in ops_consul.go), and Stop, which kills every process
+// it started by PID and leaves no process or port behind.
 //
 // A Nomad agent may have its own Consul client agent (ServerSpec.ConsulAgent,
 // `-consul-agent`), named like it, as on a real host: its services register
@@ -31,7 +34,7 @@
 // tests of checks/, planner/ and executor/ through package sandboxtest.
 //
 // Binaries: an explicit binary wins, named by NRUN_NOMAD_BIN_1_10_0,
-// NRUN_NOMAD_BIN_1_9_4 or NRUN_CONSUL_BIN_1_21_0 (EnvName; dots are not
+// NRUN_NOMAD_BIN_1_9_4, NRUN_CONSUL_BIN_1_21_0 or NRUN_CONSUL_BIN_1_20_6 (EnvName; dots are not
 // valid in variable names); then a nomad or consul on PATH whose `version`
 // matches; then the cache ($NRUN_CACHE_DIR/bin, else
 // os.UserCacheDir()/nrun/bin); then a build from the tools modules, found

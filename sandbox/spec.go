@@ -58,6 +58,10 @@ type Spec struct {
 	ConsulServers int
 	// ConsulVersion empty means DefaultConsulVersion.
 	ConsulVersion string
+	// ConsulNamePrefix names the Consul servers PREFIXconsul-1,
+	// PREFIXconsul-2, ... (blue-consul-1 for "blue-"); empty names them
+	// consul1, consul2, ...
+	ConsulNamePrefix string
 	// Root holds the state file and one directory per agent. Required.
 	Root string
 	// Region empty means "global"; Datacenter empty means "dc1".
@@ -124,6 +128,9 @@ func (s *Spec) validate() error {
 	}
 	if s.ConsulServers < 0 || s.ConsulServers > 7 {
 		return fmt.Errorf("sandbox spec: ConsulServers is %d, want 0 to 7", s.ConsulServers)
+	}
+	if s.ConsulNamePrefix != "" && !nameRE.MatchString(s.ConsulNamePrefix+"consul-1") {
+		return fmt.Errorf("sandbox spec: ConsulNamePrefix %q must be lower-case letters, digits and dashes", s.ConsulNamePrefix)
 	}
 	seen := map[string]bool{}
 	check := func(kind, name string) error {

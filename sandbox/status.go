@@ -37,7 +37,9 @@ type ClientStatus struct {
 
 // ConsulStatus is one Consul server.
 type ConsulStatus struct {
-	Name    string
+	Name string
+	// Version is the Consul version the sandbox runs the agent on.
+	Version string `json:",omitempty"`
 	HTTP    string
 	PID     int
 	Running bool
@@ -139,7 +141,7 @@ func (c *Cluster) Status() *Status {
 	}
 	for _, a := range c.agents(ConsulServer) {
 		p := peers[a.Name]
-		st.Consul = append(st.Consul, ConsulStatus{Name: a.Name, HTTP: a.HTTPAddr(), PID: a.PID, Running: c.running(a), Leader: p.Leader, Voter: p.Voter})
+		st.Consul = append(st.Consul, ConsulStatus{Name: a.Name, Version: a.Version, HTTP: a.HTTPAddr(), PID: a.PID, Running: c.running(a), Leader: p.Leader, Voter: p.Voter})
 	}
 	for _, a := range c.agents(ConsulClient) {
 		st.ConsulAgents = append(st.ConsulAgents, ConsulStatus{Name: a.Name, HTTP: a.HTTPAddr(), PID: a.PID, Running: c.running(a)})
@@ -180,9 +182,9 @@ func (s *Status) WriteText(w io.Writer) error {
 		}
 	}
 	if len(s.Consul) > 0 {
-		fmt.Fprintf(tw, "\nConsul servers\nNAME\tLEADER\tVOTER\tHTTP\tPROCESS\n")
+		fmt.Fprintf(tw, "\nConsul servers\nNAME\tVERSION\tLEADER\tVOTER\tHTTP\tPROCESS\n")
 		for _, c := range s.Consul {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, yn(c.Leader), yn(c.Voter), c.HTTP, proc(c.Running, c.PID))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Version, yn(c.Leader), yn(c.Voter), c.HTTP, proc(c.Running, c.PID))
 		}
 	}
 	if len(s.ConsulAgents) > 0 {

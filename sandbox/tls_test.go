@@ -87,7 +87,7 @@ func TestSecureConfig(t *testing.T) {
 	if got := consulSecureConfig(cc, sec); strings.Contains(got, "initial_management") || !strings.Contains(got, "consul-client.pem") {
 		t.Errorf("a Consul client agent's config:\n%s", got)
 	}
-	if args := strings.Join(consulArgs(cs, nil, "dc1", true), " "); strings.Contains(args, "-http-port") {
+	if args := strings.Join(consulArgs(cs, nil, "dc1", true, 0), " "); strings.Contains(args, "-http-port") {
 		t.Errorf("secure Consul server args set an HTTP port: %s", args)
 	}
 }

@@ -12,7 +12,8 @@ import (
 
 // runbookVarFiles are the variable files an example is also checked with.
 var runbookVarFiles = map[string][]string{
-	"nomad-server-rolling-upgrade.nrun.hcl": {"sandbox.nrunvars.hcl", "production.nrunvars.hcl.example"},
+	"nomad-server-rolling-upgrade.nrun.hcl":  {"sandbox.nrunvars.hcl", "production.nrunvars.hcl.example"},
+	"consul-server-rolling-upgrade.nrun.hcl": {"consul-sandbox.nrunvars.hcl"},
 }
 
 // TestRunbooks checks every example in runbooks/ the way `nrun validate`

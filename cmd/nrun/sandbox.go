@@ -54,8 +54,8 @@ Subcommands:
            as a variable file (consul_agents = { NAME = "ADDR" }), the one
            blue-green-image-migration.nrun.hcl takes for Consul maintenance.
   build    Build the pinned agent binaries into the cache (one-time cost of
-           about 20 minutes on 2 cores): nomad 1.10.0, nomad 1.9.4,
-           consul 1.21.0.
+           about 25 minutes on 2 cores): nomad 1.10.0, nomad 1.9.4,
+           consul 1.21.0, consul 1.20.6.
   server stop NAME            SIGTERM; the server stays a Raft peer.
   server start NAME [-version V]
                               Start a stopped server on its data_dir,
@@ -72,10 +72,29 @@ Subcommands:
                               Start a stopped client on its data_dir,
                               optionally on another version (upgrade);
                               returns once it registered again.
+  consul stop NAME            SIGTERM a Consul server; it stays a Raft peer.
+  consul start NAME [-version V]
+                              Start a stopped Consul server on its data
+                              dir, optionally on another version (upgrade);
+                              waits until it is a voter and knows the leader.
+  consul kill NAME            SIGKILL a Consul server (a crash).
+  consul add NAME [-version V]
+                              A new Consul server joins; waits until it votes.
+  consul remove NAME          Graceful leave (consul leave), wait until it is
+                              no Raft peer, delete its directory.
+  consul agent NAME           Start a Consul client agent of no Nomad agent
+                              (an operator's machine): point CONSUL_HTTP_ADDR
+                              at it to read Consul while its servers are
+                              replaced. consul-agents lists its address.
 
   -consul-agent gives the new agent its own Consul client agent, named like
   it, as on a real host: its services register there, and Consul node
   maintenance of that host is set through it (status lists its address).
+  Such an agent follows the Consul servers through gossip, so its Nomad
+  agent keeps a working Consul while servers are stopped or replaced one at
+  a time. A Nomad agent without one talks to one Consul server, named at
+  its start: while that server is stopped its Consul calls fail and are
+  retried, and after a consul remove it needs a restart.
   Every command that changes the sandbox holds a lock on it, so several
   may run at once (terraform's provisioners do).
 
@@ -87,11 +106,15 @@ Options for up:
   -servers N         Nomad servers s1..sN (default 3)
   -clients N         Nomad clients c1..cN (default 2)
   -consul N          Consul servers (default 3; 0 runs Nomad without Consul)
+  -consul-version V  Consul version of the Consul servers and agents
+                     (default 1.21.0; 1.20.6 starts the 1.20.6 -> 1.21.0
+                     upgrade path)
   -version V         Nomad version of servers and clients (default 1.10.0;
                      1.9.4 starts the real 1.9.4 -> 1.10.0 upgrade path)
   -client-version V  Nomad version of the clients (default: -version)
-  -prefix P          Name the agents Pserver-1.., Pclient-1.. instead of
-                     s1.., c1.. (e.g. -prefix blue- for blue-green)
+  -prefix P          Name the agents Pserver-1.., Pclient-1.., Pconsul-1..
+                     instead of s1.., c1.., consul1.. (e.g. -prefix blue-
+                     for blue-green)
   -consul-agents     Give every Nomad agent its own Consul client agent
   -timeout D         How long to wait for the cluster (default 3m)
   -secure            Mutual TLS on every Nomad and Consul listener (a CA and
@@ -107,7 +130,7 @@ Options for status:
   -json      Print the status as JSON.
 
 Binaries: an explicit binary wins, named by NRUN_NOMAD_BIN_1_10_0,
-NRUN_NOMAD_BIN_1_9_4 or NRUN_CONSUL_BIN_1_21_0; then a nomad/consul on PATH
+NRUN_NOMAD_BIN_1_9_4, NRUN_CONSUL_BIN_1_21_0 or NRUN_CONSUL_BIN_1_20_6; then a nomad/consul on PATH
 whose version matches; then the cache under $NRUN_CACHE_DIR/bin or the user
 cache directory (~/.cache/nrun/bin); then a build from the tools/ modules of
 the nrun repository (found from the working directory or $NRUN_TOOLS_DIR).
@@ -136,6 +159,8 @@ type sandboxFlags struct {
 	// consulAgent is -consul-agent (add) and -consul-agents (up).
 	consulAgent bool
 	secure      bool
+	// consulVersion is -consul-version (up).
+	consulVersion string
 }
 
 type metaFlag map[string]string
@@ -161,7 +186,7 @@ func runSandbox(s *streams, args []string) int {
 	}
 	sub := args[0]
 	args = args[1:]
-	if sub == "server" || sub == "client" {
+	if sub == "server" || sub == "client" || sub == "consul" {
 		if len(args) == 0 {
 			fmt.Fprintf(s.Stderr, "nrun sandbox %s: missing action (stop, start, kill, add, remove)\n", sub)
 			return exitUsage
@@ -190,6 +215,7 @@ func runSandbox(s *streams, args []string) int {
 	fs.BoolVar(&f.consulAgent, "consul-agent", false, "")
 	fs.BoolVar(&f.consulAgent, "consul-agents", false, "")
 	fs.BoolVar(&f.secure, "secure", false, "")
+	fs.StringVar(&f.consulVersion, "consul-version", "", "")
 	// NAME may come before or after the flags: `server start s2 -version V`.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -277,6 +303,8 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 				spec.Clients[i].ConsulAgent = f.consulAgent
 			}
 			spec.ReadyTimeout = f.timeout
+			spec.ConsulVersion = f.consulVersion
+			spec.ConsulNamePrefix = f.prefix
 			spec.Secure = f.secure
 			spec.Options = opts
 			if c, err = sandbox.Start(ctx, spec); err != nil {
@@ -380,6 +408,18 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 		return c.StopClient(ctx, name)
 	case "client start":
 		return c.StartClient(ctx, name, f.version)
+	case "consul stop":
+		return c.StopConsulServer(ctx, name)
+	case "consul start":
+		return c.StartConsulServer(ctx, name, f.version)
+	case "consul kill":
+		return c.KillConsulServer(ctx, name)
+	case "consul add":
+		return c.AddConsulServer(ctx, name, f.version)
+	case "consul remove":
+		return c.RemoveConsulServer(ctx, name)
+	case "consul agent":
+		return c.AddConsulAgent(ctx, name)
 	default:
 		return fmt.Errorf("unknown subcommand %q; see nrun sandbox -help", sub)
 	}

@@ -18,6 +18,8 @@ import (
 func TestSandboxScript(t *testing.T) {
 	sandboxtest.Timer(t)
 	sandboxtest.Require(t, sandbox.DefaultSpec("", 1, 1, 1, sandbox.DefaultNomadVersion))
+	// consul.txtar starts Consul servers on the old version.
+	sandboxtest.Require(t, sandbox.Spec{ConsulServers: 1, ConsulVersion: sandbox.OldConsulVersion})
 	cache := os.Getenv("NRUN_CACHE_DIR")
 	if cache == "" {
 		d, err := os.UserCacheDir()

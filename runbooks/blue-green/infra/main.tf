@@ -1,4 +1,5 @@
-# The blue and green Nomad fleets of blue-green-image-migration.nrun.hcl.
+# The blue and green Nomad fleets of blue-green-image-migration.nrun.hcl,
+# and their Consul servers.
 #
 # Each member is a terraform_data resource whose create and destroy
 # provisioners add or remove a real agent of the local sandbox, so the
@@ -28,6 +29,22 @@ variable "green_server_count" {
 variable "green_client_count" {
   type    = number
   default = 0
+}
+
+variable "blue_consul_count" {
+  type    = number
+  default = 0
+}
+
+variable "green_consul_count" {
+  type    = number
+  default = 0
+}
+
+variable "consul_version" {
+  type        = string
+  default     = "1.21.0"
+  description = "The Consul version of the green Consul servers."
 }
 
 variable "blue_version" {
@@ -118,6 +135,38 @@ resource "terraform_data" "green_client" {
     when    = destroy
     command = "${self.input.sandbox} ${self.input.nrun} client remove ${self.input.name}"
   }
+}
+
+# The Consul servers: `consul remove` is a graceful leave. The runbook has
+# each blue one leave before the destroy, which then finds it gone.
+resource "terraform_data" "blue_consul" {
+  count = var.blue_consul_count
+  input = { name = "blue-consul-${count.index + 1}", version = var.consul_version, nrun = var.nrun, sandbox = local.sandbox }
+
+  provisioner "local-exec" {
+    command = "${self.input.sandbox} ${self.input.nrun} consul add ${self.input.name} -version ${self.input.version}"
+  }
+  provisioner "local-exec" {
+    when    = destroy
+    command = "${self.input.sandbox} ${self.input.nrun} consul remove ${self.input.name}"
+  }
+}
+
+resource "terraform_data" "green_consul" {
+  count = var.green_consul_count
+  input = { name = "green-consul-${count.index + 1}", version = var.consul_version, nrun = var.nrun, sandbox = local.sandbox }
+
+  provisioner "local-exec" {
+    command = "${self.input.sandbox} ${self.input.nrun} consul add ${self.input.name} -version ${self.input.version}"
+  }
+  provisioner "local-exec" {
+    when    = destroy
+    command = "${self.input.sandbox} ${self.input.nrun} consul remove ${self.input.name}"
+  }
+}
+
+output "green_consul_names" {
+  value = terraform_data.green_consul[*].input.name
 }
 
 output "green_server_names" {

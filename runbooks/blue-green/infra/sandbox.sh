@@ -19,8 +19,8 @@ rc=$?
 printf '%s\n' "$out"
 if [ $rc -ne 0 ]; then
 	case "$2:$out" in
-	add:*"the sandbox already has a nomad-"*) echo "sandbox.sh: $3 already exists; nothing to do"; rc=0 ;;
-	remove:*"no nomad-"*" named"*) echo "sandbox.sh: $3 is already gone; nothing to do"; rc=0 ;;
+	add:*"the sandbox already has a nomad-"* | add:*"the sandbox already has a consul-server"*) echo "sandbox.sh: $3 already exists; nothing to do"; rc=0 ;;
+	remove:*"no nomad-"*" named"* | remove:*"no consul-server named"*) echo "sandbox.sh: $3 is already gone; nothing to do"; rc=0 ;;
 	esac
 fi
 exit $rc
