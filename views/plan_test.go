@@ -142,7 +142,7 @@ func TestPlanMarkdownCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{SummaryLine(p), "…and 38 more; `nrun plan -json` lists them all.", "…and 38 more.", "…and 26 more waves.", `step.blue_maintenance["green-s2.global"]`, "- …and 4 more instances that would block now."} {
+	for _, want := range []string{SummaryLine(p), "…and 51 more; `nrun plan -json` lists them all.", "…and 51 more.", "…and 35 more waves.", `step.blue_maintenance["green-s2.global"]`, "- …and 7 more instances that would block now."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
 		}
