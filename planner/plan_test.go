@@ -626,7 +626,7 @@ step "a" {
 // TestGlyphOfCatalog: every effect's glyph in the catalog is one the plan
 // and the views know.
 func TestGlyphOfCatalog(t *testing.T) {
-	known := map[Glyph]bool{GlyphRead: true, GlyphChange: true, GlyphRemove: true, GlyphCreate: true, GlyphDrain: true}
+	known := map[Glyph]bool{GlyphRead: true, GlyphChange: true, GlyphRemove: true, GlyphCreate: true, GlyphDrain: true, GlyphRestore: true}
 	for _, e := range lang.Effects() {
 		if !known[GlyphOf(e)] {
 			t.Errorf("effect %q: glyph %q is not a planner Glyph", e, GlyphOf(e))

@@ -106,6 +106,8 @@ func (c palette) glyph(g planner.Glyph) string {
 		code = c.green
 	case planner.GlyphDrain:
 		code = c.magenta
+	case planner.GlyphRestore:
+		code = c.red
 	}
 	if code == "" {
 		return g.String()

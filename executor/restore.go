@@ -1,0 +1,78 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/lang"
+)
+
+// The snapshot restores, and the probe that settles one in doubt.
+//
+// A restore reads the whole file through first (gzip CRC, tar, the
+// archive's SHA256SUMS, meta.json then state.bin), so a file damaged or
+// swapped since plan is refused before anything reaches the servers. The
+// step's digest is the file's sha256, so the journal records exactly
+// which bytes were restored.
+//
+// Resume never repeats a restore on its own (lang.ProbeAsk): the restored
+// state carries no mark of the restore (the servers' Raft index moves on
+// past the snapshot's, as it does for any write), so nothing the cluster
+// shows proves whether it happened; and a second restore is not harmless,
+// it rolls back everything written since the first (node heartbeats,
+// allocation updates, the operator's fixes). The operator, who can see
+// what the cluster holds, decides with -assume-done or -redo.
+
+func init() {
+	implementAction(lang.ActionNomadSnapshotRestore, func(r *runner, ctx, _ context.Context, _ *node, args map[string]cty.Value) (string, string, error) {
+		return r.nomadSnapshotRestore(ctx, strArg(args, "path"))
+	})
+	implementCluster(lang.ActionConsulSnapshotRestore, func(r *runner, ctx context.Context, c *cluster.Client, _ *node, args map[string]cty.Value) (string, string, error) {
+		path := strArg(args, "path")
+		if path == "" {
+			return "", "", errors.New("consul_snapshot_restore: path is empty")
+		}
+		meta, digest, err := c.ConsulSnapshotRestore(ctx, r.resolvePath(path))
+		if err != nil {
+			return "", "", err
+		}
+		return restoreDetail("consul", r.resolvePath(path), meta, digest), digest, nil
+	})
+	implementProbe(lang.ProbeAsk, func(_ *runner, _ context.Context, _ *node, spec *lang.ActionSpec, _ map[string]cty.Value) (probeOutcome, string) {
+		return probeUnknown, fmt.Sprintf("%s may or may not have reached the servers, nothing in the cluster tells, and doing it again would roll back whatever was written since; check the cluster's state (a job, variable or key written after the snapshot is gone once it was restored)", spec.Name)
+	})
+}
+
+// nomadSnapshotRestore restores the Nomad snapshot at path (relative to
+// the runbook directory) once it has read it through.
+func (r *runner) nomadSnapshotRestore(ctx context.Context, path string) (string, string, error) {
+	if err := r.needNomad(); err != nil {
+		return "", "", err
+	}
+	if path == "" {
+		return "", "", errors.New("nomad_snapshot_restore: path is empty")
+	}
+	src := r.resolvePath(path)
+	meta, digest, err := cluster.VerifyRaftSnapshot(src)
+	if err != nil {
+		return "", "", fmt.Errorf("refusing to restore: %w", err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	if _, err := r.nomad.c.Operator().SnapshotRestore(f, wq(ctx)); err != nil {
+		return "", "", fmt.Errorf("restore the snapshot %s: %w", src, err)
+	}
+	return restoreDetail("nomad", src, meta, digest), digest, nil
+}
+
+func restoreDetail(api, path string, meta cluster.RaftSnapshotMeta, digest string) string {
+	return fmt.Sprintf("restored %s snapshot %s: %d bytes, Raft index %d (term %d), %s", api, path, meta.Size, meta.Index, meta.Term, digest)
+}
