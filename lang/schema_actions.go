@@ -92,6 +92,10 @@ type ActionSpec struct {
 	// so the steps that depend on it run only with a person's consent
 	// (NR-S012 requires one before a snapshot restore).
 	Approves bool
+	// Saves names the argument that gives the snapshot file the action
+	// writes ("path"), "" for other actions: a restore of that file after
+	// the step needs no file at plan (NR-S012).
+	Saves string
 	// Restores names the argument that gives the snapshot file the action
 	// restores ("path"), "" for other actions. NR-S012 checks it: saved by
 	// an earlier step the restore depends on, or a file that exists and
