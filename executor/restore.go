@@ -29,13 +29,19 @@ import (
 // what the cluster holds, decides with -assume-done or -redo.
 
 func init() {
-	implementAction(lang.ActionNomadSnapshotRestore, func(r *runner, ctx, _ context.Context, _ *node, args map[string]cty.Value) (string, string, error) {
+	implementAction(lang.ActionNomadSnapshotRestore, func(r *runner, ctx, _ context.Context, n *node, args map[string]cty.Value) (string, string, error) {
+		if err := r.samePlannedSnapshot(n, strArg(args, "path")); err != nil {
+			return "", "", err
+		}
 		return r.nomadSnapshotRestore(ctx, strArg(args, "path"))
 	})
-	implementCluster(lang.ActionConsulSnapshotRestore, func(r *runner, ctx context.Context, c *cluster.Client, _ *node, args map[string]cty.Value) (string, string, error) {
+	implementCluster(lang.ActionConsulSnapshotRestore, func(r *runner, ctx context.Context, c *cluster.Client, n *node, args map[string]cty.Value) (string, string, error) {
 		path := strArg(args, "path")
 		if path == "" {
 			return "", "", errors.New("consul_snapshot_restore: path is empty")
+		}
+		if err := r.samePlannedSnapshot(n, path); err != nil {
+			return "", "", err
 		}
 		meta, digest, err := c.ConsulSnapshotRestore(ctx, r.resolvePath(path))
 		if err != nil {
@@ -71,6 +77,27 @@ func (r *runner) nomadSnapshotRestore(ctx context.Context, path string) (string,
 		return "", "", fmt.Errorf("restore the snapshot %s: %w", src, err)
 	}
 	return restoreDetail("nomad", src, meta, digest), digest, nil
+}
+
+// samePlannedSnapshot refuses a restore whose file is not the snapshot
+// the plan showed: the plan read its head (Raft index, term, size), and a
+// file written to the path since (a newer snapshot, another cluster's)
+// would roll the cluster back to a state nobody reviewed. A plan that
+// could not read the file (an earlier step of the run saves it) has
+// nothing to compare.
+func (r *runner) samePlannedSnapshot(n *node, path string) error {
+	if n.inst == nil || n.inst.Action == nil || n.inst.Action.Snapshot == nil || n.inst.Action.Snapshot.Index == 0 {
+		return nil
+	}
+	pv := n.inst.Action.Snapshot
+	meta, err := cluster.ReadRaftSnapshotHead(r.resolvePath(path))
+	if err != nil {
+		return fmt.Errorf("refusing to restore: %w", err)
+	}
+	if meta.Index != pv.Index || meta.Term != pv.Term || meta.Size != pv.Size {
+		return fmt.Errorf("refusing to restore: %s changed since the plan (the plan read a snapshot at Raft index %d, term %d, %d bytes; the file now holds index %d, term %d, %d bytes); plan again and review what it restores", r.resolvePath(path), pv.Index, pv.Term, pv.Size, meta.Index, meta.Term, meta.Size)
+	}
+	return nil
 }
 
 func restoreDetail(api, path string, meta cluster.RaftSnapshotMeta, digest string) string {

@@ -351,6 +351,9 @@ type ActionPlan struct {
 	// Job is a nomad_job_run's preview (preview_job.go), nil for other
 	// actions and for plans made without PreviewJobs.
 	Job *JobPreview `json:"job,omitempty"`
+	// Snapshot is a snapshot restore's preview (preview_snapshot.go): the
+	// head of the file it restores as read at plan; nil for other actions.
+	Snapshot *SnapshotPreview `json:"snapshot,omitempty"`
 }
 
 // Arg is one resolved argument.

@@ -348,6 +348,9 @@ func TestResolveRunbooks(t *testing.T) {
 		"drain-node-pool.nrun.hcl":              {inventory: "healthy"},
 		"job-canary-rollout.nrun.hcl":           {vars: []string{"version=2"}, inventory: "healthy"},
 		"nomad-server-rolling-upgrade.nrun.hcl": {varFiles: []string{sandboxVars}, inventory: "healthy"},
+		// The snapshot it restores must exist and read as one at plan
+		// (NR-S012); relative to the runbook directory.
+		"nomad-server-rollback.nrun.hcl": {varFiles: []string{sandboxVars}, vars: []string{"snapshot_path=../planner/testdata/safety/snapshots/nomad.snap"}, inventory: "healthy"},
 	}
 	for _, f := range files {
 		name := filepath.Base(f)

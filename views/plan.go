@@ -285,6 +285,7 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 			writeArgs(b, pad+"  ", in.Action.Args)
 			writeTerraformPreview(b, pad+"  ", in.Action.Terraform, c)
 			writeJobPreview(b, pad+"  ", in.Action.Job, c)
+			writeSnapshotPreview(b, pad+"  ", in.Action.Snapshot, c)
 		}
 		var settings []string
 		if in.Timeout > 0 {

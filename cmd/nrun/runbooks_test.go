@@ -13,6 +13,7 @@ import (
 // runbookVarFiles are the variable files an example is also checked with.
 var runbookVarFiles = map[string][]string{
 	"nomad-server-rolling-upgrade.nrun.hcl": {"sandbox.nrunvars.hcl", "production.nrunvars.hcl.example"},
+	"nomad-server-rollback.nrun.hcl":        {"sandbox.nrunvars.hcl", "production.nrunvars.hcl.example"},
 }
 
 // TestRunbooks checks every example in runbooks/ the way `nrun validate`
