@@ -5,13 +5,16 @@
 #
 #   nrun plan  -var-file runbooks/sandbox.nrunvars.hcl runbooks/nomad-server-rollback.nrun.hcl
 #   nrun apply -var-file runbooks/sandbox.nrunvars.hcl runbooks/nomad-server-rollback.nrun.hcl
-#   nrun apply -resume -approve step.approve_restore runbooks/nomad-server-rollback.nrun.hcl
+#   nrun apply -resume -approve step.approve_restore -var-file runbooks/sandbox.nrunvars.hcl runbooks/nomad-server-rollback.nrun.hcl
 #
 # It is written for an upgrade (nomad-server-rolling-upgrade.nrun.hcl)
 # that stopped part way: some servers run the new version, and the one
-# whose start failed is down. The servers that are down come back first,
-# on the previous binary, so the cluster regains its failure tolerance
-# before any running server is touched; then each server still on another
+# whose start failed is down (after a while autopilot removes it from
+# Raft). Plan once `nomad server members` shows it failed: until gossip
+# notices, every read, quorum_ok's included, still counts it a healthy
+# voter. The servers that are down come back first, on the previous
+# binary, proven voters again, so the cluster regains its failure
+# tolerance before any running server is touched; then each server still on another
 # version is stopped, gets the previous binary back and must be healthy
 # before the next, with quorum checked before every stop and leadership
 # moved off the last one. Only then, behind an approval, is the snapshot
@@ -66,13 +69,7 @@ variable "snapshot_path" {
 variable "rollback_snapshot_path" {
   type        = string
   default     = "nomad-pre-rollback.snap"
-  description = "Where the snapshot of the state as the rollback starts is written, before the first server is stopped."
-}
-
-variable "restore_undo_path" {
-  type        = string
-  default     = "nomad-pre-restore.snap"
-  description = "Where the snapshot of the state just before the restore is written: restoring it undoes the restore."
+  description = "Where the snapshot of the state as the rollback starts is written, before the first server is stopped: restoring it undoes the rollback's restore."
 }
 
 data "nomad_servers" "all" {}
@@ -111,6 +108,13 @@ step "recover" {
       effect = "start"
     }
     wait "server_healthy" {
+      timeout = "5m"
+    }
+    # A server down long enough has been removed from Raft by autopilot
+    # (cleanup_dead_servers); it counts as a voter again, for the
+    # rollback's quorum, only once every known server is a healthy voter.
+    wait "servers_healthy" {
+      count   = length(data.nomad_servers.all.by_name)
       timeout = "5m"
     }
   }
@@ -162,35 +166,32 @@ step "rollback" {
     wait "server_healthy" {
       timeout = "5m"
     }
+    wait "servers_healthy" {
+      timeout = "5m"
+    }
   }
 }
 
-# Every server on the previous version and healthy before anyone is asked
-# about the restore; the snapshot of the state just before the restore is
-# what undoes it.
-step "verify" {
-  depends_on = [step.rollback]
-  action "nomad_snapshot_save" {
-    path = var.restore_undo_path
-  }
-  wait "servers_version" {
-    version = var.previous_version
-    timeout = "2m"
-  }
-  wait "servers_healthy" {
-    timeout = "2m"
-  }
-}
-
+# Every server on the previous version and healthy, checked on the live
+# cluster right before the operator is asked and again right before the
+# restore (the approval may come hours later).
 step "approve_restore" {
-  depends_on = [step.verify]
+  depends_on = [step.rollback]
+  precondition "servers_version" {
+    version = var.previous_version
+  }
+  precondition "servers_healthy" {}
   action "approval" {
-    message = "The upgrade to ${var.new_version} is rolled back: every Nomad server runs ${var.previous_version} again. Restore the Raft state from ${var.snapshot_path}, taken before the upgrade? Everything written since (jobs, allocations, variables) is lost; ${var.restore_undo_path} holds it."
+    message = "The upgrade to ${var.new_version} is rolled back: every Nomad server runs ${var.previous_version} again. Restore the Raft state from ${var.snapshot_path}, taken before the upgrade? Everything written since (jobs, allocations, variables) is lost; ${var.rollback_snapshot_path} holds the state as this rollback started."
   }
 }
 
 step "restore" {
   depends_on = [step.approve_restore]
+  precondition "servers_version" {
+    version = var.previous_version
+  }
+  precondition "servers_healthy" {}
   action "nomad_snapshot_restore" {
     path = var.snapshot_path
   }
