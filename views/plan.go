@@ -517,6 +517,7 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		b.WriteString("\n")
 	}
 	writeJobPreviewsMarkdown(&b, p)
+	writeSnapshotPreviewsMarkdown(&b, p)
 	for _, d := range p.Diagnostics {
 		fmt.Fprintf(&b, "- **%s**: %s", d.Severity, mdEscape(d.Summary))
 		if d.Range != "" {
