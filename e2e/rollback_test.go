@@ -30,8 +30,10 @@ import (
 // Variable written before the upgrade is in its snapshot; one written
 // after it is not.
 //
-// The rollback then brings the down server back on 1.9.4, rolls the
-// upgraded one back, leader last, and pauses at its approval; resumed with
+// Leadership is then moved to the upgraded server, as an election during
+// the incident can do. The rollback brings the down server back on 1.9.4,
+// moves leadership off the upgraded one and rolls it back, and pauses at
+// its approval; resumed with
 // -approve, it restores the pre-upgrade snapshot. The test asserts every
 // server on 1.9.4, alive, a voter, autopilot healthy with failure
 // tolerance 1 and a leader; the demo job running; the variable written
@@ -149,6 +151,32 @@ exec %[2]q "$@"
 		}
 		return true, ""
 	})
+	// Leadership moved to the upgraded server during the incident (an
+	// election while a server was down can do that): the rollback must
+	// move it off before that server goes down, and roll it back last.
+	rc, err := nc.Operator().RaftGetConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upgradedID string
+	for _, p := range rc.Servers {
+		if trimRegion(p.Node) == upgraded[0] {
+			upgradedID = string(p.ID)
+		}
+	}
+	if upgradedID == "" {
+		t.Fatalf("%s is not in the Raft configuration: %+v", upgraded[0], rc.Servers)
+	}
+	eventually(t, upgraded[0]+" leads", time.Minute, func() (bool, string) {
+		leader, err := e.sb.Leader()
+		if err == nil && trimRegion(leader) == upgraded[0] {
+			return true, ""
+		}
+		if err := nc.Operator().RaftTransferLeadershipByID(upgradedID, nil); err != nil {
+			return false, "transfer: " + err.Error()
+		}
+		return false, fmt.Sprintf("leader %q, %v", leader, err)
+	})
 	// Written after the snapshot: the restore must take it away.
 	putVar(t, nc, "rollback/after", "not in the snapshot")
 	delete(e.vars, badEnv)
@@ -165,6 +193,9 @@ exec %[2]q "$@"
 	t.Logf("the rollback ran %s up to its approval and exited %d", first.took.Round(time.Millisecond), first.code)
 	if first.code != 3 || !strings.Contains(first.stdout+first.stderr, "step.approve_restore") {
 		t.Fatalf("want the rollback paused at step.approve_restore (exit 3): %s", first)
+	}
+	if want := "transferring leadership from " + upgraded[0] + ".global"; !strings.Contains(first.stdout, want) {
+		t.Errorf("the rollback did not move leadership off the upgraded leader before stopping it (no %q): %s", want, first)
 	}
 	if strings.Contains(first.stdout, "step.restore: starting") {
 		t.Fatalf("the restore started before it was approved: %s", first)
