@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"errors"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -48,7 +50,11 @@ func (r *resolver) previewRestore(in *Instance, st *lang.Step, spec *lang.Action
 		pv.Path = filepath.Join(filepath.Dir(st.DeclRange.Filename), pv.Path)
 	}
 	meta, err := cview.ReadRaftSnapshotHead(pv.Path)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		pv.Unavailable = "the file does not exist yet; an earlier snapshot step of the run writes it (NR-S012)"
+		return
+	case err != nil:
 		pv.Unavailable = "not readable now: " + err.Error()
 		return
 	}
