@@ -24,7 +24,7 @@ import (
 // state carries no mark of the restore (the servers' Raft index moves on
 // past the snapshot's, as it does for any write), so nothing the cluster
 // shows proves whether it happened; and a second restore is not harmless,
-// it rolls back everything written since the first (node heartbeats,
+// it rolls back everything written since the first (node status changes,
 // allocation updates, the operator's fixes). The operator, who can see
 // what the cluster holds, decides with -assume-done or -redo.
 
