@@ -129,6 +129,12 @@ const (
 	ProbeGossipMember Probe = "gossip-member"
 	// ProbeJobInPlace: the job is compared with the jobspec.
 	ProbeJobInPlace Probe = "job-in-place"
+	// ProbeAsk: nothing the cluster shows can tell, and repeating the
+	// action is not harmless, so resume stops and asks the operator
+	// (-assume-done or -redo). A snapshot restore: the restored state
+	// carries no mark of the restore, and restoring twice rolls back
+	// whatever was written in between.
+	ProbeAsk Probe = "ask"
 )
 
 // WaitKind is how a wait on a check learns that the cluster changed.

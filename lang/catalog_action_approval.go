@@ -18,5 +18,6 @@ func init() {
 		Probe:      ProbeRepeat,
 		RepeatSafe: "the approval asks again unless it was given",
 		Local:      true,
+		Approves:   true,
 	})
 }

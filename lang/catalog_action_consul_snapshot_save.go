@@ -16,6 +16,7 @@ func init() {
 		Reads:      consulCap("management"),
 		Writes:     nil,
 		Probe:      ProbeRepeat,
+		Saves:      "path",
 		RepeatSafe: "a Consul snapshot is written atomically; taking it again is harmless",
 	})
 }

@@ -16,6 +16,7 @@ func init() {
 		Reads:      nomadCap("management"),
 		Writes:     nil,
 		Probe:      ProbeRepeat,
+		Saves:      "path",
 		RepeatSafe: "a snapshot is written atomically; taking it again is harmless",
 	})
 }

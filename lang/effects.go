@@ -19,13 +19,15 @@ const (
 	EffectLeadership  Effect = "leadership"  // nomad_raft_transfer_leadership
 	EffectMaintenance Effect = "maintenance" // consul_maintenance
 	EffectSnapshot    Effect = "snapshot"    // *_snapshot_save
+	EffectRestore     Effect = "restore"     // *_snapshot_restore
 	EffectJob         Effect = "job"         // job run, promote, revert
 	EffectCreate      Effect = "create"      // terraform_apply (creates/destroys declared)
 )
 
 // effectGlyphs is each effect's sign in the plan, as terraform's + ~ -:
 // '=' reads or checks only, '~' changes the target in place, '-' removes
-// or destroys, '+' creates, '!' drains a client node.
+// or destroys, '+' creates, '!' drains a client node, '<' rolls a
+// cluster's whole state back to a snapshot (NR-S012).
 var effectGlyphs = map[Effect]rune{
 	EffectNone:        '=',
 	EffectSnapshot:    '=',
@@ -41,6 +43,7 @@ var effectGlyphs = map[Effect]rune{
 	EffectRemovePeer:  '-',
 	EffectCreate:      '+',
 	EffectDrain:       '!',
+	EffectRestore:     '<',
 }
 
 // Glyph is the effect's sign in the plan; an effect not declared here

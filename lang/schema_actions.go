@@ -88,6 +88,19 @@ type ActionSpec struct {
 	Output bool
 	// Preview is what nrun plan previews of the action.
 	Preview Preview
+	// Approves: the action stops the run until an operator approves it,
+	// so the steps that depend on it run only with a person's consent
+	// (NR-S012 requires one before a snapshot restore).
+	Approves bool
+	// Saves names the argument that gives the snapshot file the action
+	// writes ("path"), "" for other actions: a restore of that file after
+	// the step needs no file at plan (NR-S012).
+	Saves string
+	// Restores names the argument that gives the snapshot file the action
+	// restores ("path"), "" for other actions. NR-S012 checks it: saved by
+	// an earlier step the restore depends on, or a file that exists and
+	// reads as a snapshot at plan.
+	Restores string
 }
 
 // Preview is what nrun plan shows of an action beyond its arguments.

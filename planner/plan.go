@@ -238,6 +238,10 @@ const (
 	GlyphCreate Glyph = '+'
 	// GlyphDrain drains a client node.
 	GlyphDrain Glyph = '!'
+	// GlyphRestore rolls a cluster's whole state back to a snapshot
+	// (nomad_snapshot_restore, consul_snapshot_restore): everything written
+	// since the snapshot is gone.
+	GlyphRestore Glyph = '<'
 )
 
 // GlyphOf returns the glyph of an action effect: the catalog's
@@ -262,7 +266,7 @@ func (g *Glyph) UnmarshalText(b []byte) error {
 		return fmt.Errorf("glyph %q: want one character", b)
 	}
 	switch Glyph(r[0]) {
-	case GlyphRead, GlyphChange, GlyphRemove, GlyphCreate, GlyphDrain:
+	case GlyphRead, GlyphChange, GlyphRemove, GlyphCreate, GlyphDrain, GlyphRestore:
 		*g = Glyph(r[0])
 		return nil
 	}
@@ -347,6 +351,9 @@ type ActionPlan struct {
 	// Job is a nomad_job_run's preview (preview_job.go), nil for other
 	// actions and for plans made without PreviewJobs.
 	Job *JobPreview `json:"job,omitempty"`
+	// Snapshot is a snapshot restore's preview (preview_snapshot.go): the
+	// head of the file it restores as read at plan; nil for other actions.
+	Snapshot *SnapshotPreview `json:"snapshot,omitempty"`
 }
 
 // Arg is one resolved argument.

@@ -352,6 +352,9 @@ func TestResolveRunbooks(t *testing.T) {
 		// The inventory's Consul servers run 1.21.0: a newer version makes
 		// the plan upgrade all three.
 		"consul-server-rolling-upgrade.nrun.hcl": {vars: []string{"consul_version=1.21.1", "mode=sandbox"}, inventory: "healthy"},
+		// The snapshot it restores must exist and read as one at plan
+		// (NR-S012); relative to the runbook directory.
+		"nomad-server-rollback.nrun.hcl": {varFiles: []string{sandboxVars}, vars: []string{"snapshot_path=../planner/testdata/safety/snapshots/nomad.snap"}, inventory: "healthy"},
 	}
 	for _, f := range files {
 		name := filepath.Base(f)
@@ -630,7 +633,7 @@ step "a" {
 // TestGlyphOfCatalog: every effect's glyph in the catalog is one the plan
 // and the views know.
 func TestGlyphOfCatalog(t *testing.T) {
-	known := map[Glyph]bool{GlyphRead: true, GlyphChange: true, GlyphRemove: true, GlyphCreate: true, GlyphDrain: true}
+	known := map[Glyph]bool{GlyphRead: true, GlyphChange: true, GlyphRemove: true, GlyphCreate: true, GlyphDrain: true, GlyphRestore: true}
 	for _, e := range lang.Effects() {
 		if !known[GlyphOf(e)] {
 			t.Errorf("effect %q: glyph %q is not a planner Glyph", e, GlyphOf(e))

@@ -554,6 +554,9 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 		if actionPreview(st.Action.Type) == lang.PreviewJob {
 			r.recordJobRun(in, st.Action, ctx)
 		}
+		if spec != nil && spec.Restores != "" {
+			r.previewRestore(in, st, spec, ctx)
+		}
 		in.Glyph = GlyphOf(act.Effect)
 	} else {
 		in.Glyph = GlyphRead

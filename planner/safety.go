@@ -27,13 +27,14 @@ const (
 	RuleServersFirst       = "NR-S009"
 	RuleNewBeforeOld       = "NR-S010"
 	RuleCapacity           = "NR-S011"
+	RuleRestoreGuarded     = "NR-S012"
 )
 
 // Rules lists every safety rule ID in order.
 var Rules = []string{
 	RuleQuorumPrecondition, RuleFailureTolerance, RuleLeaderLast, RuleSnapshotFirst,
 	RuleWaitForHealth, RuleDrainBeforeDestroy, RuleNoRejoin, RuleMaintIsNotRemoval,
-	RuleServersFirst, RuleNewBeforeOld, RuleCapacity,
+	RuleServersFirst, RuleNewBeforeOld, RuleCapacity, RuleRestoreGuarded,
 }
 
 // RuleDiag is the Extra value of every safety diagnostic.
@@ -268,7 +269,7 @@ type safety struct {
 }
 
 // CheckSafety proves the runbook's step graph safe for the clusters it
-// operates, rule by rule (NR-S001 to NR-S011, see LANGUAGE.md). Each finding
+// operates, rule by rule (NR-S001 to NR-S012, see LANGUAGE.md). Each finding
 // is a diagnostic whose Summary ends with the rule ID, whose Extra is a
 // RuleDiag, whose Subject is the offending step header or attribute and
 // whose Context is the step block. Violations of rules a step waives with
@@ -304,6 +305,7 @@ func CheckSafety(rb *lang.Runbook, g *Graph, opts SafetyOptions) (*SafetyReport,
 	s.checkServersFirst()
 	s.checkNewBeforeOld()
 	s.checkCapacity()
+	s.checkRestoreGuarded()
 
 	rep.Waivers = s.waivers
 	rep.NomadVoters = s.voters[clusterNomad]

@@ -245,6 +245,10 @@ func (s *safety) instanceEffect(f *facts, c cluster) (run, fin point) {
 			if prior.status == statusDown {
 				fin = point{down: -m}
 			}
+			// A server back from outside Raft, proven a voter again.
+			if k := s.rejoinVoters(f, c); k > 0 {
+				fin = fin.add(point{voters: k})
+			}
 		case lang.EffectLeave, lang.EffectRemovePeer:
 			switch prior.status {
 			case statusDown:

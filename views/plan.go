@@ -106,6 +106,8 @@ func (c palette) glyph(g planner.Glyph) string {
 		code = c.green
 	case planner.GlyphDrain:
 		code = c.magenta
+	case planner.GlyphRestore:
+		code = c.red
 	}
 	if code == "" {
 		return g.String()
@@ -283,6 +285,7 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 			writeArgs(b, pad+"  ", in.Action.Args)
 			writeTerraformPreview(b, pad+"  ", in.Action.Terraform, c)
 			writeJobPreview(b, pad+"  ", in.Action.Job, c)
+			writeSnapshotPreview(b, pad+"  ", in.Action.Snapshot, c)
 		}
 		var settings []string
 		if in.Timeout > 0 {
@@ -514,6 +517,7 @@ func (m PlanMarkdown) Plan(w io.Writer, p *planner.Plan) error {
 		b.WriteString("\n")
 	}
 	writeJobPreviewsMarkdown(&b, p)
+	writeSnapshotPreviewsMarkdown(&b, p)
 	for _, d := range p.Diagnostics {
 		fmt.Fprintf(&b, "- **%s**: %s", d.Severity, mdEscape(d.Summary))
 		if d.Range != "" {

@@ -36,6 +36,7 @@ var planCases = map[string]struct {
 	"leader_filtered":        {path: "../planner/testdata/plans/leader_filtered.nrun.hcl", inventory: "leader_filtered"},
 	"features":               {path: "../planner/testdata/plans/features.nrun.hcl", vars: []string{"token=s3cr3t-t0ken"}, inventory: "healthy"},
 	"enabled":                {path: "../planner/testdata/plans/enabled.nrun.hcl", inventory: "healthy"},
+	"rollback":               {path: "../runbooks/nomad-server-rollback.nrun.hcl", varFiles: []string{"../runbooks/sandbox.nrunvars.hcl"}, vars: []string{"snapshot_path=../planner/testdata/safety/snapshots/nomad.snap"}, inventory: "upgrade_failed"},
 }
 
 func resolvePlan(t *testing.T, path string, varFiles, vars []string, inventory string, wantErrors bool) *planner.Plan {

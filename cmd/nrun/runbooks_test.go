@@ -14,6 +14,7 @@ import (
 var runbookVarFiles = map[string][]string{
 	"nomad-server-rolling-upgrade.nrun.hcl":  {"sandbox.nrunvars.hcl", "production.nrunvars.hcl.example"},
 	"consul-server-rolling-upgrade.nrun.hcl": {"consul-sandbox.nrunvars.hcl"},
+	"nomad-server-rollback.nrun.hcl":         {"sandbox.nrunvars.hcl", "production.nrunvars.hcl.example"},
 }
 
 // TestRunbooks checks every example in runbooks/ the way `nrun validate`

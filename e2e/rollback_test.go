@@ -1,0 +1,391 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/nrun-dev/nrun/sandbox"
+	"github.com/nrun-dev/nrun/sandbox/sandboxtest"
+)
+
+// TestNomadServerRollback runs runbooks/nomad-server-rollback.nrun.hcl end
+// to end after an upgrade that failed on its second server.
+//
+// A fresh sandbox of three Nomad 1.9.4 servers and two clients runs the
+// demo job. The rolling upgrade to 1.10.0 runs as written, except that the
+// 1.10.0 binary it starts servers on is a wrapper that starts the real
+// one the first time and refuses to start the second time (a bad binary
+// on the second host): the first follower comes back on 1.10.0, the
+// second stays down, and the run fails there. A Nomad
+// Variable written before the upgrade is in its snapshot; one written
+// after it is not.
+//
+// Leadership is then moved to the upgraded server, as an election during
+// the incident can do. The rollback brings the down server back on 1.9.4,
+// moves leadership off the upgraded one and rolls it back, and pauses at
+// its approval; resumed with
+// -approve, it restores the pre-upgrade snapshot. The test asserts every
+// server on 1.9.4, alive, a voter, autopilot healthy with failure
+// tolerance 1 and a leader; the demo job running; the variable written
+// after the snapshot gone and the one before it present (the restore
+// really happened); and a quorum watcher that followed both runs never saw
+// fewer voters up than a quorum.
+func TestNomadServerRollback(t *testing.T) {
+	sandboxtest.Require(t, sandbox.DefaultSpec("", 1, 0, 0, sandbox.DefaultNomadVersion))
+	e := newEnv(t, sandbox.DefaultSpec("", 3, 2, 0, sandbox.OldNomadVersion))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if err := e.sb.RunDemoJob(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRunning(sandbox.DemoJob, 2, 3*time.Minute)
+	rb := copyRunbook(t, e.dir, "nomad-server-rolling-upgrade.nrun.hcl", "nomad-server-rollback.nrun.hcl", "sandbox.nrunvars.hcl")
+	upgrade, rollback := rb, filepath.Join(filepath.Dir(rb), "nomad-server-rollback.nrun.hcl")
+	vars := filepath.Join(filepath.Dir(rb), "sandbox.nrunvars.hcl")
+	nc := e.nomad()
+	putVar(t, nc, "rollback/before", "in the snapshot")
+
+	// The bad binary: the real 1.10.0 for its first agent start, a refusal
+	// for the second. `version` and every other command pass through.
+	real, err := (&sandbox.Binaries{}).Path(ctx, sandbox.Nomad, sandbox.DefaultNomadVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "nomad-1.10.0-bad")
+	counter := bad + ".starts"
+	script := fmt.Sprintf(`#!/bin/sh
+if [ "$1" = agent ]; then
+  n=$(cat %[1]q 2>/dev/null || echo 0)
+  n=$((n + 1))
+  echo "$n" > %[1]q
+  if [ "$n" -ge 2 ]; then
+    echo "nomad: this 1.10.0 binary is broken on this host (start $n); refusing to start" >&2
+    exit 1
+  fi
+fi
+exec %[2]q "$@"
+`, counter, real)
+	if err := os.WriteFile(bad, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	badEnv := sandbox.EnvName(sandbox.Nomad, sandbox.DefaultNomadVersion)
+	e.vars[badEnv] = bad
+
+	w := watchQuorumAnswering(t, e)
+	watching := true
+	defer func() {
+		if watching {
+			w.stop()
+		}
+	}()
+
+	up := e.nrun("apply", "-no-color", "-auto-approve", "-var-file", vars, upgrade)
+	t.Logf("the upgrade ran %s and exited %d", up.took.Round(time.Millisecond), up.code)
+	// The inner start step fails (its on_failure is the default, abort),
+	// so the run stops there and fails.
+	if up.code != 1 || !strings.Contains(up.stdout, "step.start: FAILED") || !strings.Contains(up.stdout+up.stderr, "refusing to start") {
+		t.Fatalf("want the upgrade failed (exit 1) by the second server's start on the broken binary: %s", up)
+	}
+	st := e.sb.Status()
+	var upgraded, down []string
+	for _, s := range st.Servers {
+		switch {
+		case !s.Running:
+			down = append(down, s.Name)
+		case s.Build == sandbox.DefaultNomadVersion:
+			upgraded = append(upgraded, s.Name)
+		}
+	}
+	if len(upgraded) != 1 || len(down) != 1 {
+		t.Fatalf("after the failed upgrade want one server on %s and one down, got upgraded %q, down %q: %+v", sandbox.DefaultNomadVersion, upgraded, down, st.Servers)
+	}
+	t.Logf("after the failed upgrade: %s on %s, %s down", upgraded[0], sandbox.DefaultNomadVersion, down[0])
+	snap := filepath.Join(filepath.Dir(rb), "nomad-pre-upgrade.snap")
+	if fi, err := os.Stat(snap); err != nil || fi.Size() == 0 {
+		t.Fatalf("the upgrade's snapshot %s: %v", snap, err)
+	}
+	// The operator rolls back once the cluster shows the server down.
+	// Gossip marks it failed some seconds after its process is gone, each
+	// server on its own, autopilot stops calling it healthy only after
+	// that (and then removes it from Raft: cleanup_dead_servers is on by
+	// default). Until then every read, the plan's and quorum_ok's, sees a
+	// healthy live voter, so wait until what nrun reads (through the same
+	// address) and every running server's gossip agree that it is down.
+	eventually(t, down[0]+" seen down by the cluster", 2*time.Minute, func() (bool, string) {
+		h, _, err := nc.Operator().AutopilotServerHealth(nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, s := range h.Servers {
+			if trimRegion(s.Name) == down[0] && s.Healthy {
+				return false, "autopilot still calls it healthy"
+			}
+		}
+		for _, a := range e.sb.Agents() {
+			if a.Kind != sandbox.NomadServer || a.PID == 0 || a.Name == down[0] {
+				continue
+			}
+			c, err := e.sb.NomadClientFor(a.Name)
+			if err != nil {
+				return false, err.Error()
+			}
+			ms, err := c.Agent().Members()
+			if err != nil {
+				return false, a.Name + ": " + err.Error()
+			}
+			for _, m := range ms.Members {
+				if trimRegion(m.Name) == down[0] && m.Status == "alive" {
+					return false, a.Name + " still sees it alive"
+				}
+			}
+		}
+		return true, ""
+	})
+	// Leadership moved to the upgraded server during the incident (an
+	// election while a server was down can do that): the rollback must
+	// move it off before that server goes down, and roll it back last.
+	rc, err := nc.Operator().RaftGetConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upgradedID string
+	for _, p := range rc.Servers {
+		if trimRegion(p.Node) == upgraded[0] {
+			upgradedID = string(p.ID)
+		}
+	}
+	if upgradedID == "" {
+		t.Fatalf("%s is not in the Raft configuration: %+v", upgraded[0], rc.Servers)
+	}
+	eventually(t, upgraded[0]+" leads", time.Minute, func() (bool, string) {
+		leader, err := e.sb.Leader()
+		if err == nil && trimRegion(leader) == upgraded[0] {
+			return true, ""
+		}
+		if err := nc.Operator().RaftTransferLeadershipByID(upgradedID, nil); err != nil {
+			return false, "transfer: " + err.Error()
+		}
+		return false, fmt.Sprintf("leader %q, %v", leader, err)
+	})
+	// Written after the snapshot: the restore must take it away.
+	putVar(t, nc, "rollback/after", "not in the snapshot")
+	delete(e.vars, badEnv)
+
+	// The plan names what the restore rolls back to.
+	pl := e.mustNrun("plan", "-no-color", "-var-file", vars, rollback)
+	for _, want := range []string{"< step.restore", "restores the state at Raft index", `step.recover["` + down[0] + `.global"]`, `step.rollback["` + upgraded[0] + `.global"]`} {
+		if !strings.Contains(pl.stdout, want) {
+			t.Errorf("the rollback plan lacks %q:\n%s", want, pl.stdout)
+		}
+	}
+
+	first := e.nrun("apply", "-no-color", "-auto-approve", "-var-file", vars, rollback)
+	t.Logf("the rollback ran %s up to its approval and exited %d", first.took.Round(time.Millisecond), first.code)
+	if first.code != 3 || !strings.Contains(first.stdout+first.stderr, "step.approve_restore") {
+		t.Fatalf("want the rollback paused at step.approve_restore (exit 3): %s", first)
+	}
+	if want := "transferring leadership from " + upgraded[0] + ".global"; !strings.Contains(first.stdout, want) {
+		t.Errorf("the rollback did not move leadership off the upgraded leader before stopping it (no %q): %s", want, first)
+	}
+	if strings.Contains(first.stdout, "step.restore: starting") {
+		t.Fatalf("the restore started before it was approved: %s", first)
+	}
+	if _, _, err := nc.Variables().Read("rollback/after", nil); err != nil {
+		t.Fatalf("before the approval the state must be untouched, but rollback/after: %v", err)
+	}
+	second := e.nrun("apply", "-no-color", "-resume", "-approve", "step.approve_restore", "-var-file", vars, rollback)
+	t.Logf("the rollback, resumed with the approval, ran %s and exited %d", second.took.Round(time.Millisecond), second.code)
+	if second.code != 0 {
+		t.Fatalf("%s", second)
+	}
+	if !strings.Contains(second.stdout, "restored nomad snapshot") {
+		t.Errorf("the resumed run does not report the restore: %s", second)
+	}
+	w.stop()
+	watching = false
+	t.Logf("quorum watch: %s", w)
+
+	// The servers: all back on 1.9.4, alive voters, one leader.
+	st = e.sb.Status()
+	leaders := 0
+	for _, s := range st.Servers {
+		if s.Build != sandbox.OldNomadVersion || !s.Running || s.Member != "alive" || !s.Voter {
+			t.Errorf("server %s after the rollback: %+v", s.Name, s)
+		}
+		if s.Leader {
+			leaders++
+		}
+	}
+	if len(st.Servers) != 3 || leaders != 1 || len(st.Problems) > 0 {
+		t.Errorf("servers %+v (%d leaders), problems %q", st.Servers, leaders, st.Problems)
+	}
+	eventually(t, "autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
+		h, _, err := nc.Operator().AutopilotServerHealth(nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		return h.Healthy && h.FailureTolerance == 1 && len(h.Servers) == 3, fmt.Sprintf("healthy %v, failure tolerance %d, %d servers", h.Healthy, h.FailureTolerance, len(h.Servers))
+	})
+	// The state is the snapshot's: what was written after it is gone.
+	if v, _, err := nc.Variables().Read("rollback/before", nil); err != nil || v.Items["note"] != "in the snapshot" {
+		t.Errorf("rollback/before, written before the snapshot, after the restore: %+v, %v", v, err)
+	}
+	if _, _, err := nc.Variables().Read("rollback/after", nil); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("rollback/after, written after the snapshot, must be gone after the restore; read: %v", err)
+	}
+	e.waitRunning(sandbox.DemoJob, 2, time.Minute)
+	if w.minMargin < 0 {
+		t.Errorf("the quorum watcher saw fewer voters up than a quorum: %s", w)
+	}
+	if w.samples < 20 || w.degraded == 0 {
+		t.Errorf("the quorum watcher did not follow the runs closely enough to prove anything: %s", w)
+	}
+
+	// Wall time against the floor: the waits the rollback cannot avoid,
+	// summed from its own timings (each server's stop, and its start with
+	// the wait until it is a healthy voter again, and the restore with its
+	// waits); the rest is nrun's (plan, snapshots, checks, the transfer).
+	wall := first.took + second.took
+	floor := stepTimes(t, first.stdout+second.stdout, `step\.(recover|rollback)\["[^"]+"\]\.step\.(stop|start): finished \(([^)]+)\)`) +
+		stepTimes(t, second.stdout, `step\.restore: finished \(([^)]+)\)`)
+	t.Logf("nomad-server-rollback: wall %s (up to the approval %s, after it %s), floor %s", wall.Round(time.Millisecond), first.took.Round(time.Millisecond), second.took.Round(time.Millisecond), floor.Round(time.Millisecond))
+	if floor <= 0 || floor > wall {
+		t.Errorf("floor %s against wall %s: the timings were not read from the run", floor, wall)
+	}
+}
+
+// watchQuorumAnswering is bgWatchQuorum with another test of "up": the
+// server answers on its own HTTP address within a second. bgWatchQuorum
+// counts a server up while the sandbox holds a PID for it, and the sandbox
+// keeps the PID of a start that failed (this test's broken binary), so it
+// would count the server that never came back as up.
+func watchQuorumAnswering(t *testing.T, e *env) *bgQuorumWatch {
+	w := &bgQuorumWatch{minMargin: 1 << 30, done: make(chan struct{}), finished: make(chan struct{})}
+	client := func(addr string, timeout time.Duration) *nomad.Client {
+		c, err := nomad.NewClient(&nomad.Config{Address: addr, Region: "global", HttpClient: &http.Client{Timeout: timeout}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	fast, slow := client(e.vars["NOMAD_ADDR"], 2*time.Second), client(e.vars["NOMAD_ADDR"], 30*time.Second)
+	var vmu sync.Mutex
+	voter := map[string]bool{} // by Raft address
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			if rc, err := slow.Operator().RaftGetConfiguration(&nomad.QueryOptions{AllowStale: true}); err == nil {
+				vmu.Lock()
+				for _, s := range rc.Servers {
+					voter[s.Address] = s.Voter
+				}
+				vmu.Unlock()
+			}
+			select {
+			case <-w.done:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	go func() {
+		defer close(w.finished)
+		defer wg.Wait()
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-tick.C:
+			}
+			peers, err := fast.Status().Peers()
+			up, names := map[string]bool{}, map[string]string{}
+			for _, a := range e.sb.Agents() {
+				if a.Kind != sandbox.NomadServer {
+					continue
+				}
+				names[a.RPCAddr()] = a.Name
+				_, err := client("http://"+a.HTTPAddr(), time.Second).Agent().Self()
+				up[a.RPCAddr()] = err == nil
+			}
+			w.mu.Lock()
+			if err != nil {
+				w.errors++
+				w.mu.Unlock()
+				continue
+			}
+			w.samples++
+			if now := time.Now(); !w.last.IsZero() && now.Sub(w.last) > w.gap {
+				w.gap = now.Sub(w.last)
+			}
+			w.last = time.Now()
+			voters, n := 0, 0
+			var seen []string
+			vmu.Lock()
+			for _, addr := range peers {
+				v, known := voter[addr]
+				if known && !v {
+					continue
+				}
+				voters++
+				ok := known && up[addr]
+				if ok {
+					n++
+				}
+				seen = append(seen, fmt.Sprintf("%s up=%v", firstNonEmpty(names[addr], addr), ok))
+			}
+			vmu.Unlock()
+			if n < voters {
+				w.degraded++
+			}
+			if margin := n - (voters/2 + 1); margin < w.minMargin || margin == w.minMargin && n < voters && !strings.Contains(w.worst, "up=false") {
+				w.minMargin = margin
+				w.worst = fmt.Sprintf("%d voters, %d up: %s", voters, n, strings.Join(seen, ", "))
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// putVar writes a Nomad Variable with one item, note.
+func putVar(t *testing.T, nc *nomad.Client, path, note string) {
+	t.Helper()
+	if _, _, err := nc.Variables().Create(&nomad.Variable{Path: path, Items: nomad.VariableItems{"note": note}}, nil); err != nil {
+		t.Fatalf("write variable %s: %v", path, err)
+	}
+}
+
+// stepTimes sums the durations the last group of re captures in out.
+func stepTimes(t *testing.T, out, re string) time.Duration {
+	t.Helper()
+	var sum time.Duration
+	for _, m := range regexp.MustCompile(re).FindAllStringSubmatch(out, -1) {
+		d, err := time.ParseDuration(m[len(m)-1])
+		if err != nil {
+			t.Fatalf("duration %q: %v", m[len(m)-1], err)
+		}
+		sum += d
+	}
+	return sum
+}
