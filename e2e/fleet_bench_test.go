@@ -29,14 +29,13 @@ import (
 var (
 	fleetPerPool = flag.Int("fleet-clients", 0, "BenchmarkFleetDrain: clients per pool (0: 30, or 3 when CI is set)")
 	fleetSkipMem = flag.Bool("fleet-skip-memcheck", false, "BenchmarkFleetDrain: start the fleet even when MemAvailable looks too small")
+	// fleetDeadline is the drain deadline of every measured drain, nrun's
+	// and the floor's. Nomad 1.10 sometimes leaves a node whose
+	// allocations have all moved marked as draining until its deadline
+	// (0 to 6 nodes of 30 in a run, on either side): a short deadline
+	// bounds what that costs. Nodes that reached it are reported.
+	fleetDeadline = flag.Duration("fleet-deadline", 90*time.Second, "BenchmarkFleetDrain: the drain deadline, nrun's and the floor's (whole seconds)")
 )
-
-// fleetDeadline is the drain deadline of every measured drain, nrun's
-// and the floor's. Nomad 1.10 sometimes leaves a node whose allocations
-// have all moved marked as draining until its deadline (several of 30
-// nodes in a run drained 10 at a time): a short deadline bounds what that
-// costs either side. Nodes that reached it are reported.
-const fleetDeadline = 90 * time.Second
 
 // BenchmarkFleetDrain drains node pool "a" of a fleet onto pool "b" (30
 // clients each, three servers, the sandbox's fleet jobs: about one
@@ -179,7 +178,7 @@ func fleetDrainRun(b *testing.B, perPool, mp int, withNrun bool) drainRun {
 	if withNrun {
 		e := &env{t: b, sb: sb, dir: b.TempDir(), vars: map[string]string{"NOMAD_ADDR": srv.URL}}
 		rb := drainRunbookWith(b, e.dir, mp)
-		if r := e.nrun("plan", "-detailed-exitcode", "-var", "node_pool=a", "-var", fmt.Sprintf("deadline=%ds", int(fleetDeadline.Seconds())), "-out", "drain.nrunplan", rb); r.code != 2 {
+		if r := e.nrun("plan", "-detailed-exitcode", "-var", "node_pool=a", "-var", fmt.Sprintf("deadline=%ds", int((*fleetDeadline).Seconds())), "-out", "drain.nrunplan", rb); r.code != 2 {
 			b.Fatalf("want exit 2 (a plan with changes): %s", r)
 		}
 		requests.Store(0)
@@ -278,7 +277,7 @@ func floorDrain(t testing.TB, ctx context.Context, nc *nomad.Client, ids []strin
 		return waitNode(ctx, nc, id, func(n *nomad.Node) bool { return n.SchedulingEligibility == nomad.NodeSchedulingIneligible })
 	})
 	inParallel(t, ids, mp, func(id string) error {
-		spec := &nomad.DrainSpec{Deadline: fleetDeadline}
+		spec := &nomad.DrainSpec{Deadline: *fleetDeadline}
 		if _, err := nc.Nodes().UpdateDrainOpts(id, &nomad.DrainOptions{DrainSpec: spec}, nil); err != nil {
 			return err
 		}
@@ -368,7 +367,7 @@ func drainsAtDeadline(t testing.TB, nc *nomad.Client, ids []string) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := node.LastDrain; d != nil && d.UpdatedAt.Sub(d.StartedAt) >= fleetDeadline-time.Second {
+		if d := node.LastDrain; d != nil && d.UpdatedAt.Sub(d.StartedAt) >= *fleetDeadline-time.Second {
 			n++
 		}
 	}
