@@ -305,16 +305,41 @@ func (r *runner) nodeID(ctx context.Context, n *node, v cty.Value) (id, name str
 	if err != nil {
 		return "", "", err
 	}
+	id, name, found, err := r.findNode(ctx, t)
+	if err != nil {
+		return "", "", err
+	}
+	if !found {
+		return "", "", fmt.Errorf("there is no client node %q", firstNonEmpty(t.Name, t.ID))
+	}
+	return id, name, nil
+}
+
+// findNode finds target t's client node: by its ID with one read of that
+// node when the plan gave a full ID (a node of a nomad_nodes data
+// source), else in the list of every node by ID or name. On a fleet the
+// list is as long as the fleet and every instance of a drain asks, so
+// the read keeps what each instance costs the servers constant.
+func (r *runner) findNode(ctx context.Context, t checks.Target) (id, name string, found bool, err error) {
+	if len(t.ID) == 36 {
+		nd, _, err := r.nomad.c.Nodes().Info(t.ID, qo(ctx))
+		switch {
+		case err == nil && nd != nil:
+			return nd.ID, nd.Name, true, nil
+		case err != nil && !isNotFound(err):
+			return "", "", false, fmt.Errorf("read node %s: %w", t.ID, err)
+		}
+	}
 	stubs, _, err := r.nomad.c.Nodes().List(qo(ctx))
 	if err != nil {
-		return "", "", fmt.Errorf("list nodes: %w", err)
+		return "", "", false, fmt.Errorf("list nodes: %w", err)
 	}
 	for _, s := range stubs {
 		if (t.ID != "" && s.ID == t.ID) || (t.Name != "" && s.Name == t.Name) {
-			return s.ID, s.Name, nil
+			return s.ID, s.Name, true, nil
 		}
 	}
-	return "", "", fmt.Errorf("there is no client node %q", firstNonEmpty(t.Name, t.ID))
+	return "", "", false, nil
 }
 
 func firstNonEmpty(ss ...string) string {

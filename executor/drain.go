@@ -147,7 +147,7 @@ func (r *runner) waitDrained(ctx, soft context.Context, n *node, id, name string
 			obs := fmt.Sprintf("node %s: draining=%v, last drain %s, %d allocations left", name, cur.Drain, status, left)
 			if obs != last {
 				last = obs
-				r.emit(Event{Kind: EventWait, Addr: n.addr, Check: "drain", Message: obs})
+				r.emit(Event{Kind: EventWait, Addr: n.addr, Check: "drain", Message: obs, AllocsLeft: &left})
 			}
 			if cur.LastDrain != nil && cur.LastDrain.Status == "canceled" && !cur.Drain {
 				return "", fmt.Errorf("the drain of %s was canceled", name)

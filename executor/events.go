@@ -47,6 +47,10 @@ type Event struct {
 	Outputs []OutputValue `json:"outputs,omitempty"`
 	// Running are the instances in progress, on heartbeat, by address.
 	Running []Running `json:"running,omitempty"`
+	// AllocsLeft is, on a drain's wait observation, how many allocations
+	// are still on the node (nil on every other event), so a view can sum
+	// what is still to move.
+	AllocsLeft *int `json:"allocs_left,omitempty"`
 }
 
 // Running is one instance in progress, as a heartbeat reports it.

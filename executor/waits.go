@@ -196,16 +196,11 @@ func (r *runner) waitNodeID(ctx context.Context, n *node, a checks.Args) (string
 	if r.nomad == nil {
 		return "", false
 	}
-	stubs, _, err := r.nomad.c.Nodes().List(qo(ctx))
-	if err != nil {
+	id, _, found, err := r.findNode(ctx, t)
+	if err != nil || !found {
 		return "", false
 	}
-	for _, s := range stubs {
-		if (t.ID != "" && s.ID == t.ID) || (t.Name != "" && s.Name == t.Name) {
-			return s.ID, true
-		}
-	}
-	return "", false
+	return id, true
 }
 
 // waitNodeCheck re-evaluates a node check on every answer of two blocking

@@ -604,9 +604,7 @@ func (r *resolver) targetOf(e hcl.Expression, ctx *hcl.EvalContext) checks.Targe
 		r.diags = append(r.diags, d...)
 		return checks.Target{}
 	}
-	if !v.IsWhollyKnown() || v.IsNull() {
-		return checks.Target{}
-	}
+	// TargetFromValue refuses a value that is null or not wholly known.
 	t, err := checks.TargetFromValue(v)
 	if err != nil {
 		return checks.Target{}

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,8 +136,31 @@ func appendJSON(b []byte, v cty.Value) ([]byte, bool) {
 			}
 		}
 		return append(b, ']'), true
-	case t.IsObjectType() || t.IsMapType():
-		// ElementIterator walks both in key order.
+	case t.IsObjectType():
+		// In attribute-name order, as ElementIterator walks an object,
+		// without the iterator's allocations per attribute: a node is
+		// written once per instance, thousands of times in a plan.
+		var buf [16]string
+		names := buf[:0]
+		for name := range t.AttributeTypes() {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		b = append(b, '{')
+		for i, name := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, name)
+			b = append(b, ':')
+			var ok bool
+			if b, ok = appendJSON(b, v.GetAttr(name)); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	case t.IsMapType():
+		// ElementIterator walks a map in key order.
 		b = append(b, '{')
 		i := 0
 		for it := v.ElementIterator(); it.Next(); i++ {

@@ -263,6 +263,8 @@ type safety struct {
 	prior      map[priorKey]setState      // memo of priorState
 	touch      map[string]bitset          // memo of touchBits
 	memberSets map[string]map[string]bool // memo of setMembers
+	nodeSets   map[string]nodeSet         // memo of nodesOf
+	byID       map[string]*cview.Node     // opts.Nodes by ID, for nodesOf
 
 	diags   hcl.Diagnostics
 	waivers []Waiver

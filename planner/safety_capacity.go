@@ -166,8 +166,28 @@ func withResources(nodes []*cview.Node) bool {
 
 // nodesOf returns the view's nodes that target t names, by ID, and
 // whether they could be told: t must be a nomad_nodes data source (or one
-// keyed member of it) whose value the scope holds.
+// keyed member of it) whose value the scope holds. Each set is looked up
+// once per analysis: a drain over thousands of nodes asks for its own and
+// every other drain's set.
 func (s *safety) nodesOf(t target) ([]*cview.Node, bool) {
+	if m, ok := s.nodeSets[t.set]; ok {
+		return m.nodes, m.ok
+	}
+	nodes, ok := s.lookupNodes(t)
+	if s.nodeSets == nil {
+		s.nodeSets = map[string]nodeSet{}
+	}
+	s.nodeSets[t.set] = nodeSet{nodes, ok}
+	return nodes, ok
+}
+
+// nodeSet is one memoised answer of nodesOf.
+type nodeSet struct {
+	nodes []*cview.Node
+	ok    bool
+}
+
+func (s *safety) lookupNodes(t target) ([]*cview.Node, bool) {
 	set, key, keyed := strings.Cut(t.set, "[")
 	parts := strings.Split(set, ".")
 	if len(parts) != 3 || parts[0] != "data" {
@@ -180,24 +200,32 @@ func (s *safety) nodesOf(t target) ([]*cview.Node, bool) {
 		}
 		v = v.GetAttr(name)
 	}
-	if !v.IsWhollyKnown() || v.IsNull() || !v.CanIterateElements() {
+	// The keys (node IDs) are what counts; an element is read only for
+	// its name when the target is one keyed member, so a known map is
+	// enough and its elements need not be walked twice.
+	if !v.IsKnown() || v.IsNull() || !v.CanIterateElements() {
 		return nil, false
 	}
-	byID := map[string]*cview.Node{}
-	for i := range s.opts.Nodes {
-		byID[s.opts.Nodes[i].ID] = &s.opts.Nodes[i]
+	if s.byID == nil {
+		s.byID = make(map[string]*cview.Node, len(s.opts.Nodes))
+		for i := range s.opts.Nodes {
+			s.byID[s.opts.Nodes[i].ID] = &s.opts.Nodes[i]
+		}
 	}
-	var out []*cview.Node
+	want := strings.TrimSuffix(key, "]")
+	out := make([]*cview.Node, 0, v.LengthInt())
 	for it := v.ElementIterator(); it.Next(); {
 		k, e := it.Element()
-		n := byID[k.AsString()]
+		n := s.byID[k.AsString()]
 		if n == nil {
 			return nil, false
 		}
 		if keyed {
-			want := strings.TrimSuffix(key, "]")
-			name := e.GetAttr("name").AsString()
-			if want != fmt.Sprintf("%q", name) && want != fmt.Sprintf("%q", n.ID) {
+			name := e.GetAttr("name")
+			if !name.IsKnown() || name.IsNull() {
+				return nil, false
+			}
+			if want != fmt.Sprintf("%q", name.AsString()) && want != fmt.Sprintf("%q", n.ID) {
 				continue
 			}
 		}

@@ -199,11 +199,56 @@ type ApplyProgress struct {
 	paused int
 	held   []string
 	closed bool
+
+	// total is the plan's instance count (SetTotal); above
+	// progressCompactAt the view is compact. ended counts the instances
+	// that ended, by how.
+	total int
+	ended progressCounts
 }
+
+// progressCounts counts the instances of a run that ended, by how.
+type progressCounts struct{ done, failed, skipped, paused int }
 
 type progressEntry struct {
 	since time.Time
 	what  string
+	// allocsLeft is what the instance's drain last observed still on
+	// its node; nil before a drain observation.
+	allocsLeft *int
+}
+
+// progressCompactAt is the plan size above which ApplyProgress is compact:
+// the scroll gets one line per instance that ends (and what must not be
+// missed: outputs, blocked preconditions, notices), not one per event, and
+// the footer, one line per running instance, ends with a summary. A drain
+// of 30 nodes is 60 instances and some 300 events.
+const progressCompactAt = 20
+
+// progressFooterMax is how many running instances a compact footer lists;
+// the rest are counted. The footer is for max_parallel instances at once.
+const progressFooterMax = 20
+
+// SetTotal tells the view how many instances the plan has. Above
+// progressCompactAt instances it makes the view compact; the summary
+// counts those not started yet as waiting.
+func (v *ApplyProgress) SetTotal(n int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.total = n
+}
+
+func (v *ApplyProgress) compact() bool { return v.total > progressCompactAt }
+
+// scrolls reports whether a compact view prints e above the footer.
+func scrolls(e executor.Event) bool {
+	switch e.Kind {
+	case executor.EventStart, executor.EventAction, executor.EventActionDone, executor.EventWaitDone:
+		return false
+	case executor.EventPrecondition:
+		return !e.OK
+	}
+	return true
 }
 
 // Event implements ApplyView.
@@ -219,6 +264,10 @@ func (v *ApplyProgress) Event(e executor.Event) {
 	case executor.EventWait:
 		if p := v.running[e.Addr]; p != nil {
 			p.what = e.Message
+			if e.AllocsLeft != nil {
+				n := *e.AllocsLeft
+				p.allocsLeft = &n
+			}
 		}
 	case executor.EventAction:
 		if p := v.running[e.Addr]; p != nil {
@@ -226,10 +275,20 @@ func (v *ApplyProgress) Event(e executor.Event) {
 		}
 	case executor.EventFinished, executor.EventFailed, executor.EventSkipped, executor.EventPaused:
 		delete(v.running, e.Addr)
+		switch e.Kind {
+		case executor.EventFinished:
+			v.ended.done++
+		case executor.EventFailed:
+			v.ended.failed++
+		case executor.EventSkipped:
+			v.ended.skipped++
+		case executor.EventPaused:
+			v.ended.paused++
+		}
 	}
 	// Wait observations and heartbeats are what the footer shows.
 	line := ""
-	if e.Kind != executor.EventWait && e.Kind != executor.EventHeartbeat {
+	if e.Kind != executor.EventWait && e.Kind != executor.EventHeartbeat && (!v.compact() || scrolls(e)) {
 		line = EventLine(e)
 	}
 	if v.paused > 0 {
@@ -314,7 +373,10 @@ func (v *ApplyProgress) draw() {
 		addrs = append(addrs, a)
 	}
 	sort.Strings(addrs)
-	const max = 8
+	max := 8
+	if v.compact() {
+		max = progressFooterMax
+	}
 	for i, a := range addrs {
 		if i == max {
 			fmt.Fprintf(v.W, "  ... and %d more running\n", len(addrs)-max)
@@ -329,6 +391,36 @@ func (v *ApplyProgress) draw() {
 		fmt.Fprintf(v.W, "  ⠿ %s %s %s\n", a, now().Sub(p.since).Round(time.Second), what)
 		v.footer++
 	}
+	if v.compact() {
+		fmt.Fprintf(v.W, "  %s\n", v.summary())
+		v.footer++
+	}
+}
+
+// summary is the compact footer's last line: how many instances are done,
+// running, waiting to start and failed, and how many allocations the
+// drains running now still have to move.
+func (v *ApplyProgress) summary() string {
+	c := v.ended
+	waiting := max(v.total-c.done-c.failed-c.skipped-c.paused-len(v.running), 0)
+	s := fmt.Sprintf("%d done, %d running, %d waiting, %d failed of %d", c.done, len(v.running), waiting, c.failed, v.total)
+	if c.skipped > 0 {
+		s += fmt.Sprintf(", %d skipped", c.skipped)
+	}
+	if c.paused > 0 {
+		s += fmt.Sprintf(", %d paused", c.paused)
+	}
+	left, known := 0, false
+	for _, p := range v.running {
+		if p.allocsLeft != nil {
+			left += *p.allocsLeft
+			known = true
+		}
+	}
+	if known {
+		s += fmt.Sprintf("; %d allocations still to move", left)
+	}
+	return s
 }
 
 // Close implements ApplyView: the footer is erased and held lines are

@@ -410,6 +410,9 @@ func (u *applyUI) Review(ctx context.Context, p *planner.Plan, saved bool) (bool
 func (u *applyUI) Begin(p *planner.Plan) {
 	u.plan = p
 	u.view, u.stopView = newApplyView(chooseApplyOutput(u.a.JSON, u.a.NoProgress, u.s.StdoutTTY, u.s.Getenv), u.out, u.stream)
+	if pv, ok := u.view.(*views.ApplyProgress); ok && p != nil {
+		pv.SetTotal(len(p.Instances)) // compact at fleet scale
+	}
 	u.con.setView(u.view)
 }
 

@@ -116,6 +116,15 @@ Options for up:
                      instead of s1.., c1.., consul1.. (e.g. -prefix blue-
                      for blue-green)
   -consul-agents     Give every Nomad agent its own Consul client agent
+  -pools A,B         Put the clients in these node pools, round robin
+                     (c1 in A, c2 in B, c3 in A, ...)
+  -datacenters D1,D2 Put the clients in these datacenters, round robin
+                     after the pools, so every pool spans every datacenter
+  -jobs              Also run the fleet's demo service jobs (fleet-web,
+                     fleet-api, fleet-worker: about one allocation per
+                     client, node pool "all", spread over the pools, some
+                     with migrate max_parallel 2) and wait until they are
+                     healthy. A fleet: -clients 60 -pools a,b -jobs
   -timeout D         How long to wait for the cluster (default 3m)
   -secure            Mutual TLS on every Nomad and Consul listener (a CA and
                      certificates generated into DIR/tls, checked names
@@ -161,6 +170,9 @@ type sandboxFlags struct {
 	secure      bool
 	// consulVersion is -consul-version (up).
 	consulVersion string
+	// pools, datacenters and jobs shape a fleet (up).
+	pools, datacenters string
+	jobs               bool
 }
 
 type metaFlag map[string]string
@@ -216,6 +228,9 @@ func runSandbox(s *streams, args []string) int {
 	fs.BoolVar(&f.consulAgent, "consul-agents", false, "")
 	fs.BoolVar(&f.secure, "secure", false, "")
 	fs.StringVar(&f.consulVersion, "consul-version", "", "")
+	fs.StringVar(&f.pools, "pools", "", "")
+	fs.StringVar(&f.datacenters, "datacenters", "", "")
+	fs.BoolVar(&f.jobs, "jobs", false, "")
 	// NAME may come before or after the flags: `server start s2 -version V`.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -302,12 +317,20 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 				}
 				spec.Clients[i].ConsulAgent = f.consulAgent
 			}
+			spec.SpreadClients(listFlag(f.pools), listFlag(f.datacenters))
 			spec.ReadyTimeout = f.timeout
 			spec.ConsulVersion = f.consulVersion
 			spec.ConsulNamePrefix = f.prefix
 			spec.Secure = f.secure
 			spec.Options = opts
 			if c, err = sandbox.Start(ctx, spec); err != nil {
+				return err
+			}
+		}
+		if f.jobs {
+			jctx, cancel := context.WithTimeout(ctx, f.timeout)
+			defer cancel()
+			if err := c.RunFleetJobs(jctx, nil); err != nil {
 				return err
 			}
 		}
@@ -434,4 +457,15 @@ func shellQuote(v string) string {
 		return v
 	}
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}
+
+// listFlag splits a comma-separated flag value, dropping empty items.
+func listFlag(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
