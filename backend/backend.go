@@ -251,6 +251,9 @@ type LockOptions struct {
 	Timeout time.Duration
 	// Waiting is told once that the lock is held and Lock retries.
 	Waiting func(*LockedError)
+	// Unavailable is told once that the store does not answer and Lock
+	// waits for it (up to Config.WriteWait, or Timeout if longer).
+	Unavailable func(error)
 	// Lost is told once when a held lock is lost, from the renewal.
 	Lost func(error)
 }

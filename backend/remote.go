@@ -69,17 +69,34 @@ func (b *remote) Lock(ctx context.Context, operation string, o LockOptions) (Loc
 	h := NewHolder(operation)
 	val, _ := json.Marshal(h)
 	start := time.Now()
-	told := false
+	told, toldDown := false, false
 	for {
+		try := time.Now()
 		ls, err := b.s.acquire(ctx, b.lockKey(), val, b.cfg.LockTTL, b.cfg.LockDelay)
 		if err == nil {
-			l := &remoteLock{b: b, h: h, ls: ls, valid: start.Add(b.cfg.LockTTL), stop: make(chan struct{}), lost: o.Lost}
+			l := &remoteLock{b: b, h: h, ls: ls, valid: try.Add(b.cfg.LockTTL), stop: make(chan struct{}), lost: o.Lost}
 			go l.keep()
 			return l, nil
 		}
 		var le *LockedError
 		if !errors.As(err, &le) {
-			return nil, fmt.Errorf("take the lock in %s: %w", b.Where(), err)
+			// The store does not answer (an election, a restart, a
+			// keyring not ready yet): wait for it up to WriteWait.
+			if ctx.Err() != nil || time.Since(start) >= max(b.cfg.WriteWait, o.Timeout) {
+				return nil, fmt.Errorf("take the lock in %s: %w", b.Where(), err)
+			}
+			if !toldDown && o.Unavailable != nil {
+				o.Unavailable(err)
+				toldDown = true
+			}
+			t := time.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+			continue
 		}
 		le.Where, le.Kind = b.Where(), b.kind
 		if hv, held, perr := b.s.peekLock(ctx, b.lockKey()); perr == nil && held {

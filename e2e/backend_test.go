@@ -132,16 +132,29 @@ func (s *started) wait(t *testing.T, timeout time.Duration) int {
 	return -1
 }
 
-// waitLines waits until the count file has at least n lines.
-func waitLines(t *testing.T, count string, n int, timeout time.Duration) {
+// waitLines waits until the count file has at least n lines, failing
+// with p's output when p ends first.
+func waitLines(t *testing.T, p *started, count string, n int, timeout time.Duration) {
 	t.Helper()
 	eventually(t, fmt.Sprintf("%d steps ran", n), timeout, func() (bool, string) {
 		c := 0
 		for _, v := range counts(t, count) {
 			c += v
 		}
-		return c >= n, fmt.Sprintf("%d ran", c)
+		if c < n && p.exited() {
+			t.Fatalf("nrun %v ended (exit %d) before %d steps ran:\n%s", p.cmd.Args[1:], p.code, n, p.stderr)
+		}
+		return c >= n, fmt.Sprintf("%d ran; stderr so far:\n%s", c, p.stderr)
 	})
+}
+
+func (s *started) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 var backendKinds = []string{"nomad", "consul"}
@@ -155,13 +168,14 @@ func TestBackendSecondApplyRefused(t *testing.T) {
 			const n = 12
 			rb, count := counterRunbook(t, e.dir, "two-"+kind, n, "0.2")
 			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "a"), rb)
-			waitLines(t, count, 1, 60*time.Second)
+			waitLines(t, a, count, 1, 60*time.Second)
 			start := time.Now()
 			b := e.nrun("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "b"), rb)
 			took := time.Since(start)
 			if b.code != 1 {
 				t.Fatalf("second apply: want exit 1\n%s", b)
 			}
+			t.Logf("refused after %s:\n%s", took, b.stderr)
 			if took > 10*time.Second {
 				t.Errorf("second apply took %s to refuse; want seconds", took)
 			}
@@ -173,6 +187,7 @@ func TestBackendSecondApplyRefused(t *testing.T) {
 			}
 			checkOnce(t, count, n)
 			st := e.nrun("runs", "-backend="+kind, rb)
+			t.Logf("%s", st.stdout)
 			if st.code != 0 || !strings.Contains(st.stdout, "finished") {
 				t.Errorf("nrun runs:\n%s", st)
 			}
@@ -183,7 +198,7 @@ func TestBackendSecondApplyRefused(t *testing.T) {
 // kill -9 of an apply at random moments, each time resumed from a fresh,
 // empty state directory with the same backend: every step runs once.
 func TestBackendKillResumeAnywhere(t *testing.T) {
-	kills := 3
+	kills := 2
 	if v := os.Getenv("NRUN_TEST_KILLS"); v != "" {
 		fmt.Sscan(v, &kills)
 	}
@@ -204,7 +219,7 @@ func TestBackendKillResumeAnywhere(t *testing.T) {
 				for _, v := range counts(t, count) {
 					ran += v
 				}
-				waitLines(t, count, ran+1, 2*time.Minute)
+				waitLines(t, p, count, ran+1, 2*time.Minute)
 				delay := time.Duration(rng.Int63n(int64(900 * time.Millisecond)))
 				select {
 				case <-p.done:
@@ -233,22 +248,23 @@ func TestBackendFrozenHolder(t *testing.T) {
 			const n = 10
 			rb, count := counterRunbook(t, e.dir, "frozen-"+kind, n, "0.5")
 			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "a"), rb)
-			waitLines(t, count, 2, 60*time.Second)
+			waitLines(t, a, count, 2, 60*time.Second)
 			a.cmd.Process.Signal(syscall.SIGSTOP)
 			stopped := time.Now()
 			before := len(counts(t, count))
 			b := e.start("apply", "-auto-approve", "-resume", "-backend="+kind, "-lock-timeout=90s", "-state-dir", filepath.Join(e.dir, "b"), rb)
 			// The next step B starts is after it took the lock.
-			eventually(t, "the second apply ran a step", 90*time.Second, func() (bool, string) {
-				return len(counts(t, count)) > before+1, fmt.Sprintf("%v", counts(t, count))
-			})
+			waitLines(t, b, count, before+1, 90*time.Second)
 			took := time.Since(stopped)
 			t.Logf("lock taken over %s after the holder froze", took)
 			if min := testLockTTL + testLockDelay - testLockTTL/3; took < min {
 				t.Errorf("the lock was taken %s after the holder froze; want at least TTL + lock delay - one renewal interval (%s)", took, min)
 			}
 			a.cmd.Process.Signal(syscall.SIGCONT)
-			if code := a.wait(t, 60*time.Second); code != 3 {
+			cont := time.Now()
+			code := a.wait(t, 60*time.Second)
+			t.Logf("the frozen apply stopped %s after it was continued", time.Since(cont).Round(time.Millisecond))
+			if code != 3 {
 				t.Errorf("the frozen apply: exit %d, want 3\n%s", code, a.stderr)
 			}
 			if !strings.Contains(a.stderr.String(), "lost") {

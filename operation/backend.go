@@ -57,6 +57,11 @@ func BackendConfig(rb *lang.Runbook, runbookPath string, choice BackendChoice, i
 	if cfg.Path == "" {
 		cfg.Path = backend.DefaultPath(RunbookName(rb, runbookPath))
 	}
+	if cfg.Kind != backend.Local {
+		if err := cfg.FromEnv(getenv); err != nil {
+			return cfg, err
+		}
+	}
 	if rb != nil {
 		if cc, d := planner.ClusterConfig(rb, inputs); !d.HasErrors() {
 			cfg.Cluster = cc
