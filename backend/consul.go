@@ -22,10 +22,12 @@ type consulStore struct {
 	path string
 }
 
-// ConsulChunk is the size of one chunk of a journal in Consul KV: half
-// the default kv_max_value_size (512 KiB), so a transaction stays well
-// under txn_max_req_len.
-const ConsulChunk = 256 << 10
+// ConsulChunk is the size of one chunk of a journal in Consul KV. Consul
+// takes values up to kv_max_value_size (512 KiB by default), but every
+// record rewrites the last chunk, so a small chunk keeps each write cheap:
+// 1,000 no-op steps cost 3.6 ms a step with 64 KiB chunks and 2.4 ms with
+// 16 KiB ones (TestMirrorCost).
+const ConsulChunk = 16 << 10
 
 func newConsulStore(cfg cluster.Config, bc Config) (*consulStore, error) {
 	cc := &consul.Config{

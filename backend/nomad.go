@@ -24,9 +24,11 @@ type nomadStore struct {
 	path string
 }
 
-// NomadChunk is the size of one chunk of a journal in a Nomad variable:
-// Nomad refuses a variable whose items (keys and values) exceed 64 KiB.
-const NomadChunk = 60 << 10
+// NomadChunk is the size of one chunk of a journal in a Nomad variable.
+// Nomad refuses a variable whose items (keys and values) exceed 64 KiB;
+// every record rewrites the last chunk, so it is kept well under that
+// (see ConsulChunk).
+const NomadChunk = 16 << 10
 
 // nomadItem is the item a chunk or a lock holder is kept in.
 const nomadItem = "v"
