@@ -15,9 +15,10 @@ import (
 // nomadStore is Nomad Variables. The lock is a variable lock (Nomad 1.7+:
 // a TTL renewed through Client.Locks, and a lock delay); every write is a
 // check-and-set on the variable's ModifyIndex. Nomad has no transaction
-// that checks a lock and writes another variable, so the fence is the
-// lock's own lease: a holder stops writing once its lease may have lapsed
-// (remoteLock.Verify), before Nomad gives the lock to anybody else.
+// that checks a lock and writes another variable, so each write first
+// reads the lock (is it still this holder's?), and a holder stops writing
+// once its lease may have lapsed (remoteLock.Verify), before Nomad gives
+// the lock to anybody else.
 type nomadStore struct {
 	c    *nomad.Client
 	addr string
@@ -68,7 +69,19 @@ func (s *nomadStore) get(ctx context.Context, key string) ([]byte, uint64, error
 	return []byte(v.Items[nomadItem]), v.ModifyIndex, nil
 }
 
-func (s *nomadStore) put(ctx context.Context, key string, val []byte, index uint64, _ lease) (uint64, error) {
+func (s *nomadStore) put(ctx context.Context, key string, val []byte, index uint64, fence lease) (uint64, error) {
+	if f, ok := fence.(*nomadLease); ok && f.id != "" {
+		// Nomad cannot check a lock and write another variable in one
+		// transaction: read the lock first, so a forced lock stops the
+		// writer at its next record rather than at its next renewal.
+		lv, _, err := s.c.Variables().Peek(f.v.Path, (&nomad.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			return 0, err
+		}
+		if lv == nil || lv.Lock == nil || lv.Lock.ID != f.id {
+			return 0, &LostError{Where: s.where(), Why: "Nomad no longer holds it for this process"}
+		}
+	}
 	v := &nomad.Variable{Path: key, Items: nomad.VariableItems{nomadItem: string(val)}, ModifyIndex: index}
 	wo := (&nomad.WriteOptions{}).WithContext(ctx)
 	var out *nomad.Variable
@@ -108,9 +121,10 @@ func (s *nomadStore) del(ctx context.Context, key string) error {
 }
 
 type nomadLease struct {
-	s *nomadStore
-	l *nomad.Locks
-	v nomad.Variable
+	s  *nomadStore
+	l  *nomad.Locks
+	v  nomad.Variable
+	id string // the lock's ID as Nomad shows it, "" if it does not
 }
 
 func (s *nomadStore) acquire(ctx context.Context, key string, holder []byte, ttl, delay time.Duration) (lease, error) {
@@ -128,10 +142,14 @@ func (s *nomadStore) acquire(ctx context.Context, key string, holder []byte, ttl
 	}
 	// Locks keeps the lock ID inside; read it back for updates.
 	got, _, err := s.c.Variables().Peek(key, (&nomad.QueryOptions{}).WithContext(ctx))
+	var id string
 	if err == nil && got != nil {
 		v.ModifyIndex = got.ModifyIndex
+		if got.Lock != nil {
+			id = got.Lock.ID
+		}
 	}
-	return &nomadLease{s: s, l: l, v: v}, nil
+	return &nomadLease{s: s, l: l, v: v, id: id}, nil
 }
 
 func (l *nomadLease) renew(ctx context.Context) error {

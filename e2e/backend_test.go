@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -274,6 +275,46 @@ func TestBackendFrozenHolder(t *testing.T) {
 				t.Fatalf("the second apply: exit %d\n%s", code, b.stderr)
 			}
 			checkOnce(t, count, n)
+		})
+	}
+}
+
+var lockIDRE = regexp.MustCompile(`lock ([0-9a-f-]{36})`)
+
+// force-unlock of a running apply's backend lock: the holder stops with
+// exit 3 at its next renewal, and the run is resumed from another
+// directory; status reads the run from the backend.
+func TestBackendForceUnlock(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			e := backendEnv(t)
+			const n = 10
+			rb, count := counterRunbook(t, e.dir, "force-"+kind, n, "0.5")
+			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "a"), rb)
+			waitLines(t, a, count, 1, 60*time.Second)
+			runs := e.mustNrun("runs", "-backend="+kind, rb)
+			m := lockIDRE.FindStringSubmatch(runs.stdout)
+			if m == nil {
+				t.Fatalf("nrun runs does not show the lock:\n%s", runs)
+			}
+			fu := e.mustNrun("force-unlock", "-backend="+kind, "-runbook", rb, "-force", m[1])
+			forced := time.Now()
+			t.Logf("%s", fu.stdout)
+			if code := a.wait(t, 30*time.Second); code != 3 {
+				t.Errorf("the forced apply: exit %d, want 3\n%s", code, a.stderr)
+			}
+			t.Logf("the forced apply stopped %s after force-unlock", time.Since(forced).Round(time.Millisecond))
+			if st := e.nrun("status", "-backend="+kind, rb); st.code != 2 {
+				t.Errorf("status of the stopped run: want exit 2 (unfinished)\n%s", st)
+			}
+			b := e.nrun("apply", "-auto-approve", "-resume", "-backend="+kind, "-lock-timeout=60s", "-state-dir", filepath.Join(e.dir, "b"), rb)
+			if b.code != 0 {
+				t.Fatalf("resume: %s", b)
+			}
+			checkOnce(t, count, n)
+			if st := e.nrun("status", "-backend="+kind, rb); st.code != 0 {
+				t.Errorf("status of the finished run: want exit 0\n%s", st)
+			}
 		})
 	}
 }
