@@ -285,3 +285,53 @@ func TestLockForce(t *testing.T) {
 		})
 	}
 }
+
+// Prune keeps the newest Keep finished runs and never removes an
+// unfinished one.
+func TestPrune(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			ctx := context.Background()
+			be := open(t, kind, func(c *Config) { c.Keep = 2 })
+			write := func(id string, finished bool) {
+				j, err := journal.Open(filepath.Join(t.TempDir(), journal.FileName), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer j.Close()
+				recs := []journal.Record{{Kind: journal.KindRun, RunID: id, Runbook: "rb"}}
+				if finished {
+					recs = append(recs, journal.Record{Kind: journal.KindEnd, Status: journal.StatusFinished})
+				}
+				if err := j.Append(recs...); err != nil {
+					t.Fatal(err)
+				}
+				m, err := be.Mirror(ctx, id, nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Append(j.Records()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write("r1", true)
+			write("r2", false)
+			write("r3", true)
+			write("r4", true)
+			if err := Prune(ctx, be); err != nil {
+				t.Fatal(err)
+			}
+			runs, err := be.Runs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range runs {
+				ids = append(ids, r.ID)
+			}
+			if got := strings.Join(ids, " "); got != "r2 r3 r4" {
+				t.Errorf("after prune: %s, want r2 r3 r4", got)
+			}
+		})
+	}
+}

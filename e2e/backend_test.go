@@ -318,3 +318,63 @@ func TestBackendForceUnlock(t *testing.T) {
 		})
 	}
 }
+
+// The sandbox's rolling upgrade with its state in a backend: with consul
+// (the cluster the runbook does not change) and with nomad (the one it
+// changes: every write rides through the leadership transfer and each
+// server's restart), the run finishes and the backend shows it finished.
+func TestBackendRollingUpgrade(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			if testing.Short() {
+				t.Skip("starts real agents; skipped with -short")
+			}
+			sandboxtest.Timer(t)
+			sandboxtest.Require(t, sandbox.DefaultSpec("", 3, 2, 3, sandbox.OldNomadVersion))
+			work := t.TempDir()
+			rb := filepath.Join(work, "runbooks")
+			for _, f := range []string{"nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl"} {
+				b, err := os.ReadFile(filepath.Join(runbooksDir(t), f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.MkdirAll(rb, 0o755)
+				if err := os.WriteFile(filepath.Join(rb, f), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sbDir := filepath.Join(work, "sandbox")
+			e := &env{t: t, dir: work, vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}
+			t.Cleanup(func() {
+				if c, err := sandbox.Open(sbDir, sandbox.Options{}); err == nil {
+					if t.Failed() {
+						t.Logf("agent logs:\n%s", c.LogTails(30))
+					}
+					if err := c.Stop(); err != nil {
+						t.Errorf("sandbox stop: %v", err)
+					}
+				}
+			})
+			r := e.nrun("apply", "-sandbox", "-auto-approve", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
+			t.Logf("apply -sandbox -backend=%s took %s", kind, r.took.Round(time.Millisecond))
+			if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "finished. 11 finished, 0 failed") {
+				t.Fatalf("%s", r)
+			}
+			if kind == "nomad" && !strings.Contains(r.stderr, "in the cluster this runbook changes") {
+				t.Errorf("apply does not warn that the nomad backend is the cluster it changes:\n%s", r.stderr)
+			}
+			if kind == "consul" && strings.Contains(r.stderr, "in the cluster this runbook changes") {
+				t.Errorf("apply warns about the consul backend, which the runbook does not change:\n%s", r.stderr)
+			}
+			c, err := sandbox.Open(sbDir, sandbox.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.sb = c
+			runs := e.nrun("runs", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
+			if runs.code != 0 || !strings.Contains(runs.stdout, "finished") || !strings.Contains(runs.stdout, "11/0/0") {
+				t.Errorf("nrun runs:\n%s", runs)
+			}
+		})
+	}
+}
