@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -70,16 +71,13 @@ func (s *nomadStore) get(ctx context.Context, key string) ([]byte, uint64, error
 }
 
 func (s *nomadStore) put(ctx context.Context, key string, val []byte, index uint64, fence lease) (uint64, error) {
-	if f, ok := fence.(*nomadLease); ok && f.id != "" {
+	if f, ok := fence.(*nomadLease); ok {
 		// Nomad cannot check a lock and write another variable in one
-		// transaction: read the lock first, so a forced lock stops the
-		// writer at its next record rather than at its next renewal.
-		lv, _, err := s.c.Variables().Peek(f.v.Path, (&nomad.QueryOptions{}).WithContext(ctx))
-		if err != nil {
+		// transaction: renewing the lock first (which only its holder
+		// can) makes a forced or lapsed lock stop the writer at its next
+		// record rather than at its next timed renewal.
+		if err := f.renew(ctx); err != nil {
 			return 0, err
-		}
-		if lv == nil || lv.Lock == nil || lv.Lock.ID != f.id {
-			return 0, &LostError{Where: s.where(), Why: "Nomad no longer holds it for this process"}
 		}
 	}
 	v := &nomad.Variable{Path: key, Items: nomad.VariableItems{nomadItem: string(val)}, ModifyIndex: index}
@@ -122,57 +120,59 @@ func (s *nomadStore) del(ctx context.Context, key string) error {
 
 type nomadLease struct {
 	s  *nomadStore
-	l  *nomad.Locks
 	v  nomad.Variable
-	id string // the lock's ID as Nomad shows it, "" if it does not
+	id string // the lock's ID: Nomad shows it to its holder only
 }
 
+// acquire takes the variable lock. It uses the Variables lock calls rather
+// than Client.Locks, whose handle keeps the lock ID to itself: the ID is
+// what renew, release and the fence of every write need, and Nomad shows
+// it to no one but the holder (and management tokens).
 func (s *nomadStore) acquire(ctx context.Context, key string, holder []byte, ttl, delay time.Duration) (lease, error) {
-	v := nomad.Variable{Path: key, Items: nomad.VariableItems{nomadItem: string(holder)},
+	v := &nomad.Variable{Path: key, Items: nomad.VariableItems{nomadItem: string(holder)},
 		Lock: &nomad.VariableLock{TTL: ttl.String(), LockDelay: delay.String()}}
-	l, err := s.c.Locks(nomad.WriteOptions{}, v, nomad.LocksOptionWithMaxRetries(2))
+	out, _, err := s.c.Variables().AcquireLock(v, (&nomad.WriteOptions{}).WithContext(ctx))
 	if err != nil {
-		return nil, err
-	}
-	if _, err := l.Acquire(ctx); err != nil {
-		if errors.Is(err, nomad.ErrLockConflict) {
+		if isConflict(err) {
 			return nil, &LockedError{}
 		}
 		return nil, err
 	}
-	// Locks keeps the lock ID inside; read it back for updates.
-	got, _, err := s.c.Variables().Peek(key, (&nomad.QueryOptions{}).WithContext(ctx))
-	var id string
-	if err == nil && got != nil {
-		v.ModifyIndex = got.ModifyIndex
-		if got.Lock != nil {
-			id = got.Lock.ID
-		}
+	if out == nil || out.Lock == nil || out.Lock.ID == "" {
+		return nil, errors.New("Nomad granted the variable lock without its ID")
 	}
-	return &nomadLease{s: s, l: l, v: v, id: id}, nil
+	return &nomadLease{s: s, v: nomad.Variable{Path: key}, id: out.Lock.ID}, nil
+}
+
+func isConflict(err error) bool {
+	var ue nomad.UnexpectedResponseError
+	return errors.As(err, &ue) && ue.StatusCode() == http.StatusConflict
 }
 
 func (l *nomadLease) renew(ctx context.Context) error {
-	err := l.l.Renew(ctx)
-	if errors.Is(err, nomad.ErrLockConflict) {
+	_, _, err := l.s.c.Variables().RenewLock(&nomad.Variable{Path: l.v.Path, Lock: &nomad.VariableLock{ID: l.id}}, (&nomad.WriteOptions{}).WithContext(ctx))
+	if isConflict(err) {
 		return &LostError{Where: l.s.where(), Why: "Nomad no longer holds it for this process"}
 	}
 	return err
 }
 
 func (l *nomadLease) release(ctx context.Context) error {
-	err := l.l.Release(ctx)
-	if errors.Is(err, nomad.ErrLockConflict) {
+	_, _, err := l.s.c.Variables().ReleaseLock(&nomad.Variable{Path: l.v.Path, Lock: &nomad.VariableLock{ID: l.id}}, (&nomad.WriteOptions{}).WithContext(ctx))
+	if isConflict(err) {
 		return nil // lapsed or forced: not ours any more
+	}
+	if err == nil {
+		// Clear the holder: only a management token sees whether a
+		// variable is locked, so readers go by it (peekLock).
+		l.s.c.Variables().Update(&nomad.Variable{Path: l.v.Path, Items: nomad.VariableItems{nomadItem: ""}}, (&nomad.WriteOptions{}).WithContext(ctx))
 	}
 	return err
 }
 
 func (l *nomadLease) update(ctx context.Context, holder []byte) error {
-	// The holder is written when the lock is taken; Locks does not expose
-	// the lock ID an update of a locked variable needs, so the run ID is
-	// kept in its own variable next to the lock.
-	_, _, err := l.s.c.Variables().Update(&nomad.Variable{Path: l.v.Path + "-run", Items: nomad.VariableItems{nomadItem: string(holder)}},
+	// The holder of a locked variable may rewrite it with its lock ID.
+	_, _, err := l.s.c.Variables().Update(&nomad.Variable{Path: l.v.Path, Items: nomad.VariableItems{nomadItem: string(holder)}, Lock: &nomad.VariableLock{ID: l.id}},
 		(&nomad.WriteOptions{}).WithContext(ctx))
 	return err
 }
@@ -182,24 +182,27 @@ func (s *nomadStore) peekLock(ctx context.Context, key string) ([]byte, bool, er
 	if err != nil || v == nil {
 		return nil, false, err
 	}
-	held := v.Lock != nil
+	// Nomad shows whether a variable is locked to management tokens only;
+	// for others the holder's record, cleared at release, says it (a
+	// holder that died keeps it until the next one releases).
 	val := []byte(v.Items[nomadItem])
-	if run, _, err := s.c.Variables().Peek(key+"-run", (&nomad.QueryOptions{}).WithContext(ctx)); err == nil && run != nil && held {
-		// The run ID the holder recorded, when it is this holder's.
-		if r := run.Items[nomadItem]; sameHolder(val, []byte(r)) {
-			val = []byte(r)
-		}
-	}
-	return val, held, nil
+	return val, v.Lock != nil || len(val) > 0, nil
 }
 
 func (s *nomadStore) breakLock(ctx context.Context, key string) error {
 	v, _, err := s.c.Variables().Peek(key, (&nomad.QueryOptions{}).WithContext(ctx))
-	if err != nil || v == nil || v.Lock == nil {
+	if err != nil || v == nil {
 		return err
 	}
-	if v.Lock.ID == "" {
-		return fmt.Errorf("Nomad did not show the lock's ID to this token, so it cannot release it; a token with write on %s can", key)
+	if v.Lock == nil || v.Lock.ID == "" {
+		// Not locked (a holder that died and lapsed), or locked and this
+		// token may not see it: an update without the lock ID succeeds
+		// only on an unlocked variable, and clears the stale holder.
+		_, _, uerr := s.c.Variables().Update(&nomad.Variable{Path: key, Items: nomad.VariableItems{nomadItem: ""}}, (&nomad.WriteOptions{}).WithContext(ctx))
+		if uerr == nil {
+			return nil
+		}
+		return fmt.Errorf("Nomad shows a variable lock's ID only to its holder and to management tokens, so this token cannot release the lock on %s; run force-unlock with a management NOMAD_TOKEN", key)
 	}
 	_, _, err = s.c.Variables().ReleaseLock(&nomad.Variable{Path: key, Lock: &nomad.VariableLock{ID: v.Lock.ID}}, (&nomad.WriteOptions{}).WithContext(ctx))
 	return err

@@ -82,7 +82,7 @@ func (b *remote) Lock(ctx context.Context, operation string, o LockOptions) (Loc
 		if !errors.As(err, &le) {
 			// The store does not answer (an election, a restart, a
 			// keyring not ready yet): wait for it up to WriteWait.
-			if ctx.Err() != nil || time.Since(start) >= max(b.cfg.WriteWait, o.Timeout) {
+			if ctx.Err() != nil || refused(err) || time.Since(start) >= max(b.cfg.WriteWait, o.Timeout) {
 				return nil, fmt.Errorf("take the lock in %s: %w", b.Where(), err)
 			}
 			if !toldDown && o.Unavailable != nil {
@@ -555,6 +555,9 @@ func (m *Mirror) write(val []byte) (uint64, error) {
 		case errors.As(err, &lost):
 			return 0, err
 		}
+		if refused(err) {
+			return 0, fmt.Errorf("write %s in %s: %w", key, m.b.Where(), err)
+		}
 		if time.Since(start) >= wait {
 			return 0, &UnavailableError{Where: m.b.Where(), Waited: time.Since(start), Err: err}
 		}
@@ -567,4 +570,16 @@ func (m *Mirror) write(val []byte) (uint64, error) {
 func sameHolder(a, b []byte) bool {
 	var x, y Holder
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && x.ID != "" && x.ID == y.ID
+}
+
+// refused reports whether the store refused a request for good (the token
+// lacks a permission, or is unknown): waiting would not change it.
+func refused(err error) bool {
+	s := err.Error()
+	for _, w := range []string{"403", "401", "Permission denied", "ACL not found"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -372,7 +372,7 @@ func TestBackendRollingUpgrade(t *testing.T) {
 			}
 			e.sb = c
 			runs := e.nrun("runs", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
-			if runs.code != 0 || !strings.Contains(runs.stdout, "finished") || !strings.Contains(runs.stdout, "11/0/0") {
+			if runs.code != 0 || !strings.Contains(runs.stdout, "finished") || !regexp.MustCompile(`finished .* [0-9]+/0/0\n`).MatchString(runs.stdout) {
 				t.Errorf("nrun runs:\n%s", runs)
 			}
 		})
