@@ -51,8 +51,10 @@ type PlanResult struct {
 	Runbook *lang.Runbook
 	Plan    *planner.Plan
 	Diags   hcl.Diagnostics
-	// Backend names where apply keeps the lock and the runs.
-	Backend string
+	// Backend names where apply keeps the lock and the runs ("" for the
+	// local backend); BackendWarning, when set, says it is in the cluster
+	// the runbook changes (also a warning in Diags).
+	Backend, BackendWarning string
 }
 
 // Plan loads the runbook and its inputs, reads the cluster (or the
@@ -141,7 +143,8 @@ func Plan(ctx context.Context, req PlanRequest) *PlanResult {
 				res.Backend = be.Where()
 			}
 			if BackendDisrupted(rb, be.Kind()) {
-				d := &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "The backend is in the cluster this runbook changes", Detail: strings.ToUpper(DisruptedWarning(be)[:1]) + DisruptedWarning(be)[1:]}
+				res.BackendWarning = strings.ToUpper(DisruptedWarning(be)[:1]) + DisruptedWarning(be)[1:]
+				d := &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "The backend is in the cluster this runbook changes", Detail: res.BackendWarning}
 				if rb.Backend != nil {
 					d.Subject = rb.Backend.DeclRange.Ptr()
 				}

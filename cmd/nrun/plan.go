@@ -156,6 +156,9 @@ func runPlan(s *streams, args []string) int {
 	})
 	if res.Backend != "" && !a.JSON && res.Plan != nil {
 		fmt.Fprintf(s.Stderr, "Backend: %s\n", res.Backend)
+		if res.BackendWarning != "" {
+			fmt.Fprintf(s.Stderr, "Warning: The backend is in the cluster this runbook changes\n  %s\n", res.BackendWarning)
+		}
 	}
 	rb, p, diags := res.Runbook, res.Plan, res.Diags
 	files := varValueFiles(a.Vars)
