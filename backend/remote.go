@@ -486,9 +486,18 @@ func (m *Mirror) Append(recs []journal.Record) error {
 	}
 	var add []byte
 	last := m.seq
+	// The lock fences the writes that come before an action (its intent)
+	// or take a run over (a header): those must not land once the lock
+	// is gone. Any other record tells what already happened, and the
+	// check-and-set alone keeps it from overwriting another writer's.
+	fenced := false
 	for _, r := range recs {
 		if r.Seq <= last {
 			continue
+		}
+		switch r.Kind {
+		case journal.KindIntent, journal.KindRun, journal.KindResume, journal.KindExecStart:
+			fenced = true
 		}
 		if r.Seq != last+1 {
 			return fmt.Errorf("mirror: record %d follows %d", r.Seq, last)
@@ -513,7 +522,7 @@ func (m *Mirror) Append(recs []journal.Record) error {
 		}
 		n := min(size-len(m.buf), len(add))
 		next := append(append([]byte(nil), m.buf...), add[:n]...)
-		ix, err := m.write(next)
+		ix, err := m.write(next, fenced)
 		if err != nil {
 			m.err = err
 			return err
@@ -524,7 +533,11 @@ func (m *Mirror) Append(recs []journal.Record) error {
 	return nil
 }
 
-func (m *Mirror) write(val []byte) (uint64, error) {
+func (m *Mirror) write(val []byte, fenced bool) (uint64, error) {
+	var fence lease
+	if fenced {
+		fence = m.fence
+	}
 	key := m.b.chunkPrefix(m.runID) + chunkName(m.chunk)
 	start := time.Now()
 	wait := m.b.cfg.WriteWait
@@ -536,7 +549,7 @@ func (m *Mirror) write(val []byte) (uint64, error) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		ix, err := m.b.s.put(ctx, key, val, m.index, m.fence)
+		ix, err := m.b.s.put(ctx, key, val, m.index, fence)
 		cancel()
 		var lost *LostError
 		switch {
