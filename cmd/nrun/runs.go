@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -98,7 +99,7 @@ func runRuns(s *streams, args []string) int {
 				failed++
 			}
 		}
-		src := h.SourceHash
+		src := strings.TrimPrefix(h.SourceHash, "sha256:")
 		if len(src) > 12 {
 			src = src[:12]
 		}
