@@ -209,7 +209,7 @@ func TestBackendKillResumeAnywhere(t *testing.T) {
 			seed := time.Now().UnixNano()
 			t.Logf("seed %d", seed)
 			rng := rand.New(rand.NewSource(seed))
-			const n = 15
+			n := max(15, 3*kills) // enough steps to kill it kills times
 			rb, count := counterRunbook(t, e.dir, "kill-"+kind, n, "0.3")
 			args := []string{"apply", "-auto-approve", "-backend=" + kind, "-lock-timeout=90s"}
 			p := e.start(append(args, "-state-dir", filepath.Join(e.dir, "st0"), rb)...)
@@ -219,6 +219,9 @@ func TestBackendKillResumeAnywhere(t *testing.T) {
 				ran := 0
 				for _, v := range counts(t, count) {
 					ran += v
+				}
+				if ran >= n-1 {
+					break // the run is (about to be) over
 				}
 				waitLines(t, p, count, ran+1, 2*time.Minute)
 				delay := time.Duration(rng.Int63n(int64(900 * time.Millisecond)))
