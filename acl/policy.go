@@ -38,6 +38,9 @@ type Rule struct {
 	Resource     string   `json:"resource"`
 	Policy       string   `json:"policy,omitempty"`
 	Capabilities []string `json:"capabilities,omitempty"`
+	// Variables are the Nomad variable paths a namespace rule grants
+	// (the backend's), with their capabilities.
+	Variables []VariablePath `json:"variables,omitempty"`
 	// Uses are the needs the rule covers.
 	Uses []Use `json:"uses"`
 }
@@ -92,6 +95,12 @@ func Build(needs []Need, ns string) *Policy {
 				ap.Management = append(ap.Management, u)
 				continue
 			}
+			if vp, ok := variablesRule(n.Cap.Rule); ok {
+				r := rule(fmt.Sprintf("namespace %q", ns))
+				r.Uses = append(r.Uses, u)
+				r.Variables = append(r.Variables, vp)
+				continue
+			}
 			res, level, caps := parseRule(api, n.Cap.Rule, ns)
 			r := rule(res)
 			r.Uses = append(r.Uses, u)
@@ -129,6 +138,10 @@ func PolicyOf(rb *lang.Runbook) *Policy { return Build(Needs(rb), Namespace(rb))
 // by and the level or namespace capabilities it needs.
 func parseRule(api lang.API, rule, ns string) (res, level string, caps []string) {
 	parts := strings.Split(rule, ":")
+	if len(parts) == 3 && strings.HasSuffix(parts[0], "_prefix") {
+		// resource_prefix:PREFIX:level (the backend's key prefix).
+		return fmt.Sprintf("%s %q", parts[0], parts[1]), parts[2], nil
+	}
 	if parts[0] == "namespace" {
 		switch len(parts) {
 		case 3:
@@ -190,12 +203,18 @@ func policyHCL(api lang.API, ap APIPolicy) string {
 			fmt.Fprintf(&b, "# %s\n", c)
 		}
 		switch {
-		case len(r.Capabilities) > 0:
-			q := make([]string, len(r.Capabilities))
-			for i, c := range r.Capabilities {
-				q[i] = fmt.Sprintf("%q", c)
+		case len(r.Variables) > 0:
+			fmt.Fprintf(&b, "%s {\n", r.Resource)
+			if len(r.Capabilities) > 0 {
+				fmt.Fprintf(&b, "  capabilities = [%s]\n", quoted(r.Capabilities))
 			}
-			fmt.Fprintf(&b, "%s {\n  capabilities = [%s]\n}\n", r.Resource, strings.Join(q, ", "))
+			b.WriteString("  variables {\n")
+			for _, v := range r.Variables {
+				fmt.Fprintf(&b, "    path %q {\n      capabilities = [%s]\n    }\n", v.Path, quoted(v.Capabilities))
+			}
+			b.WriteString("  }\n}\n")
+		case len(r.Capabilities) > 0:
+			fmt.Fprintf(&b, "%s {\n  capabilities = [%s]\n}\n", r.Resource, quoted(r.Capabilities))
 		case api == lang.APIConsul && !strings.Contains(r.Resource, " "):
 			fmt.Fprintf(&b, "%s = %q\n", r.Resource, r.Policy)
 		default:
@@ -209,6 +228,10 @@ func policyHCL(api lang.API, ap APIPolicy) string {
 func comments(r Rule) []string {
 	by := map[string][]Need{}
 	for _, u := range r.Uses {
+		if _, ok := variablesRule(u.Rule); ok {
+			by["variables"] = append(by["variables"], Need{Who: u.Who})
+			continue
+		}
 		_, level, caps := parseRule("", u.Rule, "")
 		key := level
 		if len(caps) > 0 {
@@ -224,4 +247,54 @@ func comments(r Rule) []string {
 		out = append(out, k+": "+strings.Join(whos(by[k]), ", "))
 	}
 	return out
+}
+
+func quoted(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}
+
+// VariablePath is a Nomad variables path rule inside a namespace rule.
+type VariablePath struct {
+	Path         string   `json:"path"`
+	Capabilities []string `json:"capabilities"`
+}
+
+// variablesRule reads a rule "variables:PATH:cap,cap,...".
+func variablesRule(rule string) (VariablePath, bool) {
+	rest, ok := strings.CutPrefix(rule, "variables:")
+	if !ok {
+		return VariablePath{}, false
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return VariablePath{}, false
+	}
+	return VariablePath{Path: rest[:i], Capabilities: strings.Split(rest[i+1:], ",")}, true
+}
+
+// BackendWho is the Who of the backend's needs.
+const BackendWho = "backend"
+
+// BackendNeeds are what a consul or nomad backend at path needs: Consul
+// key_prefix write on the path (the lock and the runs) and session write
+// (the lock's session); Nomad read, list, write and destroy on the
+// variables under the path (the lock's acquire, renew and release are
+// writes; destroy removes old runs). The local backend needs nothing.
+func BackendNeeds(kind, path string) []Need {
+	switch kind {
+	case "consul":
+		return []Need{
+			{Who: BackendWho, What: "the lock and the runs in Consul KV " + path, Cap: lang.Capability{API: lang.APIConsul, Rule: "key_prefix:" + path + "/:write"}},
+			{Who: BackendWho, What: "the lock's session", Cap: lang.Capability{API: lang.APIConsul, Rule: "session_prefix::write"}},
+		}
+	case "nomad":
+		return []Need{
+			{Who: BackendWho, What: "the lock and the runs in Nomad variables " + path, Cap: lang.Capability{API: lang.APINomad, Rule: "variables:" + path + "/*:read,list,write,destroy"}},
+		}
+	}
+	return nil
 }

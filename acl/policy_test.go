@@ -51,3 +51,37 @@ func TestPolicyRunbooks(t *testing.T) {
 		}
 	}
 }
+
+func TestBackendPolicy(t *testing.T) {
+	tests := map[string]struct {
+		kind string
+		api  lang.API
+		want []string
+	}{
+		"consul": {"consul", lang.APIConsul, []string{"key_prefix \"nrun/x/\" {\n  policy = \"write\"\n}", "session_prefix \"\" {\n  policy = \"write\"\n}"}},
+		"nomad":  {"nomad", lang.APINomad, []string{"namespace \"default\" {\n  variables {\n    path \"nrun/x/*\" {\n      capabilities = [\"read\", \"list\", \"write\", \"destroy\"]\n    }\n  }\n}"}},
+		"local":  {"local", "", nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := Build(BackendNeeds(tc.kind, "nrun/x"), "default")
+			if tc.want == nil {
+				if len(p.APIs) != 0 {
+					t.Fatalf("the local backend needs nothing, got %+v", p.APIs)
+				}
+				return
+			}
+			if len(p.APIs) != 1 || p.APIs[0].API != tc.api {
+				t.Fatalf("apis %+v", p.APIs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(p.APIs[0].HCL, w) {
+					t.Errorf("policy lacks\n%s\nin\n%s", w, p.APIs[0].HCL)
+				}
+			}
+			if !strings.Contains(p.APIs[0].HCL, "# ") || strings.Contains(p.APIs[0].HCL, "# :") {
+				t.Errorf("the rules' comments do not name the backend:\n%s", p.APIs[0].HCL)
+			}
+		})
+	}
+}

@@ -24,7 +24,12 @@
 // the holder keeps a flock on the lock file, so a lock is stale only when
 // nobody holds its flock and its PID is gone on this host; the run checks
 // its lock's token (Lock.Verify) before every action and on a timer, and
-// once the lock was forced it starts nothing new.
+// once the lock was forced it starts nothing new. With a backend in the
+// cluster (package backend, through operation), Config.Guard is that
+// lock, verified the same way, and Config.OpenMirror copies every journal
+// record to the backend before the append returns, so no action starts
+// before the copy shows its intent; a lost Guard or a failed copy stops
+// the run (Result.Stopped) so that it can be resumed from anywhere.
 // The scheduler starts a top-level instance (a leaf, or one instance of a
 // composite step and its inner DAG) as soon as everything it depends on has
 // finished, up to the step's max_parallel. The batches the planner encodes

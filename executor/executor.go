@@ -70,6 +70,17 @@ type Config struct {
 	// verified before every action and every LockCheck: once it was
 	// forced, nothing new starts.
 	Lock *Lock
+	// Guard is a lock held outside the state directory (a backend's,
+	// renewed in the background). It is verified with Lock, before every
+	// action and on the LockCheck timer; once it fails, nothing new
+	// starts and Result.Stopped says why.
+	Guard Guard
+	// OpenMirror, when set, opens the backend's copy of the run once its
+	// ID is known, with the records the local journal holds. Every
+	// record is then mirrored before the append that wrote it returns,
+	// so no action starts before the copy shows its intent; a mirror
+	// that fails stops the run (Result.Stopped).
+	OpenMirror func(runID string, recs []journal.Record) (Mirror, error)
 	// LockCheck is the interval of the lock's timer check; default 5s.
 	LockCheck time.Duration
 	// Heartbeat is the interval of EventHeartbeat while instances run;
@@ -110,6 +121,11 @@ type Result struct {
 	// starting work there; Status is failed. The journal may lack the
 	// last records, so check the cluster before resuming.
 	JournalErr error
+	// Stopped is set when the run stopped because its backend lock was
+	// lost or its backend copy could not be kept current: another nrun
+	// may run the runbook now, or the backend did not answer in time.
+	// The run can be resumed (the CLI exits 3).
+	Stopped error
 	// Outputs are the values of the runbook's output blocks, in
 	// declaration order, when the run finished with no failure; nil
 	// otherwise.
@@ -200,6 +216,12 @@ type runner struct {
 	exhausted map[string]bool
 	// journalErr is the first failed journal write; it halts the run.
 	journalErr error
+	// mirror is the backend's copy of the journal (nil without one);
+	// mirrorMu serialises its appends. stopErr is the first failure of
+	// the mirror or the Guard; it halts the run.
+	mirror   Mirror
+	mirrorMu sync.Mutex
+	stopErr  error
 	// lockErr is set once the state lock was found forced (Lock.Verify);
 	// it halts the run.
 	lockErr    error
@@ -273,6 +295,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer r.log.Close()
 	if cfg.Lock != nil {
 		cfg.Lock.SetRun(r.runID)
+	}
+	if cfg.Guard != nil {
+		if err := cfg.Guard.SetRun(r.runID); err != nil {
+			r.log.Printf("recording the run in the backend lock: %v", err)
+		}
+	}
+	if cfg.OpenMirror != nil {
+		m, err := cfg.OpenMirror(r.runID, r.j.Records())
+		if err != nil {
+			return nil, err
+		}
+		r.mirror = m
+		if err := m.Append(r.j.Since(m.Mirrored())); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.build(r.j.Records()); err != nil {
 		return nil, err
@@ -639,6 +676,15 @@ func (r *runner) heartbeat() {
 
 func (r *runner) append(recs ...journal.Record) error {
 	err := r.j.Append(recs...)
+	if err == nil && r.mirror != nil {
+		r.mirrorMu.Lock()
+		err = r.mirror.Append(r.j.Since(r.mirror.Mirrored()))
+		r.mirrorMu.Unlock()
+		if err != nil {
+			r.stop(err)
+			return err
+		}
+	}
 	if err != nil {
 		r.log.Printf("journal write failed: %v", err)
 		r.failMu.Lock()
@@ -661,8 +707,17 @@ func (r *runner) checkLock() error {
 	r.failMu.Lock()
 	err := r.lockErr
 	r.failMu.Unlock()
-	if err != nil || r.cfg.Lock == nil {
+	if err != nil {
 		return err
+	}
+	if r.cfg.Guard != nil {
+		if gerr := r.cfg.Guard.Verify(); gerr != nil {
+			r.stop(gerr)
+			return gerr
+		}
+	}
+	if r.cfg.Lock == nil {
+		return nil
 	}
 	if err = r.cfg.Lock.Verify(); err == nil {
 		return nil
@@ -688,4 +743,44 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Guard is a lock a backend holds for the run (see Config.Guard).
+type Guard interface {
+	// Verify fails once the lock no longer holds.
+	Verify() error
+	// SetRun records the run ID in the lock.
+	SetRun(runID string) error
+}
+
+// Mirror is a backend's copy of the run's journal (see Config.OpenMirror).
+type Mirror interface {
+	// Mirrored is the seq of the last record the copy holds.
+	Mirrored() uint64
+	// Append writes the records after Mirrored, returning once the
+	// backend holds them.
+	Append(recs []journal.Record) error
+}
+
+// stop halts the run because its backend lock or copy failed: the first
+// time, the operator is told, and Result.Stopped will say why.
+func (r *runner) stop(err error) {
+	r.failMu.Lock()
+	first := r.stopErr == nil
+	if first {
+		r.stopErr = err
+	}
+	r.failMu.Unlock()
+	if first {
+		r.log.Printf("the run stops: %v", err)
+		r.emit(Event{Kind: EventInfo, Message: err.Error()})
+		r.setHalt(stFailed)
+	}
+}
+
+// stopped returns why the run stopped for its backend, nil if it did not.
+func (r *runner) stopped() error {
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	return r.stopErr
 }

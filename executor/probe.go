@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -175,7 +174,7 @@ func (r *runner) waitLeftover(ctx context.Context, n *node) error {
 		return fmt.Errorf("the command ran on %s (process group %d); check that it has finished there", host, pid)
 	}
 	announced := false
-	for syscall.Kill(-pid, 0) == nil {
+	for groupRunning(pid) {
 		if !announced {
 			announced = true
 			r.log.Printf("%s: the previous attempt's command (process group %d) still runs; waiting for it", n.addr, pid)

@@ -49,7 +49,7 @@ func (r *runner) schedule(ctx context.Context) *Result {
 	// The lock is also checked on a timer, so a forced lock halts the
 	// run even while every running instance sits in a long wait.
 	var lockTick <-chan time.Time
-	if r.cfg.Lock != nil {
+	if r.cfg.Lock != nil || r.cfg.Guard != nil {
 		every := r.cfg.LockCheck
 		if every <= 0 {
 			every = 5 * time.Second
@@ -350,6 +350,7 @@ func (r *runner) finish(ctx context.Context, stopping bool) *Result {
 		res.Outputs = r.outputs()
 		r.emit(Event{Kind: EventOutputs, Outputs: res.Outputs})
 	}
+	res.Stopped = r.stopped()
 	r.emit(Event{Kind: EventRunEnd, Status: res.Status})
 	return res
 }

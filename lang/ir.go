@@ -20,6 +20,7 @@ type Runbook struct {
 	Locals     []*Local
 	Nomad      *NomadConfig  // nil when absent
 	Consul     *ConsulConfig // nil when absent
+	Backend    *Backend      // nil when absent (the local backend)
 	Terraforms []*Terraform
 	Data       []*DataSource
 	Steps      []*Step // top-level steps only; inner steps hang off Step.Steps

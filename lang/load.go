@@ -128,6 +128,7 @@ var fileSchema = bodySchema{
 		{Type: "locals"},
 		{Type: "nomad"},
 		{Type: "consul"},
+		{Type: "backend", Labels: []string{"type"}},
 		{Type: "terraform", Labels: []string{"name"}},
 		{Type: "data", Labels: []string{"type", "name"}},
 		{Type: "step", Labels: []string{"name"}},
@@ -171,6 +172,12 @@ func (p *parser) decodeFile(body *hclsyntax.Body) {
 			p.diags = append(p.diags, d...)
 			if p.unique("consul", "", "consul block", blockDeclRange(b)) {
 				p.rb.Consul = n
+			}
+		case "backend":
+			be, d := decodeBackend(b)
+			p.diags = append(p.diags, d...)
+			if be != nil && p.unique("backend", "", "backend block", be.DeclRange) {
+				p.rb.Backend = be
 			}
 		case "terraform":
 			t, d := decodeTerraform(b)

@@ -10,8 +10,10 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/nrun-dev/nrun/backend"
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/executor"
+	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/lang"
 	"github.com/nrun-dev/nrun/planfile"
 	"github.com/nrun-dev/nrun/planner"
@@ -32,6 +34,9 @@ type ApplyRequest struct {
 	Redo       []string
 
 	LockTimeout time.Duration
+	// Backend picks where the lock and the runs live (-backend); the
+	// runbook's backend block, else local, when empty.
+	Backend BackendChoice
 	// Heartbeat is the interval of heartbeat events; see executor.Config.
 	Heartbeat time.Duration
 	// PreviewTerraform runs Terraform's plan for the plan shown before the
@@ -174,6 +179,41 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 		return failf("the plan %s records no cluster fingerprint, but the runbook reads or changes a cluster, so nrun cannot tell whether the cluster changed since the plan was made. Make a new plan with 'nrun plan -out'.", req.Path)
 	}
 
+	stateDir := req.StateDir
+	if stateDir == "" {
+		stateDir = executor.StateDirFor(runbookPath)
+	}
+	// A backend in the cluster is locked before anything is read or
+	// planned: the plan is made by the only nrun that may run it.
+	bcfg, err := BackendConfig(rb, runbookPath, req.Backend, inputs, stateDir, req.Getenv)
+	if err != nil {
+		return failf("%v", err)
+	}
+	var be backend.Backend
+	var block backend.Lock
+	if bcfg.Kind != backend.Local {
+		if be, err = backend.Open(bcfg); err != nil {
+			return failf("%v", err)
+		}
+		ui.Info("backend: " + be.Where())
+		if BackendDisrupted(rb, be.Kind()) {
+			ui.Info("warning: " + DisruptedWarning(be))
+		}
+		block, err = be.Lock(ctx, "apply", backend.LockOptions{
+			Timeout: req.LockTimeout,
+			Waiting: func(e *backend.LockedError) {
+				ui.Info(fmt.Sprintf("%v; waiting up to %s for it (-lock-timeout)", firstLine(e.Error()), req.LockTimeout))
+			},
+			Unavailable: func(err error) {
+				ui.Info(fmt.Sprintf("%s does not answer (%v); waiting for it (up to %s, NRUN_BACKEND_WAIT)", be.Where(), err, max(bcfg.WriteWait, req.LockTimeout)))
+			},
+		})
+		if err != nil {
+			return failf("%v", err)
+		}
+		defer block.Release()
+	}
+
 	var view *cluster.View
 	var toks []checkedToken
 	if planner.NeedsCluster(rb) {
@@ -247,10 +287,6 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 		}
 	}
 
-	stateDir := req.StateDir
-	if stateDir == "" {
-		stateDir = executor.StateDirFor(runbookPath)
-	}
 	lock, err := executor.AcquireLock(ctx, stateDir, "apply", executor.LockOptions{
 		Timeout: req.LockTimeout,
 		Stale: func(l executor.LockInfo) {
@@ -265,6 +301,16 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 	}
 	defer lock.Release()
 
+	runID := req.RunID
+	if be != nil {
+		if runID, err = prepareRemoteRun(ctx, be, stateDir, req.Resume, req.RunID); err != nil {
+			if errors.Is(err, executor.ErrFinished) || errors.Is(err, executor.ErrAbandoned) {
+				res.Outcome, res.Err = NothingToResume, err
+				return res
+			}
+			return failf("%v", err)
+		}
+	}
 	absRunbook, _ := filepath.Abs(runbookPath)
 	var cl *cluster.Client
 	if cfg, cd := planner.ClusterConfig(rb, inputs); view != nil && !cd.HasErrors() {
@@ -274,11 +320,15 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 	defer ui.End()
 	cfg := executor.Config{
 		Runbook: rb, Inputs: inputs, Plan: p, Cluster: cl, StateDir: stateDir, BaseDir: BaseDir(absRunbook),
-		RunbookName: absRunbook, Resume: req.Resume, RunID: req.RunID,
+		RunbookName: absRunbook, Resume: req.Resume, RunID: runID,
 		Approve: req.Approve, AssumeDone: req.AssumeDone, Redo: req.Redo,
 		Events: ui.Event, Approver: ui.Approver(), Stop: req.Stop, Lock: lock, Heartbeat: req.Heartbeat,
 		Secrets: []string{req.Getenv("NOMAD_TOKEN"), req.Getenv("CONSUL_HTTP_TOKEN")},
 		Env:     req.Env,
+	}
+	if be != nil {
+		cfg.Guard = block
+		cfg.OpenMirror = mirrorOpener(ctx, be, block)
 	}
 	// The plan's scope: the data sources were filled once, from the view
 	// read above, and the run evaluates in the same values.
@@ -292,5 +342,15 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 		return failf("%v", err)
 	}
 	res.Outcome, res.Run = Ran, run
+	if be != nil && run.Status == journal.StatusFinished && run.Stopped == nil {
+		if err := backend.Prune(ctx, be); err != nil {
+			ui.Info(fmt.Sprintf("could not remove old runs from %s: %v", be.Where(), err))
+		}
+	}
 	return res
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -18,8 +18,10 @@
 // acl), reading the cluster (live or an
 // inventory file), resolving the plan, the Terraform and job previews, the
 // checks of a saved plan (its inputs, its fingerprint against the cluster
-// now, its structure against a plan made now), the state lock, and the
-// executor.
+// now, its structure against a plan made now), the state lock, the
+// backend (package backend: with consul or nomad, its lock is taken before
+// the cluster is read and planned, the run to resume is fetched from it,
+// and the executor mirrors the journal to it), and the executor.
 //
 // It prints nothing and decides no exit code: what a person or a program
 // sees is the UI's and the views' business.

@@ -3,11 +3,13 @@ package operation
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nrun-dev/nrun/backend"
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
 	"github.com/nrun-dev/nrun/planfile"
@@ -37,6 +39,10 @@ type PlanRequest struct {
 	Out       string
 	// Getenv reads the cluster settings (NOMAD_ADDR, NOMAD_TOKEN, ...).
 	Getenv func(string) string
+	// Backend is -backend: the plan says where apply would keep the
+	// lock and the runs, and warns when that is the cluster the runbook
+	// changes.
+	Backend BackendChoice
 }
 
 // PlanResult is what a plan operation produced. Plan is nil when Diags has
@@ -45,6 +51,10 @@ type PlanResult struct {
 	Runbook *lang.Runbook
 	Plan    *planner.Plan
 	Diags   hcl.Diagnostics
+	// Backend names where apply keeps the lock and the runs ("" for the
+	// local backend); BackendWarning, when set, says it is in the cluster
+	// the runbook changes (also a warning in Diags).
+	Backend, BackendWarning string
 }
 
 // Plan loads the runbook and its inputs, reads the cluster (or the
@@ -124,6 +134,28 @@ func Plan(ctx context.Context, req PlanRequest) *PlanResult {
 			res.Diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot save the plan", Detail: fmt.Sprintf("%v. Check that the -out directory exists and is writable.", err)})
 			return res
 		}
+	}
+	bcfg, err := BackendConfig(rb, req.Path, req.Backend, inputs, "", req.Getenv)
+	if err == nil {
+		var be backend.Backend
+		if be, err = backend.Open(bcfg); err == nil {
+			if be.Kind() != backend.Local {
+				res.Backend = be.Where()
+			}
+			if BackendDisrupted(rb, be.Kind()) {
+				res.BackendWarning = strings.ToUpper(DisruptedWarning(be)[:1]) + DisruptedWarning(be)[1:]
+				d := &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "The backend is in the cluster this runbook changes", Detail: res.BackendWarning}
+				if rb.Backend != nil {
+					d.Subject = rb.Backend.DeclRange.Ptr()
+				}
+				diags = append(diags, d)
+			}
+		}
+	}
+	if err != nil {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend", Detail: err.Error() + "."})
+		res.Diags = diags
+		return res
 	}
 	res.Plan, res.Diags = p, diags
 	return res

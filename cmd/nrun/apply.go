@@ -77,6 +77,17 @@ Options:
   -lock-timeout=DUR   How long to wait for the state lock while another
                       nrun holds it, retrying (like terraform); then fail
                       naming the holder. Default 0s: fail at once.
+  -backend=KIND       Where the lock and the runs live: local (the state
+                      directory, the default), consul (Consul KV) or
+                      nomad (Nomad Variables), under the runbook's
+                      backend block's path or nrun/<runbook name>. With
+                      consul or nomad the lock is taken before planning
+                      and held, renewed, until the run ends; each journal
+                      record is copied there before the next action, and
+                      -resume works from any machine (README "Team use:
+                      backends"; NRUN_BACKEND_LOCK_TTL,
+                      NRUN_BACKEND_LOCK_DELAY, NRUN_BACKEND_WAIT,
+                      NRUN_BACKEND_KEEP tune it).
   -json               Print the machine-readable stream instead of text:
                       one JSON message per line, versioned, errors
                       included as diagnostic messages (docs/json-stream.md).
@@ -116,7 +127,9 @@ Exit codes:
        (after -lock-timeout), the state lock forced during the run, a
        step failed, not approved, or bad usage
   3    paused: an approval or an in-doubt action waits for the operator
-       (the resume command is printed)
+       (the resume command is printed); or, with a consul or nomad
+       backend, the run stopped because its lock was lost or the backend
+       could not be written in time (resume from any machine)
   130  interrupted by Ctrl-C, SIGTERM or SIGHUP (the resume command is
        printed)
 `
@@ -133,6 +146,7 @@ type applyArgs struct {
 	Resume      bool
 	RunID       string
 	LockTimeout time.Duration
+	Backend     string
 	Approve     []string
 	AssumeDone  []string
 	Redo        []string
@@ -154,6 +168,7 @@ func parseApplyArgs(args []string) (applyArgs, error) {
 	fs.BoolVar(&a.Resume, "resume", false, "")
 	fs.StringVar(&a.RunID, "run", "", "")
 	fs.DurationVar(&a.LockTimeout, "lock-timeout", 0, "")
+	fs.StringVar(&a.Backend, "backend", "", "")
 	fs.Var((*repeated)(&a.Approve), "approve", "")
 	fs.Var((*repeated)(&a.AssumeDone), "assume-done", "")
 	fs.Var((*repeated)(&a.Redo), "redo", "")
@@ -207,7 +222,7 @@ func runApply(s *streams, args []string) int {
 		Inputs:   operation.Inputs{Vars: ui.a.Vars, VarFiles: ui.a.VarFiles, Environ: environ(ui.s)},
 		StateDir: a.StateDir, Resume: a.Resume, RunID: a.RunID,
 		Approve: a.Approve, AssumeDone: a.AssumeDone, Redo: a.Redo,
-		LockTimeout: a.LockTimeout, Heartbeat: heartbeat, PreviewTerraform: !a.JSON,
+		LockTimeout: a.LockTimeout, Backend: operation.BackendChoice{Kind: a.Backend}, Heartbeat: heartbeat, PreviewTerraform: !a.JSON,
 		Env: environList(sandboxEnv), Getenv: ui.s.Getenv, Stop: stop,
 	}, ui)
 	code := applyExitCode(res)
@@ -309,6 +324,11 @@ func applyExitCode(res *operation.ApplyResult) int {
 		return exitOK
 	case operation.Ran:
 		r := res.Run
+		if r.Stopped != nil {
+			// The backend lock was lost or the backend could not be
+			// written: the run waits to be resumed, from anywhere.
+			return exitPaused
+		}
 		switch r.Status {
 		case journal.StatusFinished:
 			if len(r.Failed) > 0 {
@@ -441,6 +461,12 @@ func reportApply(s *streams, a applyArgs, res *executor.Result, path string) {
 	}
 	if a.StateDir != "" {
 		resume += " -state-dir " + a.StateDir
+	}
+	if a.Backend != "" {
+		resume += " -backend=" + a.Backend
+	}
+	if res.Stopped != nil {
+		fmt.Fprintf(s.Stderr, "nrun apply: the run stopped: %v\nFrom any machine, once no other nrun runs this runbook: %s PATH\n", res.Stopped, resume)
 	}
 	for _, v := range a.Vars {
 		name, _, _ := strings.Cut(v, "=")

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/nrun-dev/nrun/backend"
 	"github.com/nrun-dev/nrun/executor"
 )
 
@@ -30,9 +33,19 @@ const forceUnlockHelp = `Usage: nrun force-unlock [options] LOCK-ID
   If the holder still runs, it notices before its next action (and within
   seconds while it waits), starts nothing new and fails.
 
+  With -backend=consul or -backend=nomad it removes the runbook's lock in
+  that backend instead (the runbook named by -runbook gives the path, as
+  apply computes it). Who forced it, when, and the lock's holder are
+  recorded under PATH/lock-history in the backend; the holder notices at
+  its next renewal (a third of the lock's TTL), starts nothing new and
+  exits 3.
+
 Options:
 
   -state-dir DIR   State directory. Default: .nrun in the current directory.
+  -backend=KIND    local (default), consul or nomad.
+  -runbook PATH    With a consul or nomad backend: the runbook whose lock
+                   it is. Default: the current directory.
   -force           Do not ask for confirmation.
 
 Exit codes:
@@ -44,6 +57,8 @@ func runForceUnlock(s *streams, args []string) int {
 	fs := newFlagSet("force-unlock")
 	dir := fs.String("state-dir", ".nrun", "")
 	force := fs.Bool("force", false, "")
+	kind := fs.String("backend", "", "")
+	rbPath := fs.String("runbook", ".", "")
 	if err := fs.Parse(args); err != nil {
 		return usageError(s, "force-unlock", forceUnlockHelp, err)
 	}
@@ -54,6 +69,9 @@ func runForceUnlock(s *streams, args []string) int {
 	errf := func(format string, args ...any) int {
 		fmt.Fprintf(s.Stderr, "nrun force-unlock: "+format+"\n", args...)
 		return exitError
+	}
+	if *kind != "" && *kind != string(backend.Local) {
+		return forceUnlockBackend(s, *kind, *rbPath, id, *force)
 	}
 	if !*force {
 		held, err := executor.ReadLock(*dir)
@@ -85,5 +103,45 @@ func runForceUnlock(s *streams, args []string) int {
 		return errf("%v", err)
 	}
 	fmt.Fprintf(s.Stdout, "Removed lock %s held by %s (pid %d, %s since %s); recorded in %s.\n", info.ID, info.Who, info.PID, info.Operation, info.Created.Format("2006-01-02T15:04:05Z"), filepath.Join(*dir, executor.LockHistoryFile))
+	return exitOK
+}
+
+func forceUnlockBackend(s *streams, kind, rbPath, id string, force bool) int {
+	errf := func(format string, args ...any) int {
+		fmt.Fprintf(s.Stderr, "nrun force-unlock: "+format+"\n", args...)
+		return exitError
+	}
+	be, err := openBackend(s, rbPath, kind, "")
+	if err != nil {
+		return errf("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	held, err := be.ReadLock(ctx)
+	if err != nil {
+		return errf("cannot read the lock in %s: %v", be.Where(), err)
+	}
+	if held == nil {
+		return errf("the lock in %s is not held", be.Where())
+	}
+	if held.ID != id {
+		return errf("the lock ID in %s is %s, not %s; nothing was removed", be.Where(), held.ID, id)
+	}
+	if !force {
+		if !s.StdinTTY {
+			return errf("refusing to remove the lock without confirmation: stdin is not a terminal. Check that its holder is gone, then pass -force.")
+		}
+		fmt.Fprintf(s.Stderr, "The lock in %s is held by %s.\n\nDo you really want to force-unlock?\n  Another apply may then start on this runbook; the holder, if it still runs, stops at its next renewal.\n  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ", be.Where(), held)
+		line, _ := bufio.NewReader(s.Stdin).ReadString('\n')
+		if strings.TrimSpace(line) != "yes" {
+			fmt.Fprintln(s.Stderr, "\nForce-unlock cancelled; the lock is kept.")
+			return exitError
+		}
+	}
+	h, err := be.ForceUnlock(ctx, id)
+	if err != nil {
+		return errf("%v", err)
+	}
+	fmt.Fprintf(s.Stdout, "Removed the lock in %s held by %s; recorded in its lock-history.\n", be.Where(), h)
 	return exitOK
 }

@@ -46,6 +46,10 @@ const planHelp = `Usage: nrun plan [options] PATH
 
 Options:
 
+  -backend=KIND      The backend apply would use (local, consul, nomad;
+                     default: the runbook's backend block, else local).
+                     The plan names it on stderr and warns when it is in
+                     the cluster the runbook changes. Nothing is locked.
   -out FILE          Save the plan to FILE for 'nrun apply FILE', which
                      refuses it if the runbook or the cluster has changed
                      since. The file (mode 0600) is nrun's own format: a
@@ -106,6 +110,7 @@ type planArgs struct {
 	Inventory string
 	// DetailedExitcode asks for exit 2 on a plan with step instances.
 	DetailedExitcode bool
+	Backend          string
 	Path             string
 }
 
@@ -120,6 +125,7 @@ func parsePlanArgs(args []string) (planArgs, error) {
 	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
 	fs.StringVar(&a.Inventory, "inventory", "", "")
 	fs.BoolVar(&a.DetailedExitcode, "detailed-exitcode", false, "")
+	fs.StringVar(&a.Backend, "backend", "", "")
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
@@ -146,7 +152,14 @@ func runPlan(s *streams, args []string) int {
 		Inventory: a.Inventory,
 		Out:       a.Out,
 		Getenv:    s.Getenv,
+		Backend:   operation.BackendChoice{Kind: a.Backend},
 	})
+	if res.Backend != "" && !a.JSON && res.Plan != nil {
+		fmt.Fprintf(s.Stderr, "Backend: %s\n", res.Backend)
+		if res.BackendWarning != "" {
+			fmt.Fprintf(s.Stderr, "Warning: The backend is in the cluster this runbook changes\n  %s\n", res.BackendWarning)
+		}
+	}
 	rb, p, diags := res.Runbook, res.Plan, res.Diags
 	files := varValueFiles(a.Vars)
 	if rb != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nrun-dev/nrun/acl"
 	"github.com/nrun-dev/nrun/lang"
+	"github.com/nrun-dev/nrun/operation"
 	"github.com/nrun-dev/nrun/views"
 )
 
@@ -44,6 +45,11 @@ Options:
 
   -api NAME          Print the policy of one product only: nomad or
                      consul. The output is then a policy file as it is.
+  -backend=KIND      Add what the backend needs (default: the runbook's
+                     backend block, else local, which needs nothing):
+                     consul: key_prefix "PATH/" write and session_prefix
+                     "" write; nomad: read, list, write and destroy on
+                     the variables PATH/* (README "Team use: backends").
   -json              Print one JSON object instead (format_version "1"):
                      {"format_version","runbook","apis":[{"api","rules":
                      [{"resource","policy","capabilities","uses":[{"who",
@@ -64,6 +70,7 @@ type policyArgs struct {
 	API      string
 	JSON     bool
 	NoColor  bool
+	Backend  string
 	Vars     []string
 	VarFiles []string
 	Path     string
@@ -74,6 +81,7 @@ func parsePolicyArgs(args []string) (policyArgs, error) {
 	fs := newFlagSet("policy")
 	fs.StringVar(&a.API, "api", "", "")
 	fs.BoolVar(&a.JSON, "json", false, "")
+	fs.StringVar(&a.Backend, "backend", "", "")
 	fs.BoolVar(&a.NoColor, "no-color", false, "")
 	fs.Var((*varFlag)(&a.Vars), "var", "")
 	fs.Var((*repeated)(&a.VarFiles), "var-file", "")
@@ -106,7 +114,14 @@ func runPolicy(s *streams, args []string) int {
 	if c.Runbook == nil || c.Diags.HasErrors() {
 		return exitError
 	}
-	p := acl.PolicyOf(c.Runbook)
+	needs := acl.Needs(c.Runbook)
+	bcfg, err := operation.BackendConfig(c.Runbook, a.Path, operation.BackendChoice{Kind: a.Backend}, nil, "", s.Getenv)
+	if err != nil {
+		fmt.Fprintf(s.Stderr, "nrun policy: %v\n", err)
+		return exitError
+	}
+	needs = append(needs, acl.BackendNeeds(string(bcfg.Kind), bcfg.Path)...)
+	p := acl.Build(needs, acl.Namespace(c.Runbook))
 	if a.API != "" {
 		var only []acl.APIPolicy
 		for _, ap := range p.APIs {

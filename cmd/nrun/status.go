@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/nrun-dev/nrun/backend"
 	"github.com/nrun-dev/nrun/executor"
 	"github.com/nrun-dev/nrun/views"
 )
@@ -33,6 +35,11 @@ const statusHelp = `Usage: nrun status [options] [PATH]
 
 Options:
 
+  -backend=KIND    Read the runs from the backend: local (the state
+                   directory), consul or nomad. Default: the runbook's
+                   backend block, else local. A consul or nomad backend
+                   holds the team's runs, whichever machine ran them;
+                   each is verified as a local journal is.
   -state-dir DIR   State directory. Default: .nrun next to the runbook.
   -run ID          The run to summarise. Default: the newest.
   -json            Print the replayed journal state as JSON (an object
@@ -50,6 +57,7 @@ type statusArgs struct {
 	StateDir string
 	RunID    string
 	JSON     bool
+	Backend  string
 	Path     string
 }
 
@@ -59,6 +67,7 @@ func parseStatusArgs(args []string) (statusArgs, error) {
 	fs.StringVar(&a.StateDir, "state-dir", "", "")
 	fs.StringVar(&a.RunID, "run", "", "")
 	fs.BoolVar(&a.JSON, "json", false, "")
+	fs.StringVar(&a.Backend, "backend", "", "")
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
@@ -93,6 +102,12 @@ func runStatus(s *streams, args []string) int {
 		}
 	}
 	dir := statusDir(a)
+	if be, err := openBackend(s, a.Path, a.Backend, dir); err != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
+		return exitError
+	} else if be.Kind() != backend.Local {
+		return backendStatus(s, a, be)
+	}
 	runs, err := executor.ListRuns(dir)
 	if err != nil {
 		fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
@@ -148,6 +163,49 @@ func runStatus(s *streams, args []string) int {
 	}
 	lock, lerr := executor.ReadLock(dir)
 	locked := lerr == nil && lock.RunID == r.ID
+	if a.JSON {
+		if err := views.RunStatusJSON(s.Stdout, r.ID, r.State, locked); err != nil {
+			fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
+			return exitError
+		}
+	} else {
+		views.RunStatus(s.Stdout, r.ID, r.State, locked)
+	}
+	if r.State.Unfinished() {
+		return 2
+	}
+	return exitOK
+}
+
+// backendStatus is status read from a consul or nomad backend.
+func backendStatus(s *streams, a statusArgs, be backend.Backend) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	runs, err := be.Runs(ctx)
+	if err != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
+		return exitError
+	}
+	var r *backend.Run
+	for i := len(runs) - 1; i >= 0 && r == nil; i-- {
+		if a.RunID == "" || runs[i].ID == a.RunID {
+			r = &runs[i]
+		}
+	}
+	if r == nil {
+		if a.RunID != "" {
+			fmt.Fprintf(s.Stderr, "nrun status: there is no run %s in %s\n", a.RunID, be.Where())
+		} else {
+			fmt.Fprintf(s.Stderr, "nrun status: there are no runs in %s\n", be.Where())
+		}
+		return exitError
+	}
+	if r.Err != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s in %s cannot be read: %v. nrun does not know what it did: inspect it and the cluster before resuming or starting a run.\n", r.ID, be.Where(), r.Err)
+		return exitError
+	}
+	h, _ := be.ReadLock(ctx)
+	locked := h != nil && h.RunID == r.ID
 	if a.JSON {
 		if err := views.RunStatusJSON(s.Stdout, r.ID, r.State, locked); err != nil {
 			fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)

@@ -431,13 +431,42 @@ type Contents struct {
 // is refused; Contents.Header is set whenever the first line is a good
 // header.
 func ReadContents(path string) (Contents, error) {
-	var c Contents
 	f, err := os.Open(path)
 	if err != nil {
-		return c, err
+		return Contents{}, err
 	}
 	defer f.Close()
-	sc, err := Scan(f)
+	return readContents(f)
+}
+
+// ReadBytes verifies and replays a journal held in memory (a copy fetched
+// from a backend) exactly as ReadContents does a file, except that a
+// torn final write is damage: a copy is written whole or not at all.
+func ReadBytes(data []byte) (Contents, error) {
+	c, err := readContents(bytes.NewReader(data))
+	if err == nil && c.Torn > 0 {
+		return c, &DamageError{Why: fmt.Sprintf("it ends in %d bytes that are not a whole line; a copy is written whole, so it was cut or altered", c.Torn)}
+	}
+	return c, err
+}
+
+// Since returns the records after seq, in order.
+func (j *Journal) Since(seq uint64) []Record {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []Record
+	for i := len(j.recs) - 1; i >= 0 && j.recs[i].Seq > seq; i-- {
+		out = append(out, j.recs[i])
+	}
+	for a, b := 0, len(out)-1; a < b; a, b = a+1, b-1 {
+		out[a], out[b] = out[b], out[a]
+	}
+	return out
+}
+
+func readContents(rd io.Reader) (Contents, error) {
+	var c Contents
+	sc, err := Scan(rd)
 	if len(sc.Records) > 0 && sc.Records[0].Kind == KindRun {
 		h := sc.Records[0]
 		c.Header = &h
