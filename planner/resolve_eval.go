@@ -238,7 +238,7 @@ func raftInfo(addr, region string, r cview.RaftView) *RaftInfo {
 		info.Servers = append(info.Servers, ServerInfo{
 			ID: s.ID, Name: s.Name, Address: s.Address, Version: s.Version,
 			Voter: s.InRaft && s.Voter, Leader: hasLeader && s.Address == leader.Address,
-			Healthy: s.Healthy, Status: s.Status,
+			Healthy: r.Counted(s), Status: s.Status,
 		})
 		if s.Version != "" && !seen[s.Version] {
 			seen[s.Version] = true
