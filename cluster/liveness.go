@@ -99,7 +99,7 @@ func (r RaftView) Alive(s Server) (bool, string) {
 		case RPCUp:
 			return true, ""
 		case RPCRefused:
-			return false, fmt.Sprintf("its RPC address %s refuses connections (the agent is not running)", s.Address)
+			return false, fmt.Sprintf("its RPC address %s refuses connections, so its agent is not running", s.Address)
 		case RPCNoAnswer:
 			return false, fmt.Sprintf("its RPC address %s did not answer within %s", s.Address, RPCProbeTimeout)
 		default:
