@@ -497,6 +497,11 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 	if in.OnFailure == "" {
 		in.OnFailure = lang.OnFailureAbort
 	}
+	if parent != nil && !st.OnFailureSet {
+		// An inner step follows its composite's on_failure unless it
+		// sets its own (LANGUAGE.md, on_failure).
+		in.OnFailure, in.OnFailureInherited = parent.OnFailure, true
+	}
 	if st.Retry != nil {
 		in.Retry = &Retry{Attempts: st.Retry.Attempts, Delay: Duration(st.Retry.Delay)}
 	}
