@@ -23,6 +23,31 @@ func quorumOK(a Args, t Target, v *cluster.View) Result {
 	if r.Autopilot.Error != "" {
 		obs += " (autopilot unavailable: no leader)"
 	}
+	// A voter autopilot still calls healthy but that is not alive by a
+	// signal of its own counts as lost: autopilot notices a dead server
+	// only once gossip does, seconds later.
+	var notAlive []string
+	for _, s := range r.Servers {
+		if !s.InRaft || !s.Voter || !s.Healthy {
+			continue
+		}
+		if ok, why := r.Alive(s); !ok {
+			notAlive = append(notAlive, fmt.Sprintf("%s (%s)", s.Name, why))
+		}
+	}
+	if len(notAlive) > 0 {
+		obs += "; not counted though autopilot calls them healthy: " + strings.Join(notAlive, ", ")
+	}
+	if lv := r.Liveness(); len(notAlive) > 0 || lv != cluster.LivenessProbe && lv != cluster.LivenessUnprobed {
+		obs += "; liveness by " + lv
+	}
+	wait := ""
+	if len(notAlive) > 0 {
+		wait = "; wait until the servers not counted are up again (or removed from Raft), then plan again"
+		if len(notAlive) == 1 {
+			wait = "; wait until the server not counted is up again (or removed from Raft), then plan again"
+		}
+	}
 	st, ok := serverTarget(a, t)
 	if !ok {
 		obs += ", no server target"
@@ -30,7 +55,7 @@ func quorumOK(a Args, t Target, v *cluster.View) Result {
 			return Result{OK: true, Observed: obs + " -> cluster at quorum"}
 		}
 		return Result{Observed: obs + " -> cluster below quorum",
-			Reason: fmt.Sprintf("only %s of %d, quorum needs %d; restore the failed servers before going on", plural(healthy, "healthy voter", "healthy voters"), voters, quorum)}
+			Reason: fmt.Sprintf("only %s of %d, quorum needs %d; restore the failed servers before going on%s", plural(healthy, "healthy voter", "healthy voters"), voters, quorum, wait)}
 	}
 
 	after := tol
@@ -44,6 +69,8 @@ func quorumOK(a Args, t Target, v *cluster.View) Result {
 	case !s.Healthy:
 		// Already counted as lost; stopping it costs nothing more.
 		what = "is an unhealthy voter"
+	case !r.Counted(s):
+		what = "is a voter not counted as alive"
 	default:
 		what = "is a voter"
 		after--
@@ -53,11 +80,11 @@ func quorumOK(a Args, t Target, v *cluster.View) Result {
 		return Result{OK: true, Observed: obs}
 	}
 	if tol < 0 {
-		return Result{Observed: obs, Reason: fmt.Sprintf("the cluster is already below quorum (%s of %d, quorum needs %d); restore the failed servers before going on",
-			plural(healthy, "healthy voter", "healthy voters"), voters, quorum)}
+		return Result{Observed: obs, Reason: fmt.Sprintf("the cluster is already below quorum (%s of %d, quorum needs %d); restore the failed servers before going on%s",
+			plural(healthy, "healthy voter", "healthy voters"), voters, quorum, wait)}
 	}
-	return Result{Observed: obs, Reason: fmt.Sprintf("taking %s down would leave %d of %d voters healthy, below the quorum of %d; wait for the other servers to become healthy, or add servers first",
-		st.label(), healthy-1, voters, quorum)}
+	return Result{Observed: obs, Reason: fmt.Sprintf("taking %s down would leave %d of %d voters healthy, below the quorum of %d; wait for the other servers to become healthy, or add servers first%s",
+		st.label(), healthy-1, voters, quorum, wait)}
 }
 
 // leaderNotTarget holds when the target server is not the leader.
@@ -131,8 +158,13 @@ func serverHealthy(a Args, t Target, v *cluster.View) Result {
 			Reason: "the server is unknown to both Raft and gossip; check that it runs and has joined"}
 	}
 	obs := fmt.Sprintf("%s: %s", st.label(), describeServer(s))
-	if s.Healthy && s.InRaft {
+	alive, why := r.Alive(s)
+	if s.Healthy && s.InRaft && alive {
 		return Result{OK: true, Observed: obs}
+	}
+	if s.Healthy && s.InRaft {
+		return Result{Observed: obs + ", not alive: " + why,
+			Reason: fmt.Sprintf("autopilot still calls %s healthy, but %s; wait until it is up again", st.label(), why)}
 	}
 	if r.Autopilot.Error != "" {
 		return Result{Observed: obs, Reason: "autopilot has no answer without a leader"}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,6 +25,7 @@ type Client struct {
 	consulConf *consul.Config
 	waitTime   time.Duration
 	now        func() time.Time
+	dialRPC    func(ctx context.Context, addr string) string
 }
 
 type options struct {
@@ -31,10 +33,18 @@ type options struct {
 	getenv     func(string) string
 	waitTime   time.Duration
 	now        func() time.Time
+	dialRPC    func(ctx context.Context, addr string) string
 }
 
 // Option configures New.
 type Option func(*options)
+
+// WithRPCProbe replaces the TCP connect of the RPC probe (Server.RPC):
+// probe answers RPCUp, RPCRefused or RPCNoAnswer for a Raft address. For
+// tests whose fake servers have no RPC listener.
+func WithRPCProbe(probe func(ctx context.Context, addr string) string) Option {
+	return func(o *options) { o.dialRPC = probe }
+}
 
 // WithHTTPClient makes both API clients send requests through hc. The
 // Config's TLS settings are then ignored: hc must carry its own.
@@ -72,7 +82,7 @@ func WithClock(now func() time.Time) Option {
 // still empty after resolution; that matters only when WithGetenv hides a
 // variable the process does have.
 func New(cfg Config, opts ...Option) (*Client, error) {
-	o := options{waitTime: time.Minute, now: time.Now}
+	o := options{waitTime: time.Minute, now: time.Now, dialRPC: dialOutcome}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -115,7 +125,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, shownError(newError("consul", cfg.ConsulShown(), cfg.ConsulAddressFrom, "configure the client", cfg.ConsulToken, err), cfg.ConsulAddress)
 	}
-	return &Client{cfg: cfg, nomad: n, consul: cs, consulConf: cc, waitTime: o.waitTime, now: o.now}, nil
+	return &Client{cfg: cfg, nomad: n, consul: cs, consulConf: cc, waitTime: o.waitTime, now: o.now, dialRPC: o.dialRPC}, nil
 }
 
 // Config returns the resolved configuration (tokens stay redacted when it

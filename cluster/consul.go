@@ -51,6 +51,7 @@ func (c *Client) consulView(ctx context.Context) (*ConsulView, error) {
 		}
 	}
 	v.Raft = joinConsulServers(v.Datacenter, raft, v.Members, leader, health)
+	probeRPC(ctx, &v.Raft, c.dialRPC)
 	if err != nil {
 		v.Raft.Autopilot.Error = c.consulErr("read autopilot health", err).Error()
 	}

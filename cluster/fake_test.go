@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -138,7 +139,9 @@ var fixedClock = func() time.Time { return time.Date(2026, 11, 22, 7, 30, 0, 0, 
 
 func newTestClient(t *testing.T, f *fakeAPI, rt http.RoundTripper, extraEnv ...string) *Client {
 	t.Helper()
-	opts := []Option{WithGetenv(f.env(extraEnv...)), WithClock(fixedClock), WithWaitTime(2 * time.Second)}
+	// The fake API's servers have no RPC listener: every probe answers up.
+	up := func(context.Context, string) string { return RPCUp }
+	opts := []Option{WithGetenv(f.env(extraEnv...)), WithClock(fixedClock), WithWaitTime(2 * time.Second), WithRPCProbe(up)}
 	if rt != nil {
 		opts = append(opts, WithTransport(rt))
 	}

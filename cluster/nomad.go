@@ -110,6 +110,7 @@ func (c *Client) nomadView(ctx context.Context, opts SnapshotOptions) (*NomadVie
 	}
 	sort.Slice(v.Members, func(i, j int) bool { return v.Members[i].Name < v.Members[j].Name })
 	v.Raft = joinNomadServers(v.Region, raft, v.Members, leader, health, status)
+	probeRPC(ctx, &v.Raft, c.dialRPC)
 	if err != nil {
 		v.Raft.Autopilot.Error = c.nomadErr("read autopilot health", err).Error()
 	}

@@ -98,6 +98,10 @@ type Server struct {
 	LastContact string    `json:"last_contact,omitempty"`
 	LastIndex   uint64    `json:"last_index,omitempty"`
 	StableSince time.Time `json:"stable_since,omitzero"`
+	// RPC is the outcome of a TCP connect to Address when the view was
+	// taken (RPCUp, RPCRefused, RPCNoAnswer); "" when not probed. It is
+	// the liveness signal independent of autopilot (RaftView.Alive).
+	RPC string `json:"rpc,omitempty"`
 }
 
 // Member is one gossip member.
@@ -255,11 +259,12 @@ func (r RaftView) Voters() int {
 	return n
 }
 
-// HealthyVoters counts the voters autopilot reports healthy.
+// HealthyVoters counts the voters autopilot reports healthy that are also
+// alive by a signal of their own (Counted, Alive).
 func (r RaftView) HealthyVoters() int {
 	n := 0
 	for _, s := range r.Servers {
-		if s.InRaft && s.Voter && s.Healthy {
+		if r.Counted(s) {
 			n++
 		}
 	}

@@ -91,10 +91,25 @@ exec %[2]q "$@"
 
 	up := e.nrun("apply", "-no-color", "-auto-approve", "-var-file", vars, upgrade)
 	t.Logf("the upgrade ran %s and exited %d", up.took.Round(time.Millisecond), up.code)
-	// The inner start step fails (its on_failure is the default, abort),
-	// so the run stops there and fails.
-	if up.code != 1 || !strings.Contains(up.stdout, "step.start: FAILED") || !strings.Contains(up.stdout+up.stderr, "refusing to start") {
-		t.Fatalf("want the upgrade failed (exit 1) by the second server's start on the broken binary: %s", up)
+	// The inner start step fails; it sets no on_failure, so it follows
+	// its composite's on_failure = "pause": the run pauses there (exit 3)
+	// instead of failing.
+	if up.code != 3 || !strings.Contains(up.stdout, "step.start: FAILED") || !strings.Contains(up.stdout, "step.start: PAUSED") || !strings.Contains(up.stdout+up.stderr, "refusing to start") {
+		t.Fatalf("want the upgrade paused (exit 3) by the second server's start on the broken binary: %s", up)
+	}
+	m := regexp.MustCompile(`run (\S+): paused`).FindStringSubmatch(up.stdout)
+	if m == nil {
+		t.Fatalf("the paused upgrade does not name its run: %s", up)
+	}
+	// The operator decides to roll back instead of resuming: the paused
+	// upgrade is given up for good, so nobody resumes it after the
+	// rollback.
+	ab := e.nrun("apply", "-abandon", m[1], upgrade)
+	if ab.code != 0 || !strings.Contains(ab.stderr, "run "+m[1]+" abandoned") {
+		t.Fatalf("abandon the paused upgrade %s: %s", m[1], ab)
+	}
+	if r := e.nrun("apply", "-no-color", "-resume", "-var-file", vars, upgrade); r.code == 0 || !strings.Contains(r.stdout+r.stderr, "abandoned") {
+		t.Errorf("the abandoned upgrade must not resume: %s", r)
 	}
 	st := e.sb.Status()
 	var upgraded, down []string

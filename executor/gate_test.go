@@ -15,7 +15,7 @@ import (
 // and be refused. Its own claim, and its composite's, do not count.
 func TestClaimedTargetsCountAsDown(t *testing.T) {
 	srv := func(name string) cluster.Server {
-		return cluster.Server{ID: name + "-id", Name: name + ".global", Address: name + ":4647", Voter: true, InRaft: true, Healthy: true}
+		return cluster.Server{ID: name + "-id", Name: name + ".global", Address: name + ":4647", Voter: true, InRaft: true, Healthy: true, Status: "alive"}
 	}
 	view := &cluster.View{Nomad: &cluster.NomadView{Raft: cluster.RaftView{
 		LeaderAddress: "s1:4647", Servers: []cluster.Server{srv("s1"), srv("s2"), srv("s3")}}}}

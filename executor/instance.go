@@ -60,6 +60,29 @@ func (r *runner) fail(n *node, err error) string {
 	return stFailed
 }
 
+// skipInner records the inner instances of g that never started as
+// skipped: the composite instance ended at failed. A resume runs them.
+func (r *runner) skipInner(g *group, failed string) {
+	msg := "inner step " + failed + " failed"
+	for _, in := range g.inner {
+		if in.status != stPending {
+			continue
+		}
+		in.status = stSkipped
+		r.append(journal.Record{Kind: journal.KindSkipped, Addr: in.addr, Error: msg})
+		r.log.Printf("%s: skipped: %s", in.addr, msg)
+		r.emit(Event{Kind: EventSkipped, Addr: in.addr, Message: msg})
+	}
+}
+
+// innerGoesOn reports whether the composite instance goes on past a
+// failure of its inner instance n: only when n's own step sets on_failure
+// = "continue". An inherited policy (the composite's) ends the composite
+// instance at the failed inner step and says what the run does next.
+func innerGoesOn(n *node) bool {
+	return n.inst.OnFailure == lang.OnFailureContinue && !n.inst.OnFailureInherited
+}
+
 func (r *runner) runComposite(ctx, soft context.Context, g *group) string {
 	root := g.root
 	if root.state.Phase == journal.PhaseFinished {
@@ -154,7 +177,7 @@ func (r *runner) runComposite(ctx, soft context.Context, g *group) string {
 			m := <-ch
 			nrun--
 			m.n.status = m.st
-			if m.st != stFinished && m.n.inst.OnFailure != lang.OnFailureContinue {
+			if m.st != stFinished && !innerGoesOn(m.n) {
 				stop = true
 			}
 		}
@@ -168,13 +191,11 @@ func (r *runner) runComposite(ctx, soft context.Context, g *group) string {
 				root.status = stInterrupted
 				return stInterrupted
 			default:
-				if in.inst.OnFailure == lang.OnFailureContinue && in.status == stSkipped {
-					continue
-				}
-				if in.inst.OnFailure == lang.OnFailureContinue && in.status == stFailed {
+				if innerGoesOn(in) && (in.status == stSkipped || in.status == stFailed) {
 					continue
 				}
 				root.status = stFailed
+				r.skipInner(g, in.addr)
 				r.append(journal.Record{Kind: journal.KindFailed, Addr: root.addr, Error: "inner step " + in.addr + " did not finish"})
 				return stFailed
 			}

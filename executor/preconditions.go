@@ -282,7 +282,8 @@ func (r *runner) remedyTransfer(ctx context.Context, n *node, spec *lang.CheckSp
 	return r.transferAway(ctx, n, args, view)
 }
 
-// transferAway moves Nomad leadership from n's target to a healthy voter,
+// transferAway moves Nomad leadership from n's target to a healthy voter
+// (autopilot healthy and alive, RaftView.Counted),
 // preferring a server whose instance of the same step has already finished.
 func (r *runner) transferAway(ctx context.Context, n *node, args checks.Args, view *cluster.View) error {
 	if r.nomad == nil || view == nil || view.Nomad == nil {
@@ -295,7 +296,7 @@ func (r *runner) transferAway(ctx context.Context, n *node, args checks.Args, vi
 	}
 	var done, others []cluster.Server
 	for _, s := range raft.Servers {
-		if s.ID == leader.ID || !s.InRaft || !s.Voter || !s.Healthy {
+		if s.ID == leader.ID || !raft.Counted(s) {
 			continue
 		}
 		finished := false

@@ -11,7 +11,7 @@ const CheckServerHealthy = "server_healthy"
 
 func init() {
 	addCheck(CheckServerHealthy, &CheckSpec{
-		Doc:    "Autopilot reports the server healthy (alive, voter, caught up); as a wait, for at least autopilot's server_stabilization_time.",
+		Doc:    "Autopilot reports the server healthy (alive, voter, caught up) and it is alive by the liveness signals of quorum_ok (gossip, a TCP connect to its RPC address); as a wait, for at least autopilot's server_stabilization_time.",
 		Target: TargetNomadServer, TargetAttr: "server",
 		Attrs: []AttrSpec{
 			{Name: "server", Type: cty.DynamicPseudoType, Objects: anyServerObjects, Doc: "The server. Defaults to the step's target."},

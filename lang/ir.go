@@ -195,6 +195,9 @@ type Step struct {
 	// (DurationValue); nil for a literal or when absent.
 	TimeoutExpr hcl.Expression
 	OnFailure   OnFailure // default abort
+	// OnFailureSet is true when the step sets on_failure itself. An inner
+	// step that does not inherits its composite's (see the planner).
+	OnFailureSet bool
 	// MaxFailures is the for_each step's failure budget, nil when absent
 	// (then the first failure applies on_failure).
 	MaxFailures   *FailureBudget

@@ -167,7 +167,7 @@ func decodeStep(b *hclsyntax.Block, outer *Step) (*Step, hcl.Diagnostics) {
 		} else {
 			switch OnFailure(v) {
 			case OnFailureAbort, OnFailureContinue, OnFailurePause:
-				s.OnFailure = OnFailure(v)
+				s.OnFailure, s.OnFailureSet = OnFailure(v), true
 			default:
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,

@@ -307,7 +307,12 @@ type Instance struct {
 
 	Timeout   Duration       `json:"timeout,omitempty"`
 	OnFailure lang.OnFailure `json:"on_failure"`
-	Retry     *Retry         `json:"retry,omitempty"`
+	// OnFailureInherited is true for an inner instance whose step sets no
+	// on_failure: OnFailure is then its composite's, and a failure of it
+	// ends the composite instance (its later inner steps do not start)
+	// whatever the policy; the policy says what the run does next.
+	OnFailureInherited bool   `json:"on_failure_inherited,omitempty"`
+	Retry              *Retry `json:"retry,omitempty"`
 
 	// DependsOn are the addresses this instance waits for, sorted. An
 	// instance address waits for that instance; the address of a step

@@ -238,7 +238,7 @@ func raftInfo(addr, region string, r cview.RaftView) *RaftInfo {
 		info.Servers = append(info.Servers, ServerInfo{
 			ID: s.ID, Name: s.Name, Address: s.Address, Version: s.Version,
 			Voter: s.InRaft && s.Voter, Leader: hasLeader && s.Address == leader.Address,
-			Healthy: s.Healthy, Status: s.Status,
+			Healthy: r.Counted(s), Status: s.Status,
 		})
 		if s.Version != "" && !seen[s.Version] {
 			seen[s.Version] = true
@@ -496,6 +496,11 @@ func (r *resolver) instance(st *lang.Step, addr addrs.Instance, each *lang.Each,
 	}
 	if in.OnFailure == "" {
 		in.OnFailure = lang.OnFailureAbort
+	}
+	if parent != nil && !st.OnFailureSet {
+		// An inner step follows its composite's on_failure unless it
+		// sets its own (LANGUAGE.md, on_failure).
+		in.OnFailure, in.OnFailureInherited = parent.OnFailure, true
 	}
 	if st.Retry != nil {
 		in.Retry = &Retry{Attempts: st.Retry.Attempts, Delay: Duration(st.Retry.Delay)}

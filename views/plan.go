@@ -291,7 +291,7 @@ func writeInstances(b *strings.Builder, p *planner.Plan, c palette) {
 		if in.Timeout > 0 {
 			settings = append(settings, "timeout "+in.Timeout.String())
 		}
-		if in.OnFailure != "" && in.OnFailure != "abort" {
+		if in.OnFailure != "" && in.OnFailure != "abort" && !in.OnFailureInherited {
 			settings = append(settings, "on_failure "+string(in.OnFailure))
 		}
 		if b := budget[in.Step.String()]; b != "" && in.Parent == "" {

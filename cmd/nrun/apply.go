@@ -126,10 +126,12 @@ Exit codes:
        empty, truncated, damaged or stale, state directory locked
        (after -lock-timeout), the state lock forced during the run, a
        step failed, not approved, or bad usage
-  3    paused: an approval or an in-doubt action waits for the operator
-       (the resume command is printed); or, with a consul or nomad
-       backend, the run stopped because its lock was lost or the backend
-       could not be written in time (resume from any machine)
+  3    paused: an approval, an in-doubt action or a failed step with
+       on_failure = "pause" (its own or, for an inner step, its
+       composite's) waits for the operator (the resume command is
+       printed); or, with a consul or nomad backend, the run stopped
+       because its lock was lost or the backend could not be written in
+       time (resume from any machine)
   130  interrupted by Ctrl-C, SIGTERM or SIGHUP (the resume command is
        printed)
 `
