@@ -85,7 +85,7 @@ func abandonRemote(ctx context.Context, req AbandonRequest, bcfg backend.Config,
 	lock, err := be.Lock(ctx, "abandon", backend.LockOptions{
 		Timeout: req.LockTimeout,
 		Waiting: func(e *backend.LockedError) {
-			info(fmt.Sprintf("%v; waiting up to %s for it (-lock-timeout)", firstLine(e.Error()), req.LockTimeout))
+			info(fmt.Sprintf("%s; waiting up to %s for it (-lock-timeout)", strings.TrimSuffix(firstLine(e.Error()), "."), req.LockTimeout))
 		},
 	})
 	if err != nil {

@@ -202,7 +202,7 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 		block, err = be.Lock(ctx, "apply", backend.LockOptions{
 			Timeout: req.LockTimeout,
 			Waiting: func(e *backend.LockedError) {
-				ui.Info(fmt.Sprintf("%v; waiting up to %s for it (-lock-timeout)", firstLine(e.Error()), req.LockTimeout))
+				ui.Info(fmt.Sprintf("%s; waiting up to %s for it (-lock-timeout)", strings.TrimSuffix(firstLine(e.Error()), "."), req.LockTimeout))
 			},
 			Unavailable: func(err error) {
 				ui.Info(fmt.Sprintf("%s does not answer (%v); waiting for it (up to %s, NRUN_BACKEND_WAIT)", be.Where(), err, max(bcfg.WriteWait, req.LockTimeout)))
