@@ -201,6 +201,9 @@ func missingDiags(api lang.API, who string, missing []acl.Missing) hcl.Diagnosti
 		} else {
 			res, _, _ := strings.Cut(m.Need.Cap.Rule, ":")
 			need := strings.ReplaceAll(strings.TrimPrefix(m.Need.Cap.Rule, res+":"), ":", " ")
+			if parts := strings.Split(m.Need.Cap.Rule, ":"); len(parts) == 3 && strings.HasSuffix(res, "_prefix") {
+				need = fmt.Sprintf("%q %s", parts[1], parts[2]) // key_prefix "nrun/x/" write
+			}
 			hint := "'nrun policy' prints the policy the runbook needs"
 			if m.Need.Who == acl.BackendWho {
 				hint = fmt.Sprintf("'nrun policy -backend=%s' prints the policy the runbook and its backend need (README \"Team use: backends\")", strings.ToLower(noun))
