@@ -31,9 +31,10 @@ type AbandonRequest struct {
 	Getenv func(string) string
 }
 
-// Abandon records, under the state lock, who abandoned the run and when.
-// It touches no cluster and reads no runbook. info receives what the
-// operator should know on the way (a stale lock removed).
+// Abandon records, under the lock of the runbook's backend, who abandoned
+// the run and when. With the local backend it touches no cluster; the
+// runbook is read only for its backend block. info receives what the
+// operator should know on the way (a stale lock removed, the backend).
 func Abandon(ctx context.Context, req AbandonRequest, info func(string)) (*executor.Abandonment, error) {
 	stateDir := req.StateDir
 	if stateDir == "" {
