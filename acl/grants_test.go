@@ -30,6 +30,13 @@ func TestCheck(t *testing.T) {
 		"consul prefix":            {lang.APIConsul, map[string]string{"p": "operator = \"read\"\nnode_prefix \"\" { policy = \"write\" }"}, false, need(lang.APIConsul, "node:write"), ""},
 		"consul named node only":   {lang.APIConsul, map[string]string{"p": `node "c1" { policy = "write" }`}, false, need(lang.APIConsul, "node:write"), `node_prefix "" nothing`},
 		"consul operator":          {lang.APIConsul, map[string]string{"p": `operator = "read"`}, false, need(lang.APIConsul, "operator:write"), "operator read"},
+		"variables granted":        {lang.APINomad, map[string]string{"p": vars("default", "nrun/x/*", `"read", "write", "destroy"`)}, false, need(lang.APINomad, backendVars), ""},
+		"variables glob namespace": {lang.APINomad, map[string]string{"p": vars("*", "nrun/*", `"list", "read", "write", "destroy"`)}, false, need(lang.APINomad, backendVars), ""},
+		"variables no write":       {lang.APINomad, map[string]string{"p": vars("default", "nrun/x/*", `"read", "destroy"`)}, false, need(lang.APINomad, backendVars), `destroy, list, read on variables path "nrun/x/*" in namespace "default"`},
+		"variables closest wins":   {lang.APINomad, map[string]string{"p": vars("default", "*", `"read", "write", "destroy"`) + vars("default", "nrun/x/l*", `"read"`)}, false, need(lang.APINomad, backendVars), `list, read on variables path "nrun/x/l*" in namespace "default"`},
+		"variables other path":     {lang.APINomad, map[string]string{"p": vars("default", "nrun/y/*", `"read", "write", "destroy"`)}, false, need(lang.APINomad, backendVars), `nothing on the variable nrun/x/lock in namespace "default"`},
+		"variables deny":           {lang.APINomad, map[string]string{"p": vars("default", "nrun/x/*", `"deny"`)}, false, need(lang.APINomad, backendVars), `deny on variables path "nrun/x/*" in namespace "default"`},
+		"variables not by policy":  {lang.APINomad, map[string]string{"p": `namespace "default" { policy = "write" }`}, false, need(lang.APINomad, backendVars), `nothing on the variable nrun/x/lock in namespace "default"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -46,5 +53,27 @@ func TestCheck(t *testing.T) {
 				t.Errorf("missing %+v, want Has %q", miss, tc.missing)
 			}
 		})
+	}
+}
+
+const backendVars = "variables:nrun/x/*:read,list,write,destroy"
+
+func vars(ns, path, caps string) string {
+	return "namespace \"" + ns + "\" {\n  variables {\n    path \"" + path + "\" { capabilities = [" + caps + "] }\n  }\n}\n"
+}
+
+func TestAccess(t *testing.T) {
+	for rule, want := range map[string][4]string{
+		"node:write":               {"node", "", "write", "true"},
+		"key_prefix:nrun/x/:write": {"key", "nrun/x/", "write", "true"},
+		"session_prefix::write":    {"session", "", "write", "true"},
+		"namespace:read-job":       {"", "", "", "false"},
+		"variables:nrun/x/*:read":  {"", "", "", "false"},
+		"management":               {"", "", "", "false"},
+	} {
+		res, seg, lvl, ok := Access(rule)
+		if got := [4]string{res, seg, lvl, map[bool]string{true: "true", false: "false"}[ok]}; got != want {
+			t.Errorf("Access(%q) = %q, want %q", rule, got, want)
+		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 // TestBackendPolicyLive proves on a sandbox with mutual TLS and
 // default-deny ACLs that the rules `nrun policy -backend` prints are
 // enough for every backend operation (lock, run ID, mirror, fetch, list,
-// prune, force-unlock), and that a token without them is refused.
+// abandon, prune, force-unlock), and that a token without them is refused.
 func TestBackendPolicyLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real agents; skipped with -short")
@@ -107,6 +107,12 @@ func TestBackendPolicyLive(t *testing.T) {
 		}
 		if len(runs) != 1 || runs[0].Err != nil {
 			t.Errorf("runs %+v", runs)
+		}
+		if _, err := be.Abandon(ctx, "r1", l); err != nil {
+			return err
+		}
+		if runs, err := be.Runs(ctx); err != nil || len(runs) != 1 || runs[0].Abandoned == nil {
+			t.Errorf("runs after abandon %+v %v", runs, err)
 		}
 		if err := Prune(ctx, be); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nrun-dev/nrun/cluster"
+	"github.com/nrun-dev/nrun/executor"
 	"github.com/nrun-dev/nrun/executor/journal"
 )
 
@@ -265,8 +266,13 @@ type Run struct {
 	Records []journal.Record
 	State   *journal.State
 	// Err says why the run cannot be read completely: it is never
-	// skipped (a run that cannot be read blocks as a damaged local one).
+	// skipped (a run that cannot be read blocks as a damaged local one)
+	// unless it is Abandoned.
 	Err error
+	// Abandoned is set once an operator gave the run up (nrun apply
+	// -abandon): it then blocks nothing and cannot be resumed. It is set
+	// for a damaged run too.
+	Abandoned *executor.Abandonment
 }
 
 // Backend is where a runbook's lock and runs live.
@@ -288,6 +294,10 @@ type Backend interface {
 	// journal is the copy. local are the records the state directory
 	// holds of the run: the store's must be their prefix.
 	Mirror(ctx context.Context, runID string, local []journal.Record, fence Lock) (*Mirror, error)
+	// Abandon gives run runID up for good, recording who (user@host),
+	// when and, for a copy that cannot be read, why. fence is the lock
+	// the caller holds: the record is written only while it holds.
+	Abandon(ctx context.Context, runID string, fence Lock) (*executor.Abandonment, error)
 }
 
 // Open returns the backend cfg selects.

@@ -12,8 +12,8 @@
 // is.
 //
 // Consumers: operation (apply takes the lock before planning and hands the
-// Guard and the Mirror to the executor), cmd/nrun (runs, status,
-// force-unlock).
+// Guard and the Mirror to the executor; abandon records, under the lock,
+// that a run was given up), cmd/nrun (runs, status, force-unlock).
 //
 // The local journal stays the write-ahead log; the store is a mirror that
 // never lags by more than the record being written. A store that cannot
@@ -25,6 +25,8 @@
 //	PATH/lock                         the lock, holding who holds it
 //	PATH/runs/RUN-ID/j/000001 ...     the journal's lines, in chunks that fit
 //	                                  the store's value size
+//	PATH/runs/RUN-ID/abandoned        who gave the run up, when, and why
+//	                                  (nrun apply -abandon; Backend.Abandon)
 //	PATH/lock-history/TIME-ID         one entry per forced unlock
 //
 // Use it for anything that must survive the machine that runs nrun; the

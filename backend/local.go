@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/nrun-dev/nrun/executor"
 	"github.com/nrun-dev/nrun/executor/journal"
@@ -59,13 +61,22 @@ func (b *localBackend) Runs(ctx context.Context) ([]Run, error) {
 	}
 	var out []Run
 	for _, r := range rs {
-		x := Run{ID: r.ID, State: r.State, Err: r.Err}
+		x := Run{ID: r.ID, State: r.State, Err: r.Err, Abandoned: r.Abandoned}
 		if r.Err == nil {
 			x.Records, _ = journal.Read(filepath.Join(r.Dir, journal.FileName))
 		}
 		out = append(out, x)
 	}
 	return out, nil
+}
+
+func (b *localBackend) Abandon(ctx context.Context, runID string, fence Lock) (*executor.Abandonment, error) {
+	if err := fence.Verify(); err != nil {
+		return nil, err
+	}
+	h := NewHolder("abandon")
+	who, _, _ := strings.Cut(h.Who, "@")
+	return executor.Abandon(b.dir, runID, who, h.Host, time.Now())
 }
 
 func (b *localBackend) Fetch(ctx context.Context, runID string) ([]byte, error) {

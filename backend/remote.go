@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nrun-dev/nrun/executor"
 	"github.com/nrun-dev/nrun/executor/journal"
 )
 
@@ -329,6 +330,16 @@ func (b *remote) Runs(ctx context.Context) ([]Run, error) {
 		} else {
 			r.State = journal.Replay(r.Records)
 		}
+		ab, aerr := b.readAbandonment(ctx, id)
+		if aerr != nil && r.Err == nil {
+			r.Err = aerr
+		}
+		r.Abandoned = ab
+		if ab == nil && r.State != nil && r.State.Abandoned != nil {
+			// The journal says so; the marker was not written (a crash).
+			a := r.State.Abandoned
+			r.Abandoned = &executor.Abandonment{RunID: id, By: a.User + "@" + a.Host, Time: a.Time}
+		}
 		out = append(out, r)
 	}
 	return out, nil
@@ -373,6 +384,101 @@ func (b *remote) Fetch(ctx context.Context, runID string) ([]byte, error) {
 	return data, nil
 }
 
+func (b *remote) abandonKey(runID string) string { return b.runsPrefix() + runID + "/abandoned" }
+
+// readAbandonment returns the abandon record of a run, nil when it has
+// none. A value that is not one is an error: the run then blocks.
+func (b *remote) readAbandonment(ctx context.Context, runID string) (*executor.Abandonment, error) {
+	key := b.abandonKey(runID)
+	v, _, err := b.s.get(ctx, key)
+	if errors.Is(err, errNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	var a executor.Abandonment
+	if err := json.Unmarshal(v, &a); err != nil || a.By == "" {
+		return nil, fmt.Errorf("%s in %s is not an abandon record nrun wrote (%v)", key, b.Where(), err)
+	}
+	return &a, nil
+}
+
+// Abandon records, while fence holds, that an operator gave the run up:
+// an abandoned record appended to its copy when the copy can be read,
+// then PATH/runs/RUN-ID/abandoned (the shape of a local abandoned.json),
+// written only if absent. A copy that cannot be read is left as it is;
+// the record says why it could not be read.
+func (b *remote) Abandon(ctx context.Context, runID string, fence Lock) (*executor.Abandonment, error) {
+	rl, ok := fence.(*remoteLock)
+	if !ok || rl.b != b {
+		return nil, fmt.Errorf("abandoning a run in %s needs its lock", b.Where())
+	}
+	if err := fence.Verify(); err != nil {
+		return nil, err
+	}
+	ids, err := b.runIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the runs in %s: %w", b.Where(), err)
+	}
+	found := false
+	for _, id := range ids {
+		found = found || id == runID
+	}
+	if !found {
+		return nil, fmt.Errorf("there is no run %s in %s", runID, b.Where())
+	}
+	if a, err := b.readAbandonment(ctx, runID); err != nil {
+		return nil, err
+	} else if a != nil {
+		return a, fmt.Errorf("run %s was already abandoned by %s at %s", runID, a.By, a.Time.Format(time.RFC3339))
+	}
+	h := NewHolder("abandon")
+	now := time.Now().UTC()
+	a := &executor.Abandonment{RunID: runID, By: h.Who, Time: now}
+	cs, _, err := b.chunks(ctx, runID)
+	var damage *journal.DamageError
+	switch {
+	case errors.As(err, &damage):
+		a.Reason = err.Error()
+	case err != nil:
+		return nil, err // the store did not answer: nothing is decided
+	case len(cs) == 0:
+		a.Reason = "its journal holds no chunk"
+	}
+	if a.Reason == "" {
+		data := bytes.Join(cs, nil)
+		c, err := journal.ReadBytes(data)
+		if err != nil || len(c.Records) == 0 {
+			if err == nil {
+				err = errors.New("it holds no record")
+			}
+			a.Reason = fmt.Sprintf("the copy of run %s in %s: %v", runID, b.Where(), err)
+		} else {
+			m, err := b.Mirror(ctx, runID, c.Records, fence)
+			if err != nil {
+				return nil, err
+			}
+			lastLine := data[bytes.LastIndexByte(data[:len(data)-1], '\n')+1:]
+			who, _, _ := strings.Cut(h.Who, "@")
+			rec := journal.Record{Seq: c.Records[len(c.Records)-1].Seq + 1, Prev: journal.LineHash(lastLine), Time: now,
+				Kind: journal.KindAbandoned, User: who, Host: h.Host, Detail: "nrun apply -abandon"}
+			if err := m.Append([]journal.Record{rec}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	val, _ := json.MarshalIndent(a, "", "  ")
+	key := b.abandonKey(runID)
+	if _, err := b.s.put(ctx, key, append(val, '\n'), 0, rl.ls); err != nil {
+		if errors.Is(err, errConflict) {
+			return nil, &ConflictError{Where: b.Where(), Key: key}
+		}
+		return nil, fmt.Errorf("write %s in %s: %w", key, b.Where(), err)
+	}
+	return a, nil
+}
+
 // Prune removes the oldest finished or abandoned runs beyond Keep; an
 // unfinished or unreadable run is never removed.
 func Prune(ctx context.Context, be Backend) error {
@@ -386,7 +492,7 @@ func Prune(ctx context.Context, be Backend) error {
 	}
 	var done []string
 	for _, r := range runs {
-		if r.Err == nil && (!r.State.Unfinished() || r.State.Abandoned != nil) {
+		if r.Abandoned != nil || (r.Err == nil && !r.State.Unfinished()) {
 			done = append(done, r.ID)
 		}
 	}
@@ -496,7 +602,7 @@ func (m *Mirror) Append(recs []journal.Record) error {
 			continue
 		}
 		switch r.Kind {
-		case journal.KindIntent, journal.KindRun, journal.KindResume, journal.KindExecStart:
+		case journal.KindIntent, journal.KindRun, journal.KindResume, journal.KindExecStart, journal.KindAbandoned:
 			fenced = true
 		}
 		if r.Seq != last+1 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/nrun-dev/nrun/acl"
 	"github.com/nrun-dev/nrun/backend"
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/executor"
@@ -191,6 +192,18 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 	}
 	var be backend.Backend
 	var block backend.Lock
+	// The tokens are checked against what the runbook and the backend
+	// need before the lock is taken: a token that cannot keep the lock
+	// or the runs is named as such, not as a refused write.
+	var toks []checkedToken
+	if bneeds := acl.BackendNeeds(string(bcfg.Kind), bcfg.Path); planner.NeedsCluster(rb) || len(bneeds) > 0 {
+		var pd hcl.Diagnostics
+		toks, pd = preflight(ctx, rb, inputs, req.Getenv, bneeds)
+		diags = append(diags, pd...)
+		if pd.HasErrors() {
+			return fail(diags)
+		}
+	}
 	if bcfg.Kind != backend.Local {
 		if be, err = backend.Open(bcfg); err != nil {
 			return failf("%v", err)
@@ -202,7 +215,7 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 		block, err = be.Lock(ctx, "apply", backend.LockOptions{
 			Timeout: req.LockTimeout,
 			Waiting: func(e *backend.LockedError) {
-				ui.Info(fmt.Sprintf("%v; waiting up to %s for it (-lock-timeout)", firstLine(e.Error()), req.LockTimeout))
+				ui.Info(fmt.Sprintf("%s; waiting up to %s for it (-lock-timeout)", strings.TrimSuffix(firstLine(e.Error()), "."), req.LockTimeout))
 			},
 			Unavailable: func(err error) {
 				ui.Info(fmt.Sprintf("%s does not answer (%v); waiting for it (up to %s, NRUN_BACKEND_WAIT)", be.Where(), err, max(bcfg.WriteWait, req.LockTimeout)))
@@ -215,14 +228,7 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 	}
 
 	var view *cluster.View
-	var toks []checkedToken
 	if planner.NeedsCluster(rb) {
-		var pd hcl.Diagnostics
-		toks, pd = preflight(ctx, rb, inputs, req.Getenv)
-		diags = append(diags, pd...)
-		if pd.HasErrors() {
-			return fail(diags)
-		}
 		vctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		var vd hcl.Diagnostics
 		view, vd = planner.LiveView(vctx, rb, inputs, req.Getenv)

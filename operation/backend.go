@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -121,20 +122,22 @@ func prepareRemoteRun(ctx context.Context, be backend.Backend, stateDir string, 
 		return "", fmt.Errorf("read the runs in %s: %w", be.Where(), err)
 	}
 	for _, r := range runs {
-		if r.Err != nil && (runID == "" || r.ID == runID) {
-			return "", fmt.Errorf("run %s in %s cannot be read: %v. nrun does not know what it did, so it neither resumes nor starts a run over it; inspect it (nrun status -backend=%s -run %s) and the cluster", r.ID, be.Where(), r.Err, be.Kind(), r.ID)
+		if r.Err != nil && r.Abandoned == nil && (runID == "" || r.ID == runID) {
+			return "", fmt.Errorf("run %s in %s cannot be read: %v. nrun does not know what it did, so it neither resumes nor starts a run over it. Inspect it (nrun status -backend=%s -run %s) and the cluster; once you have settled by hand what the run did, give it up with: nrun apply -abandon %s -backend=%s (this records who abandoned it and when in the backend; it then blocks nothing)", r.ID, be.Where(), r.Err, be.Kind(), r.ID, r.ID, be.Kind())
 		}
 	}
+	// The newest run (of runID): an abandoned one is as final as a
+	// finished one, and an older unfinished run is stale behind it.
 	var last *backend.Run
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := &runs[i]
-		if r.State != nil && r.State.Header.RunID != "" && (runID == "" || r.ID == runID) {
+		if (r.Abandoned != nil || r.State != nil && r.State.Header.RunID != "") && (runID == "" || r.ID == runID) {
 			last = r
 			break
 		}
 	}
 	if !resume {
-		if last != nil && last.State.Unfinished() && last.State.Abandoned == nil {
+		if last != nil && last.Abandoned == nil && last.State.Unfinished() {
 			var doubt []string
 			for _, a := range last.State.Order {
 				switch last.State.Instances[a].Phase {
@@ -143,7 +146,7 @@ func prepareRemoteRun(ctx context.Context, be backend.Backend, stateDir string, 
 				}
 			}
 			if len(doubt) > 0 {
-				return "", fmt.Errorf("run %s in %s stopped in the middle of %s; continue it with nrun apply -resume -backend=%s (which re-checks what happened) before starting a new run", last.ID, be.Where(), strings.Join(doubt, ", "), be.Kind())
+				return "", fmt.Errorf("run %s in %s stopped in the middle of %s; continue it with nrun apply -resume -backend=%s (which re-checks what happened) before starting a new run. If you have settled by hand what it did and will not resume it, give it up with: nrun apply -abandon %s -backend=%s", last.ID, be.Where(), strings.Join(doubt, ", "), be.Kind(), last.ID, be.Kind())
 			}
 		}
 		return "", nil
@@ -154,8 +157,8 @@ func prepareRemoteRun(ctx context.Context, be backend.Backend, stateDir string, 
 		}
 		return "", fmt.Errorf("there is no run in %s to resume", be.Where())
 	}
-	if last.State.Abandoned != nil {
-		return "", fmt.Errorf("run %s was abandoned: %w", last.ID, executor.ErrAbandoned)
+	if a := last.Abandoned; a != nil {
+		return "", fmt.Errorf("run %s was abandoned by %s at %s: %w", last.ID, a.By, a.Time.Format(time.RFC3339), executor.ErrAbandoned)
 	}
 	if !last.State.Unfinished() {
 		return "", fmt.Errorf("run %s: %w", last.ID, executor.ErrFinished)

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nrun-dev/nrun/acl"
 	"github.com/nrun-dev/nrun/backend"
 	"github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
@@ -79,16 +80,30 @@ func Plan(ctx context.Context, req PlanRequest) *PlanResult {
 	var view *cluster.View
 	var vd, pd hcl.Diagnostics
 	var toks []checkedToken
+	// What the backend apply would use needs of the tokens (an invalid
+	// backend is reported below).
+	var bneeds []acl.Need
+	if bcfg, err := BackendConfig(rb, req.Path, req.Backend, inputs, "", req.Getenv); err == nil {
+		bneeds = acl.BackendNeeds(string(bcfg.Kind), bcfg.Path)
+	}
 	switch {
 	case req.Inventory != "":
 		view, vd = ReadInventory(req.Inventory)
 	case !planner.NeedsCluster(rb):
 		// Apply reads none for this runbook either (same rule), so a
 		// saved plan carries no fingerprint that apply would compare.
+		// The backend's store is still checked.
+		if len(bneeds) > 0 {
+			toks, pd = preflight(ctx, rb, inputs, req.Getenv, bneeds)
+			if pd.HasErrors() {
+				res.Diags = append(diags, pd...)
+				return res
+			}
+		}
 	default:
 		// The preflight comes first: a token that lacks what the read
 		// needs is named as such rather than as a refused read.
-		toks, pd = preflight(ctx, rb, inputs, req.Getenv)
+		toks, pd = preflight(ctx, rb, inputs, req.Getenv, bneeds)
 		if pd.HasErrors() {
 			res.Diags = append(diags, pd...)
 			return res

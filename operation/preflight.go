@@ -29,9 +29,12 @@ type checkedToken struct {
 // whose ACLs are disabled is returned with a nil token and not checked.
 // It runs before the cluster is read, so a token that lacks what the read
 // needs is reported as such; tokenExpiry and recordIdentities finish the
-// job once the plan is made.
-func preflight(ctx context.Context, rb *lang.Runbook, inputs map[string]cty.Value, getenv func(string) string) ([]checkedToken, hcl.Diagnostics) {
-	needs := acl.Needs(rb)
+// job once the plan is made. extra are needs beyond the runbook's: the
+// backend's (acl.BackendNeeds), so that a token that cannot keep the lock
+// and the runs is refused before the change window, not at its first
+// write.
+func preflight(ctx context.Context, rb *lang.Runbook, inputs map[string]cty.Value, getenv func(string) string, extra []acl.Need) ([]checkedToken, hcl.Diagnostics) {
+	needs := append(acl.Needs(rb), extra...)
 	apis := map[lang.API]bool{}
 	for _, n := range needs {
 		apis[n.Cap.API] = true
@@ -153,27 +156,27 @@ func checkToken(api lang.API, tok *cluster.Token, needs []acl.Need, ns string) h
 // answers.
 func checkConsulToken(ctx context.Context, c *cluster.Client, tok *cluster.Token, needs []acl.Need) hcl.Diagnostics {
 	var reqs []cluster.ConsulAccess
-	asked := map[[2]string]bool{}
+	asked := map[[3]string]bool{}
 	for _, n := range needs {
-		res, _, ok := acl.Access(n.Cap.Rule)
+		res, seg, _, ok := acl.Access(n.Cap.Rule)
 		if n.Cap.API != lang.APIConsul || !ok {
 			continue
 		}
 		for _, lvl := range []string{"read", "write"} {
-			if k := [2]string{res, lvl}; !asked[k] {
+			if k := [3]string{res, seg, lvl}; !asked[k] {
 				asked[k] = true
-				reqs = append(reqs, cluster.ConsulAccess{Resource: res, Access: lvl})
+				reqs = append(reqs, cluster.ConsulAccess{Resource: res, Segment: seg, Access: lvl})
 			}
 		}
 	}
-	allowed := map[[2]string]bool{}
+	allowed := map[[3]string]bool{}
 	if len(reqs) > 0 {
 		ans, err := c.ConsulAuthorize(ctx, reqs)
 		if err != nil {
 			return cluster.Diagnostics(err)
 		}
 		for i, r := range reqs {
-			allowed[[2]string{r.Resource, r.Access}] = ans[i]
+			allowed[[3]string{r.Resource, r.Segment, r.Access}] = ans[i]
 		}
 	}
 	_, who := tokenWho(lang.APIConsul, tok)
@@ -198,8 +201,15 @@ func missingDiags(api lang.API, who string, missing []acl.Missing) hcl.Diagnosti
 		} else {
 			res, _, _ := strings.Cut(m.Need.Cap.Rule, ":")
 			need := strings.ReplaceAll(strings.TrimPrefix(m.Need.Cap.Rule, res+":"), ":", " ")
+			if parts := strings.Split(m.Need.Cap.Rule, ":"); len(parts) == 3 && strings.HasSuffix(res, "_prefix") {
+				need = fmt.Sprintf("%q %s", parts[1], parts[2]) // key_prefix "nrun/x/" write
+			}
+			hint := "'nrun policy' prints the policy the runbook needs"
+			if m.Need.Who == acl.BackendWho {
+				hint = fmt.Sprintf("'nrun policy -backend=%s' prints the policy the runbook and its backend need (README \"Team use: backends\")", strings.ToLower(noun))
+			}
 			d = &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("The %s token lacks %s", noun, m.Need.Cap.Rule),
-				Detail: fmt.Sprintf("%s %s: needs %s %s; the token's policies grant %s. %s. 'nrun policy' prints the policy the runbook needs.", m.Need.Who, m.Need.What, res, need, m.Has, who)}
+				Detail: fmt.Sprintf("%s %s: needs %s %s; the token's policies grant %s. %s. %s.", m.Need.Who, m.Need.What, res, need, m.Has, who, hint)}
 		}
 		if m.Need.Range != (hcl.Range{}) {
 			r := m.Need.Range

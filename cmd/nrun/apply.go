@@ -28,7 +28,7 @@ func init() {
 const applyHelp = `Usage: nrun apply [options] PATH
        nrun apply [options] PLANFILE
        nrun apply -resume [options] PATH
-       nrun apply -abandon RUN-ID [-state-dir DIR] [PATH]
+       nrun apply -abandon RUN-ID [-state-dir DIR] [-backend=KIND] [PATH]
 
   Plans the runbook at PATH against the live cluster, shows the plan, asks
   for 'yes' (without a terminal, -auto-approve is required), then runs it:
@@ -106,7 +106,12 @@ Options:
                       abandoned.json in the run directory). An abandoned
                       run is never resumed and no longer blocks new runs.
                       This is how to get past a run whose journal cannot
-                      be read. Nothing else is done.
+                      be read. Nothing else is done. With
+                      -backend=consul|nomad (or the runbook's backend
+                      block) it is recorded in the backend, under its
+                      lock, as PATH/runs/RUN-ID/abandoned; it is refused,
+                      naming the holder, while another nrun holds the
+                      lock.
 
 Output: a progress display on a terminal, timestamped lines otherwise
 (and with -no-progress, TERM=dumb or CI set), the JSON stream with -json.

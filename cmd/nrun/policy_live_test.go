@@ -252,4 +252,50 @@ func TestPolicyConsulLive(t *testing.T) {
 	if code != 1 || !strings.Contains(flat, `step.maint action "consul_maintenance": needs node write; the token's policies grant node_prefix "" read.`) {
 		t.Errorf("plan without node write exited %d:\n%s\n%s", code, stdout, stderr)
 	}
+
+	// With a backend the preflight checks what the backend needs too: the
+	// runbook's policies alone lack it and plan names the missing rules;
+	// the policies nrun policy -backend prints pass.
+	code, stdout, stderr = nrun(ntok.SecretID, exact.SecretID, "plan", "-no-color", "-backend=consul", runbook)
+	t.Logf("plan -backend=consul refused:\n%s", stderr)
+	flat = strings.Join(strings.Fields(stderr), " ")
+	for _, want := range []string{
+		"The Consul token lacks key_prefix:nrun/consul-maint/:write",
+		"The Consul token lacks session_prefix::write",
+		`backend the lock's session: needs session_prefix "" write;`,
+		`backend the lock and the runs in Consul KV nrun/consul-maint: needs key_prefix "nrun/consul-maint/" write; the token's policies grant key_prefix "nrun/consul-maint/" nothing.`,
+		"nrun policy -backend=consul",
+	} {
+		if code != 1 || !strings.Contains(flat, want) {
+			t.Errorf("plan -backend=consul with the runbook's policy only: exit %d, want 1 and %q:\n%s\n%s", code, want, stdout, stderr)
+		}
+	}
+	code, stdout, stderr = nrun(ntok.SecretID, exact.SecretID, "plan", "-no-color", "-backend=nomad", runbook)
+	flat = strings.Join(strings.Fields(stderr), " ")
+	if want := `The Nomad token lacks variables:nrun/consul-maint/*:read,list,write,destroy`; code != 1 || !strings.Contains(flat, want) || !strings.Contains(flat, `nothing on the variable nrun/consul-maint/lock in namespace "default"`) {
+		t.Errorf("plan -backend=nomad with the runbook's policy only: exit %d, want 1 and %q:\n%s\n%s", code, want, stdout, stderr)
+	}
+	_, consulBackend, _ := nrun("", "", "policy", "-api", "consul", "-backend=consul", runbook)
+	_, nomadBackend, _ := nrun("", "", "policy", "-api", "nomad", "-backend=nomad", runbook)
+	if !strings.Contains(consulBackend, "key_prefix") || !strings.Contains(nomadBackend, "variables") {
+		t.Fatalf("nrun policy -backend does not print the backend's rules:\n%s\n%s", consulBackend, nomadBackend)
+	}
+	withConsul := ctoken("nrun-maint-backend", consulBackend)
+	if code, stdout, stderr = nrun(ntok.SecretID, withConsul.SecretID, "plan", "-no-color", "-backend=consul", runbook); code != 0 {
+		t.Errorf("plan -backend=consul with the printed policy exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := ncl.ACLPolicies().Upsert(&api.ACLPolicy{Name: "nrun-read-backend", Rules: nomadBackend}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ntokB, _, err := ncl.ACLTokens().Create(&api.ACLToken{Type: "client", Policies: []string{"nrun-read-backend"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr = nrun(ntokB.SecretID, exact.SecretID, "plan", "-no-color", "-backend=nomad", runbook); code != 0 {
+		t.Errorf("plan -backend=nomad with the printed policy exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	// And apply runs with it: the lock and the runs in Nomad variables.
+	if code, stdout, stderr = nrun(ntokB.SecretID, exact.SecretID, "apply", "-auto-approve", "-no-color", "-backend=nomad", runbook); code != 0 {
+		t.Errorf("apply -backend=nomad with the printed policies exited %d:\n%s\n%s", code, stdout, stderr)
+	}
 }

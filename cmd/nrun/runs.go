@@ -74,6 +74,10 @@ func runRuns(s *streams, args []string) int {
 	w := tabwriter.NewWriter(s.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "RUN\tSTATE\tWHO\tSTARTED\tENDED\tSOURCE\tDONE/FAILED/LEFT")
 	for _, r := range runs {
+		if r.Err != nil && r.Abandoned != nil {
+			fmt.Fprintf(w, "%s\tabandoned\t%s\t\t%s\t\tdamaged: %v\n", r.ID, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339), r.Err)
+			continue
+		}
 		if r.Err != nil {
 			fmt.Fprintf(w, "%s\tdamaged\t\t\t\t\t%v\n", r.ID, r.Err)
 			continue
@@ -85,7 +89,7 @@ func runRuns(s *streams, args []string) int {
 		if st.End != nil {
 			state, ended = st.End.Status, st.End.Time.Format(time.RFC3339)
 		}
-		if st.Abandoned != nil {
+		if r.Abandoned != nil {
 			state = "abandoned"
 		} else if st.Unfinished() && st.End != nil && st.End.Status == journal.StatusFinished {
 			state = "unfinished"

@@ -200,9 +200,16 @@ func backendStatus(s *streams, a statusArgs, be backend.Backend) int {
 		}
 		return exitError
 	}
-	if r.Err != nil {
-		fmt.Fprintf(s.Stderr, "nrun status: run %s in %s cannot be read: %v. nrun does not know what it did: inspect it and the cluster before resuming or starting a run.\n", r.ID, be.Where(), r.Err)
+	if r.Err != nil && r.Abandoned != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s in %s cannot be read: %v.\nIt was abandoned by %s at %s and blocks nothing.\n", r.ID, be.Where(), r.Err, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339))
 		return exitError
+	}
+	if r.Err != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s in %s cannot be read: %v. nrun does not know what it did: inspect it and the cluster before resuming or starting a run; once you have settled by hand what it did, give it up with: nrun apply -abandon %s -backend=%s\n", r.ID, be.Where(), r.Err, r.ID, be.Kind())
+		return exitError
+	}
+	if r.Abandoned != nil {
+		fmt.Fprintf(s.Stderr, "nrun status: run %s was abandoned by %s at %s; it will not be resumed.\n", r.ID, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339))
 	}
 	h, _ := be.ReadLock(ctx)
 	locked := h != nil && h.RunID == r.ID
