@@ -34,10 +34,12 @@ type quorumWatch struct {
 	// down windows.
 	restarts int
 	together int
-	// leaderless counts samples in which the cluster named no leader,
-	// when the source reads the leader.
+	// leaderless counts samples in which the cluster named no leader.
 	leaderless int
-	withLeader bool
+	// withLeader and withRestarts: whether the source reads the leader,
+	// and counts restarts (a server added later counts as one, so they
+	// mean something only where servers restart in place).
+	withLeader, withRestarts bool
 	// last and gap: when the last sample was taken, and the longest time
 	// between two, the watcher's resolution.
 	last      time.Time
@@ -51,12 +53,15 @@ type quorumWatch struct {
 func (w *quorumWatch) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	leaderless := ""
+	leaderless, restarts := "", ""
 	if w.withLeader {
 		leaderless = fmt.Sprintf(", %d without a leader", w.leaderless)
 	}
-	return fmt.Sprintf("%d samples, at most %s apart (%d with a voter down%s, %d unanswered), %d restarts seen (%d of them two at once), smallest margin of voters up over quorum %d (%s)",
-		w.samples, w.gap.Round(time.Millisecond), w.degraded, leaderless, w.errors, w.restarts, w.together, w.minMargin, w.worst)
+	if w.withRestarts {
+		restarts = fmt.Sprintf(", %d restarts seen (%d of them two at once)", w.restarts, w.together)
+	}
+	return fmt.Sprintf("%d samples, at most %s apart (%d with a voter down%s, %d unanswered)%s, smallest margin of voters up over quorum %d (%s)",
+		w.samples, w.gap.Round(time.Millisecond), w.degraded, leaderless, w.errors, restarts, w.minMargin, w.worst)
 }
 
 func (w *quorumWatch) stop() {
@@ -80,6 +85,8 @@ type quorumSource struct {
 	voters func() (map[string]bool, error)
 	// up tells whether server a counts as up in a sample.
 	up func(a sandbox.Agent) bool
+	// restarts: the watch's String reports the restarts it counted.
+	restarts bool
 }
 
 // processRuns counts a server up while its process runs: the sandbox
@@ -99,7 +106,7 @@ func processRuns(a sandbox.Agent) bool { return a.PID != 0 }
 // every server unhealthy until it has heard from them, which is no loss of
 // quorum.
 func watchQuorum(e *env, src quorumSource) *quorumWatch {
-	w := &quorumWatch{minMargin: 1 << 30, withLeader: src.leader != nil, done: make(chan struct{}), finished: make(chan struct{})}
+	w := &quorumWatch{minMargin: 1 << 30, withLeader: src.leader != nil, withRestarts: src.restarts, done: make(chan struct{}), finished: make(chan struct{})}
 	var vmu sync.Mutex
 	voter := map[string]bool{} // by Raft address
 	var wg sync.WaitGroup
@@ -261,7 +268,7 @@ func watchConsulQuorum(t *testing.T, e *env, cc *consul.Client) *quorumWatch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return watchQuorum(e, quorumSource{kind: sandbox.ConsulServer, every: 100 * time.Millisecond, up: processRuns,
+	return watchQuorum(e, quorumSource{kind: sandbox.ConsulServer, every: 100 * time.Millisecond, up: processRuns, restarts: true,
 		peers:  fast.Status().Peers,
 		leader: fast.Status().Leader,
 		voters: func() (map[string]bool, error) {
