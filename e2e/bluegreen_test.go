@@ -14,7 +14,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -279,19 +278,10 @@ func TestBlueGreenMigration(t *testing.T) {
 		var seen []string
 		ok := true
 		for svc, want := range map[string]string{"nomad": "green-server-1 green-server-2 green-server-3", "nomad-client": "green-client-1 green-client-2"} {
-			entries, _, err := cc.Health().Service(svc, "", true, nil)
+			names, err := passingNodes(cc, svc)
 			if err != nil {
 				return false, err.Error()
 			}
-			nodes := map[string]bool{}
-			for _, en := range entries {
-				nodes[en.Node.Node] = true
-			}
-			var names []string
-			for n := range nodes {
-				names = append(names, n)
-			}
-			sort.Strings(names)
 			seen = append(seen, svc+" passing on ["+strings.Join(names, " ")+"]")
 			ok = ok && strings.Join(names, " ") == want
 		}
@@ -374,143 +364,6 @@ func bgAllOn(nodes []string, prefix string) bool {
 		}
 	}
 	return len(nodes) > 0
-}
-
-// bgQuorumWatch records, from a goroutine, the smallest margin of healthy
-// voters over quorum while a run goes on.
-type bgQuorumWatch struct {
-	mu      sync.Mutex
-	samples int
-	// degraded counts samples with a voter down: the watcher saw the
-	// servers that were stopped.
-	degraded int
-	errors   int
-	// last and gap: when the last sample was taken, and the longest time
-	// between two, the watcher's resolution.
-	last      time.Time
-	gap       time.Duration
-	minMargin int
-	worst     string
-	done      chan struct{}
-	finished  chan struct{}
-}
-
-func (w *bgQuorumWatch) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return fmt.Sprintf("%d samples, at most %s apart (%d with a voter down, %d unanswered), smallest margin of voters up over quorum %d (%s)", w.samples, w.gap.Round(time.Millisecond), w.degraded, w.errors, w.minMargin, w.worst)
-}
-
-func (w *bgQuorumWatch) stop() {
-	close(w.done)
-	<-w.finished
-}
-
-// bgWatchQuorum samples, every 250ms through the load balancer, the Raft
-// peers (/v1/status/peers) and, from the sandbox, which servers run. A
-// voter is up when its process runs (the sandbox clears the PID once a
-// stopped server has exited); quorum is a majority of the voters.
-//
-// Whether a peer votes comes from the Raft configuration, read apart every
-// 500ms, because that endpoint names peers through serf and blocks while a
-// force-leave waits for its broadcast (seconds, exactly when it matters); a
-// peer not yet seen there counts as a voter for the quorum but not as up,
-// so the margin is never overstated. Autopilot's health is not the measure
-// either: a leader elected a moment ago reports every server unhealthy until
-// it has heard from them, which is no loss of quorum. A sample not answered
-// within 2s is counted apart.
-func bgWatchQuorum(t *testing.T, e *env) *bgQuorumWatch {
-	w := &bgQuorumWatch{minMargin: 1 << 30, done: make(chan struct{}), finished: make(chan struct{})}
-	client := func(timeout time.Duration) *nomad.Client {
-		c, err := nomad.NewClient(&nomad.Config{Address: e.vars["NOMAD_ADDR"], Region: "global", HttpClient: &http.Client{Timeout: timeout}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	fast, slow := client(2*time.Second), client(30*time.Second)
-	var vmu sync.Mutex
-	voter := map[string]bool{} // by Raft address
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			if rc, err := slow.Operator().RaftGetConfiguration(&nomad.QueryOptions{AllowStale: true}); err == nil {
-				vmu.Lock()
-				for _, s := range rc.Servers {
-					voter[s.Address] = s.Voter
-				}
-				vmu.Unlock()
-			}
-			select {
-			case <-w.done:
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-	}()
-	go func() {
-		defer close(w.finished)
-		defer wg.Wait()
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.done:
-				return
-			case <-tick.C:
-			}
-			peers, err := fast.Status().Peers()
-			running, names := map[string]bool{}, map[string]string{}
-			for _, a := range e.sb.Agents() {
-				if a.Kind == sandbox.NomadServer {
-					running[a.RPCAddr()], names[a.RPCAddr()] = a.PID != 0, a.Name
-				}
-			}
-			w.mu.Lock()
-			if err != nil {
-				w.errors++
-				w.mu.Unlock()
-				continue
-			}
-			w.samples++
-			if now := time.Now(); !w.last.IsZero() && now.Sub(w.last) > w.gap {
-				w.gap = now.Sub(w.last)
-			}
-			w.last = time.Now()
-			voters, up := 0, 0
-			var seen []string
-			vmu.Lock()
-			for _, addr := range peers {
-				v, known := voter[addr]
-				if known && !v {
-					continue
-				}
-				voters++
-				ok := known && running[addr]
-				if ok {
-					up++
-				}
-				name := names[addr]
-				if name == "" {
-					name = addr
-				}
-				seen = append(seen, fmt.Sprintf("%s up=%v", name, ok))
-			}
-			vmu.Unlock()
-			if up < voters {
-				w.degraded++
-			}
-			margin := up - (voters/2 + 1)
-			if margin < w.minMargin || (margin == w.minMargin && up < voters && !strings.Contains(w.worst, "up=false")) {
-				w.minMargin = margin
-				w.worst = fmt.Sprintf("%d voters, %d up: %s", voters, up, strings.Join(seen, ", "))
-			}
-			w.mu.Unlock()
-		}
-	}()
-	return w
 }
 
 // bgBalance starts `nrun sandbox balance`, as an operator would in a

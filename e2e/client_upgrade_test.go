@@ -86,44 +86,25 @@ type outWatch struct {
 
 func (e *env) watchOut(ctx context.Context) *outWatch {
 	w := &outWatch{ever: map[string]bool{}}
-	c := e.nomad()
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		var idx uint64
-		for ctx.Err() == nil {
-			q := (&nomad.QueryOptions{WaitIndex: idx, WaitTime: 5 * time.Second}).WithContext(ctx)
-			nodes, meta, err := c.Nodes().List(q)
-			if err != nil {
-				if ctx.Err() == nil {
-					time.Sleep(100 * time.Millisecond)
-				}
-				continue
-			}
-			var out []string
-			for _, n := range nodes {
-				if n.Drain || n.SchedulingEligibility != nomad.NodeSchedulingEligible || n.Status != nomad.NodeStatusReady {
-					out = append(out, fmt.Sprintf("%s(%s,%s,drain=%v)", n.Name, n.Status, n.SchedulingEligibility, n.Drain))
-				}
-			}
-			sort.Strings(out)
-			w.mu.Lock()
-			w.reads++
-			for _, o := range out {
-				name, _, _ := strings.Cut(o, "(")
-				w.ever[name] = true
-			}
-			if len(out) > w.most {
-				w.most, w.mostAt = len(out), fmt.Sprintf("index %d: %s", meta.LastIndex, strings.Join(out, " "))
-			}
-			w.mu.Unlock()
-			if meta.LastIndex < idx {
-				idx = 0
-			} else {
-				idx = meta.LastIndex
+	e.followNodes(ctx, &w.wg, func(nodes []*nomad.NodeListStub, index uint64) {
+		var out []string
+		for _, n := range nodes {
+			if n.Drain || n.SchedulingEligibility != nomad.NodeSchedulingEligible || n.Status != nomad.NodeStatusReady {
+				out = append(out, fmt.Sprintf("%s(%s,%s,drain=%v)", n.Name, n.Status, n.SchedulingEligibility, n.Drain))
 			}
 		}
-	}()
+		sort.Strings(out)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.reads++
+		for _, o := range out {
+			name, _, _ := strings.Cut(o, "(")
+			w.ever[name] = true
+		}
+		if len(out) > w.most {
+			w.most, w.mostAt = len(out), fmt.Sprintf("index %d: %s", index, strings.Join(out, " "))
+		}
+	})
 	return w
 }
 

@@ -3,11 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -86,56 +83,8 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 		t.Errorf("want 11 step instances finished:\n%s", r)
 	}
 
-	// The order, from the apply's own lines: the snapshot first, each
-	// server stopped only after the previous one is healthy again, and
-	// leadership moved off the last one before it stops.
-	stopRE := regexp.MustCompile(`step\.upgrade\["(consul\d)"\]\.step\.stop: starting`)
-	healthyRE := regexp.MustCompile(`step\.upgrade\["(consul\d)"\]\.step\.start: wait server_healthy held`)
-	transferRE := regexp.MustCompile(`transferring Consul leadership from (consul\d)`)
-	var events []string
-	for _, line := range strings.Split(r.stdout, "\n") {
-		switch {
-		case strings.Contains(line, "step.snapshot: finished"):
-			events = append(events, "snapshot")
-		case stopRE.MatchString(line):
-			events = append(events, "stop "+stopRE.FindStringSubmatch(line)[1])
-		case healthyRE.MatchString(line):
-			events = append(events, "healthy "+healthyRE.FindStringSubmatch(line)[1])
-		case transferRE.MatchString(line):
-			events = append(events, "transfer "+transferRE.FindStringSubmatch(line)[1])
-		}
-	}
-	t.Logf("order: %q", events)
-	if len(events) < 7 || events[0] != "snapshot" {
-		t.Fatalf("want the snapshot first, then stop/healthy for each server: %q", events)
-	}
-	stopped := map[string]bool{}
-	var last, transferred string
-	for i, ev := range events[1:] {
-		kind, name, _ := strings.Cut(ev, " ")
-		switch kind {
-		case "stop":
-			if stopped[name] {
-				t.Errorf("%s stopped twice: %q", name, events)
-			}
-			stopped[name] = true
-			if i > 0 && !strings.HasPrefix(events[i], "healthy") && !strings.HasPrefix(events[i], "transfer") {
-				t.Errorf("%s stopped before the previous server was healthy again: %q", name, events)
-			}
-			last = name
-		case "transfer":
-			transferred = name
-			if len(stopped) != 2 {
-				t.Errorf("Consul leadership was moved off %s with %d servers upgraded, want 2 (the leader goes last): %q", name, len(stopped), events)
-			}
-		}
-	}
-	if len(stopped) != 3 {
-		t.Fatalf("want 3 Consul servers stopped once each: %q", events)
-	}
-	if transferred != last {
-		t.Errorf("Consul leadership was moved off %q, but the last server upgraded was %s: the leader must go last: %q", transferred, last, events)
-	}
+	// The order, from the apply's own lines.
+	checkRollingOrder(t, r.stdout, `(consul\d)`, `transferring Consul leadership from (consul\d)`, "Consul ")
 
 	// The quorum watcher: it followed the run, and no sample had fewer
 	// voters up than a majority.
@@ -188,13 +137,9 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 		var seen []string
 		ok := true
 		for svc, n := range map[string]int{"nomad": 3, "nomad-client": 2} {
-			entries, _, err := cc.Health().Service(svc, "", true, nil)
+			nodes, err := passingNodes(cc, svc)
 			if err != nil {
 				return false, err.Error()
-			}
-			nodes := map[string]bool{}
-			for _, en := range entries {
-				nodes[en.Node.Node] = true
 			}
 			seen = append(seen, fmt.Sprintf("%s passing on %d nodes", svc, len(nodes)))
 			ok = ok && len(nodes) == n
@@ -283,165 +228,4 @@ func waitConsulStable(t *testing.T, cc *consul.Client, server, version string, s
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("Consul server %s not a stable healthy voter on %s after 2m; last seen: %s", server, version, seen)
-}
-
-// consulQuorumWatch records, from a goroutine, the smallest margin of
-// Consul voters up over quorum while a run goes on.
-type consulQuorumWatch struct {
-	mu      sync.Mutex
-	samples int
-	// degraded counts samples with a voter down.
-	degraded int
-	errors   int
-	// restarts counts the Consul servers seen with a new PID (or with
-	// none, then one) since the sample before; together counts samples
-	// where more than one server had restarted since the one before or
-	// is down now: two servers out at once, even when the samples fall
-	// outside their down windows.
-	restarts int
-	together int
-	// leaderless counts samples in which Consul named no leader.
-	leaderless int
-	last       time.Time
-	gap        time.Duration
-	minMargin  int
-	worst      string
-	done       chan struct{}
-	finished   chan struct{}
-}
-
-func (w *consulQuorumWatch) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return fmt.Sprintf("%d samples, at most %s apart (%d with a voter down, %d without a leader, %d unanswered), %d restarts seen (%d of them two at once), smallest margin of voters up over quorum %d (%s)",
-		w.samples, w.gap.Round(time.Millisecond), w.degraded, w.leaderless, w.errors, w.restarts, w.together, w.minMargin, w.worst)
-}
-
-func (w *consulQuorumWatch) stop() {
-	close(w.done)
-	<-w.finished
-}
-
-// watchConsulQuorum samples, every 100ms through the Consul client agent
-// cc talks to, Consul's Raft peers (/v1/status/peers) and leader, and from
-// the sandbox which Consul servers run (a stopped server's PID is cleared
-// once it has exited). A voter is up when its process runs; quorum is a
-// majority of the voters. Which peers vote comes from the Raft
-// configuration, read apart every 500ms; a peer not yet seen there counts
-// as a voter for the quorum but not as up, so the margin is never
-// overstated. A sample not answered within 2s is counted apart.
-func watchConsulQuorum(t *testing.T, e *env, cc *consul.Client) *consulQuorumWatch {
-	w := &consulQuorumWatch{minMargin: 1 << 30, done: make(chan struct{}), finished: make(chan struct{})}
-	fast, err := consul.NewClient(&consul.Config{Address: e.vars["CONSUL_HTTP_ADDR"], HttpClient: &http.Client{Timeout: 2 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vmu sync.Mutex
-	voter := map[string]bool{} // by Raft address
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			if rc, err := cc.Operator().RaftGetConfiguration(&consul.QueryOptions{AllowStale: true}); err == nil {
-				vmu.Lock()
-				for _, s := range rc.Servers {
-					voter[s.Address] = s.Voter
-				}
-				vmu.Unlock()
-			}
-			select {
-			case <-w.done:
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-	}()
-	pids := map[string]int{}
-	for _, a := range e.sb.Agents() {
-		if a.Kind == sandbox.ConsulServer {
-			pids[a.Name] = a.PID
-		}
-	}
-	go func() {
-		defer close(w.finished)
-		defer wg.Wait()
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.done:
-				return
-			case <-tick.C:
-			}
-			peers, err := fast.Status().Peers()
-			leader, lerr := fast.Status().Leader()
-			running, names := map[string]bool{}, map[string]string{}
-			restarted, out := 0, 0
-			for _, a := range e.sb.Agents() {
-				if a.Kind != sandbox.ConsulServer {
-					continue
-				}
-				running[a.RPCAddr()], names[a.RPCAddr()] = a.PID != 0, a.Name
-				switch {
-				case a.PID == 0:
-					out++
-				case a.PID != pids[a.Name]:
-					restarted++
-					out++
-				}
-				if a.PID != 0 {
-					pids[a.Name] = a.PID
-				}
-			}
-			w.mu.Lock()
-			w.restarts += restarted
-			if out > 1 {
-				w.together++
-			}
-			if err != nil {
-				w.errors++
-				w.mu.Unlock()
-				continue
-			}
-			w.samples++
-			if lerr == nil && leader == "" {
-				w.leaderless++
-			}
-			if now := time.Now(); !w.last.IsZero() && now.Sub(w.last) > w.gap {
-				w.gap = now.Sub(w.last)
-			}
-			w.last = time.Now()
-			voters, up := 0, 0
-			var seen []string
-			vmu.Lock()
-			for _, addr := range peers {
-				v, known := voter[addr]
-				if known && !v {
-					continue
-				}
-				voters++
-				ok := known && running[addr]
-				if ok {
-					up++
-				}
-				name := names[addr]
-				if name == "" {
-					name = addr
-				}
-				seen = append(seen, fmt.Sprintf("%s up=%v", name, ok))
-			}
-			vmu.Unlock()
-			if up < voters {
-				w.degraded++
-			}
-			margin := up - (voters/2 + 1)
-			if margin < w.minMargin || (margin == w.minMargin && up < voters && !strings.Contains(w.worst, "up=false")) {
-				w.minMargin = margin
-				w.worst = fmt.Sprintf("%d voters, %d up: %s", voters, up, strings.Join(seen, ", "))
-			}
-			w.mu.Unlock()
-		}
-	}()
-	return w
 }

@@ -443,40 +443,27 @@ func (e *env) watchRunning(ctx context.Context, job string) *runningWatch {
 	w := &runningWatch{}
 	c := e.nomad()
 	start := time.Now()
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		var idx uint64
-		for ctx.Err() == nil {
-			q := (&nomad.QueryOptions{WaitIndex: idx, WaitTime: 5 * time.Second}).WithContext(ctx)
-			allocs, meta, err := c.Jobs().Allocations(job, false, q)
-			if err != nil {
-				if ctx.Err() == nil {
-					time.Sleep(100 * time.Millisecond)
-				}
-				continue
+	e.follow(ctx, &w.wg, func(q *nomad.QueryOptions) (uint64, error) {
+		allocs, meta, err := c.Jobs().Allocations(job, false, q)
+		if err != nil {
+			return 0, err
+		}
+		s := sample{at: time.Since(start), index: meta.LastIndex, byNode: map[string]int{}, live: map[string]int{}}
+		for _, a := range allocs {
+			switch a.ClientStatus {
+			case nomad.AllocClientStatusPending, nomad.AllocClientStatusRunning:
+				s.live[a.NodeName]++
 			}
-			s := sample{at: time.Since(start), index: meta.LastIndex, byNode: map[string]int{}, live: map[string]int{}}
-			for _, a := range allocs {
-				switch a.ClientStatus {
-				case nomad.AllocClientStatusPending, nomad.AllocClientStatusRunning:
-					s.live[a.NodeName]++
-				}
-				if a.ClientStatus == nomad.AllocClientStatusRunning {
-					s.running++
-					s.byNode[a.NodeName]++
-				}
-			}
-			if meta.LastIndex != idx || len(w.samples) == 0 {
-				w.samples = append(w.samples, s)
-			}
-			if meta.LastIndex < idx {
-				idx = 0
-			} else {
-				idx = meta.LastIndex
+			if a.ClientStatus == nomad.AllocClientStatusRunning {
+				s.running++
+				s.byNode[a.NodeName]++
 			}
 		}
-	}()
+		if meta.LastIndex != q.WaitIndex || len(w.samples) == 0 {
+			w.samples = append(w.samples, s)
+		}
+		return meta.LastIndex, nil
+	})
 	return w
 }
 
@@ -513,37 +500,18 @@ func (w *drainWatch) wait() map[string]drainIndexes {
 // watchDrains follows the node list with blocking queries until ctx ends.
 func (e *env) watchDrains(ctx context.Context) *drainWatch {
 	w := &drainWatch{nodes: map[string]drainIndexes{}}
-	c := e.nomad()
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		var idx uint64
-		for ctx.Err() == nil {
-			q := (&nomad.QueryOptions{WaitIndex: idx, WaitTime: 5 * time.Second}).WithContext(ctx)
-			nodes, meta, err := c.Nodes().List(q)
-			if err != nil {
-				if ctx.Err() == nil {
-					time.Sleep(100 * time.Millisecond)
-				}
-				continue
+	e.followNodes(ctx, &w.wg, func(nodes []*nomad.NodeListStub, index uint64) {
+		for _, n := range nodes {
+			d := w.nodes[n.Name]
+			switch {
+			case n.Drain:
+				d.draining = index
+			case d.draining > 0 && d.done == 0 && n.LastDrain != nil && n.LastDrain.Status == nomad.DrainStatusComplete:
+				d.done = index
 			}
-			for _, n := range nodes {
-				d := w.nodes[n.Name]
-				switch {
-				case n.Drain:
-					d.draining = meta.LastIndex
-				case d.draining > 0 && d.done == 0 && n.LastDrain != nil && n.LastDrain.Status == nomad.DrainStatusComplete:
-					d.done = meta.LastIndex
-				}
-				w.nodes[n.Name] = d
-			}
-			if meta.LastIndex < idx {
-				idx = 0
-			} else {
-				idx = meta.LastIndex
-			}
+			w.nodes[n.Name] = d
 		}
-	}()
+	})
 	return w
 }
 

@@ -3,12 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -277,110 +275,6 @@ exec %[2]q "$@"
 	if floor <= 0 || floor > wall {
 		t.Errorf("floor %s against wall %s: the timings were not read from the run", floor, wall)
 	}
-}
-
-// watchQuorumAnswering is bgWatchQuorum with another test of "up": the
-// server answers on its own HTTP address within a second. bgWatchQuorum
-// counts a server up while the sandbox holds a PID for it, and the sandbox
-// keeps the PID of a start that failed (this test's broken binary), so it
-// would count the server that never came back as up.
-func watchQuorumAnswering(t *testing.T, e *env) *bgQuorumWatch {
-	w := &bgQuorumWatch{minMargin: 1 << 30, done: make(chan struct{}), finished: make(chan struct{})}
-	client := func(addr string, timeout time.Duration) *nomad.Client {
-		c, err := nomad.NewClient(&nomad.Config{Address: addr, Region: "global", HttpClient: &http.Client{Timeout: timeout}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	fast, slow := client(e.vars["NOMAD_ADDR"], 2*time.Second), client(e.vars["NOMAD_ADDR"], 30*time.Second)
-	var vmu sync.Mutex
-	voter := map[string]bool{} // by Raft address
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			if rc, err := slow.Operator().RaftGetConfiguration(&nomad.QueryOptions{AllowStale: true}); err == nil {
-				vmu.Lock()
-				for _, s := range rc.Servers {
-					voter[s.Address] = s.Voter
-				}
-				vmu.Unlock()
-			}
-			select {
-			case <-w.done:
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-	}()
-	go func() {
-		defer close(w.finished)
-		defer wg.Wait()
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.done:
-				return
-			case <-tick.C:
-			}
-			peers, err := fast.Status().Peers()
-			up, names := map[string]bool{}, map[string]string{}
-			for _, a := range e.sb.Agents() {
-				if a.Kind != sandbox.NomadServer {
-					continue
-				}
-				names[a.RPCAddr()] = a.Name
-				_, err := client("http://"+a.HTTPAddr(), time.Second).Agent().Self()
-				up[a.RPCAddr()] = err == nil
-			}
-			w.mu.Lock()
-			if err != nil {
-				w.errors++
-				w.mu.Unlock()
-				continue
-			}
-			w.samples++
-			if now := time.Now(); !w.last.IsZero() && now.Sub(w.last) > w.gap {
-				w.gap = now.Sub(w.last)
-			}
-			w.last = time.Now()
-			voters, n := 0, 0
-			var seen []string
-			vmu.Lock()
-			for _, addr := range peers {
-				v, known := voter[addr]
-				if known && !v {
-					continue
-				}
-				voters++
-				ok := known && up[addr]
-				if ok {
-					n++
-				}
-				seen = append(seen, fmt.Sprintf("%s up=%v", firstNonEmpty(names[addr], addr), ok))
-			}
-			vmu.Unlock()
-			if n < voters {
-				w.degraded++
-			}
-			if margin := n - (voters/2 + 1); margin < w.minMargin || margin == w.minMargin && n < voters && !strings.Contains(w.worst, "up=false") {
-				w.minMargin = margin
-				w.worst = fmt.Sprintf("%d voters, %d up: %s", voters, n, strings.Join(seen, ", "))
-			}
-			w.mu.Unlock()
-		}
-	}()
-	return w
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // putVar writes a Nomad Variable with one item, note.

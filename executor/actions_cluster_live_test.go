@@ -25,7 +25,14 @@ func liveConsul(t *testing.T) (liveEnv, *consul.Client) {
 	if testing.Short() {
 		t.Skip("starts real agents; skipped with -short")
 	}
-	sb := sandboxtest.Shared(t, "executor-consul", sandbox.DefaultSpec("", 1, 0, 3, sandbox.DefaultNomadVersion))
+	return consulEnvOf(t, sandboxtest.Shared(t, "executor-consul", sandbox.DefaultSpec("", 1, 0, 3, sandbox.DefaultNomadVersion)))
+}
+
+// consulEnvOf is the environment sb prints (NOMAD_ADDR, CONSUL_HTTP_ADDR,
+// ...) that points nrun at it, and a Consul client of its
+// CONSUL_HTTP_ADDR.
+func consulEnvOf(t *testing.T, sb *sandbox.Cluster) (liveEnv, *consul.Client) {
+	t.Helper()
 	e := liveEnv{sb: sb, root: sb.Root(), env: map[string]string{}}
 	for _, kv := range sb.Env() {
 		k, v, _ := strings.Cut(kv, "=")

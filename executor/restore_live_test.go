@@ -26,15 +26,7 @@ func TestLiveConsulSnapshotRestore(t *testing.T) {
 	}
 	sb := sandboxtest.New(t, sandbox.DefaultSpec("", 1, 0, 3, sandbox.DefaultNomadVersion))
 	sandboxtest.Timer(t)
-	e := liveEnv{sb: sb, root: sb.Root(), env: map[string]string{}}
-	for _, kv := range sb.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		e.env[k] = v
-	}
-	cc, err := consul.NewClient(&consul.Config{Address: e.env["CONSUL_HTTP_ADDR"]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, cc := consulEnvOf(t, sb)
 	put := func(k string) {
 		t.Helper()
 		if _, err := cc.KV().Put(&consul.KVPair{Key: k, Value: []byte("x")}, nil); err != nil {

@@ -15,39 +15,12 @@ import (
 // its data_dir is kept, as when an operator stops the service to swap the
 // binary. It waits for the process to exit (SIGKILL after 30s).
 func (c *Cluster) StopServer(ctx context.Context, name string) error {
-	t0 := time.Now()
-	if err := c.signalServer(ctx, name, syscall.SIGTERM, 30*time.Second); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.phase("stop "+name, t0)
-	c.mu.Unlock()
-	return nil
+	return c.stopAgent(ctx, nomadServers, name)
 }
 
 // KillServer sends SIGKILL to a Nomad server: a crash, not a shutdown.
 func (c *Cluster) KillServer(ctx context.Context, name string) error {
-	return c.signalServer(ctx, name, syscall.SIGKILL, 10*time.Second)
-}
-
-// signalServer sends sig to a running Nomad server under the state lock and
-// waits up to grace for it to exit (then SIGKILL).
-func (c *Cluster) signalServer(ctx context.Context, name string, sig syscall.Signal, grace time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	a, err := c.find(NomadServer, name)
-	if err != nil {
-		return err
-	}
-	if !c.running(a) {
-		return fmt.Errorf("server %s is not running", name)
-	}
-	return c.signal(a, sig, grace)
+	return c.killAgent(ctx, nomadServers, name)
 }
 
 // StartServer starts a stopped Nomad server on its old data_dir and ports.
@@ -55,36 +28,7 @@ func (c *Cluster) signalServer(ctx context.Context, name string, sig syscall.Sig
 // upgrade. It returns once the server is a live member reporting that
 // version, knows the leader, and is a Raft voter.
 func (c *Cluster) StartServer(ctx context.Context, name, version string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	a, err := c.find(NomadServer, name)
-	if err != nil {
-		return err
-	}
-	if c.running(a) {
-		return fmt.Errorf("server %s is already running (pid %d); stop it first", name, a.PID)
-	}
-	t0 := time.Now()
-	if version != "" && version != a.Version {
-		bin, err := c.binaries().Path(ctx, Nomad, version)
-		if err != nil {
-			return err
-		}
-		a.Version, a.Binary = version, bin
-	}
-	if err := c.spawn(a); err != nil {
-		return err
-	}
-	if err := c.waitServerUp(ctx, a); err != nil {
-		return c.withTails(err)
-	}
-	c.phase("start "+name, t0)
-	return nil
+	return c.startAgent(ctx, nomadServers, name, version)
 }
 
 // waitServerUp waits until a server answers on its own API with a known
@@ -102,30 +46,22 @@ func (c *Cluster) waitServerUp(ctx context.Context, a *Agent) error {
 		if err != nil || leader == "" {
 			return false, fmt.Sprintf("%s knows no leader (%v)", a.Name, err)
 		}
-		for _, viewer := range c.agents(NomadServer) {
-			if !c.running(viewer) {
-				continue
-			}
+		if ok, seen := c.seenByAll(NomadServer, member, a.Version, func(viewer *Agent) ([]memberSeen, error) {
 			vc, err := c.nomadAPI(viewer)
 			if err != nil {
-				return false, err.Error()
+				return nil, err
 			}
 			ms, err := vc.Agent().Members()
 			if err != nil {
-				return false, fmt.Sprintf("members from %s: %v", viewer.Name, err)
+				return nil, err
 			}
-			found := false
+			var out []memberSeen
 			for _, m := range ms.Members {
-				if m.Name == member {
-					found = true
-					if m.Status != "alive" || m.Tags["build"] != a.Version {
-						return false, fmt.Sprintf("%s sees member %s status=%s build=%s", viewer.Name, m.Name, m.Status, m.Tags["build"])
-					}
-				}
+				out = append(out, memberSeen{name: m.Name, status: m.Status, alive: m.Status == "alive", version: m.Tags["build"]})
 			}
-			if !found {
-				return false, fmt.Sprintf("%s does not see member %s yet", viewer.Name, member)
-			}
+			return out, nil
+		}); !ok {
+			return false, seen
 		}
 		rc, err := cl.Operator().RaftGetConfiguration(nil)
 		if err != nil {

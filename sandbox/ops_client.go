@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"time"
 )
 
@@ -13,26 +12,7 @@ import (
 // servers keep its node record, still "ready", until they miss its
 // heartbeat. It waits for the process to exit (SIGKILL after 30s).
 func (c *Cluster) StopClient(ctx context.Context, name string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	a, err := c.find(NomadClient, name)
-	if err != nil {
-		return err
-	}
-	if !c.running(a) {
-		return fmt.Errorf("client %s is not running", name)
-	}
-	t0 := time.Now()
-	if err := c.signal(a, syscall.SIGTERM, 30*time.Second); err != nil {
-		return err
-	}
-	c.phase("stop "+name, t0)
-	return nil
+	return c.stopAgent(ctx, nomadClients, name)
 }
 
 // StartClient starts a stopped Nomad client on its old data_dir and ports.
@@ -42,40 +22,7 @@ func (c *Cluster) StopClient(ctx context.Context, name string) error {
 // version, with raw_exec healthy: the record from before the stop, which
 // also reads ready, does not count.
 func (c *Cluster) StartClient(ctx context.Context, name, version string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	release := once(unlock)
-	defer release()
-	a, err := c.find(NomadClient, name)
-	if err != nil {
-		return err
-	}
-	if c.running(a) {
-		return fmt.Errorf("client %s is already running (pid %d); stop it first", name, a.PID)
-	}
-	t0 := time.Now()
-	if version != "" && version != a.Version {
-		bin, err := c.binaries().Path(ctx, Nomad, version)
-		if err != nil {
-			return err
-		}
-		a.Version, a.Binary = version, bin
-	}
-	if err := c.spawn(a); err != nil {
-		return err
-	}
-	// Other commands (the next client's start, with max_parallel above 1)
-	// may change the sandbox while this one waits.
-	release()
-	if err := c.waitClientBack(ctx, a, t0); err != nil {
-		return c.withTails(err)
-	}
-	c.phase("start "+name, t0)
-	return nil
+	return c.startAgent(ctx, nomadClients, name, version)
 }
 
 // waitClientBack waits until the servers hold a.Name's node registered at

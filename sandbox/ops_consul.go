@@ -57,39 +57,12 @@ func consulBuild(tags map[string]string) string {
 // an operator stops the service to swap the binary. It waits for the
 // process to exit (SIGKILL after 30s).
 func (c *Cluster) StopConsulServer(ctx context.Context, name string) error {
-	t0 := time.Now()
-	if err := c.signalAgent(ctx, ConsulServer, name, syscall.SIGTERM, 30*time.Second); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.phase("stop "+name, t0)
-	c.mu.Unlock()
-	return nil
+	return c.stopAgent(ctx, consulServers, name)
 }
 
 // KillConsulServer sends SIGKILL to a Consul server: a crash.
 func (c *Cluster) KillConsulServer(ctx context.Context, name string) error {
-	return c.signalAgent(ctx, ConsulServer, name, syscall.SIGKILL, 10*time.Second)
-}
-
-// signalAgent sends sig to a running agent of kind k under the state lock
-// and waits up to grace for it to exit (then SIGKILL).
-func (c *Cluster) signalAgent(ctx context.Context, k Kind, name string, sig syscall.Signal, grace time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	a, err := c.find(k, name)
-	if err != nil {
-		return err
-	}
-	if !c.running(a) {
-		return fmt.Errorf("%s %s is not running", k, name)
-	}
-	return c.signal(a, sig, grace)
+	return c.killAgent(ctx, consulServers, name)
 }
 
 // StartConsulServer starts a stopped Consul server on its old data dir and
@@ -98,36 +71,7 @@ func (c *Cluster) signalAgent(ctx context.Context, k Kind, name string, sig sysc
 // running Consul server sees it alive on that version, and it is a Raft
 // voter.
 func (c *Cluster) StartConsulServer(ctx context.Context, name, version string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	a, err := c.find(ConsulServer, name)
-	if err != nil {
-		return err
-	}
-	if c.running(a) {
-		return fmt.Errorf("Consul server %s is already running (pid %d); stop it first", name, a.PID)
-	}
-	t0 := time.Now()
-	if version != "" && version != a.Version {
-		bin, err := c.binaries().Path(ctx, Consul, version)
-		if err != nil {
-			return err
-		}
-		a.Version, a.Binary = version, bin
-	}
-	if err := c.spawn(a); err != nil {
-		return err
-	}
-	if err := c.waitConsulServerUp(ctx, a); err != nil {
-		return c.withTails(err)
-	}
-	c.phase("start "+name, t0)
-	return nil
+	return c.startAgent(ctx, consulServers, name, version)
 }
 
 // waitConsulServerUp waits until a Consul server answers on its own API
@@ -142,26 +86,18 @@ func (c *Cluster) waitConsulServerUp(ctx context.Context, a *Agent) error {
 		if leader == "" {
 			return false, a.Name + " knows no leader"
 		}
-		for _, viewer := range c.agents(ConsulServer) {
-			if !c.running(viewer) {
-				continue
-			}
+		if ok, seen := c.seenByAll(ConsulServer, a.Name, a.Version, func(viewer *Agent) ([]memberSeen, error) {
 			var ms []consulMember
 			if err := c.consulGet(viewer, "/v1/agent/members", &ms); err != nil {
-				return false, fmt.Sprintf("members from %s: %v", viewer.Name, err)
+				return nil, err
 			}
-			found := false
+			var out []memberSeen
 			for _, m := range ms {
-				if m.Name == a.Name {
-					found = true
-					if m.Status != 1 || consulBuild(m.Tags) != a.Version {
-						return false, fmt.Sprintf("%s sees member %s status=%d build=%s", viewer.Name, m.Name, m.Status, m.Tags["build"])
-					}
-				}
+				out = append(out, memberSeen{name: m.Name, status: fmt.Sprint(m.Status), alive: m.Status == 1, version: consulBuild(m.Tags)})
 			}
-			if !found {
-				return false, fmt.Sprintf("%s does not see member %s yet", viewer.Name, a.Name)
-			}
+			return out, nil
+		}); !ok {
+			return false, seen
 		}
 		rc, err := c.consulRaft(a)
 		if err != nil {
@@ -189,14 +125,11 @@ func (c *Cluster) consulRaft(a *Agent) ([]consulRaftServer, error) {
 // servers, on version (empty: the sandbox's Consul version), and waits
 // until autopilot has made it a voter.
 func (c *Cluster) AddConsulServer(ctx context.Context, name, version string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
+	done, release, err := c.lockEdit(ctx)
 	if err != nil {
 		return err
 	}
-	release := once(unlock)
-	defer release()
+	defer done()
 	if err := c.checkNewName(name); err != nil {
 		return err
 	}
@@ -402,14 +335,11 @@ func (c *Cluster) consulLeader() (string, error) {
 // agent forwards to whichever server is up). It returns once the Consul
 // catalog has its node; ConsulAgents lists its address.
 func (c *Cluster) AddConsulAgent(ctx context.Context, name string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	unlock, err := c.edit(ctx)
+	done, release, err := c.lockEdit(ctx)
 	if err != nil {
 		return err
 	}
-	release := once(unlock)
-	defer release()
+	defer done()
 	if err := c.checkNewName(name); err != nil {
 		return err
 	}

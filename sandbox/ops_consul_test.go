@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -71,17 +72,23 @@ func wantVersions(t *testing.T, c *sandbox.Cluster, want map[string]string) {
 	}
 }
 
-// TestConsulServerLifecycle stops, upgrades, kills, adds and removes
-// Consul servers, and checks after each change what the Raft peers are
-// and that the Nomad server's own Consul agent still has a leader.
-func TestConsulServerLifecycle(t *testing.T) {
+// newConsulSandbox starts the sandbox of a Consul server lifecycle test,
+// with TLS and ACLs when secure, once both Consul versions are at hand.
+func newConsulSandbox(t *testing.T, secure bool) (*sandbox.Cluster, context.Context) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts real agents; skipped with -short")
 	}
 	sandboxtest.Timer(t)
 	requireBothConsuls(t)
-	c := sandboxtest.New(t, consulSpec(false))
-	ctx := ctxFor(t, 10*time.Minute)
+	return sandboxtest.New(t, consulSpec(secure)), ctxFor(t, 10*time.Minute)
+}
+
+// TestConsulServerLifecycle stops, upgrades, kills, adds and removes
+// Consul servers, and checks after each change what the Raft peers are
+// and that the Nomad server's own Consul agent still has a leader.
+func TestConsulServerLifecycle(t *testing.T) {
+	c, ctx := newConsulSandbox(t, false)
 	old, neu := sandbox.OldConsulVersion, sandbox.DefaultConsulVersion
 	wantVersions(t, c, map[string]string{"consul1": old, "consul2": old, "consul3": old})
 
@@ -186,13 +193,7 @@ func TestConsulServerLifecycle(t *testing.T) {
 // TestConsulServerLifecycleSecure upgrades a follower and adds and removes
 // a Consul server in a sandbox with TLS and ACLs.
 func TestConsulServerLifecycleSecure(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real agents; skipped with -short")
-	}
-	sandboxtest.Timer(t)
-	requireBothConsuls(t)
-	c := sandboxtest.New(t, consulSpec(true))
-	ctx := ctxFor(t, 10*time.Minute)
+	c, ctx := newConsulSandbox(t, true)
 	old, neu := sandbox.OldConsulVersion, sandbox.DefaultConsulVersion
 	f := consulFollower(t, c)
 	if err := c.StopConsulServer(ctx, f); err != nil {

@@ -413,38 +413,38 @@ func sandboxDo(ctx context.Context, s *streams, sub, name string, f sandboxFlags
 			fmt.Fprintf(s.Stdout, "  %q = %q\n", n, agents[n])
 		}
 		fmt.Fprintln(s.Stdout, "}")
-	case "server stop":
-		return c.StopServer(ctx, name)
-	case "server start":
-		return c.StartServer(ctx, name, f.version)
-	case "server kill":
-		return c.KillServer(ctx, name)
 	case "server add":
 		return c.AddServer(ctx, sandbox.ServerSpec{Name: name, Version: f.version, ConsulAgent: f.consulAgent})
-	case "server remove":
-		return c.RemoveServer(ctx, name)
 	case "client add":
 		return c.AddClient(ctx, sandbox.ClientSpec{Name: name, NodePool: f.pool, Datacenter: f.dc, Meta: f.meta, Version: f.version, ConsulAgent: f.consulAgent})
-	case "client remove":
-		return c.RemoveClient(ctx, name)
-	case "client stop":
-		return c.StopClient(ctx, name)
-	case "client start":
-		return c.StartClient(ctx, name, f.version)
-	case "consul stop":
-		return c.StopConsulServer(ctx, name)
-	case "consul start":
-		return c.StartConsulServer(ctx, name, f.version)
-	case "consul kill":
-		return c.KillConsulServer(ctx, name)
-	case "consul add":
-		return c.AddConsulServer(ctx, name, f.version)
-	case "consul remove":
-		return c.RemoveConsulServer(ctx, name)
-	case "consul agent":
-		return c.AddConsulAgent(ctx, name)
 	default:
+		if op := agentOp(c, sub, f.version); op != nil {
+			return op(ctx, name)
+		}
 		return fmt.Errorf("unknown subcommand %q; see nrun sandbox -help", sub)
+	}
+	return nil
+}
+
+// agentOp is the operation of the `nrun sandbox KIND VERB NAME`
+// subcommand sub (e.g. "consul start") on c, or nil when sub is not one.
+// Those that take a version get -version's.
+func agentOp(c *sandbox.Cluster, sub, version string) func(ctx context.Context, name string) error {
+	byName := map[string]func(context.Context, string) error{
+		"server stop": c.StopServer, "server kill": c.KillServer, "server remove": c.RemoveServer,
+		"client stop": c.StopClient, "client remove": c.RemoveClient,
+		"consul stop": c.StopConsulServer, "consul kill": c.KillConsulServer, "consul remove": c.RemoveConsulServer,
+		"consul agent": c.AddConsulAgent,
+	}
+	withVersion := map[string]func(context.Context, string, string) error{
+		"server start": c.StartServer, "client start": c.StartClient,
+		"consul start": c.StartConsulServer, "consul add": c.AddConsulServer,
+	}
+	if op, ok := byName[sub]; ok {
+		return op
+	}
+	if op, ok := withVersion[sub]; ok {
+		return func(ctx context.Context, name string) error { return op(ctx, name, version) }
 	}
 	return nil
 }
