@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"io"
 	"net/http"
 	"os"
@@ -61,16 +62,16 @@ func TestBlueGreenMigration(t *testing.T) {
 	// No server outlives the migration, and a client's address does not
 	// do (force-leave only answers on servers): NOMAD_ADDR is the
 	// sandbox's load balancer over whichever servers run.
-	e.vars["NOMAD_ADDR"] = bgBalance(t, e)
+	e.Vars["NOMAD_ADDR"] = bgBalance(t, e)
 	// No Consul server outlives it either: nrun reads Consul through a
 	// client agent of its own, which forwards to whichever server is up.
 	actx, acancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer acancel()
-	if err := e.sb.AddConsulAgent(actx, "ops"); err != nil {
+	if err := e.SB.AddConsulAgent(actx, "ops"); err != nil {
 		t.Fatal(err)
 	}
-	e.vars["CONSUL_HTTP_ADDR"] = "http://" + e.sb.ConsulAgents()["ops"]
-	cc, err := consul.NewClient(&consul.Config{Address: e.vars["CONSUL_HTTP_ADDR"]})
+	e.Vars["CONSUL_HTTP_ADDR"] = "http://" + e.SB.ConsulAgents()["ops"]
+	cc, err := consul.NewClient(&consul.Config{Address: e.Vars["CONSUL_HTTP_ADDR"]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,21 +79,21 @@ func TestBlueGreenMigration(t *testing.T) {
 
 	// The runbooks directory is copied so terraform's state and
 	// .terraform stay out of the repository.
-	rbDir := filepath.Join(e.dir, "runbooks")
-	bgCopyTree(t, runbooksDir(t), rbDir)
-	jobFile := filepath.Join(e.dir, "web.nomad.hcl")
+	rbDir := filepath.Join(e.Dir, "runbooks")
+	bgCopyTree(t, e2etest.RunbooksDir(t), rbDir)
+	jobFile := filepath.Join(e.Dir, "web.nomad.hcl")
 	if err := os.WriteFile(jobFile, []byte(bgJob), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.registerJob(jobFile, nil, 2)
+	e.RegisterJob(jobFile, nil, 2)
 	if on := bgAllocNodes(t, e, "web"); !bgAllOn(on, "blue-client-") {
 		t.Fatalf("web runs on %v before the migration, want blue clients only", on)
 	}
 
 	// The Consul agents' addresses come from the sandbox, as an operator
 	// gets them; the deadlines are lowered for the test.
-	agents := e.sb.ConsulAgents()
-	vars := e.mustNrun("sandbox", "consul-agents").stdout
+	agents := e.SB.ConsulAgents()
+	vars := e.MustNrun("sandbox", "consul-agents").Stdout
 	for i := 1; i <= 3; i++ {
 		name := fmt.Sprintf("blue-server-%d", i)
 		if agents[name] == "" || !strings.Contains(vars, fmt.Sprintf("%q = %q", name, agents[name])) {
@@ -100,7 +101,7 @@ func TestBlueGreenMigration(t *testing.T) {
 		}
 	}
 	vars += "drain_deadline = \"1m\"\nsettle_time = \"1s\"\n"
-	varFile := filepath.Join(e.dir, "sandbox.nrunvars.hcl")
+	varFile := filepath.Join(e.Dir, "sandbox.nrunvars.hcl")
 	if err := os.WriteFile(varFile, []byte(vars), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -110,78 +111,78 @@ func TestBlueGreenMigration(t *testing.T) {
 	// would, so the plan's quorum previews show nothing blocked.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := e.sb.WaitHealthy(ctx, 1); err != nil {
+	if _, err := e.SB.WaitHealthy(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	// Exit 2 with -detailed-exitcode: a plan with steps to run.
-	plan := e.nrun("plan", "-detailed-exitcode", "-var-file", varFile, "-out", "bluegreen.plan", runbook)
-	if plan.code != 2 || strings.Contains(plan.stdout, "would block now") {
+	plan := e.Nrun("plan", "-detailed-exitcode", "-var-file", varFile, "-out", "bluegreen.plan", runbook)
+	if plan.Code != 2 || strings.Contains(plan.Stdout, "would block now") {
 		t.Fatalf("want a plan with nothing blocked (exit 2):\n%s", plan)
 	}
-	t.Logf("plan took %s", plan.took.Round(time.Millisecond))
-	for _, line := range strings.Split(plan.stdout, "\n") {
+	t.Logf("plan took %s", plan.Took.Round(time.Millisecond))
+	for _, line := range strings.Split(plan.Stdout, "\n") {
 		if strings.HasPrefix(line, "Consul (") || strings.HasPrefix(line, "Nomad (") {
 			t.Log(line)
 		}
 	}
 
-	w := bgWatchQuorum(t, e)
-	cw := watchConsulQuorum(t, e, cc)
-	apply := e.nrun("apply", "-auto-approve", "bluegreen.plan")
-	w.stop()
-	cw.stop()
-	if apply.code != 0 {
-		t.Fatalf("%s\n%s", apply, e.sb.LogTails(20))
+	w := e2etest.BgWatchQuorum(t, e.Env)
+	cw := e2etest.WatchConsulQuorum(t, e.Env, cc)
+	apply := e.Nrun("apply", "-auto-approve", "bluegreen.plan")
+	w.Stop()
+	cw.Stop()
+	if apply.Code != 0 {
+		t.Fatalf("%s\n%s", apply, e.SB.LogTails(20))
 	}
-	t.Logf("apply took %s", apply.took.Round(100*time.Millisecond))
-	for _, line := range strings.Split(apply.stdout, "\n") {
+	t.Logf("apply took %s", apply.Took.Round(100*time.Millisecond))
+	for _, line := range strings.Split(apply.Stdout, "\n") {
 		if strings.Contains(line, ": finished (") || strings.Contains(line, "transferring") {
 			t.Log(line)
 		}
 	}
 	t.Logf("quorum watch: %s", w)
-	if w.samples < 20 {
-		t.Errorf("the quorum watcher read the cluster only %d times during the run", w.samples)
+	if w.Samples < 20 {
+		t.Errorf("the quorum watcher read the cluster only %d times during the run", w.Samples)
 	}
-	if w.minMargin < 0 {
+	if w.MinMargin < 0 {
 		t.Errorf("quorum was lost during the run: %s", w)
 	}
 	// Each blue server is down for 8s or more (the force-leave alone waits
 	// about 6s for serf's broadcast), so samples at most 6s apart see every
-	// down window; on a loaded 2-core CI machine one sample may time out
+	// down window; on a loaded 2-core CI machine one e2etest.Sample may time out
 	// (2s) and the next be slow, so the bound is not tighter.
-	if w.degraded < 3 || w.gap > 6*time.Second {
+	if w.Degraded < 3 || w.Gap > 6*time.Second {
 		t.Errorf("the quorum watcher did not follow the run closely enough to prove anything: %s", w)
 	}
 	// The same for Consul: each blue Consul server is down from its stop
 	// until it is out of Raft, seconds (the force-leave waits for serf's
 	// broadcast).
 	t.Logf("Consul quorum watch: %s", cw)
-	if cw.minMargin < 0 {
+	if cw.MinMargin < 0 {
 		t.Errorf("Consul quorum was lost during the run: %s", cw)
 	}
-	if cw.samples < 20 || cw.degraded < 3 || cw.gap > 6*time.Second {
+	if cw.Samples < 20 || cw.Degraded < 3 || cw.Gap > 6*time.Second {
 		t.Errorf("the Consul quorum watcher did not follow the run closely enough to prove anything: %s", cw)
 	}
 	for i := 1; i <= 3; i++ {
 		held := fmt.Sprintf("step.blue_consul_retire[\"blue-consul-%d\"]: precondition quorum_ok: ok", i)
-		if !strings.Contains(apply.stdout, held) {
+		if !strings.Contains(apply.Stdout, held) {
 			t.Errorf("the apply output does not show %q", held)
 		}
 	}
 	for i := 1; i <= 3; i++ {
 		// Each retirement began with quorum_ok holding on the live cluster.
 		held := fmt.Sprintf("step.blue_retire[\"blue-server-%d.global\"]: precondition quorum_ok: ok", i)
-		if !strings.Contains(apply.stdout, held) {
+		if !strings.Contains(apply.Stdout, held) {
 			t.Errorf("the apply output does not show %q", held)
 		}
 		want := fmt.Sprintf("consul node blue-server-%d maintenance=true (agent %s)", i, agents[fmt.Sprintf("blue-server-%d", i)])
-		if !strings.Contains(apply.stdout+apply.stderr, want) {
+		if !strings.Contains(apply.Stdout+apply.Stderr, want) {
 			t.Errorf("the apply output does not show %q", want)
 		}
 	}
 
-	c := e.nomad()
+	c := e.Nomad()
 	// Raft holds exactly the green servers, every one a voter.
 	rc, err := c.Operator().RaftGetConfiguration(nil)
 	if err != nil {
@@ -195,7 +196,7 @@ func TestBlueGreenMigration(t *testing.T) {
 	if got, want := strings.Join(peers, ", "), "green-server-1.global voter=true, green-server-2.global voter=true, green-server-3.global voter=true"; got != want {
 		t.Errorf("raft peers:\n got %s\nwant %s", got, want)
 	}
-	h, err := e.sb.AutopilotHealth()
+	h, err := e.SB.AutopilotHealth()
 	if err != nil || !h.Healthy || h.FailureTolerance != 1 {
 		t.Errorf("autopilot after the migration: %+v, %v", h, err)
 	}
@@ -214,7 +215,7 @@ func TestBlueGreenMigration(t *testing.T) {
 
 	// The blue members are gone: from the sandbox, from Nomad's node list,
 	// from the Consul catalog, and from terraform's state.
-	for _, a := range e.sb.Agents() {
+	for _, a := range e.SB.Agents() {
 		if strings.HasPrefix(a.Name, "blue-") {
 			t.Errorf("the sandbox still has %s %s", a.Kind, a.Name)
 		}
@@ -232,7 +233,7 @@ func TestBlueGreenMigration(t *testing.T) {
 		t.Errorf("nodes after the migration: %s", got)
 	}
 	var catalog []struct{ Node string }
-	if err := bgGetJSON(bgConsulAddr(t, e.sb)+"/v1/catalog/nodes", &catalog); err != nil {
+	if err := bgGetJSON(bgConsulAddr(t, e.SB)+"/v1/catalog/nodes", &catalog); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range catalog {
@@ -255,14 +256,14 @@ func TestBlueGreenMigration(t *testing.T) {
 	if got, want := strings.Join(peers, ", "), "green-consul-1 voter=true, green-consul-2 voter=true, green-consul-3 voter=true"; got != want {
 		t.Errorf("Consul raft peers:\n got %s\nwant %s", got, want)
 	}
-	eventually(t, "Consul autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, "Consul autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
 		ch, err := cc.Operator().AutopilotServerHealth(nil)
 		if err != nil {
 			return false, err.Error()
 		}
 		return ch.Healthy && ch.FailureTolerance == 1 && len(ch.Servers) == 3, fmt.Sprintf("healthy=%v tolerance=%d servers=%d", ch.Healthy, ch.FailureTolerance, len(ch.Servers))
 	})
-	if got, err := e.sb.ConsulServerVersions(); err != nil || fmt.Sprint(got) != fmt.Sprint(map[string]string{"green-consul-1": sandbox.DefaultConsulVersion, "green-consul-2": sandbox.DefaultConsulVersion, "green-consul-3": sandbox.DefaultConsulVersion}) {
+	if got, err := e.SB.ConsulServerVersions(); err != nil || fmt.Sprint(got) != fmt.Sprint(map[string]string{"green-consul-1": sandbox.DefaultConsulVersion, "green-consul-2": sandbox.DefaultConsulVersion, "green-consul-3": sandbox.DefaultConsulVersion}) {
 		t.Errorf("Consul servers after the migration: %v (%v)", got, err)
 	}
 	cms, err := cc.Agent().Members(false)
@@ -274,11 +275,11 @@ func TestBlueGreenMigration(t *testing.T) {
 			t.Errorf("Consul member %s is still alive", m.Name)
 		}
 	}
-	eventually(t, "the green Nomad agents' services passing in Consul", time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, "the green Nomad agents' services passing in Consul", time.Minute, func() (bool, string) {
 		var seen []string
 		ok := true
 		for svc, want := range map[string]string{"nomad": "green-server-1 green-server-2 green-server-3", "nomad-client": "green-client-1 green-client-2"} {
-			names, err := passingNodes(cc, svc)
+			names, err := e2etest.PassingNodes(cc, svc)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -299,7 +300,7 @@ func TestBlueGreenMigration(t *testing.T) {
 	}
 
 	// The job's allocations all run on green clients.
-	if n, err := e.running("web"); err != nil || n != 2 {
+	if n, err := e.Running("web"); err != nil || n != 2 {
 		t.Errorf("web has %d running allocations (%v), want 2", n, err)
 	}
 	if on := bgAllocNodes(t, e, "web"); !bgAllOn(on, "green-client-") {
@@ -342,7 +343,7 @@ job "web" {
 // bgAllocNodes maps each running allocation of job to its node's name.
 func bgAllocNodes(t *testing.T, e *env, job string) []string {
 	t.Helper()
-	c := e.nomad()
+	c := e.Nomad()
 	allocs, _, err := c.Jobs().Allocations(job, false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -371,8 +372,8 @@ func bgAllOn(nodes []string, prefix string) bool {
 // stopped, by its PID, when t ends.
 func bgBalance(t *testing.T, e *env) string {
 	t.Helper()
-	cmd := exec.Command(nrunBin, "sandbox", "balance")
-	cmd.Dir, cmd.Env = e.dir, e.environ()
+	cmd := exec.Command(e2etest.NrunBin, "sandbox", "balance")
+	cmd.Dir, cmd.Env = e.Dir, e.Environ()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,17 +54,17 @@ func withVars(base map[string]string, kv ...string) map[string]string {
 // until its deployment succeeded (so version 0 is stable, the version an
 // auto_revert goes back to) and 3 allocations run.
 func (e *env) startWeb(vars map[string]string) {
-	e.t.Helper()
-	e.registerJob(filepath.Join(runbooksDir(e.t), "jobs", "web.nomad.hcl"), withVars(vars, "version", "1"), 3)
+	e.T.Helper()
+	e.RegisterJob(filepath.Join(e2etest.RunbooksDir(e.T), "jobs", "web.nomad.hcl"), withVars(vars, "version", "1"), 3)
 	e.waitDeployment("web", 0, "successful", 2*time.Minute)
 }
 
 // waitDeployment waits until the deployment of job's version is in status.
 func (e *env) waitDeployment(job string, version uint64, status string, timeout time.Duration) *nomad.Deployment {
-	e.t.Helper()
+	e.T.Helper()
 	var found *nomad.Deployment
-	eventually(e.t, fmt.Sprintf("deployment of %s v%d %s", job, version, status), timeout, func() (bool, string) {
-		ds, _, err := e.nomad().Jobs().Deployments(job, false, nil)
+	e2etest.Eventually(e.T, fmt.Sprintf("deployment of %s v%d %s", job, version, status), timeout, func() (bool, string) {
+		ds, _, err := e.Nomad().Jobs().Deployments(job, false, nil)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -83,7 +84,7 @@ func (e *env) waitDeployment(job string, version uint64, status string, timeout 
 // webAllocs counts the running allocations of web per WEB_VERSION of the
 // job version they run.
 func (e *env) webAllocs() (map[string]int, error) {
-	allocs, _, err := e.nomad().Jobs().Allocations("web", false, nil)
+	allocs, _, err := e.Nomad().Jobs().Allocations("web", false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func (e *env) webAllocs() (map[string]int, error) {
 		if stub.ClientStatus != nomad.AllocClientStatusRunning {
 			continue
 		}
-		a, _, err := e.nomad().Allocations().Info(stub.ID, nil)
+		a, _, err := e.Nomad().Allocations().Info(stub.ID, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -116,28 +117,28 @@ func webTask(t testing.TB, j *nomad.Job) *nomad.Task {
 // and a saved plan whose job changed behind nrun's back is refused.
 func TestCanaryRollout(t *testing.T) {
 	e := newEnv(t, sandbox.DefaultSpec("", 3, 2, 0, "1.10.0"))
-	rb := filepath.Join(runbooksDir(t), "job-canary-rollout.nrun.hcl")
-	state := filepath.Join(e.dir, "state")
+	rb := filepath.Join(e2etest.RunbooksDir(t), "job-canary-rollout.nrun.hcl")
+	state := filepath.Join(e.Dir, "state")
 	jobVars := jobVarsFlag(canaryFast)
 
 	// v1 through the runbook too: a new job's first deployment has no
 	// canary, so the canary wait holds once it succeeds and there is
 	// nothing to promote.
-	first := e.nrun("apply", "-no-color", "-auto-approve", "-state-dir", filepath.Join(e.dir, "state-v1"), "-var", "version=1", "-var", jobVars, rb)
-	t.Logf("v1 apply took %s", first.took.Round(time.Millisecond))
-	if first.code != 0 || !strings.Contains(first.stdout, "job web (namespace default, new: apply registers it only if it still does not exist): new job") ||
-		!strings.Contains(first.stdout, "is already successful; nothing sent") {
+	first := e.Nrun("apply", "-no-color", "-auto-approve", "-state-dir", filepath.Join(e.Dir, "state-v1"), "-var", "version=1", "-var", jobVars, rb)
+	t.Logf("v1 apply took %s", first.Took.Round(time.Millisecond))
+	if first.Code != 0 || !strings.Contains(first.Stdout, "job web (namespace default, new: apply registers it only if it still does not exist): new job") ||
+		!strings.Contains(first.Stdout, "is already successful; nothing sent") {
 		t.Fatalf("v1 apply: want exit 0, a new job in the plan and nothing to promote\n%s", first)
 	}
-	e.waitRunning("web", 3, time.Minute)
+	e.WaitRunning("web", 3, time.Minute)
 
 	// The plan shows the job diff as the servers computed it.
-	pr := e.nrun("plan", "-detailed-exitcode", "-no-color", "-var", "version=2", "-var", jobVars, rb)
-	t.Logf("plan took %s", pr.took.Round(time.Millisecond))
-	if pr.code != 2 {
+	pr := e.Nrun("plan", "-detailed-exitcode", "-no-color", "-var", "version=2", "-var", jobVars, rb)
+	t.Logf("plan took %s", pr.Took.Round(time.Millisecond))
+	if pr.Code != 2 {
 		t.Fatalf("plan: want exit 2 (changes)\n%s", pr)
 	}
-	v1, _, err := e.nomad().Jobs().Info("web", nil)
+	v1, _, err := e.Nomad().Jobs().Info("web", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestCanaryRollout(t *testing.T) {
 		`+/- args[1]: "echo web version 1; exec sleep 3600" => "echo web version 2; exec sleep 3600"`,
 		`+/- Env[WEB_VERSION]: "1" => "2"`,
 	} {
-		if !strings.Contains(pr.stdout, want) {
+		if !strings.Contains(pr.Stdout, want) {
 			t.Errorf("plan output lacks %q", want)
 		}
 	}
@@ -159,30 +160,30 @@ func TestCanaryRollout(t *testing.T) {
 
 	// A jobspec the servers refuse is a warning in the plan, at the
 	// jobspec argument, and the plan says it has no diff.
-	bad := e.nrun("plan", "-detailed-exitcode", "-no-color", "-var", "version=2", "-var", jobVarsFlag(withVars(canaryFast, "restart_attempts", "many")), rb)
-	if bad.code != 2 || !strings.Contains(bad.stdout, "Warning: The servers cannot parse the jobspec (") || !strings.Contains(bad.stdout, "job diff not available: ") {
+	bad := e.Nrun("plan", "-detailed-exitcode", "-no-color", "-var", "version=2", "-var", jobVarsFlag(withVars(canaryFast, "restart_attempts", "many")), rb)
+	if bad.Code != 2 || !strings.Contains(bad.Stdout, "Warning: The servers cannot parse the jobspec (") || !strings.Contains(bad.Stdout, "job diff not available: ") {
 		t.Errorf("plan with a jobspec the servers refuse: want exit 2 with a warning and no diff\n%s", bad)
 	}
-	t.Logf("refused jobspec: %s", firstLine(bad.stdout, "job diff not available"))
+	t.Logf("refused jobspec: %s", firstLine(bad.Stdout, "job diff not available"))
 
 	// Saved, then applied unattended.
-	planFile := filepath.Join(e.dir, "v2.plan")
-	if r := e.nrun("plan", "-detailed-exitcode", "-out", planFile, "-var", "version=2", "-var", jobVars, rb); r.code != 2 {
+	planFile := filepath.Join(e.Dir, "v2.plan")
+	if r := e.Nrun("plan", "-detailed-exitcode", "-out", planFile, "-var", "version=2", "-var", jobVars, rb); r.Code != 2 {
 		t.Fatalf("plan -out: %s", r)
 	}
-	ar := e.nrun("apply", "-no-color", "-state-dir", state, planFile)
-	t.Logf("apply took %s:\n%s", ar.took.Round(time.Millisecond), ar.stdout)
-	if ar.code != 0 {
+	ar := e.Nrun("apply", "-no-color", "-state-dir", state, planFile)
+	t.Logf("apply took %s:\n%s", ar.Took.Round(time.Millisecond), ar.Stdout)
+	if ar.Code != 0 {
 		t.Fatalf("apply: %s", ar)
 	}
 	for _, want := range []string{"registered job web version 1 (JobModifyIndex", fmt.Sprintf("it was still at JobModifyIndex %d, as when planned", *v1.JobModifyIndex), "deployment_canaries_healthy", "promoted deployment"} {
-		if !strings.Contains(ar.stdout+ar.stderr, want) {
+		if !strings.Contains(ar.Stdout+ar.Stderr, want) {
 			t.Errorf("apply output lacks %q", want)
 		}
 	}
 
 	// The job is on its version 1 (web version 2), promoted, successful.
-	j, _, err := e.nomad().Jobs().Info("web", nil)
+	j, _, err := e.Nomad().Jobs().Info("web", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestCanaryRollout(t *testing.T) {
 	if *j.Version != 1 || task.Env["WEB_VERSION"] != "2" || !strings.Contains(fmt.Sprint(task.Config["args"]), "echo web version 2") {
 		t.Errorf("job web: version %d, WEB_VERSION %q, args %v; want version 1 running web 2", *j.Version, task.Env["WEB_VERSION"], task.Config["args"])
 	}
-	d, _, err := e.nomad().Jobs().LatestDeployment("web", nil)
+	d, _, err := e.Nomad().Jobs().LatestDeployment("web", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestCanaryRollout(t *testing.T) {
 	if d.JobVersion != 1 || d.Status != nomad.DeploymentStatusSuccessful || g == nil || g.DesiredCanaries != 1 || !g.Promoted {
 		t.Errorf("deployment %s: job version %d %s, group %+v; want version 1 successful with its canary promoted", d.ID, d.JobVersion, d.Status, g)
 	}
-	eventually(t, "3 allocations of web 2 running, none of web 1", time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, "3 allocations of web 2 running, none of web 1", time.Minute, func() (bool, string) {
 		n, err := e.webAllocs()
 		if err != nil {
 			return false, err.Error()
@@ -211,7 +212,7 @@ func TestCanaryRollout(t *testing.T) {
 
 	// A job variable from a sensitive variable stays out of the diff, in
 	// every form of the plan.
-	secretRB := filepath.Join(e.dir, "secret.nrun.hcl")
+	secretRB := filepath.Join(e.Dir, "secret.nrun.hcl")
 	secretSrc := fmt.Sprintf(`variable "build" {
   type      = string
   sensitive = true
@@ -222,15 +223,15 @@ step "deploy" {
     vars    = { version = var.build, min_healthy_time = "1s", healthy_deadline = "30s", progress_deadline = "1m" }
   }
 }
-`, filepath.Join(runbooksDir(t), "jobs", "web.nomad.hcl"))
+`, filepath.Join(e2etest.RunbooksDir(t), "jobs", "web.nomad.hcl"))
 	if err := os.WriteFile(secretRB, []byte(secretSrc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, form := range []string{"-no-color", "-json", "-markdown"} {
-		r := e.nrun("plan", "-detailed-exitcode", form, "-var", "build=s3cr3t-build-7", secretRB)
+		r := e.Nrun("plan", "-detailed-exitcode", form, "-var", "build=s3cr3t-build-7", secretRB)
 		// JSON escapes the quotes and the > of =>.
-		out := strings.NewReplacer(`\"`, `"`, `\u003e`, ">").Replace(r.stdout)
-		if r.code != 2 || strings.Contains(r.stdout+r.stderr, "s3cr3t-build-7") || !strings.Contains(out, `Env[WEB_VERSION]: "2" => "(sensitive)"`) {
+		out := strings.NewReplacer(`\"`, `"`, `\u003e`, ">").Replace(r.Stdout)
+		if r.Code != 2 || strings.Contains(r.Stdout+r.Stderr, "s3cr3t-build-7") || !strings.Contains(out, `Env[WEB_VERSION]: "2" => "(sensitive)"`) {
 			t.Errorf("plan %s with a sensitive job variable: want exit 2, the value redacted in the diff\n%s", form, r)
 		}
 	}
@@ -239,12 +240,12 @@ step "deploy" {
 	// first by the plan's fingerprint (the runbook's promote step reads
 	// the job), then, for a runbook that only registers it, by Nomad
 	// itself, with the JobModifyIndex recorded in the plan's job diff.
-	stale := filepath.Join(e.dir, "v3.plan")
-	if r := e.nrun("plan", "-detailed-exitcode", "-out", stale, "-var", "version=3", "-var", jobVars, rb); r.code != 2 {
+	stale := filepath.Join(e.Dir, "v3.plan")
+	if r := e.Nrun("plan", "-detailed-exitcode", "-out", stale, "-var", "version=3", "-var", jobVars, rb); r.Code != 2 {
 		t.Fatalf("plan -out v3: %s", r)
 	}
-	deployOnly := filepath.Join(e.dir, "deploy-only.nrun.hcl")
-	jobspec := filepath.Join(runbooksDir(t), "jobs", "web.nomad.hcl")
+	deployOnly := filepath.Join(e.Dir, "deploy-only.nrun.hcl")
+	jobspec := filepath.Join(e2etest.RunbooksDir(t), "jobs", "web.nomad.hcl")
 	src := fmt.Sprintf(`step "deploy" {
   action "nomad_job_run" {
     jobspec = %q
@@ -255,33 +256,33 @@ step "deploy" {
 	if err := os.WriteFile(deployOnly, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	staleOnly := filepath.Join(e.dir, "deploy-only.plan")
-	if r := e.nrun("plan", "-detailed-exitcode", "-out", staleOnly, deployOnly); r.code != 2 {
+	staleOnly := filepath.Join(e.Dir, "deploy-only.plan")
+	if r := e.Nrun("plan", "-detailed-exitcode", "-out", staleOnly, deployOnly); r.Code != 2 {
 		t.Fatalf("plan -out deploy-only: %s", r)
 	}
 	// Someone else scales the job: a change nrun must not overwrite.
-	if _, _, err := e.nomad().Jobs().Scale("web", "web", intPtr(2), "someone else", false, nil, nil); err != nil {
+	if _, _, err := e.Nomad().Jobs().Scale("web", "web", intPtr(2), "someone else", false, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	changed, _, err := e.nomad().Jobs().Info("web", nil)
+	changed, _, err := e.Nomad().Jobs().Info("web", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *changed.JobModifyIndex == *j.JobModifyIndex {
 		t.Fatalf("scaling did not move JobModifyIndex (%d)", *j.JobModifyIndex)
 	}
-	r := e.nrun("apply", "-no-color", "-state-dir", state, stale)
-	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("Saved plan is stale: job default/web: JobModifyIndex %d -> %d", *j.JobModifyIndex, *changed.JobModifyIndex)) {
+	r := e.Nrun("apply", "-no-color", "-state-dir", state, stale)
+	if r.Code != 1 || !strings.Contains(r.Stderr, fmt.Sprintf("Saved plan is stale: job default/web: JobModifyIndex %d -> %d", *j.JobModifyIndex, *changed.JobModifyIndex)) {
 		t.Errorf("apply of the stale plan: want exit 1 naming the job's JobModifyIndex change\n%s", r)
 	}
-	t.Logf("stale plan refused: %s", firstLine(r.stderr, "Saved plan is stale"))
-	r = e.nrun("apply", "-no-color", "-state-dir", filepath.Join(e.dir, "state2"), staleOnly)
+	t.Logf("stale plan refused: %s", firstLine(r.Stderr, "Saved plan is stale"))
+	r = e.Nrun("apply", "-no-color", "-state-dir", filepath.Join(e.Dir, "state2"), staleOnly)
 	want := fmt.Sprintf("job web changed since the plan was made: the plan's diff was computed against JobModifyIndex %d, but its JobModifyIndex is now %d. Nomad refused to register it", *j.JobModifyIndex, *changed.JobModifyIndex)
-	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, want) {
+	if r.Code != 1 || !strings.Contains(r.Stdout+r.Stderr, want) {
 		t.Errorf("apply of the deploy-only plan: want exit 1 with %q\n%s", want, r)
 	}
-	t.Logf("register refused: %s", firstLine(r.stdout+r.stderr, "changed since the plan"))
-	after, _, err := e.nomad().Jobs().Info("web", nil)
+	t.Logf("register refused: %s", firstLine(r.Stdout+r.Stderr, "changed since the plan"))
+	after, _, err := e.Nomad().Jobs().Info("web", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,8 +308,8 @@ func firstLine(s, containing string) string {
 // journal saying so, and web 1 still running.
 func TestCanaryAutoRevert(t *testing.T) {
 	e := newEnv(t, sandbox.DefaultSpec("", 3, 2, 0, "1.10.0"))
-	rb := filepath.Join(runbooksDir(t), "job-canary-rollout.nrun.hcl")
-	state := filepath.Join(e.dir, "state")
+	rb := filepath.Join(e2etest.RunbooksDir(t), "job-canary-rollout.nrun.hcl")
+	state := filepath.Join(e.Dir, "state")
 	// No restarts and no progress deadline: the failed canary fails the
 	// deployment at once instead of being rescheduled until the deadline.
 	fast := withVars(canaryFast, "restart_attempts", "0", "progress_deadline", "0s")
@@ -317,11 +318,11 @@ func TestCanaryAutoRevert(t *testing.T) {
 	e.startWeb(fast)
 	t.Logf("v1 running and stable after %s", time.Since(start).Round(time.Millisecond))
 
-	ar := e.nrun("apply", "-no-color", "-auto-approve", "-state-dir", state,
+	ar := e.Nrun("apply", "-no-color", "-auto-approve", "-state-dir", state,
 		"-var", "version=2", "-var", jobVarsFlag(withVars(fast, "command", "exit 1")), rb)
-	t.Logf("apply took %s", ar.took.Round(time.Millisecond))
-	out := ar.stdout + ar.stderr
-	if ar.code != 1 {
+	t.Logf("apply took %s", ar.Took.Round(time.Millisecond))
+	out := ar.Stdout + ar.Stderr
+	if ar.Code != 1 {
 		t.Fatalf("apply: want exit 1 (the canary failed)\n%s", ar)
 	}
 	for _, want := range []string{
@@ -343,15 +344,15 @@ func TestCanaryAutoRevert(t *testing.T) {
 	t.Logf("failure: %s", firstLine(out, "auto_revert rolled"))
 
 	// The journal agrees: deploy failed, promote never started.
-	st := e.nrun("status", "-state-dir", state)
-	if st.code != 2 || !lineWith(st.stdout, "step.deploy", "failed") || !lineWith(st.stdout, "step.promote", "not started") {
+	st := e.Nrun("status", "-state-dir", state)
+	if st.Code != 2 || !lineWith(st.Stdout, "step.deploy", "failed") || !lineWith(st.Stdout, "step.promote", "not started") {
 		t.Errorf("status: want exit 2 with step.deploy failed and step.promote not started\n%s", st)
 	}
-	t.Logf("nrun status:\n%s", st.stdout)
+	t.Logf("nrun status:\n%s", st.Stdout)
 
 	// The job is back on web 1: version 2 copies version 0.
-	eventually(t, "web back on version 1 with 3 allocations running", time.Minute, func() (bool, string) {
-		j, _, err := e.nomad().Jobs().Info("web", nil)
+	e2etest.Eventually(t, "web back on version 1 with 3 allocations running", time.Minute, func() (bool, string) {
+		j, _, err := e.Nomad().Jobs().Info("web", nil)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -398,23 +399,23 @@ func lineWith(s string, parts ...string) bool {
 // revert instead of taking the rollback for a successful rollout.
 func TestCanaryRevertWhileInterrupted(t *testing.T) {
 	e := newEnv(t, sandbox.DefaultSpec("", 3, 2, 0, "1.10.0"))
-	rb := filepath.Join(runbooksDir(t), "job-canary-rollout.nrun.hcl")
-	state := filepath.Join(e.dir, "state")
+	rb := filepath.Join(e2etest.RunbooksDir(t), "job-canary-rollout.nrun.hcl")
+	state := filepath.Join(e.Dir, "state")
 	fast := withVars(canaryFast, "restart_attempts", "0", "progress_deadline", "0s")
 	e.startWeb(fast)
 
 	// The canary runs 4s, then fails; it cannot become healthy before.
 	args := []string{"-no-color", "-state-dir", state, "-var", "version=2",
 		"-var", jobVarsFlag(withVars(fast, "min_healthy_time", "20s", "command", "sleep 4; exit 1"))}
-	cmd := exec.Command(nrunBin, append(append([]string{"apply", "-auto-approve"}, args...), rb)...)
-	cmd.Dir, cmd.Env = e.dir, e.environ()
+	cmd := exec.Command(e2etest.NrunBin, append(append([]string{"apply", "-auto-approve"}, args...), rb)...)
+	cmd.Dir, cmd.Env = e.Dir, e.Environ()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web version 1 registered", 30*time.Second, func() (bool, string) {
-		j, _, err := e.nomad().Jobs().Info("web", nil)
+	e2etest.Eventually(t, "web version 1 registered", 30*time.Second, func() (bool, string) {
+		j, _, err := e.Nomad().Jobs().Info("web", nil)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -431,18 +432,18 @@ func TestCanaryRevertWhileInterrupted(t *testing.T) {
 	t.Logf("interrupted:\n%s", out.String())
 
 	e.waitDeployment("web", 1, "failed", time.Minute)
-	eventually(t, "web reverted", 30*time.Second, func() (bool, string) {
-		j, _, err := e.nomad().Jobs().Info("web", nil)
+	e2etest.Eventually(t, "web reverted", 30*time.Second, func() (bool, string) {
+		j, _, err := e.Nomad().Jobs().Info("web", nil)
 		if err != nil {
 			return false, err.Error()
 		}
 		return *j.Version == 2, fmt.Sprintf("version %d", *j.Version)
 	})
 
-	r := e.nrun(append(append([]string{"apply", "-resume"}, args...), rb)...)
-	t.Logf("resume took %s", r.took.Round(time.Millisecond))
-	res := r.stdout + r.stderr
-	if r.code != 1 || !strings.Contains(res, "of job web version 1 failed: Failed due to unhealthy allocations - rolling back to job version 0") ||
+	r := e.Nrun(append(append([]string{"apply", "-resume"}, args...), rb)...)
+	t.Logf("resume took %s", r.Took.Round(time.Millisecond))
+	res := r.Stdout + r.Stderr
+	if r.Code != 1 || !strings.Contains(res, "of job web version 1 failed: Failed due to unhealthy allocations - rolling back to job version 0") ||
 		!strings.Contains(res, "auto_revert rolled the job back to version 0 (now running as version 2)") || strings.Contains(res, "promoted deployment") {
 		t.Fatalf("resume after the revert: want exit 1 naming the failed deployment and the revert\n%s", r)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,7 +109,7 @@ func TestCIRecipe(t *testing.T) {
 	}
 	e := newEnv(t, spec)
 	var b1 *nomad.NodeListStub
-	for _, n := range e.waitNodes(2) {
+	for _, n := range e.WaitNodes(2) {
 		if n.Name == "b1" {
 			b1 = n
 		}
@@ -119,21 +120,21 @@ func TestCIRecipe(t *testing.T) {
 
 	// The checkout: the runbook at the workflow's RUNBOOK path, a copy of
 	// the repository's, and a var file at VAR_FILE for the batch pool.
-	runbook := filepath.Join(runbooksDir(t), filepath.Base(rc.env["RUNBOOK"]))
+	runbook := filepath.Join(e2etest.RunbooksDir(t), filepath.Base(rc.env["RUNBOOK"]))
 	src, err := os.ReadFile(runbook)
 	if err != nil {
 		t.Fatalf("the workflow's RUNBOOK %s is not one of runbooks/: %v", rc.env["RUNBOOK"], err)
 	}
-	writeFile(t, filepath.Join(e.dir, rc.env["RUNBOOK"]), src)
-	writeFile(t, filepath.Join(e.dir, rc.env["VAR_FILE"]), []byte("node_pool = \"batch\"\ndeadline  = \"1m\"\n"))
+	writeFile(t, filepath.Join(e.Dir, rc.env["RUNBOOK"]), src)
+	writeFile(t, filepath.Join(e.Dir, rc.env["VAR_FILE"]), []byte("node_pool = \"batch\"\ndeadline  = \"1m\"\n"))
 	for k, v := range rc.env {
-		e.vars[k] = v
+		e.Vars[k] = v
 	}
 
 	e.step(validate, 0)
 
 	r := e.step(plan, exitChangesCode)
-	if !strings.Contains(r.stdout, `step.drain["b1"]`) || strings.Contains(r.stdout, `["m1"]`) {
+	if !strings.Contains(r.Stdout, `step.drain["b1"]`) || strings.Contains(r.Stdout, `["m1"]`) {
 		t.Errorf("the plan should drain b1 only:\n%s", r)
 	}
 
@@ -151,10 +152,10 @@ func TestCIRecipe(t *testing.T) {
 	// The failure branch, with nothing listening on NOMAD_ADDR (run
 	// without its "|| true" to see nrun's own exit code): the comment
 	// still carries the marker and says why.
-	addr := e.vars["NOMAD_ADDR"]
-	e.vars["NOMAD_ADDR"] = "http://127.0.0.1:1"
+	addr := e.Vars["NOMAD_ADDR"]
+	e.Vars["NOMAD_ADDR"] = "http://127.0.0.1:1"
 	r = e.step(strings.TrimSuffix(planFailed, " || true"), 1)
-	e.vars["NOMAD_ADDR"] = addr
+	e.Vars["NOMAD_ADDR"] = addr
 	failed := e.read("plan.md")
 	for _, want := range []string{"<!-- nrun-plan: drain-node-pool -->\n", "Plan failed", "Cannot reach Nomad"} {
 		if !strings.Contains(failed, want) {
@@ -164,7 +165,7 @@ func TestCIRecipe(t *testing.T) {
 
 	// The cluster moves between review and merge: b1's ModifyIndex,
 	// recorded in the plan's fingerprint, changes.
-	setEligible(t, e.nomad(), []*nomad.NodeListStub{b1}, false)
+	setEligible(t, e.Nomad(), []*nomad.NodeListStub{b1}, false)
 	r = e.step(apply, 1)
 	msgs := streamMessages(t, e.read("apply.jsonl"))
 	if !hasStale(msgs, "node b1") {
@@ -185,7 +186,7 @@ func TestCIRecipe(t *testing.T) {
 	if last.Type != "apply_summary" || last.Summary == nil || last.Summary.ExitCode != 0 {
 		t.Fatalf("apply: the last message is not an apply_summary with exit_code 0:\n%s", r)
 	}
-	n, _, err := e.nomad().Nodes().Info(b1.ID, nil)
+	n, _, err := e.Nomad().Nodes().Info(b1.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,34 +196,34 @@ func TestCIRecipe(t *testing.T) {
 }
 
 // step runs one line of the workflow as a step of it runs it (bash -e
-// -o pipefail) in e.dir and fails the test unless it exits with code.
-func (e *env) step(line string, code int) result {
-	e.t.Helper()
+// -o pipefail) in e.Dir and fails the test unless it exits with code.
+func (e *env) step(line string, code int) e2etest.Result {
+	e.T.Helper()
 	cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", line)
-	cmd.Dir, cmd.Env = e.dir, e.environ()
+	cmd.Dir, cmd.Env = e.Dir, e.Environ()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	r := result{args: []string{"(bash)", line}, stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	r := e2etest.Result{Args: []string{"(bash)", line}, Stdout: stdout.String(), Stderr: stderr.String(), Took: time.Since(start)}
 	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
+		r.Code = ee.ExitCode()
 	} else if err != nil {
-		e.t.Fatalf("run %s: %v", line, err)
+		e.T.Fatalf("run %s: %v", line, err)
 	}
-	e.t.Logf("%s: exit %d after %s", line, r.code, r.took.Round(time.Millisecond))
-	if r.code != code {
-		e.t.Fatalf("want exit %d\n%s", code, r)
+	e.T.Logf("%s: exit %d after %s", line, r.Code, r.Took.Round(time.Millisecond))
+	if r.Code != code {
+		e.T.Fatalf("want exit %d\n%s", code, r)
 	}
 	return r
 }
 
-// read returns a file a step wrote in e.dir.
+// read returns a file a step wrote in e.Dir.
 func (e *env) read(name string) string {
-	e.t.Helper()
-	b, err := os.ReadFile(filepath.Join(e.dir, name))
+	e.T.Helper()
+	b, err := os.ReadFile(filepath.Join(e.Dir, name))
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return string(b)
 }

@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,9 +75,9 @@ func TestDrainNodePool(t *testing.T) {
 		},
 	}
 	e := newEnv(t, spec)
-	c := e.nomad()
+	c := e.Nomad()
 
-	nodes := e.waitNodes(5)
+	nodes := e.WaitNodes(5)
 	var batch, other []*nomad.NodeListStub
 	for _, n := range nodes {
 		if n.NodePool == "batch" {
@@ -93,11 +93,11 @@ func TestDrainNodePool(t *testing.T) {
 	// Place the job on the batch pool only: the other nodes are
 	// ineligible while it is registered, eligible again before the drain.
 	setEligible(t, c, other, false)
-	path := filepath.Join(e.dir, "mover.nomad.hcl")
+	path := filepath.Join(e.Dir, "mover.nomad.hcl")
 	if err := os.WriteFile(path, []byte(moverJob), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.registerJob(path, nil, moverCount)
+	e.RegisterJob(path, nil, moverCount)
 	setEligible(t, c, other, true)
 	onBatch := e.allocNodes("mover")
 	for node, n := range onBatch {
@@ -107,39 +107,39 @@ func TestDrainNodePool(t *testing.T) {
 	}
 	t.Logf("before the drain: %v", onBatch)
 
-	rb := filepath.Join(runbooksDir(t), "drain-node-pool.nrun.hcl")
-	planFile := filepath.Join(e.dir, "drain.nrunplan")
-	r := e.nrun("plan", "-detailed-exitcode", "-no-color", "-out", planFile, "-var", "node_pool=batch", "-var", "deadline=3m", rb)
-	if r.code != exitChangesCode {
+	rb := filepath.Join(e2etest.RunbooksDir(t), "drain-node-pool.nrun.hcl")
+	planFile := filepath.Join(e.Dir, "drain.nrunplan")
+	r := e.Nrun("plan", "-detailed-exitcode", "-no-color", "-out", planFile, "-var", "node_pool=batch", "-var", "deadline=3m", rb)
+	if r.Code != exitChangesCode {
 		t.Fatalf("plan: want exit %d\n%s", exitChangesCode, r)
 	}
 	for _, n := range batch {
-		if !strings.Contains(r.stdout, fmt.Sprintf("step.drain[%q]", n.Name)) {
-			t.Errorf("plan does not drain %s:\n%s", n.Name, r.stdout)
+		if !strings.Contains(r.Stdout, fmt.Sprintf("step.drain[%q]", n.Name)) {
+			t.Errorf("plan does not drain %s:\n%s", n.Name, r.Stdout)
 		}
 	}
 	for _, n := range other {
-		if strings.Contains(r.stdout, fmt.Sprintf("[%q]", n.Name)) {
-			t.Errorf("plan touches %s, which is not in pool batch:\n%s", n.Name, r.stdout)
+		if strings.Contains(r.Stdout, fmt.Sprintf("[%q]", n.Name)) {
+			t.Errorf("plan touches %s, which is not in pool batch:\n%s", n.Name, r.Stdout)
 		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mon := e.watchRunning(ctx, "mover")
+	mon := e.WatchRunning(ctx, "mover")
 	drains := e.watchDrains(ctx)
-	r = e.nrun("apply", "-json", "-auto-approve", planFile)
-	t.Logf("apply took %s", r.took.Round(time.Second))
-	if r.code != 0 {
+	r = e.Nrun("apply", "-json", "-auto-approve", planFile)
+	t.Logf("apply took %s", r.Took.Round(time.Second))
+	if r.Code != 0 {
 		t.Fatalf("apply: want exit 0\n%s", r)
 	}
-	events := applyEvents(t, r.stdout)
+	events := e2etest.ApplyEvents(t, r.Stdout)
 
 	// A drain finishes when the node's last allocation is terminal; its
 	// replacement may still be starting on a receiving node. The watch
 	// goes on until every allocation runs again, so the floor holds over
 	// the whole migration, not only over the apply.
-	eventually(t, "every allocation of mover running on the receiving nodes", 2*time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, "every allocation of mover running on the receiving nodes", 2*time.Minute, func() (bool, string) {
 		got := e.allocNodes("mover")
 		n := 0
 		for node, k := range got {
@@ -150,14 +150,14 @@ func TestDrainNodePool(t *testing.T) {
 		return n == moverCount, fmt.Sprintf("%v", got)
 	})
 	cancel()
-	samples := mon.wait()
+	samples := mon.Wait()
 	drained := drains.wait()
 
 	floor := moverCount - moverMaxParallel
 	low, lowAt := moverCount, ""
 	for _, s := range samples {
-		if s.running < low {
-			low, lowAt = s.running, s.String()
+		if s.Running < low {
+			low, lowAt = s.Running, s.String()
 		}
 	}
 	t.Logf("%d samples of the running count; lowest %d:\n%s", len(samples), low, sampleLines(samples))
@@ -170,14 +170,14 @@ func TestDrainNodePool(t *testing.T) {
 	// The watch must have seen the move itself, not only its ends.
 	if len(samples) > 0 {
 		first, last := samples[0], samples[len(samples)-1]
-		for node := range first.byNode {
+		for node := range first.ByNode {
 			if !isIn(node, batch) {
-				t.Errorf("the first sample already has allocations off pool batch (%s); the watch started late", first)
+				t.Errorf("the first e2etest.Sample already has allocations off pool batch (%s); the watch started late", first)
 			}
 		}
-		for node := range last.byNode {
+		for node := range last.ByNode {
 			if isIn(node, batch) {
-				t.Errorf("the last sample still has allocations in pool batch (%s); the watch stopped early", last)
+				t.Errorf("the last e2etest.Sample still has allocations in pool batch (%s); the watch stopped early", last)
 			}
 		}
 	}
@@ -191,7 +191,7 @@ func TestDrainNodePool(t *testing.T) {
 	var spans []span
 	for _, n := range batch {
 		addr := fmt.Sprintf("step.drain[%q]", n.Name)
-		s := span{addr: addr, start: events.first(addr, "action_start"), end: events.first(addr, "instance_complete")}
+		s := span{addr: addr, start: events.First(addr, "action_start"), end: events.First(addr, "instance_complete")}
 		if s.start.IsZero() || s.end.IsZero() {
 			t.Errorf("apply events have no action start or finish for %s", addr)
 			continue
@@ -211,7 +211,7 @@ func TestDrainNodePool(t *testing.T) {
 	// completion lies in (last index seen draining, first index seen
 	// complete], the last allocation's terminal update in (last index it
 	// was seen live, first index the node was seen empty]. Disjoint
-	// intervals settle it; the result is logged, as it is Nomad's
+	// intervals settle it; the e2etest.Result is logged, as it is Nomad's
 	// behaviour and nrun must not depend on it (see below).
 	for _, n := range batch {
 		d := drained[n.Name]
@@ -232,7 +232,7 @@ func TestDrainNodePool(t *testing.T) {
 	// node has stopped, whatever Nomad says of the drain.
 	for _, n := range batch {
 		addr := fmt.Sprintf("step.drain[%q]", n.Name)
-		finished := events.first(addr, "instance_complete")
+		finished := events.First(addr, "instance_complete")
 		stopped := e.lastTaskStop(n.ID)
 		t.Logf("%s: the last task stopped at %s, nrun's drain finished at %s", n.Name, stamp(stopped), stamp(finished))
 		if stopped.IsZero() {
@@ -283,28 +283,6 @@ func TestDrainNodePool(t *testing.T) {
 // with instances (without the flag a successful plan exits 0).
 const exitChangesCode = 2
 
-// waitNodes waits until n client nodes are ready and returns them sorted
-// by name.
-func (e *env) waitNodes(n int) []*nomad.NodeListStub {
-	e.t.Helper()
-	var nodes []*nomad.NodeListStub
-	eventually(e.t, fmt.Sprintf("%d ready nodes", n), 2*time.Minute, func() (bool, string) {
-		list, _, err := e.nomad().Nodes().List(nil)
-		if err != nil {
-			return false, err.Error()
-		}
-		nodes = nodes[:0]
-		for _, nd := range list {
-			if nd.Status == nomad.NodeStatusReady {
-				nodes = append(nodes, nd)
-			}
-		}
-		return len(nodes) == n, fmt.Sprintf("%d ready", len(nodes))
-	})
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
-	return nodes
-}
-
 func setEligible(t *testing.T, c *nomad.Client, nodes []*nomad.NodeListStub, eligible bool) {
 	t.Helper()
 	for _, n := range nodes {
@@ -325,10 +303,10 @@ func isIn(name string, nodes []*nomad.NodeListStub) bool {
 
 // allocNodes counts job's running allocations by node name.
 func (e *env) allocNodes(job string) map[string]int {
-	e.t.Helper()
-	allocs, _, err := e.nomad().Jobs().Allocations(job, false, nil)
+	e.T.Helper()
+	allocs, _, err := e.Nomad().Jobs().Allocations(job, false, nil)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	out := map[string]int{}
 	for _, a := range allocs {
@@ -337,21 +315,6 @@ func (e *env) allocNodes(job string) map[string]int {
 		}
 	}
 	return out
-}
-
-// sample is the job's running allocation count at one index.
-type sample struct {
-	at      time.Duration
-	index   uint64
-	running int
-	byNode  map[string]int
-	// live counts the non-terminal (pending or running) allocations by
-	// node.
-	live map[string]int
-}
-
-func (s sample) String() string {
-	return fmt.Sprintf("+%s index %d: %d running %v", s.at.Round(10*time.Millisecond), s.index, s.running, s.byNode)
 }
 
 func stamp(t time.Time) string {
@@ -363,10 +326,10 @@ func stamp(t time.Time) string {
 
 // lastTaskStop is when the last task of the allocations on node stopped.
 func (e *env) lastTaskStop(node string) time.Time {
-	e.t.Helper()
-	allocs, _, err := e.nomad().Nodes().Allocations(node, nil)
+	e.T.Helper()
+	allocs, _, err := e.Nomad().Nodes().Allocations(node, nil)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	var last time.Time
 	for _, a := range allocs {
@@ -379,44 +342,7 @@ func (e *env) lastTaskStop(node string) time.Time {
 	return last
 }
 
-// applyEvent is one message of nrun apply -json (docs/json-stream.md).
-type applyEvent struct {
-	Time     time.Time `json:"@timestamp"`
-	Kind     string    `json:"type"`
-	Instance struct {
-		Addr string `json:"addr"`
-	} `json:"instance"`
-}
-
-type applyEventList []applyEvent
-
-// first is the time of addr's first event of kind, zero if none.
-func (l applyEventList) first(addr, kind string) time.Time {
-	for _, ev := range l {
-		if ev.Instance.Addr == addr && ev.Kind == kind {
-			return ev.Time
-		}
-	}
-	return time.Time{}
-}
-
-func applyEvents(t *testing.T, stdout string) applyEventList {
-	t.Helper()
-	var out applyEventList
-	for _, line := range strings.Split(stdout, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		var ev applyEvent
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("apply -json printed a line that is not an event: %q: %v", line, err)
-		}
-		out = append(out, ev)
-	}
-	return out
-}
-
-func sampleLines(ss []sample) string {
+func sampleLines(ss []e2etest.Sample) string {
 	var b strings.Builder
 	for _, s := range ss {
 		b.WriteString(s.String())
@@ -425,57 +351,15 @@ func sampleLines(ss []sample) string {
 	return b.String()
 }
 
-// runningWatch follows one job's allocations until its context ends.
-type runningWatch struct {
-	wg      sync.WaitGroup
-	samples []sample
-}
-
-func (w *runningWatch) wait() []sample {
-	w.wg.Wait()
-	return w.samples
-}
-
-// watchRunning records the job's running allocation count at every change
-// of its allocations, with blocking queries on the job's allocation list
-// (each returns as soon as the list's index moves), until ctx ends.
-func (e *env) watchRunning(ctx context.Context, job string) *runningWatch {
-	w := &runningWatch{}
-	c := e.nomad()
-	start := time.Now()
-	e.follow(ctx, &w.wg, func(q *nomad.QueryOptions) (uint64, error) {
-		allocs, meta, err := c.Jobs().Allocations(job, false, q)
-		if err != nil {
-			return 0, err
-		}
-		s := sample{at: time.Since(start), index: meta.LastIndex, byNode: map[string]int{}, live: map[string]int{}}
-		for _, a := range allocs {
-			switch a.ClientStatus {
-			case nomad.AllocClientStatusPending, nomad.AllocClientStatusRunning:
-				s.live[a.NodeName]++
-			}
-			if a.ClientStatus == nomad.AllocClientStatusRunning {
-				s.running++
-				s.byNode[a.NodeName]++
-			}
-		}
-		if meta.LastIndex != q.WaitIndex || len(w.samples) == 0 {
-			w.samples = append(w.samples, s)
-		}
-		return meta.LastIndex, nil
-	})
-	return w
-}
-
-// liveSpan is the last sample index at which node still had a pending or
+// liveSpan is the last e2etest.Sample index at which node still had a pending or
 // running allocation of the job, and the first later index at which it had
 // none; 0 when not seen.
-func liveSpan(samples []sample, node string) (lastLive, firstEmpty uint64) {
+func liveSpan(samples []e2etest.Sample, node string) (lastLive, firstEmpty uint64) {
 	for _, s := range samples {
-		if s.live[node] > 0 {
-			lastLive, firstEmpty = s.index, 0
+		if s.Live[node] > 0 {
+			lastLive, firstEmpty = s.Index, 0
 		} else if lastLive > 0 && firstEmpty == 0 {
-			firstEmpty = s.index
+			firstEmpty = s.Index
 		}
 	}
 	return lastLive, firstEmpty
@@ -500,7 +384,7 @@ func (w *drainWatch) wait() map[string]drainIndexes {
 // watchDrains follows the node list with blocking queries until ctx ends.
 func (e *env) watchDrains(ctx context.Context) *drainWatch {
 	w := &drainWatch{nodes: map[string]drainIndexes{}}
-	e.followNodes(ctx, &w.wg, func(nodes []*nomad.NodeListStub, index uint64) {
+	e.FollowNodes(ctx, &w.wg, func(nodes []*nomad.NodeListStub, index uint64) {
 		for _, n := range nodes {
 			d := w.nodes[n.Name]
 			switch {
@@ -526,23 +410,23 @@ func TestPlanTerraformPreview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(e.dir, "tf")
+	dir := filepath.Join(e.Dir, "tf")
 	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 	rb := filepath.Join(dir, "preview.nrun.hcl")
 	const secret = "hunter2-s3cret"
 	pw := "db_password=" + secret
-	noSecret := func(r result) {
+	noSecret := func(r e2etest.Result) {
 		t.Helper()
-		if strings.Contains(r.stdout+r.stderr, secret) {
+		if strings.Contains(r.Stdout+r.Stderr, secret) {
 			t.Errorf("the sensitive variable's value is printed:\n%s", r)
 		}
 	}
 
-	r := e.nrun("plan", "-detailed-exitcode", "-no-color", "-var", pw, rb)
+	r := e.Nrun("plan", "-detailed-exitcode", "-no-color", "-var", pw, rb)
 	noSecret(r)
-	if r.code != exitChangesCode {
+	if r.Code != exitChangesCode {
 		t.Fatalf("plan: want exit %d\n%s", exitChangesCode, r)
 	}
 	for _, want := range []string{
@@ -553,12 +437,12 @@ func TestPlanTerraformPreview(t *testing.T) {
 			"        outputs: + members, + password (sensitive)\n",
 		"terraform plan: known after apply: step.up applies ./infra first",
 	} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("plan output lacks %q:\n%s", want, r.stdout)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, r.Stdout)
 		}
 	}
 
-	planFile := filepath.Join(e.dir, "tf.nrunplan")
+	planFile := filepath.Join(e.Dir, "tf.nrunplan")
 	noSecret(e.mustNrunCode(exitChangesCode, "plan", "-detailed-exitcode", "-out", planFile, "-var", pw, rb))
 	file, err := os.ReadFile(planFile)
 	if err != nil {
@@ -572,35 +456,35 @@ func TestPlanTerraformPreview(t *testing.T) {
 	if !strings.Contains(string(saved), `"status": "planned"`) {
 		t.Errorf("the saved plan has no Terraform summary:\n%s", saved)
 	}
-	r = e.nrun("apply", "-no-color", "-auto-approve", "-var", pw, planFile)
+	r = e.Nrun("apply", "-no-color", "-auto-approve", "-var", pw, planFile)
 	noSecret(r)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("apply of the saved plan: want exit 0\n%s", r)
 	}
 
-	r = e.nrun("plan", "-no-color", "-var", pw, rb)
+	r = e.Nrun("plan", "-no-color", "-var", pw, rb)
 	noSecret(r)
-	if want := "terraform plan in ./infra: Plan: 2 to add, 0 to change, 0 to destroy."; !strings.Contains(r.stdout, want) {
-		t.Errorf("after the apply, the plan lacks %q:\n%s", want, r.stdout)
+	if want := "terraform plan in ./infra: Plan: 2 to add, 0 to change, 0 to destroy."; !strings.Contains(r.Stdout, want) {
+		t.Errorf("after the apply, the plan lacks %q:\n%s", want, r.Stdout)
 	}
 
 	// apply PATH shows the same summary in the plan it prints first.
-	r = e.nrun("apply", "-no-color", "-auto-approve", "-var", pw, rb)
+	r = e.Nrun("apply", "-no-color", "-auto-approve", "-var", pw, rb)
 	noSecret(r)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("apply: want exit 0\n%s", r)
 	}
-	if want := "terraform plan in ./infra: Plan: 2 to add, 0 to change, 0 to destroy."; !strings.Contains(r.stdout, want) {
-		t.Errorf("apply's plan lacks %q:\n%s", want, r.stdout)
+	if want := "terraform plan in ./infra: Plan: 2 to add, 0 to change, 0 to destroy."; !strings.Contains(r.Stdout, want) {
+		t.Errorf("apply's plan lacks %q:\n%s", want, r.Stdout)
 	}
 }
 
 // mustNrunCode runs nrun and fails the test unless it exits with code.
-func (e *env) mustNrunCode(code int, args ...string) result {
-	e.t.Helper()
-	r := e.nrun(args...)
-	if r.code != code {
-		e.t.Fatalf("want exit %d\n%s", code, r)
+func (e *env) mustNrunCode(code int, args ...string) e2etest.Result {
+	e.T.Helper()
+	r := e.Nrun(args...)
+	if r.Code != code {
+		e.T.Fatalf("want exit %d\n%s", code, r)
 	}
 	return r
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -90,15 +91,15 @@ func BenchmarkFleetDrain(b *testing.B) {
 				b.StopTimer()
 				f := fleetDrainRun(b, perPool, mp, false)
 				r := fleetDrainRun(b, perPool, mp, true)
-				floor += f.took
-				run += r.took
+				floor += f.Took
+				run += r.Took
 				cpu += r.cpu
 				rss = max(rss, r.maxRSS)
 				floorReq += f.perMinute()
 				runReq += r.perMinute()
 				b.Logf("%d+%d clients, max_parallel %d: floor %s (%d requests, %d blocking, %d nodes at the deadline); nrun %s (%d requests, %d blocking, %d nodes at the deadline), cpu %s, peak RSS %d MiB",
-					perPool, perPool, mp, f.took.Round(time.Millisecond), f.requests, f.blocking, f.atDeadline,
-					r.took.Round(time.Millisecond), r.requests, r.blocking, r.atDeadline, r.cpu.Round(time.Millisecond), r.maxRSS>>20)
+					perPool, perPool, mp, f.Took.Round(time.Millisecond), f.requests, f.blocking, f.atDeadline,
+					r.Took.Round(time.Millisecond), r.requests, r.blocking, r.atDeadline, r.cpu.Round(time.Millisecond), r.maxRSS>>20)
 			}
 			n := float64(b.N)
 			b.ReportMetric(floor.Seconds()/n, "floor-s")
@@ -114,7 +115,7 @@ func BenchmarkFleetDrain(b *testing.B) {
 
 // drainRun is one measured drain of a fresh fleet.
 type drainRun struct {
-	took               time.Duration
+	Took               time.Duration
 	requests, blocking int64
 	atDeadline         int
 	// cpu and maxRSS are nrun's (user + system time, peak resident set).
@@ -122,7 +123,7 @@ type drainRun struct {
 	maxRSS int64
 }
 
-func (r drainRun) perMinute() float64 { return float64(r.requests) / r.took.Minutes() }
+func (r drainRun) perMinute() float64 { return float64(r.requests) / r.Took.Minutes() }
 
 // fleetDrainRun starts a fleet of 2*perPool clients in pools a and b with
 // the fleet jobs, drains pool a by nrun (withNrun) or by the floor, and
@@ -190,9 +191,9 @@ func fleetDrainRun(b *testing.B, perPool, mp int, withNrun bool) drainRun {
 
 	var res drainRun
 	if withNrun {
-		e := &env{t: b, sb: sb, dir: b.TempDir(), vars: map[string]string{"NOMAD_ADDR": srv.URL}}
-		rb := drainRunbookWith(b, e.dir, mp)
-		if r := e.nrun("plan", "-detailed-exitcode", "-var", "node_pool=a", "-var", fmt.Sprintf("deadline=%ds", int((*fleetDeadline).Seconds())), "-out", "drain.nrunplan", rb); r.code != 2 {
+		e := &env{&e2etest.Env{T: b, SB: sb, Dir: b.TempDir(), Vars: map[string]string{"NOMAD_ADDR": srv.URL}}}
+		rb := drainRunbookWith(b, e.Dir, mp)
+		if r := e.Nrun("plan", "-detailed-exitcode", "-var", "node_pool=a", "-var", fmt.Sprintf("deadline=%ds", int((*fleetDeadline).Seconds())), "-out", "drain.nrunplan", rb); r.Code != 2 {
 			b.Fatalf("want exit 2 (a plan with changes): %s", r)
 		}
 		requests.Store(0)
@@ -205,7 +206,7 @@ func fleetDrainRun(b *testing.B, perPool, mp int, withNrun bool) drainRun {
 			b.Fatalf("after nrun apply: %v\n%s", err, out)
 		}
 		b.StopTimer()
-		res.took = time.Since(start)
+		res.Took = time.Since(start)
 	} else {
 		start := time.Now()
 		b.StartTimer()
@@ -214,7 +215,7 @@ func fleetDrainRun(b *testing.B, perPool, mp int, withNrun bool) drainRun {
 			b.Fatalf("after the floor's drain: %v", err)
 		}
 		b.StopTimer()
-		res.took = time.Since(start)
+		res.Took = time.Since(start)
 	}
 	res.requests, res.blocking = requests.Load(), blocking.Load()
 	var lines []string
@@ -235,13 +236,13 @@ func fleetDrainRun(b *testing.B, perPool, mp int, withNrun bool) drainRun {
 // nrunUsage runs nrun as e.nrun does, fails b unless it exits 0, and adds
 // its CPU time and peak resident set to res. It returns the output.
 func (e *env) nrunUsage(res *drainRun, args ...string) string {
-	e.t.Helper()
-	cmd := exec.Command(nrunBin, args...)
-	cmd.Dir, cmd.Env = e.dir, e.environ()
+	e.T.Helper()
+	cmd := exec.Command(e2etest.NrunBin, args...)
+	cmd.Dir, cmd.Env = e.Dir, e.Environ()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		e.t.Fatalf("nrun %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		e.T.Fatalf("nrun %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -254,7 +255,7 @@ func (e *env) nrunUsage(res *drainRun, args ...string) string {
 // its drain step's max_parallel set to mp.
 func drainRunbookWith(t testing.TB, dir string, mp int) string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(runbooksDir(t), "drain-node-pool.nrun.hcl"))
+	src, err := os.ReadFile(filepath.Join(e2etest.RunbooksDir(t), "drain-node-pool.nrun.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"io/fs"
 	"math/big"
 	"net"
@@ -43,30 +44,30 @@ func TestSecureRollingUpgrade(t *testing.T) {
 	spec.Secure = true
 	e := newEnv(t, spec)
 	// NOMAD_ADDR at the client, over https: the servers go down in turn.
-	delete(e.vars, "NOMAD_ADDR")
+	delete(e.Vars, "NOMAD_ADDR")
 	sbEnv := map[string]string{}
-	for _, kv := range e.sb.Env() {
+	for _, kv := range e.SB.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		sbEnv[k] = v
 	}
-	for _, a := range e.sb.Agents() {
+	for _, a := range e.SB.Agents() {
 		if a.Kind == sandbox.NomadClient {
-			e.vars["NOMAD_ADDR"] = "https://" + a.HTTPAddr()
+			e.Vars["NOMAD_ADDR"] = "https://" + a.HTTPAddr()
 			break
 		}
 	}
 	secrets := map[string]string{"the Nomad management token": sbEnv["NOMAD_TOKEN"], "the Consul management token": sbEnv["CONSUL_HTTP_TOKEN"]}
 	for what, s := range secrets {
 		if s == "" {
-			t.Fatalf("the secure sandbox has no %s: %v", what, e.sb.Env())
+			t.Fatalf("the secure sandbox has no %s: %v", what, e.SB.Env())
 		}
 	}
-	rb := filepath.Join(e.dir, "runbooks")
+	rb := filepath.Join(e.Dir, "runbooks")
 	if err := os.MkdirAll(rb, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl"} {
-		b, err := os.ReadFile(filepath.Join(runbooksDir(t), f))
+		b, err := os.ReadFile(filepath.Join(e2etest.RunbooksDir(t), f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,8 +76,8 @@ func TestSecureRollingUpgrade(t *testing.T) {
 		}
 	}
 	runbook := []string{"-var-file", "runbooks/sandbox.nrunvars.hcl", "runbooks/nomad-server-rolling-upgrade.nrun.hcl"}
-	var outputs []result
-	run := func(vars map[string]string, args ...string) result {
+	var outputs []e2etest.Result
+	run := func(vars map[string]string, args ...string) e2etest.Result {
 		t.Helper()
 		r := e.nrunWith(context.Background(), vars, args...)
 		outputs = append(outputs, r)
@@ -124,17 +125,17 @@ func TestSecureRollingUpgrade(t *testing.T) {
 		late := ctx.Err()
 		cancel()
 		outputs = append(outputs, r)
-		t.Logf("%s: plan exited %d after %s:\n%s", name, r.code, r.took.Round(time.Millisecond), r.stderr)
+		t.Logf("%s: plan exited %d after %s:\n%s", name, r.Code, r.Took.Round(time.Millisecond), r.Stderr)
 		if late != nil {
 			t.Fatalf("%s: plan still running after 15s: %s", name, r)
 		}
-		flat := strings.Join(strings.Fields(r.stderr), " ")
-		if r.code != 1 {
-			t.Errorf("%s: plan exited %d, want 1:\n%s", name, r.code, r)
+		flat := strings.Join(strings.Fields(r.Stderr), " ")
+		if r.Code != 1 {
+			t.Errorf("%s: plan exited %d, want 1:\n%s", name, r.Code, r)
 		}
 		for _, w := range tc.want {
 			if !strings.Contains(flat, w) {
-				t.Errorf("%s: stderr lacks %q:\n%s", name, w, r.stderr)
+				t.Errorf("%s: stderr lacks %q:\n%s", name, w, r.Stderr)
 			}
 		}
 	}
@@ -142,15 +143,15 @@ func TestSecureRollingUpgrade(t *testing.T) {
 	// A token with everything but management: plan names the steps that
 	// need it.
 	pol := run(nil, append([]string{"policy", "-api", "nomad"}, runbook...)...)
-	if pol.code != 0 {
+	if pol.Code != 0 {
 		t.Fatalf("%s", pol)
 	}
-	nc, err := e.sb.NomadClient()
+	nc, err := e.SB.NomadClient()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nc.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: "nrun-upgrade", Rules: pol.stdout}, nil); err != nil {
-		t.Fatalf("policy: %v\n%s", err, pol.stdout)
+	if _, err := nc.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: "nrun-upgrade", Rules: pol.Stdout}, nil); err != nil {
+		t.Fatalf("policy: %v\n%s", err, pol.Stdout)
 	}
 	tok, _, err := nc.ACLTokens().Create(&nomad.ACLToken{Name: "nrun-upgrade", Type: "client", Policies: []string{"nrun-upgrade"}}, nil)
 	if err != nil {
@@ -158,36 +159,36 @@ func TestSecureRollingUpgrade(t *testing.T) {
 	}
 	secrets["the test's client token"] = tok.SecretID
 	r := run(map[string]string{"NOMAD_TOKEN": tok.SecretID}, append([]string{"plan", "-no-color"}, runbook...)...)
-	t.Logf("plan without management exited %d:\n%s", r.code, r.stderr)
-	flat := strings.Join(strings.Fields(r.stderr), " ")
-	if r.code != 1 {
-		t.Errorf("plan without management exited %d, want 1:\n%s", r.code, r)
+	t.Logf("plan without management exited %d:\n%s", r.Code, r.Stderr)
+	flat := strings.Join(strings.Fields(r.Stderr), " ")
+	if r.Code != 1 {
+		t.Errorf("plan without management exited %d, want 1:\n%s", r.Code, r)
 	}
 	for _, w := range []string{`step.snapshot action "nomad_snapshot_save": needs a Nomad management token`, "leader_not_target", "management token"} {
 		if !strings.Contains(flat, w) {
-			t.Errorf("plan without management: stderr lacks %q:\n%s", w, r.stderr)
+			t.Errorf("plan without management: stderr lacks %q:\n%s", w, r.Stderr)
 		}
 	}
 
 	// With the management token: every plan format, the apply of the
 	// saved plan, status.
 	for _, args := range [][]string{{"-no-color"}, {"-markdown"}, {"-json"}, {"-no-color", "-out", "upgrade.nrunplan"}} {
-		if r := run(nil, append(append([]string{"plan"}, args...), runbook...)...); r.code != 0 {
+		if r := run(nil, append(append([]string{"plan"}, args...), runbook...)...); r.Code != 0 {
 			t.Fatalf("%s", r)
 		}
 	}
 	r = run(nil, "apply", "-auto-approve", "-no-color", "upgrade.nrunplan")
-	t.Logf("apply of the saved plan took %s", r.took.Round(time.Millisecond))
-	if r.code != 0 {
+	t.Logf("apply of the saved plan took %s", r.Took.Round(time.Millisecond))
+	if r.Code != 0 {
 		t.Fatalf("%s", r)
 	}
-	if r := run(nil, "status", "runbooks/nomad-server-rolling-upgrade.nrun.hcl"); r.code != 0 {
+	if r := run(nil, "status", "runbooks/nomad-server-rolling-upgrade.nrun.hcl"); r.Code != 0 {
 		t.Errorf("%s", r)
 	}
-	if r := run(nil, "status", "-json", "runbooks/nomad-server-rolling-upgrade.nrun.hcl"); r.code != 0 {
+	if r := run(nil, "status", "-json", "runbooks/nomad-server-rolling-upgrade.nrun.hcl"); r.Code != 0 {
 		t.Errorf("%s", r)
 	}
-	st := e.sb.Status()
+	st := e.SB.Status()
 	if len(st.Servers) != 3 {
 		t.Errorf("servers: %+v", st.Servers)
 	}
@@ -199,7 +200,7 @@ func TestSecureRollingUpgrade(t *testing.T) {
 
 	// No secret anywhere nrun wrote.
 	var files []string
-	err = filepath.WalkDir(e.dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(e.Dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -207,7 +208,7 @@ func TestSecureRollingUpgrade(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(e.dir, path)
+		rel, _ := filepath.Rel(e.Dir, path)
 		if strings.HasSuffix(rel, ".snap") {
 			// A Raft snapshot is the cluster's own backup: it holds the
 			// ACL state by design, compressed, so searching it proves
@@ -231,8 +232,8 @@ func TestSecureRollingUpgrade(t *testing.T) {
 	}
 	for _, o := range outputs {
 		for what, s := range secrets {
-			if strings.Contains(o.stdout+o.stderr, s) {
-				t.Errorf("the output of nrun %s holds %s", strings.Join(o.args, " "), what)
+			if strings.Contains(o.Stdout+o.Stderr, s) {
+				t.Errorf("the output of nrun %s holds %s", strings.Join(o.Args, " "), what)
 			}
 		}
 	}
@@ -247,12 +248,12 @@ func containsPrefix(list []string, prefix string) bool {
 	return false
 }
 
-// nrunWith runs the nrun binary in e.dir with vars over e's environment,
+// nrunWith runs the nrun binary in e.Dir with vars over e's environment,
 // killed when ctx ends.
-func (e *env) nrunWith(ctx context.Context, vars map[string]string, args ...string) result {
-	e.t.Helper()
-	cmd := exec.CommandContext(ctx, nrunBin, args...)
-	cmd.Dir, cmd.Env = e.dir, e.environ()
+func (e *env) nrunWith(ctx context.Context, vars map[string]string, args ...string) e2etest.Result {
+	e.T.Helper()
+	cmd := exec.CommandContext(ctx, e2etest.NrunBin, args...)
+	cmd.Dir, cmd.Env = e.Dir, e.Environ()
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -260,12 +261,12 @@ func (e *env) nrunWith(ctx context.Context, vars map[string]string, args ...stri
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	r := result{args: args, stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	r := e2etest.Result{Args: args, Stdout: stdout.String(), Stderr: stderr.String(), Took: time.Since(start)}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
+		r.Code = ee.ExitCode()
 	} else if err != nil {
-		e.t.Fatalf("run nrun: %v", err)
+		e.T.Fatalf("run nrun: %v", err)
 	}
 	return r
 }
@@ -324,17 +325,17 @@ func TestSecureCanaryPolicy(t *testing.T) {
 	spec := sandbox.DefaultSpec("", 1, 2, 0, sandbox.DefaultNomadVersion)
 	spec.Secure = true
 	e := newEnv(t, spec)
-	delete(e.vars, "NOMAD_ADDR") // the sandbox's own, https to the server
-	rb := filepath.Join(runbooksDir(t), "job-canary-rollout.nrun.hcl")
+	delete(e.Vars, "NOMAD_ADDR") // the sandbox's own, https to the server
+	rb := filepath.Join(e2etest.RunbooksDir(t), "job-canary-rollout.nrun.hcl")
 	jobVars := jobVarsFlag(canaryFast)
 
-	pol := e.mustNrun("policy", "-api", "nomad", "-var", "version=2", "-var", jobVars, rb)
-	nc, err := e.sb.NomadClient()
+	pol := e.MustNrun("policy", "-api", "nomad", "-var", "version=2", "-var", jobVars, rb)
+	nc, err := e.SB.NomadClient()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nc.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: "nrun-canary", Rules: pol.stdout}, nil); err != nil {
-		t.Fatalf("policy: %v\n%s", err, pol.stdout)
+	if _, err := nc.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: "nrun-canary", Rules: pol.Stdout}, nil); err != nil {
+		t.Fatalf("policy: %v\n%s", err, pol.Stdout)
 	}
 	tok, _, err := nc.ACLTokens().Create(&nomad.ACLToken{Name: "nrun-canary", Type: "client", Policies: []string{"nrun-canary"}}, nil)
 	if err != nil {
@@ -343,15 +344,15 @@ func TestSecureCanaryPolicy(t *testing.T) {
 	withToken := map[string]string{"NOMAD_TOKEN": tok.SecretID}
 
 	for _, version := range []string{"1", "2"} {
-		r := e.nrunWith(context.Background(), withToken, "apply", "-no-color", "-auto-approve", "-state-dir", filepath.Join(e.dir, "state-v"+version), "-var", "version="+version, "-var", jobVars, rb)
-		t.Logf("v%s apply with the printed policy took %s", version, r.took.Round(time.Millisecond))
-		if r.code != 0 {
-			t.Fatalf("v%s apply with exactly the printed policy:\n%s\npolicy:\n%s", version, r, pol.stdout)
+		r := e.nrunWith(context.Background(), withToken, "apply", "-no-color", "-auto-approve", "-state-dir", filepath.Join(e.Dir, "state-v"+version), "-var", "version="+version, "-var", jobVars, rb)
+		t.Logf("v%s apply with the printed policy took %s", version, r.Took.Round(time.Millisecond))
+		if r.Code != 0 {
+			t.Fatalf("v%s apply with exactly the printed policy:\n%s\npolicy:\n%s", version, r, pol.Stdout)
 		}
-		if strings.Contains(r.stdout+r.stderr, tok.SecretID) {
+		if strings.Contains(r.Stdout+r.Stderr, tok.SecretID) {
 			t.Errorf("v%s apply shows the token's secret", version)
 		}
-		if version == "2" && !strings.Contains(r.stdout, "promoted deployment") {
+		if version == "2" && !strings.Contains(r.Stdout, "promoted deployment") {
 			t.Errorf("v2 apply did not promote the canary:\n%s", r)
 		}
 	}

@@ -3,7 +3,7 @@ package e2e
 import (
 	"context"
 	"flag"
-	"os"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,16 +47,16 @@ func BenchmarkRollingUpgrade(b *testing.B) {
 		f := upgradeFloor(b, newEnv(b, spec()))
 		floor += f
 		e := newEnv(b, spec())
-		rb := copyRunbook(b, e.dir, "nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl")
-		if r := e.nrun("plan", "-detailed-exitcode", "-var-file", filepath.Join(filepath.Dir(rb), "sandbox.nrunvars.hcl"), "-out", "up.nrunplan", rb); r.code != 2 {
+		rb := e2etest.CopyRunbook(b, e.Dir, "nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl")
+		if r := e.Nrun("plan", "-detailed-exitcode", "-var-file", filepath.Join(filepath.Dir(rb), "sandbox.nrunvars.hcl"), "-out", "up.nrunplan", rb); r.Code != 2 {
 			b.Fatalf("want exit 2 (a plan with changes): %s", r)
 		}
 		b.StartTimer()
-		r := e.mustNrun("apply", "up.nrunplan")
+		r := e.MustNrun("apply", "up.nrunplan")
 		b.StopTimer()
-		run += r.took
-		b.Logf("floor %s, nrun apply %s", f.Round(time.Millisecond), r.took.Round(time.Millisecond))
-		for _, line := range strings.Split(r.stdout, "\n") {
+		run += r.Took
+		b.Logf("floor %s, nrun apply %s", f.Round(time.Millisecond), r.Took.Round(time.Millisecond))
+		for _, line := range strings.Split(r.Stdout, "\n") {
 			if strings.Contains(line, "held") || strings.Contains(line, "finished (") || strings.Contains(line, "transfer") {
 				b.Log(line)
 			}
@@ -68,33 +68,13 @@ func BenchmarkRollingUpgrade(b *testing.B) {
 	b.ReportMetric(100*(run-floor).Seconds()/floor.Seconds(), "overhead-%")
 }
 
-// copyRunbook copies files of runbooks/ into dir/runbooks and returns the
-// path of the first.
-func copyRunbook(t testing.TB, dir string, files ...string) string {
-	t.Helper()
-	dst := filepath.Join(dir, "runbooks")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join(runbooksDir(t), f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(dst, files[0])
-}
-
 // upgradeFloor upgrades every server of e's sandbox the shortest correct
 // way and returns the time it took.
 func upgradeFloor(t testing.TB, e *env) time.Duration {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	nc := e.nomad()
+	nc := e.Nomad()
 	cfg, _, err := nc.Operator().AutopilotGetConfiguration(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +84,7 @@ func upgradeFloor(t testing.TB, e *env) time.Duration {
 	for _, s := range []string{"s1", "s2", "s3"} {
 		waitStable(t, nc, s, sandbox.OldNomadVersion, stable)
 	}
-	leader, err := e.sb.Leader()
+	leader, err := e.SB.Leader()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,27 +94,18 @@ func upgradeFloor(t testing.TB, e *env) time.Duration {
 			order = append(order, s)
 		}
 	}
-	order = append(order, trimRegion(leader))
+	order = append(order, e2etest.TrimRegion(leader))
 	start := time.Now()
 	for _, s := range order {
-		if err := e.sb.StopServer(ctx, s); err != nil {
+		if err := e.SB.StopServer(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.sb.StartServer(ctx, s, sandbox.DefaultNomadVersion); err != nil {
+		if err := e.SB.StartServer(ctx, s, sandbox.DefaultNomadVersion); err != nil {
 			t.Fatal(err)
 		}
 		waitStable(t, nc, s, sandbox.DefaultNomadVersion, stable)
 	}
 	return time.Since(start)
-}
-
-func trimRegion(name string) string {
-	for i := range name {
-		if name[i] == '.' {
-			return name[:i]
-		}
-	}
-	return name
 }
 
 // waitStable polls autopilot every 50ms until it reports server as a
@@ -152,7 +123,7 @@ func waitStable(t testing.TB, nc *nomad.Client, server, version string, stable t
 			return false
 		}
 		for _, s := range h.Servers {
-			if trimRegion(s.Name) != server {
+			if e2etest.TrimRegion(s.Name) != server {
 				continue
 			}
 			if !s.Healthy || !s.Voter || s.SerfStatus != "alive" || s.Version != version {

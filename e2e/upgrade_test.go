@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestRollingUpgradeQuickStart(t *testing.T) {
 	work := t.TempDir()
 	rb := filepath.Join(work, "runbooks")
 	for _, f := range []string{"nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl"} {
-		b, err := os.ReadFile(filepath.Join(runbooksDir(t), f))
+		b, err := os.ReadFile(filepath.Join(e2etest.RunbooksDir(t), f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +42,7 @@ func TestRollingUpgradeQuickStart(t *testing.T) {
 		}
 	}
 	sbDir := filepath.Join(work, "sandbox")
-	e := &env{t: t, dir: work, vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}
+	e := &env{&e2etest.Env{T: t, Dir: work, Vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}}
 	t.Cleanup(func() {
 		if c, err := sandbox.Open(sbDir, sandbox.Options{}); err == nil {
 			if t.Failed() {
@@ -53,9 +54,9 @@ func TestRollingUpgradeQuickStart(t *testing.T) {
 		}
 	})
 
-	r := e.nrun("apply", "-sandbox", "-auto-approve", "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
-	t.Logf("apply -sandbox took %s", r.took.Round(time.Millisecond))
-	if r.code != 0 {
+	r := e.Nrun("apply", "-sandbox", "-auto-approve", "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
+	t.Logf("apply -sandbox took %s", r.Took.Round(time.Millisecond))
+	if r.Code != 0 {
 		t.Fatalf("%s", r)
 	}
 	for _, want := range []string{
@@ -64,13 +65,13 @@ func TestRollingUpgradeQuickStart(t *testing.T) {
 		"reading variables from runbooks/sandbox.nrunvars.hcl",
 		"Run ", "finished. 11 finished, 0 failed, 0 skipped.",
 	} {
-		if !strings.Contains(r.stdout+r.stderr, want) {
+		if !strings.Contains(r.Stdout+r.Stderr, want) {
 			t.Errorf("the output lacks %q\n%s", want, r)
 		}
 	}
 
 	// The order, from the apply's own timestamped lines.
-	last := checkRollingOrder(t, r.stdout, `(s\d)\.global`, `transferring leadership from (s\d)\.global`, "")
+	last := e2etest.CheckRollingOrder(t, r.Stdout, `(s\d)\.global`, `transferring leadership from (s\d)\.global`, "")
 
 	c, err := sandbox.Open(sbDir, sandbox.Options{})
 	if err != nil {
@@ -96,7 +97,7 @@ func TestRollingUpgradeQuickStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the demo job running on both clients", time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, "the demo job running on both clients", time.Minute, func() (bool, string) {
 		allocs, _, err := nc.Jobs().Allocations(sandbox.DemoJob, false, nil)
 		if err != nil {
 			return false, err.Error()
@@ -111,16 +112,16 @@ func TestRollingUpgradeQuickStart(t *testing.T) {
 	})
 	// The same command again reuses the sandbox, and the plan leaves out
 	// the servers already on the new version: nothing is restarted.
-	again := e.nrun("apply", "-sandbox", "-auto-approve", "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
-	if again.code != 0 {
+	again := e.Nrun("apply", "-sandbox", "-auto-approve", "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
+	if again.Code != 0 {
 		t.Fatalf("second apply: %s", again)
 	}
 	for _, want := range []string{"reusing the sandbox in " + sbDir, "Plan: 2 step instances, 0 disrupt servers", "finished. 2 finished, 0 failed, 0 skipped."} {
-		if !strings.Contains(again.stdout+again.stderr, want) {
+		if !strings.Contains(again.Stdout+again.Stderr, want) {
 			t.Errorf("the second apply's output lacks %q\n%s", want, again)
 		}
 	}
-	if strings.Contains(again.stdout, "step.upgrade") {
+	if strings.Contains(again.Stdout, "step.upgrade") {
 		t.Errorf("the second apply touched a server:\n%s", again)
 	}
 	for _, f := range []string{"nomad-pre-upgrade.snap", "nomad-post-upgrade.snap"} {

@@ -1,8 +1,9 @@
-package e2e
+package backends
 
 import (
 	"bytes"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,9 +20,9 @@ func runIDOf(t *testing.T, e *env, kind, rb, state string) string {
 	t.Helper()
 	re := regexp.MustCompile(`(?m)^(\S+)\s+` + state + `\b`)
 	var id string
-	eventually(t, "a run "+state+" in the backend", 30*time.Second, func() (bool, string) {
-		r := e.nrun("runs", "-backend="+kind, rb)
-		if m := re.FindStringSubmatch(r.stdout); m != nil {
+	e2etest.Eventually(t, "a run "+state+" in the backend", 30*time.Second, func() (bool, string) {
+		r := e.Nrun("runs", "-backend="+kind, rb)
+		if m := re.FindStringSubmatch(r.Stdout); m != nil {
 			id = m[1]
 			return true, ""
 		}
@@ -34,7 +35,7 @@ func runIDOf(t *testing.T, e *env, kind, rb, state string) string {
 func damageCopy(t *testing.T, e *env, kind, path, runID string) {
 	t.Helper()
 	envs := map[string]string{}
-	for _, kv := range e.sb.Env() {
+	for _, kv := range e.SB.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		envs[k] = v
 	}
@@ -90,44 +91,44 @@ func TestBackendAbandon(t *testing.T) {
 			e := backendEnv(t)
 			const n = 3
 			name := fmt.Sprintf("abandon-%s-%d", kind, time.Now().UnixNano())
-			rb, count := counterRunbook(t, e.dir, name, n, "3")
+			rb, count := counterRunbook(t, e.Dir, name, n, "3")
 			abandonCmd := func(id string) []string {
 				return []string{"apply", "-abandon", id, "-backend=" + kind, "-lock-timeout=60s", rb}
 			}
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "a"), rb)
+			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
 			waitLines(t, a, count, 1, 60*time.Second)
 			id := runIDOf(t, e, kind, rb, "unfinished")
 
 			// The running holder cannot be abandoned under it.
-			r := e.nrun("apply", "-abandon", id, "-backend="+kind, rb)
-			if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("pid %d", a.cmd.Process.Pid)) || !strings.Contains(r.stderr, "not abandoned") {
+			r := e.Nrun("apply", "-abandon", id, "-backend="+kind, rb)
+			if r.Code != 1 || !strings.Contains(r.Stderr, fmt.Sprintf("pid %d", a.cmd.Process.Pid)) || !strings.Contains(r.Stderr, "not abandoned") {
 				t.Fatalf("abandon while the run holds the lock: want exit 1 naming pid %d\n%s", a.cmd.Process.Pid, r)
 			}
-			t.Logf("abandon refused:\n%s", r.stderr)
+			t.Logf("abandon refused:\n%s", r.Stderr)
 			// Killed in the middle of step s1's action.
 			a.cmd.Process.Signal(syscall.SIGKILL)
 			<-a.done
 
-			apply := func() result {
-				return e.nrun("apply", "-auto-approve", "-backend="+kind, "-lock-timeout=60s", "-state-dir", filepath.Join(e.dir, "b"), rb)
+			apply := func() e2etest.Result {
+				return e.Nrun("apply", "-auto-approve", "-backend="+kind, "-lock-timeout=60s", "-state-dir", filepath.Join(e.Dir, "b"), rb)
 			}
 			r = apply()
-			if want := "nrun apply -abandon " + id + " -backend=" + kind; r.code != 1 || !strings.Contains(r.stderr, "stopped in the middle") || !strings.Contains(r.stderr, want) {
+			if want := "nrun apply -abandon " + id + " -backend=" + kind; r.Code != 1 || !strings.Contains(r.Stderr, "stopped in the middle") || !strings.Contains(r.Stderr, want) {
 				t.Fatalf("apply over a run stopped mid-action: want exit 1 naming %q\n%s", want, r)
 			}
-			t.Logf("refused:\n%s", r.stderr)
-			r = e.mustNrun(abandonCmd(id)...)
-			t.Logf("%s", r.stderr)
-			if runs := e.mustNrun("runs", "-backend="+kind, rb); !regexp.MustCompile(`(?m)^` + id + `\s+abandoned`).MatchString(runs.stdout) {
-				t.Errorf("nrun runs does not show %s abandoned:\n%s", id, runs.stdout)
+			t.Logf("refused:\n%s", r.Stderr)
+			r = e.MustNrun(abandonCmd(id)...)
+			t.Logf("%s", r.Stderr)
+			if runs := e.MustNrun("runs", "-backend="+kind, rb); !regexp.MustCompile(`(?m)^` + id + `\s+abandoned`).MatchString(runs.Stdout) {
+				t.Errorf("nrun runs does not show %s abandoned:\n%s", id, runs.Stdout)
 			}
-			if st := e.nrun("status", "-backend="+kind, "-run", id, rb); !strings.Contains(st.stderr, "was abandoned by") {
+			if st := e.Nrun("status", "-backend="+kind, "-run", id, rb); !strings.Contains(st.Stderr, "was abandoned by") {
 				t.Errorf("nrun status does not show %s abandoned:\n%s", id, st)
 			}
-			if r := e.nrun(abandonCmd(id)...); r.code != 1 || !strings.Contains(r.stderr, "already abandoned") {
+			if r := e.Nrun(abandonCmd(id)...); r.Code != 1 || !strings.Contains(r.Stderr, "already abandoned") {
 				t.Errorf("second abandon: want exit 1, already abandoned\n%s", r)
 			}
-			if r := apply(); r.code != 0 {
+			if r := apply(); r.Code != 0 {
 				t.Fatalf("apply after the abandon: %s", r)
 			}
 			if c := counts(t, count); c[fmt.Sprintf("s%d", n)] != 1 {
@@ -138,19 +139,19 @@ func TestBackendAbandon(t *testing.T) {
 			id2 := runIDOf(t, e, kind, rb, "finished")
 			damageCopy(t, e, kind, "nrun/"+name, id2)
 			r = apply()
-			if want := "nrun apply -abandon " + id2 + " -backend=" + kind; r.code != 1 || !strings.Contains(r.stderr, "cannot be read") || !strings.Contains(r.stderr, want) {
+			if want := "nrun apply -abandon " + id2 + " -backend=" + kind; r.Code != 1 || !strings.Contains(r.Stderr, "cannot be read") || !strings.Contains(r.Stderr, want) {
 				t.Fatalf("apply over a damaged copy: want exit 1 naming %q\n%s", want, r)
 			}
-			t.Logf("refused:\n%s", r.stderr)
-			r = e.mustNrun(abandonCmd(id2)...)
-			t.Logf("%s", r.stderr)
-			if !strings.Contains(r.stderr, "could not be read") {
-				t.Errorf("abandon of a damaged copy does not say it could not be read:\n%s", r.stderr)
+			t.Logf("refused:\n%s", r.Stderr)
+			r = e.MustNrun(abandonCmd(id2)...)
+			t.Logf("%s", r.Stderr)
+			if !strings.Contains(r.Stderr, "could not be read") {
+				t.Errorf("abandon of a damaged copy does not say it could not be read:\n%s", r.Stderr)
 			}
-			if runs := e.mustNrun("runs", "-backend="+kind, rb); !regexp.MustCompile(`(?m)^` + id2 + `\s+abandoned.*damaged`).MatchString(runs.stdout) {
-				t.Errorf("nrun runs does not show %s abandoned and damaged:\n%s", id2, runs.stdout)
+			if runs := e.MustNrun("runs", "-backend="+kind, rb); !regexp.MustCompile(`(?m)^` + id2 + `\s+abandoned.*damaged`).MatchString(runs.Stdout) {
+				t.Errorf("nrun runs does not show %s abandoned and damaged:\n%s", id2, runs.Stdout)
 			}
-			if r := apply(); r.code != 0 {
+			if r := apply(); r.Code != 0 {
 				t.Fatalf("apply after abandoning the damaged copy: %s", r)
 			}
 		})

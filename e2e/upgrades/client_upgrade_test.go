@@ -1,9 +1,10 @@
-package e2e
+package upgrades
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -39,15 +40,15 @@ func clientUpgradeSpec(serverVersions ...string) sandbox.Spec {
 // restarts: every client is.
 func clientEnv(t *testing.T, spec sandbox.Spec) *env {
 	e := newEnv(t, spec)
-	for _, a := range e.sb.Agents() {
+	for _, a := range e.SB.Agents() {
 		if a.Kind == sandbox.NomadServer && a.Name == "s1" {
-			e.vars["NOMAD_ADDR"] = "http://" + a.HTTPAddr()
+			e.Vars["NOMAD_ADDR"] = "http://" + a.HTTPAddr()
 		}
 	}
-	e.waitNodes(4)
+	e.WaitNodes(4)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := e.sb.RunDemoJob(ctx); err != nil {
+	if err := e.SB.RunDemoJob(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -60,10 +61,10 @@ type clientState struct {
 }
 
 func (e *env) clients() map[string]clientState {
-	e.t.Helper()
-	list, _, err := e.nomad().Nodes().List(nil)
+	e.T.Helper()
+	list, _, err := e.Nomad().Nodes().List(nil)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	out := map[string]clientState{}
 	for _, n := range list {
@@ -86,7 +87,7 @@ type outWatch struct {
 
 func (e *env) watchOut(ctx context.Context) *outWatch {
 	w := &outWatch{ever: map[string]bool{}}
-	e.followNodes(ctx, &w.wg, func(nodes []*nomad.NodeListStub, index uint64) {
+	e.FollowNodes(ctx, &w.wg, func(nodes []*nomad.NodeListStub, index uint64) {
 		var out []string
 		for _, n := range nodes {
 			if n.Drain || n.SchedulingEligibility != nomad.NodeSchedulingEligible || n.Status != nomad.NodeStatusReady {
@@ -114,8 +115,8 @@ func (w *outWatch) wait() *outWatch {
 }
 
 // actionSpan is how long one instance's action took, from apply -json.
-func actionSeconds(l applyEventList, addr string) time.Duration {
-	start, end := l.first(addr, "action_start"), l.first(addr, "action_complete")
+func actionSeconds(l e2etest.ApplyEventList, addr string) time.Duration {
+	start, end := l.First(addr, "action_start"), l.First(addr, "action_complete")
 	if start.IsZero() || end.IsZero() {
 		return 0
 	}
@@ -133,30 +134,30 @@ func actionSeconds(l applyEventList, addr string) time.Duration {
 // more than two clients out of service at once.
 func TestNomadClientRollingUpgrade(t *testing.T) {
 	e := clientEnv(t, clientUpgradeSpec(sandbox.DefaultNomadVersion, sandbox.DefaultNomadVersion, sandbox.OldNomadVersion))
-	rb := copyRunbook(t, e.dir, clientUpgradeRunbook)
+	rb := e2etest.CopyRunbook(t, e.Dir, clientUpgradeRunbook)
 	vars := []string{"-var", "version=" + sandbox.DefaultNomadVersion, "-var", "mode=sandbox"}
 	before := e.clients()
 
 	// A server older than the clients would become: refused.
-	r := e.nrun(append(append([]string{"plan", "-no-color"}, vars...), rb)...)
-	if r.code != 0 {
+	r := e.Nrun(append(append([]string{"plan", "-no-color"}, vars...), rb)...)
+	if r.Code != 0 {
 		t.Fatalf("plan: %s", r)
 	}
-	if !strings.Contains(r.stdout, "1 blocked now") || !strings.Contains(r.stdout, "s3.global") {
-		t.Errorf("the plan does not show the gate blocked by s3 on %s:\n%s", sandbox.OldNomadVersion, r.stdout)
+	if !strings.Contains(r.Stdout, "1 blocked now") || !strings.Contains(r.Stdout, "s3.global") {
+		t.Errorf("the plan does not show the gate blocked by s3 on %s:\n%s", sandbox.OldNomadVersion, r.Stdout)
 	}
-	r = e.nrun(append(append([]string{"apply", "-json", "-auto-approve"}, vars...), rb)...)
-	t.Logf("refused apply took %s", r.took.Round(time.Millisecond))
-	if r.code != 1 {
+	r = e.Nrun(append(append([]string{"apply", "-json", "-auto-approve"}, vars...), rb)...)
+	t.Logf("refused apply took %s", r.Took.Round(time.Millisecond))
+	if r.Code != 1 {
 		t.Fatalf("apply with s3 on %s: want exit 1\n%s", sandbox.OldNomadVersion, r)
 	}
-	events := applyEvents(t, r.stdout)
+	events := e2etest.ApplyEvents(t, r.Stdout)
 	for _, ev := range events {
 		if strings.HasPrefix(ev.Instance.Addr, "step.upgrade") && ev.Kind != "instance_skipped" {
 			t.Errorf("a client instance ran although a server is older: %s %s", ev.Kind, ev.Instance.Addr)
 		}
 	}
-	for _, l := range strings.Split(r.stdout, "\n") {
+	for _, l := range strings.Split(r.Stdout, "\n") {
 		var m struct {
 			Message string `json:"@message"`
 			Kind    string `json:"type"`
@@ -165,8 +166,8 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 			t.Logf("refusal: %s", m.Message)
 		}
 	}
-	if !strings.Contains(r.stdout, "servers_version") || !strings.Contains(r.stdout, "s3.global") {
-		t.Errorf("the refusal does not name servers_version and s3:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout, "servers_version") || !strings.Contains(r.Stdout, "s3.global") {
+		t.Errorf("the refusal does not name servers_version and s3:\n%s", r.Stdout)
 	}
 	if after := e.clients(); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("the refused apply changed the clients:\nbefore %v\nafter  %v", before, after)
@@ -174,28 +175,28 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 
 	// The server upgrade finished: s3 on the new version.
 	ctx := context.Background()
-	if err := e.sb.StopServer(ctx, "s3"); err != nil {
+	if err := e.SB.StopServer(ctx, "s3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.sb.StartServer(ctx, "s3", sandbox.DefaultNomadVersion); err != nil {
+	if err := e.SB.StartServer(ctx, "s3", sandbox.DefaultNomadVersion); err != nil {
 		t.Fatal(err)
 	}
 
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	out := e.watchOut(wctx)
-	demo := e.watchRunning(wctx, sandbox.DemoJob)
+	demo := e.WatchRunning(wctx, sandbox.DemoJob)
 	vars = append(vars, "-var", "max_parallel=2")
-	r = e.nrun(append(append([]string{"apply", "-json", "-auto-approve"}, vars...), rb)...)
-	wall := r.took
-	if r.code != 0 {
+	r = e.Nrun(append(append([]string{"apply", "-json", "-auto-approve"}, vars...), rb)...)
+	wall := r.Took
+	if r.Code != 0 {
 		t.Fatalf("apply: want exit 0\n%s", r)
 	}
-	events = applyEvents(t, r.stdout)
-	e.waitRunning(sandbox.DemoJob, 4, 2*time.Minute)
+	events = e2etest.ApplyEvents(t, r.Stdout)
+	e.WaitRunning(sandbox.DemoJob, 4, 2*time.Minute)
 	stop()
 	w := out.wait()
-	samples := demo.wait()
+	samples := demo.Wait()
 
 	// Every client upgraded, ready, eligible.
 	for name, c := range e.clients() {
@@ -204,8 +205,8 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 		}
 	}
 	// The servers were not touched: every voter healthy, one may fail.
-	eventually(t, "autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
-		h, err := e.sb.AutopilotHealth()
+	e2etest.Eventually(t, "autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
+		h, err := e.SB.AutopilotHealth()
 		if err != nil {
 			return false, err.Error()
 		}
@@ -221,7 +222,7 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 		t.Errorf("the watch saw %d clients out of service, want all 4: %v", len(w.ever), w.ever)
 	}
 	// The demo job runs on the upgraded clients, every task running.
-	allocs, _, err := e.nomad().Jobs().Allocations(sandbox.DemoJob, false, nil)
+	allocs, _, err := e.Nomad().Jobs().Allocations(sandbox.DemoJob, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,8 +243,8 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 	}
 	low := 4
 	for _, s := range samples {
-		if s.running < low {
-			low = s.running
+		if s.Running < low {
+			low = s.Running
 		}
 	}
 	t.Logf("demo job: %d samples, lowest running count %d of 4", len(samples), low)
@@ -262,7 +263,7 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 	t.Logf("nomad-client-rolling-upgrade, 4 clients, max_parallel 2: wall time %s, floor %s (drains and agent starts / 2)",
 		wall.Round(100*time.Millisecond), floor.Round(100*time.Millisecond))
 	if floor == 0 {
-		t.Errorf("no drain or start action in the apply's events:\n%s", r.stdout)
+		t.Errorf("no drain or start action in the apply's events:\n%s", r.Stdout)
 	}
 }
 
@@ -274,8 +275,8 @@ func TestNomadClientRollingUpgrade(t *testing.T) {
 // touched, apply exits 1, and the output and the run's log say why.
 func TestNomadClientRollingUpgradeFailureBudget(t *testing.T) {
 	e := clientEnv(t, clientUpgradeSpec(sandbox.DefaultNomadVersion))
-	rb := copyRunbook(t, e.dir, clientUpgradeRunbook)
-	varFile := filepath.Join(e.dir, "broken.nrunvars.hcl")
+	rb := e2etest.CopyRunbook(t, e.Dir, clientUpgradeRunbook)
+	varFile := filepath.Join(e.Dir, "broken.nrunvars.hcl")
 	if err := os.WriteFile(varFile, []byte(fmt.Sprintf(`version = %q
 mode    = "sandbox"
 client_versions = {
@@ -288,16 +289,16 @@ client_versions = {
 	wctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	out := e.watchOut(wctx)
-	r := e.nrun("apply", "-json", "-auto-approve", "-var-file", varFile, rb)
+	r := e.Nrun("apply", "-json", "-auto-approve", "-var-file", varFile, rb)
 	stop()
 	w := out.wait()
-	t.Logf("apply with two clients that cannot start took %s", r.took.Round(100*time.Millisecond))
-	if r.code != 1 {
+	t.Logf("apply with two clients that cannot start took %s", r.Took.Round(100*time.Millisecond))
+	if r.Code != 1 {
 		t.Fatalf("apply: want exit 1\n%s", r)
 	}
-	events := applyEvents(t, r.stdout)
+	events := e2etest.ApplyEvents(t, r.Stdout)
 	started := func(c string) bool {
-		return !events.first(fmt.Sprintf("step.upgrade[%q]", c), "instance_start").IsZero()
+		return !events.First(fmt.Sprintf("step.upgrade[%q]", c), "instance_start").IsZero()
 	}
 	for _, c := range []string{"c1", "c2", "c3"} {
 		if !started(c) {
@@ -312,8 +313,8 @@ client_versions = {
 		"max_failures = 1 exceeded: 2 of 4 instances of step.upgrade failed; no further instance of it starts",
 		"no nomad 0.0.1",
 	} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("the apply output lacks %q\n%s", want, r.stdout)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("the apply output lacks %q\n%s", want, r.Stdout)
 		}
 	}
 	// The run's log says it too.
@@ -329,8 +330,8 @@ client_versions = {
 		t.Errorf("no run log under .nrun/runs says the budget was exceeded (logs %q)", logs)
 	}
 	// And the journal: nrun status lists c2 and c3 failed, c4 not started.
-	sr := e.nrun("status", rb)
-	if sr.code != 2 {
+	sr := e.Nrun("status", rb)
+	if sr.Code != 2 {
 		t.Errorf("nrun status: want exit 2 (the run did not finish)\n%s", sr)
 	}
 	for _, want := range []string{
@@ -339,8 +340,8 @@ client_versions = {
 		`^  failed +step\.upgrade\["c3"\]: `,
 		`^  not started +step\.upgrade\["c4"\]$`,
 	} {
-		if !regexp.MustCompile("(?m)" + want).MatchString(sr.stdout) {
-			t.Errorf("nrun status lacks a line matching %s\n%s", want, sr.stdout)
+		if !regexp.MustCompile("(?m)" + want).MatchString(sr.Stdout) {
+			t.Errorf("nrun status lacks a line matching %s\n%s", want, sr.Stdout)
 		}
 	}
 	st := e.clients()
@@ -357,5 +358,5 @@ client_versions = {
 		t.Errorf("c4, never started, must be as before: %+v", c)
 	}
 	// The demo job's work moved to the clients still in service.
-	e.waitRunning(sandbox.DemoJob, 4, 2*time.Minute)
+	e.WaitRunning(sandbox.DemoJob, 4, 2*time.Minute)
 }

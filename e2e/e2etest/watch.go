@@ -1,4 +1,4 @@
-package e2e
+package e2etest
 
 import (
 	"context"
@@ -17,73 +17,73 @@ import (
 	"github.com/nrun-dev/nrun/sandbox"
 )
 
-// quorumWatch records, from a goroutine, the smallest margin of voters up
+// QuorumWatch records, from a goroutine, the smallest margin of voters up
 // over quorum in one cluster (Nomad's or Consul's servers) while a run goes
 // on.
-type quorumWatch struct {
+type QuorumWatch struct {
 	mu      sync.Mutex
-	samples int
+	Samples int
 	// degraded counts samples with a voter down: the watcher saw the
 	// servers that were stopped.
-	degraded int
-	errors   int
+	Degraded int
+	Errors   int
 	// restarts counts the servers seen with a new PID (or with none, then
-	// one) since the sample before; together counts samples where more
+	// one) since the Sample before; together counts samples where more
 	// than one server had restarted since the one before or is down now:
 	// two servers out at once, even when the samples fall outside their
 	// down windows.
-	restarts int
-	together int
+	Restarts int
+	Together int
 	// leaderless counts samples in which the cluster named no leader.
-	leaderless int
+	Leaderless int
 	// withLeader and withRestarts: whether the source reads the leader,
 	// and counts restarts (a server added later counts as one, so they
 	// mean something only where servers restart in place).
 	withLeader, withRestarts bool
-	// last and gap: when the last sample was taken, and the longest time
+	// last and gap: when the last Sample was taken, and the longest time
 	// between two, the watcher's resolution.
 	last      time.Time
-	gap       time.Duration
-	minMargin int
-	worst     string
+	Gap       time.Duration
+	MinMargin int
+	Worst     string
 	done      chan struct{}
 	finished  chan struct{}
 }
 
-func (w *quorumWatch) String() string {
+func (w *QuorumWatch) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	leaderless, restarts := "", ""
 	if w.withLeader {
-		leaderless = fmt.Sprintf(", %d without a leader", w.leaderless)
+		leaderless = fmt.Sprintf(", %d without a leader", w.Leaderless)
 	}
 	if w.withRestarts {
-		restarts = fmt.Sprintf(", %d restarts seen (%d of them two at once)", w.restarts, w.together)
+		restarts = fmt.Sprintf(", %d restarts seen (%d of them two at once)", w.Restarts, w.Together)
 	}
 	return fmt.Sprintf("%d samples, at most %s apart (%d with a voter down%s, %d unanswered)%s, smallest margin of voters up over quorum %d (%s)",
-		w.samples, w.gap.Round(time.Millisecond), w.degraded, leaderless, w.errors, restarts, w.minMargin, w.worst)
+		w.Samples, w.Gap.Round(time.Millisecond), w.Degraded, leaderless, w.Errors, restarts, w.MinMargin, w.Worst)
 }
 
-func (w *quorumWatch) stop() {
+func (w *QuorumWatch) Stop() {
 	close(w.done)
 	<-w.finished
 }
 
-// quorumSource is how a quorumWatch reads one cluster.
+// quorumSource is how a QuorumWatch reads one cluster.
 type quorumSource struct {
 	// kind is the sandbox's kind of the cluster's servers.
 	kind sandbox.Kind
 	// every is the time between two samples.
 	every time.Duration
 	// peers reads the Raft peers' addresses (/v1/status/peers), quickly
-	// or not at all: an unanswered sample is counted apart.
+	// or not at all: an unanswered Sample is counted apart.
 	peers func() ([]string, error)
 	// leader, when not nil, reads the leader's address.
 	leader func() (string, error)
 	// voters reads which peers vote, by Raft address. It is read apart
 	// every 500ms, and may take long.
 	voters func() (map[string]bool, error)
-	// up tells whether server a counts as up in a sample.
+	// up tells whether server a counts as up in a Sample.
 	up func(a sandbox.Agent) bool
 	// restarts: the watch's String reports the restarts it counted.
 	restarts bool
@@ -105,8 +105,8 @@ func processRuns(a sandbox.Agent) bool { return a.PID != 0 }
 // health is not the measure either: a leader elected a moment ago reports
 // every server unhealthy until it has heard from them, which is no loss of
 // quorum.
-func watchQuorum(e *env, src quorumSource) *quorumWatch {
-	w := &quorumWatch{minMargin: 1 << 30, withLeader: src.leader != nil, withRestarts: src.restarts, done: make(chan struct{}), finished: make(chan struct{})}
+func watchQuorum(e *Env, src quorumSource) *QuorumWatch {
+	w := &QuorumWatch{MinMargin: 1 << 30, withLeader: src.leader != nil, withRestarts: src.restarts, done: make(chan struct{}), finished: make(chan struct{})}
 	var vmu sync.Mutex
 	voter := map[string]bool{} // by Raft address
 	var wg sync.WaitGroup
@@ -129,7 +129,7 @@ func watchQuorum(e *env, src quorumSource) *quorumWatch {
 		}
 	}()
 	pids := map[string]int{}
-	for _, a := range e.sb.Agents() {
+	for _, a := range e.SB.Agents() {
 		if a.Kind == src.kind {
 			pids[a.Name] = a.PID
 		}
@@ -153,7 +153,7 @@ func watchQuorum(e *env, src quorumSource) *quorumWatch {
 			}
 			up, names := map[string]bool{}, map[string]string{}
 			restarted, out := 0, 0
-			for _, a := range e.sb.Agents() {
+			for _, a := range e.SB.Agents() {
 				if a.Kind != src.kind {
 					continue
 				}
@@ -170,21 +170,21 @@ func watchQuorum(e *env, src quorumSource) *quorumWatch {
 				}
 			}
 			w.mu.Lock()
-			w.restarts += restarted
+			w.Restarts += restarted
 			if out > 1 {
-				w.together++
+				w.Together++
 			}
 			if err != nil {
-				w.errors++
+				w.Errors++
 				w.mu.Unlock()
 				continue
 			}
-			w.samples++
+			w.Samples++
 			if src.leader != nil && lerr == nil && leader == "" {
-				w.leaderless++
+				w.Leaderless++
 			}
-			if now := time.Now(); !w.last.IsZero() && now.Sub(w.last) > w.gap {
-				w.gap = now.Sub(w.last)
+			if now := time.Now(); !w.last.IsZero() && now.Sub(w.last) > w.Gap {
+				w.Gap = now.Sub(w.last)
 			}
 			w.last = time.Now()
 			voters, n := 0, 0
@@ -204,11 +204,11 @@ func watchQuorum(e *env, src quorumSource) *quorumWatch {
 			}
 			vmu.Unlock()
 			if n < voters {
-				w.degraded++
+				w.Degraded++
 			}
-			if margin := n - (voters/2 + 1); margin < w.minMargin || margin == w.minMargin && n < voters && !strings.Contains(w.worst, "up=false") {
-				w.minMargin = margin
-				w.worst = fmt.Sprintf("%d voters, %d up: %s", voters, n, strings.Join(seen, ", "))
+			if margin := n - (voters/2 + 1); margin < w.MinMargin || margin == w.MinMargin && n < voters && !strings.Contains(w.Worst, "up=false") {
+				w.MinMargin = margin
+				w.Worst = fmt.Sprintf("%d voters, %d up: %s", voters, n, strings.Join(seen, ", "))
 			}
 			w.mu.Unlock()
 		}
@@ -216,8 +216,8 @@ func watchQuorum(e *env, src quorumSource) *quorumWatch {
 	return w
 }
 
-// nomadAt is a Nomad API client of addr that gives up after timeout.
-func nomadAt(t *testing.T, addr string, timeout time.Duration) *nomad.Client {
+// NomadAt is a Nomad API client of addr that gives up after timeout.
+func NomadAt(t *testing.T, addr string, timeout time.Duration) *nomad.Client {
 	c, err := nomad.NewClient(&nomad.Config{Address: addr, Region: "global", HttpClient: &http.Client{Timeout: timeout}})
 	if err != nil {
 		t.Fatal(err)
@@ -228,8 +228,8 @@ func nomadAt(t *testing.T, addr string, timeout time.Duration) *nomad.Client {
 // nomadQuorum reads the Nomad servers' quorum every 250ms through
 // NOMAD_ADDR (the load balancer in the blue/green test): the peers within
 // 2s, the Raft configuration within 30s.
-func nomadQuorum(t *testing.T, e *env, up func(sandbox.Agent) bool) quorumSource {
-	fast, slow := nomadAt(t, e.vars["NOMAD_ADDR"], 2*time.Second), nomadAt(t, e.vars["NOMAD_ADDR"], 30*time.Second)
+func nomadQuorum(t *testing.T, e *Env, up func(sandbox.Agent) bool) quorumSource {
+	fast, slow := NomadAt(t, e.Vars["NOMAD_ADDR"], 2*time.Second), NomadAt(t, e.Vars["NOMAD_ADDR"], 30*time.Second)
 	return quorumSource{kind: sandbox.NomadServer, every: 250 * time.Millisecond, up: up,
 		peers: fast.Status().Peers,
 		voters: func() (map[string]bool, error) {
@@ -237,34 +237,34 @@ func nomadQuorum(t *testing.T, e *env, up func(sandbox.Agent) bool) quorumSource
 			if err != nil {
 				return nil, err
 			}
-			return voterMap(rc.Servers, func(s *nomad.RaftServer) (string, bool) { return s.Address, s.Voter }), nil
+			return VoterMap(rc.Servers, func(s *nomad.RaftServer) (string, bool) { return s.Address, s.Voter }), nil
 		}}
 }
 
-// bgWatchQuorum watches the Nomad servers' quorum (nomadQuorum), counting
+// BgWatchQuorum watches the Nomad servers' quorum (nomadQuorum), counting
 // a voter up while its process runs.
-func bgWatchQuorum(t *testing.T, e *env) *quorumWatch {
+func BgWatchQuorum(t *testing.T, e *Env) *QuorumWatch {
 	return watchQuorum(e, nomadQuorum(t, e, processRuns))
 }
 
-// watchQuorumAnswering is bgWatchQuorum with another test of "up": the
-// server answers on its own HTTP address within a second. bgWatchQuorum
+// WatchQuorumAnswering is BgWatchQuorum with another test of "up": the
+// server answers on its own HTTP address within a second. BgWatchQuorum
 // counts a server up while the sandbox holds a PID for it, and the sandbox
 // keeps the PID of a start that failed (the rollback test's broken
 // binary), so it would count the server that never came back as up.
-func watchQuorumAnswering(t *testing.T, e *env) *quorumWatch {
+func WatchQuorumAnswering(t *testing.T, e *Env) *QuorumWatch {
 	return watchQuorum(e, nomadQuorum(t, e, func(a sandbox.Agent) bool {
-		_, err := nomadAt(t, "http://"+a.HTTPAddr(), time.Second).Agent().Self()
+		_, err := NomadAt(t, "http://"+a.HTTPAddr(), time.Second).Agent().Self()
 		return err == nil
 	}))
 }
 
-// watchConsulQuorum watches Consul's quorum every 100ms: the peers and the
+// WatchConsulQuorum watches Consul's quorum every 100ms: the peers and the
 // leader through CONSUL_HTTP_ADDR within 2s, the Raft configuration
 // through the Consul agent cc talks to; a voter is up while its process
 // runs.
-func watchConsulQuorum(t *testing.T, e *env, cc *consul.Client) *quorumWatch {
-	fast, err := consul.NewClient(&consul.Config{Address: e.vars["CONSUL_HTTP_ADDR"], HttpClient: &http.Client{Timeout: 2 * time.Second}})
+func WatchConsulQuorum(t *testing.T, e *Env, cc *consul.Client) *QuorumWatch {
+	fast, err := consul.NewClient(&consul.Config{Address: e.Vars["CONSUL_HTTP_ADDR"], HttpClient: &http.Client{Timeout: 2 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,12 +276,12 @@ func watchConsulQuorum(t *testing.T, e *env, cc *consul.Client) *quorumWatch {
 			if err != nil {
 				return nil, err
 			}
-			return voterMap(rc.Servers, func(s *consul.RaftServer) (string, bool) { return s.Address, s.Voter }), nil
+			return VoterMap(rc.Servers, func(s *consul.RaftServer) (string, bool) { return s.Address, s.Voter }), nil
 		}})
 }
 
-// voterMap maps each Raft server's address to whether it votes.
-func voterMap[S any](servers []S, peer func(S) (addr string, voter bool)) map[string]bool {
+// VoterMap maps each Raft server's address to whether it votes.
+func VoterMap[S any](servers []S, peer func(S) (addr string, voter bool)) map[string]bool {
 	vs := map[string]bool{}
 	for _, s := range servers {
 		addr, v := peer(s)
@@ -290,9 +290,9 @@ func voterMap[S any](servers []S, peer func(S) (addr string, voter bool)) map[st
 	return vs
 }
 
-// passingNodes lists, sorted, the Consul nodes on which service svc has a
+// PassingNodes lists, sorted, the Consul nodes on which service svc has a
 // passing instance.
-func passingNodes(cc *consul.Client, svc string) ([]string, error) {
+func PassingNodes(cc *consul.Client, svc string) ([]string, error) {
 	entries, _, err := cc.Health().Service(svc, "", true, nil)
 	if err != nil {
 		return nil, err
@@ -316,7 +316,7 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// checkRollingOrder checks the order of a rolling upgrade of three
+// CheckRollingOrder checks the order of a rolling upgrade of three
 // servers from the apply's own lines: the snapshot first, each server
 // stopped only after the previous one is healthy again, and leadership
 // moved off the last one before it stops. key matches a step.upgrade
@@ -324,7 +324,7 @@ func firstNonEmpty(a, b string) string {
 // leadership transfer's line and captures the name, and cluster ("" or
 // "Consul ") names the servers in the errors. It returns the last server
 // upgraded.
-func checkRollingOrder(t *testing.T, stdout, key, transfer, cluster string) string {
+func CheckRollingOrder(t *testing.T, stdout, key, transfer, cluster string) string {
 	t.Helper()
 	stopRE := regexp.MustCompile(`step\.upgrade\["` + key + `"\]\.step\.stop: starting`)
 	healthyRE := regexp.MustCompile(`step\.upgrade\["` + key + `"\]\.step\.start: wait server_healthy held`)
@@ -380,9 +380,9 @@ func checkRollingOrder(t *testing.T, stdout, key, transfer, cluster string) stri
 // the node list until ctx ends: each returns as soon as the list's index
 // moves past the last one read (or after 5s). A failed read is tried again
 // after 100ms.
-func (e *env) followNodes(ctx context.Context, wg *sync.WaitGroup, read func(nodes []*nomad.NodeListStub, index uint64)) {
-	c := e.nomad()
-	e.follow(ctx, wg, func(q *nomad.QueryOptions) (uint64, error) {
+func (e *Env) FollowNodes(ctx context.Context, wg *sync.WaitGroup, read func(nodes []*nomad.NodeListStub, index uint64)) {
+	c := e.Nomad()
+	e.Follow(ctx, wg, func(q *nomad.QueryOptions) (uint64, error) {
 		nodes, meta, err := c.Nodes().List(q)
 		if err != nil {
 			return 0, err
@@ -396,7 +396,7 @@ func (e *env) followNodes(ctx context.Context, wg *sync.WaitGroup, read func(nod
 // the wait index, until ctx ends; wg waits for the goroutine. A failed
 // query is tried again after 100ms; an index that went back starts over
 // from 0.
-func (e *env) follow(ctx context.Context, wg *sync.WaitGroup, query func(q *nomad.QueryOptions) (uint64, error)) {
+func (e *Env) Follow(ctx context.Context, wg *sync.WaitGroup, query func(q *nomad.QueryOptions) (uint64, error)) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

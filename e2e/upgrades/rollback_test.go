@@ -1,8 +1,9 @@
-package e2e
+package upgrades
 
 import (
 	"context"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,14 +44,14 @@ func TestNomadServerRollback(t *testing.T) {
 	e := newEnv(t, sandbox.DefaultSpec("", 3, 2, 0, sandbox.OldNomadVersion))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	if err := e.sb.RunDemoJob(ctx); err != nil {
+	if err := e.SB.RunDemoJob(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.waitRunning(sandbox.DemoJob, 2, 3*time.Minute)
-	rb := copyRunbook(t, e.dir, "nomad-server-rolling-upgrade.nrun.hcl", "nomad-server-rollback.nrun.hcl", "sandbox.nrunvars.hcl")
+	e.WaitRunning(sandbox.DemoJob, 2, 3*time.Minute)
+	rb := e2etest.CopyRunbook(t, e.Dir, "nomad-server-rolling-upgrade.nrun.hcl", "nomad-server-rollback.nrun.hcl", "sandbox.nrunvars.hcl")
 	upgrade, rollback := rb, filepath.Join(filepath.Dir(rb), "nomad-server-rollback.nrun.hcl")
 	vars := filepath.Join(filepath.Dir(rb), "sandbox.nrunvars.hcl")
-	nc := e.nomad()
+	nc := e.Nomad()
 	putVar(t, nc, "rollback/before", "in the snapshot")
 
 	// The bad binary: the real 1.10.0 for its first agent start, a refusal
@@ -77,39 +78,39 @@ exec %[2]q "$@"
 		t.Fatal(err)
 	}
 	badEnv := sandbox.EnvName(sandbox.Nomad, sandbox.DefaultNomadVersion)
-	e.vars[badEnv] = bad
+	e.Vars[badEnv] = bad
 
-	w := watchQuorumAnswering(t, e)
+	w := e2etest.WatchQuorumAnswering(t, e.Env)
 	watching := true
 	defer func() {
 		if watching {
-			w.stop()
+			w.Stop()
 		}
 	}()
 
-	up := e.nrun("apply", "-no-color", "-auto-approve", "-var-file", vars, upgrade)
-	t.Logf("the upgrade ran %s and exited %d", up.took.Round(time.Millisecond), up.code)
+	up := e.Nrun("apply", "-no-color", "-auto-approve", "-var-file", vars, upgrade)
+	t.Logf("the upgrade ran %s and exited %d", up.Took.Round(time.Millisecond), up.Code)
 	// The inner start step fails; it sets no on_failure, so it follows
 	// its composite's on_failure = "pause": the run pauses there (exit 3)
 	// instead of failing.
-	if up.code != 3 || !strings.Contains(up.stdout, "step.start: FAILED") || !strings.Contains(up.stdout, "step.start: PAUSED") || !strings.Contains(up.stdout+up.stderr, "refusing to start") {
+	if up.Code != 3 || !strings.Contains(up.Stdout, "step.start: FAILED") || !strings.Contains(up.Stdout, "step.start: PAUSED") || !strings.Contains(up.Stdout+up.Stderr, "refusing to start") {
 		t.Fatalf("want the upgrade paused (exit 3) by the second server's start on the broken binary: %s", up)
 	}
-	m := regexp.MustCompile(`run (\S+): paused`).FindStringSubmatch(up.stdout)
+	m := regexp.MustCompile(`run (\S+): paused`).FindStringSubmatch(up.Stdout)
 	if m == nil {
 		t.Fatalf("the paused upgrade does not name its run: %s", up)
 	}
 	// The operator decides to roll back instead of resuming: the paused
 	// upgrade is given up for good, so nobody resumes it after the
 	// rollback.
-	ab := e.nrun("apply", "-abandon", m[1], upgrade)
-	if ab.code != 0 || !strings.Contains(ab.stderr, "run "+m[1]+" abandoned") {
+	ab := e.Nrun("apply", "-abandon", m[1], upgrade)
+	if ab.Code != 0 || !strings.Contains(ab.Stderr, "run "+m[1]+" abandoned") {
 		t.Fatalf("abandon the paused upgrade %s: %s", m[1], ab)
 	}
-	if r := e.nrun("apply", "-no-color", "-resume", "-var-file", vars, upgrade); r.code == 0 || !strings.Contains(r.stdout+r.stderr, "abandoned") {
+	if r := e.Nrun("apply", "-no-color", "-resume", "-var-file", vars, upgrade); r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "abandoned") {
 		t.Errorf("the abandoned upgrade must not resume: %s", r)
 	}
-	st := e.sb.Status()
+	st := e.SB.Status()
 	var upgraded, down []string
 	for _, s := range st.Servers {
 		switch {
@@ -134,21 +135,21 @@ exec %[2]q "$@"
 	// default). Until then every read, the plan's and quorum_ok's, sees a
 	// healthy live voter, so wait until what nrun reads (through the same
 	// address) and every running server's gossip agree that it is down.
-	eventually(t, down[0]+" seen down by the cluster", 2*time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, down[0]+" seen down by the cluster", 2*time.Minute, func() (bool, string) {
 		h, _, err := nc.Operator().AutopilotServerHealth(nil)
 		if err != nil {
 			return false, err.Error()
 		}
 		for _, s := range h.Servers {
-			if trimRegion(s.Name) == down[0] && s.Healthy {
+			if e2etest.TrimRegion(s.Name) == down[0] && s.Healthy {
 				return false, "autopilot still calls it healthy"
 			}
 		}
-		for _, a := range e.sb.Agents() {
+		for _, a := range e.SB.Agents() {
 			if a.Kind != sandbox.NomadServer || a.PID == 0 || a.Name == down[0] {
 				continue
 			}
-			c, err := e.sb.NomadClientFor(a.Name)
+			c, err := e.SB.NomadClientFor(a.Name)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -157,7 +158,7 @@ exec %[2]q "$@"
 				return false, a.Name + ": " + err.Error()
 			}
 			for _, m := range ms.Members {
-				if trimRegion(m.Name) == down[0] && m.Status == "alive" {
+				if e2etest.TrimRegion(m.Name) == down[0] && m.Status == "alive" {
 					return false, a.Name + " still sees it alive"
 				}
 			}
@@ -173,16 +174,16 @@ exec %[2]q "$@"
 	}
 	var upgradedID string
 	for _, p := range rc.Servers {
-		if trimRegion(p.Node) == upgraded[0] {
+		if e2etest.TrimRegion(p.Node) == upgraded[0] {
 			upgradedID = string(p.ID)
 		}
 	}
 	if upgradedID == "" {
 		t.Fatalf("%s is not in the Raft configuration: %+v", upgraded[0], rc.Servers)
 	}
-	eventually(t, upgraded[0]+" leads", time.Minute, func() (bool, string) {
-		leader, err := e.sb.Leader()
-		if err == nil && trimRegion(leader) == upgraded[0] {
+	e2etest.Eventually(t, upgraded[0]+" leads", time.Minute, func() (bool, string) {
+		leader, err := e.SB.Leader()
+		if err == nil && e2etest.TrimRegion(leader) == upgraded[0] {
 			return true, ""
 		}
 		if err := nc.Operator().RaftTransferLeadershipByID(upgradedID, nil); err != nil {
@@ -192,44 +193,44 @@ exec %[2]q "$@"
 	})
 	// Written after the snapshot: the restore must take it away.
 	putVar(t, nc, "rollback/after", "not in the snapshot")
-	delete(e.vars, badEnv)
+	delete(e.Vars, badEnv)
 
 	// The plan names what the restore rolls back to.
-	pl := e.mustNrun("plan", "-no-color", "-var-file", vars, rollback)
+	pl := e.MustNrun("plan", "-no-color", "-var-file", vars, rollback)
 	for _, want := range []string{"< step.restore", "restores the state at Raft index", `step.recover["` + down[0] + `.global"]`, `step.rollback["` + upgraded[0] + `.global"]`} {
-		if !strings.Contains(pl.stdout, want) {
-			t.Errorf("the rollback plan lacks %q:\n%s", want, pl.stdout)
+		if !strings.Contains(pl.Stdout, want) {
+			t.Errorf("the rollback plan lacks %q:\n%s", want, pl.Stdout)
 		}
 	}
 
-	first := e.nrun("apply", "-no-color", "-auto-approve", "-var-file", vars, rollback)
-	t.Logf("the rollback ran %s up to its approval and exited %d", first.took.Round(time.Millisecond), first.code)
-	if first.code != 3 || !strings.Contains(first.stdout+first.stderr, "step.approve_restore") {
+	first := e.Nrun("apply", "-no-color", "-auto-approve", "-var-file", vars, rollback)
+	t.Logf("the rollback ran %s up to its approval and exited %d", first.Took.Round(time.Millisecond), first.Code)
+	if first.Code != 3 || !strings.Contains(first.Stdout+first.Stderr, "step.approve_restore") {
 		t.Fatalf("want the rollback paused at step.approve_restore (exit 3): %s", first)
 	}
-	if want := "transferring leadership from " + upgraded[0] + ".global"; !strings.Contains(first.stdout, want) {
+	if want := "transferring leadership from " + upgraded[0] + ".global"; !strings.Contains(first.Stdout, want) {
 		t.Errorf("the rollback did not move leadership off the upgraded leader before stopping it (no %q): %s", want, first)
 	}
-	if strings.Contains(first.stdout, "step.restore: starting") {
+	if strings.Contains(first.Stdout, "step.restore: starting") {
 		t.Fatalf("the restore started before it was approved: %s", first)
 	}
 	if _, _, err := nc.Variables().Read("rollback/after", nil); err != nil {
 		t.Fatalf("before the approval the state must be untouched, but rollback/after: %v", err)
 	}
-	second := e.nrun("apply", "-no-color", "-resume", "-approve", "step.approve_restore", "-var-file", vars, rollback)
-	t.Logf("the rollback, resumed with the approval, ran %s and exited %d", second.took.Round(time.Millisecond), second.code)
-	if second.code != 0 {
+	second := e.Nrun("apply", "-no-color", "-resume", "-approve", "step.approve_restore", "-var-file", vars, rollback)
+	t.Logf("the rollback, resumed with the approval, ran %s and exited %d", second.Took.Round(time.Millisecond), second.Code)
+	if second.Code != 0 {
 		t.Fatalf("%s", second)
 	}
-	if !strings.Contains(second.stdout, "restored nomad snapshot") {
+	if !strings.Contains(second.Stdout, "restored nomad snapshot") {
 		t.Errorf("the resumed run does not report the restore: %s", second)
 	}
-	w.stop()
+	w.Stop()
 	watching = false
 	t.Logf("quorum watch: %s", w)
 
 	// The servers: all back on 1.9.4, alive voters, one leader.
-	st = e.sb.Status()
+	st = e.SB.Status()
 	leaders := 0
 	for _, s := range st.Servers {
 		if s.Build != sandbox.OldNomadVersion || !s.Running || s.Member != "alive" || !s.Voter {
@@ -242,7 +243,7 @@ exec %[2]q "$@"
 	if len(st.Servers) != 3 || leaders != 1 || len(st.Problems) > 0 {
 		t.Errorf("servers %+v (%d leaders), problems %q", st.Servers, leaders, st.Problems)
 	}
-	eventually(t, "autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, "autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
 		h, _, err := nc.Operator().AutopilotServerHealth(nil)
 		if err != nil {
 			return false, err.Error()
@@ -256,11 +257,11 @@ exec %[2]q "$@"
 	if _, _, err := nc.Variables().Read("rollback/after", nil); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("rollback/after, written after the snapshot, must be gone after the restore; read: %v", err)
 	}
-	e.waitRunning(sandbox.DemoJob, 2, time.Minute)
-	if w.minMargin < 0 {
+	e.WaitRunning(sandbox.DemoJob, 2, time.Minute)
+	if w.MinMargin < 0 {
 		t.Errorf("the quorum watcher saw fewer voters up than a quorum: %s", w)
 	}
-	if w.samples < 20 || w.degraded == 0 {
+	if w.Samples < 20 || w.Degraded == 0 {
 		t.Errorf("the quorum watcher did not follow the runs closely enough to prove anything: %s", w)
 	}
 
@@ -268,10 +269,10 @@ exec %[2]q "$@"
 	// summed from its own timings (each server's stop, and its start with
 	// the wait until it is a healthy voter again, and the restore with its
 	// waits); the rest is nrun's (plan, snapshots, checks, the transfer).
-	wall := first.took + second.took
-	floor := stepTimes(t, first.stdout+second.stdout, `step\.(recover|rollback)\["[^"]+"\]\.step\.(stop|start): finished \(([^)]+)\)`) +
-		stepTimes(t, second.stdout, `step\.restore: finished \(([^)]+)\)`)
-	t.Logf("nomad-server-rollback: wall %s (up to the approval %s, after it %s), floor %s", wall.Round(time.Millisecond), first.took.Round(time.Millisecond), second.took.Round(time.Millisecond), floor.Round(time.Millisecond))
+	wall := first.Took + second.Took
+	floor := stepTimes(t, first.Stdout+second.Stdout, `step\.(recover|rollback)\["[^"]+"\]\.step\.(stop|start): finished \(([^)]+)\)`) +
+		stepTimes(t, second.Stdout, `step\.restore: finished \(([^)]+)\)`)
+	t.Logf("nomad-server-rollback: wall %s (up to the approval %s, after it %s), floor %s", wall.Round(time.Millisecond), first.Took.Round(time.Millisecond), second.Took.Round(time.Millisecond), floor.Round(time.Millisecond))
 	if floor <= 0 || floor > wall {
 		t.Errorf("floor %s against wall %s: the timings were not read from the run", floor, wall)
 	}

@@ -1,8 +1,9 @@
-package e2e
+package backends
 
 import (
 	"bytes"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -34,11 +35,11 @@ func backendEnv(t *testing.T) *env {
 	}
 	sandboxtest.Timer(t)
 	sb := sandboxtest.Shared(t, "backend", sandbox.Spec{Servers: []sandbox.ServerSpec{{Name: "bk1"}}, ConsulServers: 1})
-	e := &env{t: t, sb: sb, dir: t.TempDir(), vars: map[string]string{
+	e := &env{&e2etest.Env{T: t, SB: sb, Dir: t.TempDir(), Vars: map[string]string{
 		"NRUN_BACKEND_LOCK_TTL":   testLockTTL.String(),
 		"NRUN_BACKEND_LOCK_DELAY": testLockDelay.String(),
 		"NRUN_HEARTBEAT":          "0",
-	}}
+	}}}
 	return e
 }
 
@@ -92,29 +93,29 @@ func checkOnce(t *testing.T, count string, n int) {
 // started is a running nrun.
 type started struct {
 	cmd            *exec.Cmd
-	stdout, stderr *bytes.Buffer
+	Stdout, Stderr *bytes.Buffer
 	done           chan struct{}
-	code           int
+	Code           int
 }
 
 func (e *env) start(args ...string) *started {
-	e.t.Helper()
-	cmd := exec.Command(nrunBin, args...)
-	cmd.Dir, cmd.Env = e.dir, e.environ()
-	s := &started{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
+	e.T.Helper()
+	cmd := exec.Command(e2etest.NrunBin, args...)
+	cmd.Dir, cmd.Env = e.Dir, e.Environ()
+	s := &started{cmd: cmd, Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = s.Stdout, s.Stderr
 	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	go func() {
 		err := cmd.Wait()
-		s.code = 0
+		s.Code = 0
 		if ee, ok := err.(*exec.ExitError); ok {
-			s.code = ee.ExitCode()
+			s.Code = ee.ExitCode()
 		}
 		close(s.done)
 	}()
-	e.t.Cleanup(func() {
+	e.T.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGCONT)
 		cmd.Process.Kill()
 		<-s.done
@@ -126,9 +127,9 @@ func (s *started) wait(t *testing.T, timeout time.Duration) int {
 	t.Helper()
 	select {
 	case <-s.done:
-		return s.code
+		return s.Code
 	case <-time.After(timeout):
-		t.Fatalf("nrun %v still runs after %s\n--- stderr\n%s", s.cmd.Args, timeout, s.stderr)
+		t.Fatalf("nrun %v still runs after %s\n--- stderr\n%s", s.cmd.Args, timeout, s.Stderr)
 	}
 	return -1
 }
@@ -137,15 +138,15 @@ func (s *started) wait(t *testing.T, timeout time.Duration) int {
 // with p's output when p ends first.
 func waitLines(t *testing.T, p *started, count string, n int, timeout time.Duration) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d steps ran", n), timeout, func() (bool, string) {
+	e2etest.Eventually(t, fmt.Sprintf("%d steps ran", n), timeout, func() (bool, string) {
 		c := 0
 		for _, v := range counts(t, count) {
 			c += v
 		}
 		if c < n && p.exited() {
-			t.Fatalf("nrun %v ended (exit %d) before %d steps ran:\n%s", p.cmd.Args[1:], p.code, n, p.stderr)
+			t.Fatalf("nrun %v ended (exit %d) before %d steps ran:\n%s", p.cmd.Args[1:], p.Code, n, p.Stderr)
 		}
-		return c >= n, fmt.Sprintf("%d ran; stderr so far:\n%s", c, p.stderr)
+		return c >= n, fmt.Sprintf("%d ran; stderr so far:\n%s", c, p.Stderr)
 	})
 }
 
@@ -167,29 +168,29 @@ func TestBackendSecondApplyRefused(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			e := backendEnv(t)
 			const n = 12
-			rb, count := counterRunbook(t, e.dir, "two-"+kind, n, "0.2")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "a"), rb)
+			rb, count := counterRunbook(t, e.Dir, "two-"+kind, n, "0.2")
+			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
 			waitLines(t, a, count, 1, 60*time.Second)
 			start := time.Now()
-			b := e.nrun("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "b"), rb)
+			b := e.Nrun("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "b"), rb)
 			took := time.Since(start)
-			if b.code != 1 {
+			if b.Code != 1 {
 				t.Fatalf("second apply: want exit 1\n%s", b)
 			}
-			t.Logf("refused after %s:\n%s", took, b.stderr)
+			t.Logf("refused after %s:\n%s", took, b.Stderr)
 			if took > 10*time.Second {
 				t.Errorf("second apply took %s to refuse; want seconds", took)
 			}
-			if want := fmt.Sprintf("pid %d", a.cmd.Process.Pid); !strings.Contains(b.stderr, want) || !strings.Contains(b.stderr, "locked in") {
-				t.Errorf("second apply does not name the holder (%s):\n%s", want, b.stderr)
+			if want := fmt.Sprintf("pid %d", a.cmd.Process.Pid); !strings.Contains(b.Stderr, want) || !strings.Contains(b.Stderr, "locked in") {
+				t.Errorf("second apply does not name the holder (%s):\n%s", want, b.Stderr)
 			}
 			if code := a.wait(t, 2*time.Minute); code != 0 {
-				t.Fatalf("first apply: exit %d\n%s", code, a.stderr)
+				t.Fatalf("first apply: exit %d\n%s", code, a.Stderr)
 			}
 			checkOnce(t, count, n)
-			st := e.nrun("runs", "-backend="+kind, rb)
-			t.Logf("%s", st.stdout)
-			if st.code != 0 || !strings.Contains(st.stdout, "finished") {
+			st := e.Nrun("runs", "-backend="+kind, rb)
+			t.Logf("%s", st.Stdout)
+			if st.Code != 0 || !strings.Contains(st.Stdout, "finished") {
 				t.Errorf("nrun runs:\n%s", st)
 			}
 		})
@@ -210,9 +211,9 @@ func TestBackendKillResumeAnywhere(t *testing.T) {
 			t.Logf("seed %d", seed)
 			rng := rand.New(rand.NewSource(seed))
 			n := max(15, 3*kills) // enough steps to kill it kills times
-			rb, count := counterRunbook(t, e.dir, "kill-"+kind, n, "0.3")
+			rb, count := counterRunbook(t, e.Dir, "kill-"+kind, n, "0.3")
 			args := []string{"apply", "-auto-approve", "-backend=" + kind, "-lock-timeout=90s"}
-			p := e.start(append(args, "-state-dir", filepath.Join(e.dir, "st0"), rb)...)
+			p := e.start(append(args, "-state-dir", filepath.Join(e.Dir, "st0"), rb)...)
 			for k := 1; k <= kills; k++ {
 				// Kill once the run made progress, at a random moment
 				// after that.
@@ -232,10 +233,10 @@ func TestBackendKillResumeAnywhere(t *testing.T) {
 				p.cmd.Process.Signal(syscall.SIGKILL)
 				<-p.done
 				t.Logf("kill %d after %s: counts %v", k, delay, counts(t, count))
-				p = e.start(append(args, "-resume", "-state-dir", filepath.Join(e.dir, fmt.Sprintf("st%d", k)), rb)...)
+				p = e.start(append(args, "-resume", "-state-dir", filepath.Join(e.Dir, fmt.Sprintf("st%d", k)), rb)...)
 			}
 			if code := p.wait(t, 3*time.Minute); code != 0 {
-				t.Fatalf("last resume: exit %d\n%s", code, p.stderr)
+				t.Fatalf("last resume: exit %d\n%s", code, p.Stderr)
 			}
 			checkOnce(t, count, n)
 		})
@@ -250,13 +251,13 @@ func TestBackendFrozenHolder(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			e := backendEnv(t)
 			const n = 10
-			rb, count := counterRunbook(t, e.dir, "frozen-"+kind, n, "0.5")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "a"), rb)
+			rb, count := counterRunbook(t, e.Dir, "frozen-"+kind, n, "0.5")
+			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
 			waitLines(t, a, count, 2, 60*time.Second)
 			a.cmd.Process.Signal(syscall.SIGSTOP)
 			stopped := time.Now()
 			before := len(counts(t, count))
-			b := e.start("apply", "-auto-approve", "-resume", "-backend="+kind, "-lock-timeout=90s", "-state-dir", filepath.Join(e.dir, "b"), rb)
+			b := e.start("apply", "-auto-approve", "-resume", "-backend="+kind, "-lock-timeout=90s", "-state-dir", filepath.Join(e.Dir, "b"), rb)
 			// The next step B starts is after it took the lock.
 			waitLines(t, b, count, before+1, 90*time.Second)
 			took := time.Since(stopped)
@@ -269,13 +270,13 @@ func TestBackendFrozenHolder(t *testing.T) {
 			code := a.wait(t, 60*time.Second)
 			t.Logf("the frozen apply stopped %s after it was continued", time.Since(cont).Round(time.Millisecond))
 			if code != 3 {
-				t.Errorf("the frozen apply: exit %d, want 3\n%s", code, a.stderr)
+				t.Errorf("the frozen apply: exit %d, want 3\n%s", code, a.Stderr)
 			}
-			if !strings.Contains(a.stderr.String(), "lost") {
-				t.Errorf("the frozen apply does not say its lock was lost:\n%s", a.stderr)
+			if !strings.Contains(a.Stderr.String(), "lost") {
+				t.Errorf("the frozen apply does not say its lock was lost:\n%s", a.Stderr)
 			}
 			if code := b.wait(t, 2*time.Minute); code != 0 {
-				t.Fatalf("the second apply: exit %d\n%s", code, b.stderr)
+				t.Fatalf("the second apply: exit %d\n%s", code, b.Stderr)
 			}
 			checkOnce(t, count, n)
 		})
@@ -292,30 +293,30 @@ func TestBackendForceUnlock(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			e := backendEnv(t)
 			const n = 10
-			rb, count := counterRunbook(t, e.dir, "force-"+kind, n, "0.5")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.dir, "a"), rb)
+			rb, count := counterRunbook(t, e.Dir, "force-"+kind, n, "0.5")
+			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
 			waitLines(t, a, count, 1, 60*time.Second)
-			runs := e.mustNrun("runs", "-backend="+kind, rb)
-			m := lockIDRE.FindStringSubmatch(runs.stdout)
+			runs := e.MustNrun("runs", "-backend="+kind, rb)
+			m := lockIDRE.FindStringSubmatch(runs.Stdout)
 			if m == nil {
 				t.Fatalf("nrun runs does not show the lock:\n%s", runs)
 			}
-			fu := e.mustNrun("force-unlock", "-backend="+kind, "-runbook", rb, "-force", m[1])
+			fu := e.MustNrun("force-unlock", "-backend="+kind, "-runbook", rb, "-force", m[1])
 			forced := time.Now()
-			t.Logf("%s", fu.stdout)
+			t.Logf("%s", fu.Stdout)
 			if code := a.wait(t, 30*time.Second); code != 3 {
-				t.Errorf("the forced apply: exit %d, want 3\n%s", code, a.stderr)
+				t.Errorf("the forced apply: exit %d, want 3\n%s", code, a.Stderr)
 			}
 			t.Logf("the forced apply stopped %s after force-unlock", time.Since(forced).Round(time.Millisecond))
-			if st := e.nrun("status", "-backend="+kind, rb); st.code != 2 {
+			if st := e.Nrun("status", "-backend="+kind, rb); st.Code != 2 {
 				t.Errorf("status of the stopped run: want exit 2 (unfinished)\n%s", st)
 			}
-			b := e.nrun("apply", "-auto-approve", "-resume", "-backend="+kind, "-lock-timeout=60s", "-state-dir", filepath.Join(e.dir, "b"), rb)
-			if b.code != 0 {
+			b := e.Nrun("apply", "-auto-approve", "-resume", "-backend="+kind, "-lock-timeout=60s", "-state-dir", filepath.Join(e.Dir, "b"), rb)
+			if b.Code != 0 {
 				t.Fatalf("resume: %s", b)
 			}
 			checkOnce(t, count, n)
-			if st := e.nrun("status", "-backend="+kind, rb); st.code != 0 {
+			if st := e.Nrun("status", "-backend="+kind, rb); st.Code != 0 {
 				t.Errorf("status of the finished run: want exit 0\n%s", st)
 			}
 		})
@@ -337,7 +338,7 @@ func TestBackendRollingUpgrade(t *testing.T) {
 			work := t.TempDir()
 			rb := filepath.Join(work, "runbooks")
 			for _, f := range []string{"nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl"} {
-				b, err := os.ReadFile(filepath.Join(runbooksDir(t), f))
+				b, err := os.ReadFile(filepath.Join(e2etest.RunbooksDir(t), f))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -347,7 +348,7 @@ func TestBackendRollingUpgrade(t *testing.T) {
 				}
 			}
 			sbDir := filepath.Join(work, "sandbox")
-			e := &env{t: t, dir: work, vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}
+			e := &env{&e2etest.Env{T: t, Dir: work, Vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}}
 			t.Cleanup(func() {
 				if c, err := sandbox.Open(sbDir, sandbox.Options{}); err == nil {
 					if t.Failed() {
@@ -358,24 +359,24 @@ func TestBackendRollingUpgrade(t *testing.T) {
 					}
 				}
 			})
-			r := e.nrun("apply", "-sandbox", "-auto-approve", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
-			t.Logf("apply -sandbox -backend=%s took %s", kind, r.took.Round(time.Millisecond))
-			if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "finished. 11 finished, 0 failed") {
+			r := e.Nrun("apply", "-sandbox", "-auto-approve", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
+			t.Logf("apply -sandbox -backend=%s took %s", kind, r.Took.Round(time.Millisecond))
+			if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, "finished. 11 finished, 0 failed") {
 				t.Fatalf("%s", r)
 			}
-			if kind == "nomad" && !strings.Contains(r.stderr, "in the cluster this runbook changes") {
-				t.Errorf("apply does not warn that the nomad backend is the cluster it changes:\n%s", r.stderr)
+			if kind == "nomad" && !strings.Contains(r.Stderr, "in the cluster this runbook changes") {
+				t.Errorf("apply does not warn that the nomad backend is the cluster it changes:\n%s", r.Stderr)
 			}
-			if kind == "consul" && strings.Contains(r.stderr, "in the cluster this runbook changes") {
-				t.Errorf("apply warns about the consul backend, which the runbook does not change:\n%s", r.stderr)
+			if kind == "consul" && strings.Contains(r.Stderr, "in the cluster this runbook changes") {
+				t.Errorf("apply warns about the consul backend, which the runbook does not change:\n%s", r.Stderr)
 			}
 			c, err := sandbox.Open(sbDir, sandbox.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.sb = c
-			runs := e.nrun("runs", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
-			if runs.code != 0 || !strings.Contains(runs.stdout, "finished") || !regexp.MustCompile(`finished .* [0-9]+/0/0\n`).MatchString(runs.stdout) {
+			e.SB = c
+			runs := e.Nrun("runs", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
+			if runs.Code != 0 || !strings.Contains(runs.Stdout, "finished") || !regexp.MustCompile(`finished .* [0-9]+/0/0\n`).MatchString(runs.Stdout) {
 				t.Errorf("nrun runs:\n%s", runs)
 			}
 		})

@@ -1,8 +1,9 @@
-package e2e
+package upgrades
 
 import (
 	"context"
 	"fmt"
+	"github.com/nrun-dev/nrun/e2e/e2etest"
 	"sort"
 	"strings"
 	"testing"
@@ -41,12 +42,12 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 	e := newEnv(t, spec)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	if err := e.sb.RunDemoJob(ctx); err != nil {
+	if err := e.SB.RunDemoJob(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// A client agent forwards to whichever Consul server is up.
-	e.vars["CONSUL_HTTP_ADDR"] = "http://" + e.sb.ConsulAgents()["c1"]
-	cc, err := consul.NewClient(&consul.Config{Address: e.vars["CONSUL_HTTP_ADDR"]})
+	e.Vars["CONSUL_HTTP_ADDR"] = "http://" + e.SB.ConsulAgents()["c1"]
+	cc, err := consul.NewClient(&consul.Config{Address: e.Vars["CONSUL_HTTP_ADDR"]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 	for _, s := range servers {
 		old[s] = sandbox.OldConsulVersion
 	}
-	if got, err := e.sb.ConsulServerVersions(); err != nil || fmt.Sprint(got) != fmt.Sprint(old) {
+	if got, err := e.SB.ConsulServerVersions(); err != nil || fmt.Sprint(got) != fmt.Sprint(old) {
 		t.Fatalf("Consul servers before the upgrade: %v (%v), want %v", got, err, old)
 	}
 	// Autopilot must call every server healthy before the plan: right
@@ -65,40 +66,40 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 		waitConsulStable(t, cc, s, sandbox.OldConsulVersion, stable)
 	}
 
-	rb := copyRunbook(t, e.dir, "consul-server-rolling-upgrade.nrun.hcl", "consul-sandbox.nrunvars.hcl")
+	rb := e2etest.CopyRunbook(t, e.Dir, "consul-server-rolling-upgrade.nrun.hcl", "consul-sandbox.nrunvars.hcl")
 	varFile := strings.TrimSuffix(rb, "consul-server-rolling-upgrade.nrun.hcl") + "consul-sandbox.nrunvars.hcl"
-	w := watchConsulQuorum(t, e, cc)
-	r := e.nrun("apply", "-auto-approve", "-var-file", varFile, rb)
-	w.stop()
-	if r.code != 0 {
-		t.Fatalf("%s\n%s", r, e.sb.LogTails(20))
+	w := e2etest.WatchConsulQuorum(t, e.Env, cc)
+	r := e.Nrun("apply", "-auto-approve", "-var-file", varFile, rb)
+	w.Stop()
+	if r.Code != 0 {
+		t.Fatalf("%s\n%s", r, e.SB.LogTails(20))
 	}
-	t.Logf("nrun apply of the Consul rolling upgrade: wall time %s", r.took.Round(time.Millisecond))
-	for _, line := range strings.Split(r.stdout, "\n") {
+	t.Logf("nrun apply of the Consul rolling upgrade: wall time %s", r.Took.Round(time.Millisecond))
+	for _, line := range strings.Split(r.Stdout, "\n") {
 		if strings.Contains(line, ": finished (") || strings.Contains(line, "held") || strings.Contains(line, "transferring") {
 			t.Log(line)
 		}
 	}
-	if !strings.Contains(r.stdout+r.stderr, "finished. 11 finished, 0 failed, 0 skipped.") {
+	if !strings.Contains(r.Stdout+r.Stderr, "finished. 11 finished, 0 failed, 0 skipped.") {
 		t.Errorf("want 11 step instances finished:\n%s", r)
 	}
 
 	// The order, from the apply's own lines.
-	checkRollingOrder(t, r.stdout, `(consul\d)`, `transferring Consul leadership from (consul\d)`, "Consul ")
+	e2etest.CheckRollingOrder(t, r.Stdout, `(consul\d)`, `transferring Consul leadership from (consul\d)`, "Consul ")
 
-	// The quorum watcher: it followed the run, and no sample had fewer
+	// The quorum watcher: it followed the run, and no e2etest.Sample had fewer
 	// voters up than a majority.
 	t.Logf("Consul quorum watch: %s", w)
-	if w.samples < 20 {
-		t.Errorf("the quorum watcher read the cluster only %d times during the run", w.samples)
+	if w.Samples < 20 {
+		t.Errorf("the quorum watcher read the cluster only %d times during the run", w.Samples)
 	}
-	if w.minMargin < 0 {
+	if w.MinMargin < 0 {
 		t.Errorf("Consul quorum was lost during the run: %s", w)
 	}
 	// A restart keeps a server down for well under a second, which a
-	// sample may miss; its new PID it cannot miss. Each server restarted
+	// e2etest.Sample may miss; its new PID it cannot miss. Each server restarted
 	// once, and never two between the same two samples.
-	if w.restarts != 3 || w.together > 0 || w.gap > 5*time.Second {
+	if w.Restarts != 3 || w.Together > 0 || w.Gap > 5*time.Second {
 		t.Errorf("the quorum watcher did not follow the run closely enough to prove anything: %s", w)
 	}
 
@@ -107,10 +108,10 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 	for _, s := range servers {
 		want[s] = sandbox.DefaultConsulVersion
 	}
-	if got, err := e.sb.ConsulServerVersions(); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, err := e.SB.ConsulServerVersions(); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Consul servers after the upgrade: %v (%v), want %v", got, err, want)
 	}
-	eventually(t, "Consul autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, "Consul autopilot healthy with failure tolerance 1", time.Minute, func() (bool, string) {
 		h, err := cc.Operator().AutopilotServerHealth(nil)
 		if err != nil {
 			return false, err.Error()
@@ -125,19 +126,19 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 		}
 		return h.Healthy && h.FailureTolerance == 1 && healthy == 3, fmt.Sprintf("healthy=%v tolerance=%d [%s]", h.Healthy, h.FailureTolerance, strings.Join(seen, ", "))
 	})
-	if leader, err := e.sb.ConsulLeader(); err != nil {
+	if leader, err := e.SB.ConsulLeader(); err != nil {
 		t.Errorf("Consul leader after the upgrade: %v", err)
 	} else {
 		t.Logf("Consul leader after the upgrade: %s", leader)
 	}
-	e.waitRunning(sandbox.DemoJob, 2, time.Minute)
+	e.WaitRunning(sandbox.DemoJob, 2, time.Minute)
 	// The Nomad agents kept a working Consul: their own services are
 	// registered and passing.
-	eventually(t, "the Nomad agents' services passing in Consul", time.Minute, func() (bool, string) {
+	e2etest.Eventually(t, "the Nomad agents' services passing in Consul", time.Minute, func() (bool, string) {
 		var seen []string
 		ok := true
 		for svc, n := range map[string]int{"nomad": 3, "nomad-client": 2} {
-			nodes, err := passingNodes(cc, svc)
+			nodes, err := e2etest.PassingNodes(cc, svc)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -147,7 +148,7 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 		sort.Strings(seen)
 		return ok, strings.Join(seen, ", ")
 	})
-	for _, s := range e.sb.Status().Consul {
+	for _, s := range e.SB.Status().Consul {
 		if !s.Running || !s.Voter || s.Version != sandbox.DefaultConsulVersion {
 			t.Errorf("Consul server %s after the upgrade: %+v", s.Name, s)
 		}
@@ -158,7 +159,7 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 	// each followed by autopilot calling the server a healthy voter for
 	// server_stabilization_time, read every 50ms. No snapshot, no quorum
 	// check, no verification.
-	leader, err := e.sb.ConsulLeader()
+	leader, err := e.SB.ConsulLeader()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,17 +175,17 @@ func TestConsulServerRollingUpgrade(t *testing.T) {
 	}
 	start := time.Now()
 	for _, s := range order {
-		if err := e.sb.StopConsulServer(ctx, s); err != nil {
+		if err := e.SB.StopConsulServer(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.sb.StartConsulServer(ctx, s, sandbox.DefaultConsulVersion); err != nil {
+		if err := e.SB.StartConsulServer(ctx, s, sandbox.DefaultConsulVersion); err != nil {
 			t.Fatal(err)
 		}
 		waitConsulStable(t, cc, s, sandbox.DefaultConsulVersion, stable)
 	}
 	floor := time.Since(start)
 	t.Logf("Consul rolling upgrade: nrun apply %s, floor %s (3 restarts + autopilot's %s stabilization each), overhead %s",
-		r.took.Round(time.Millisecond), floor.Round(time.Millisecond), stable, (r.took - floor).Round(time.Millisecond))
+		r.Took.Round(time.Millisecond), floor.Round(time.Millisecond), stable, (r.Took - floor).Round(time.Millisecond))
 }
 
 // consulStabilization is Consul autopilot's server_stabilization_time.
