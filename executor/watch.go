@@ -1,0 +1,430 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+)
+
+// This file is the shared watcher: one subscription per run to Nomad's
+// event stream (topics Node, Allocation, Deployment) that wakes the waits
+// on nodes, instead of each wait running its own blocking queries.
+//
+// A wake means "re-read now", never "it holds": every wait re-reads the
+// cluster and re-evaluates its check on a wake, on every (re)connect of the
+// stream (the stream's buffer can drop events, so a reconnect is a re-list)
+// and on a slow fallback timer. A silent or broken stream therefore makes a
+// wait slower, never wrong, and the wait's own timeout stays.
+
+// Wait sources (Config.WaitSource, NRUN_WAIT_SOURCE).
+const (
+	// WaitSourceStream wakes node waits from the shared event stream.
+	WaitSourceStream = "stream"
+	// WaitSourceBlocking runs blocking queries per wait.
+	WaitSourceBlocking = "blocking"
+)
+
+// defaultWaitSource is the wait source when neither Config.WaitSource nor
+// NRUN_WAIT_SOURCE sets one (README, "At scale", says why).
+const defaultWaitSource = WaitSourceStream
+
+// What a wake says changed, so a wait re-reads only that.
+const (
+	wakeNode uint32 = 1 << iota
+	wakeAllocs
+	wakeAll = wakeNode | wakeAllocs
+)
+
+// streamFunc opens one subscription; the channel closes or carries an
+// Events with Err when it ends. Tests pass a fake.
+type streamFunc func(ctx context.Context) (<-chan *nomad.Events, error)
+
+// watcher is the run's shared subscription and the waits registered on it.
+type watcher struct {
+	open streamFunc
+	// retry is the pause before reconnecting after a failed or ended
+	// subscription.
+	retry time.Duration
+	// say reports, once, that the stream cannot be used.
+	say func(string)
+
+	mu   sync.Mutex
+	subs map[*watch]struct{}
+	// err is set when the stream was refused for good (no permission):
+	// every wait then falls back to blocking queries.
+	err error
+	// connects counts the subscriptions opened (tests, the audit log).
+	connects int
+	done     chan struct{}
+}
+
+// watch is one registered wait: the node it follows, and a channel that
+// holds at most one pending wake.
+type watch struct {
+	node    string
+	pending atomic.Uint32
+	ch      chan struct{}
+}
+
+func newWatcher(open streamFunc, say func(string)) *watcher {
+	return &watcher{open: open, retry: time.Second, say: say, subs: map[*watch]struct{}{}, done: make(chan struct{})}
+}
+
+// register starts following node; the first wake is already pending, so
+// the wait reads its state at once.
+func (w *watcher) register(node string) *watch {
+	s := &watch{node: node, ch: make(chan struct{}, 1)}
+	s.wake(wakeAll)
+	w.mu.Lock()
+	w.subs[s] = struct{}{}
+	w.mu.Unlock()
+	return s
+}
+
+func (w *watcher) unregister(s *watch) {
+	w.mu.Lock()
+	delete(w.subs, s)
+	w.mu.Unlock()
+}
+
+// failed is the error that made the stream unusable, nil while it is
+// usable.
+func (w *watcher) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (s *watch) wake(what uint32) {
+	s.pending.Or(what)
+	select {
+	case s.ch <- struct{}{}:
+	default:
+	}
+}
+
+// take returns what changed since the last take.
+func (s *watch) take() uint32 { return s.pending.Swap(0) }
+
+func (w *watcher) wakeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for s := range w.subs {
+		s.wake(wakeAll)
+	}
+}
+
+func (w *watcher) wakeNode(node string, what uint32) {
+	if node == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for s := range w.subs {
+		if s.node == node {
+			s.wake(what)
+		}
+	}
+}
+
+// run keeps one subscription open until ctx ends or the stream is refused
+// for good. Every (re)connect wakes every wait: events sent while no
+// subscription was open are lost, so each wait re-reads its state once.
+func (w *watcher) run(ctx context.Context) {
+	defer close(w.done)
+	for ctx.Err() == nil {
+		ch, err := w.open(ctx)
+		if err == nil {
+			w.mu.Lock()
+			w.connects++
+			w.mu.Unlock()
+			w.wakeAll()
+			err = w.follow(ctx, ch)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if denied(err) {
+			w.mu.Lock()
+			w.err = err
+			w.mu.Unlock()
+			w.say(fmt.Sprintf("the Nomad event stream cannot be read (%v); waits on nodes use blocking queries instead. Grant node:read and read-job in namespace \"*\" (nrun policy lists them) to use the stream", err))
+			w.wakeAll()
+			return
+		}
+		// The subscription ended (a server restarted, the connection
+		// dropped); the waits' fallback timers keep them going meanwhile.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.retry):
+		}
+	}
+}
+
+// follow wakes the waits the events concern until the subscription ends.
+// The first frame of a connection (an event or a heartbeat) wakes every
+// wait once more: the server may have answered before it subscribed, and
+// a change in between would be in neither the wait's read nor the stream.
+func (w *watcher) follow(ctx context.Context, ch <-chan *nomad.Events) error {
+	first := true
+	for {
+		var evs *nomad.Events
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case evs, ok = <-ch:
+		}
+		if !ok {
+			return errors.New("the event stream closed")
+		}
+		if evs == nil {
+			continue
+		}
+		if evs.Err != nil {
+			return evs.Err
+		}
+		if first {
+			first = false
+			w.wakeAll()
+		}
+		for i := range evs.Events {
+			w.dispatch(&evs.Events[i])
+		}
+	}
+}
+
+// dispatch wakes the waits one event concerns, read from the payload
+// without decoding all of it.
+func (w *watcher) dispatch(ev *nomad.Event) {
+	switch ev.Topic {
+	case nomad.TopicNode:
+		w.wakeNode(ev.Key, wakeNode)
+	case nomad.TopicAllocation:
+		a, _ := ev.Payload["Allocation"].(map[string]any)
+		id, _ := a["NodeID"].(string)
+		w.wakeNode(id, wakeAllocs)
+	}
+}
+
+// denied says whether a subscription failed for lack of permission,
+// which retrying does not fix.
+func denied(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "permission denied") || strings.Contains(s, "403")
+}
+
+// nomadStream subscribes to the topics the node waits need, in every
+// namespace, from now on (index 0: what happened before is re-read by the
+// waits themselves).
+func nomadStream(c *nomad.Client) streamFunc {
+	return func(ctx context.Context) (<-chan *nomad.Events, error) {
+		topics := map[nomad.Topic][]string{
+			nomad.TopicNode:       {"*"},
+			nomad.TopicAllocation: {"*"},
+			nomad.TopicDeployment: {"*"},
+		}
+		q := (&nomad.QueryOptions{Namespace: "*", AllowStale: true}).WithContext(ctx)
+		return c.EventStream().Stream(ctx, topics, 0, q)
+	}
+}
+
+// waitSource is the run's wait source: Config.WaitSource, else
+// NRUN_WAIT_SOURCE, else the default.
+func waitSource(cfg string, getenv func(string) string) (string, error) {
+	s := cfg
+	if s == "" {
+		s = getenv("NRUN_WAIT_SOURCE")
+	}
+	switch s {
+	case "":
+		return defaultWaitSource, nil
+	case WaitSourceStream, WaitSourceBlocking:
+		return s, nil
+	}
+	return "", fmt.Errorf("wait source %q: want %q or %q", s, WaitSourceStream, WaitSourceBlocking)
+}
+
+// streamWatcher is the run's shared watcher, started by the first wait
+// that asks; nil when waits use blocking queries (by choice, without a
+// Nomad client, or once the stream was refused).
+func (r *runner) streamWatcher() *watcher {
+	if r.waitSrc != WaitSourceStream || r.nomad == nil || r.watchCtx == nil {
+		return nil
+	}
+	r.watchOnce.Do(func() {
+		open := r.openStream
+		if open == nil {
+			open = nomadStream(r.nomad.c)
+		}
+		r.watch = newWatcher(open, func(msg string) {
+			r.log.Printf("%s", msg)
+			r.emit(Event{Kind: EventInfo, Message: msg})
+		})
+		go r.watch.run(r.watchCtx)
+	})
+	if r.watch.failed() != nil {
+		return nil
+	}
+	return r.watch
+}
+
+// followNode sends the node (and, withAllocs, its allocation counts) to ch
+// on every change until ctx ends: woken by the shared stream, or with
+// blocking queries. nodeIdx is the wait index of the first node read (0:
+// any state); a read from a server that has not passed it waits.
+func (r *runner) followNode(ctx context.Context, id string, withAllocs bool, nodeIdx uint64, ch chan<- nodeUpdate) {
+	if w := r.streamWatcher(); w != nil {
+		go r.streamNode(ctx, w, id, withAllocs, nodeIdx, ch)
+		return
+	}
+	r.blockNode(ctx, id, withAllocs, nodeIdx, ch)
+}
+
+// blockNode follows the node and its allocations with a loop of blocking
+// queries each.
+func (r *runner) blockNode(ctx context.Context, id string, withAllocs bool, nodeIdx uint64, ch chan<- nodeUpdate) {
+	follow := func(read func(uint64) (nodeUpdate, uint64), start uint64) {
+		idx := start
+		for ctx.Err() == nil {
+			u, next := read(idx)
+			if u.err != nil && ctx.Err() != nil {
+				return
+			}
+			select {
+			case ch <- u:
+			case <-ctx.Done():
+				return
+			}
+			if u.err != nil {
+				select { // a server restarting; try again
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+			if next < idx {
+				next = 0 // the index went backwards (a new leader's state); restart
+			}
+			idx = next
+		}
+	}
+	go follow(func(i uint64) (nodeUpdate, uint64) {
+		nd, next, err := r.cfg.Cluster.WaitNode(ctx, id, i)
+		return nodeUpdate{node: &nd, err: err}, next
+	}, nodeIdx)
+	if withAllocs {
+		go follow(func(i uint64) (nodeUpdate, uint64) {
+			a, next, err := r.cfg.Cluster.WaitNodeAllocs(ctx, id, i)
+			return nodeUpdate{allocs: &a, err: err}, next
+		}, 0)
+	}
+}
+
+// streamNode re-reads what a wake says changed, on every (re)connect of
+// the stream, and every fallback interval whatever the stream says. A read
+// never goes back behind what was read before: it asks for an index at
+// least the last one seen, which a server that is up to date answers at
+// once.
+func (r *runner) streamNode(ctx context.Context, w *watcher, id string, withAllocs bool, nodeIdx uint64, ch chan<- nodeUpdate) {
+	s := w.register(id)
+	defer w.unregister(s)
+	fallback := r.waitFallback
+	if fallback <= 0 {
+		fallback = 30 * time.Second
+	}
+	t := time.NewTimer(fallback)
+	defer t.Stop()
+	send := func(u nodeUpdate) bool {
+		select {
+		case ch <- u:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	allocIdx := uint64(0)
+	for ctx.Err() == nil {
+		if w.failed() != nil {
+			r.blockNode(ctx, id, withAllocs, nodeIdx, ch)
+			return
+		}
+		what := s.take()
+		retry := false
+		if what&wakeNode != 0 {
+			nd, next, err := r.cfg.Cluster.WaitNode(ctx, id, nodeIdx)
+			if !send(nodeUpdate{node: &nd, err: err}) {
+				return
+			}
+			if err != nil {
+				retry = true
+				s.pending.Or(wakeNode)
+			} else if b := below(next); b > nodeIdx {
+				nodeIdx = b
+			}
+		}
+		if withAllocs && what&wakeAllocs != 0 {
+			a, next, err := r.cfg.Cluster.WaitNodeAllocs(ctx, id, allocIdx)
+			if !send(nodeUpdate{allocs: &a, err: err}) {
+				return
+			}
+			if err != nil {
+				retry = true
+				s.pending.Or(wakeAllocs)
+			} else if b := below(next); b > allocIdx {
+				allocIdx = b
+			}
+		}
+		var again <-chan time.Time
+		if retry {
+			again = time.After(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.ch:
+		case <-again:
+		case <-t.C:
+			s.pending.Or(wakeAll)
+			t.Reset(fallback)
+		}
+	}
+}
+
+// below is the wait index that returns at once from a server that has
+// seen index i: a blocking query returns once the object's index passes
+// the one asked for.
+func below(i uint64) uint64 {
+	if i == 0 {
+		return 0
+	}
+	return i - 1
+}
+
+// stopWatcher ends the run's subscription and waits for it, so nothing
+// is logged after the audit log closes.
+func (r *runner) stopWatcher() {
+	r.stopWatch()
+	r.watchOnce.Do(func() {}) // no watcher starts after this
+	if r.watch != nil {
+		<-r.watch.done
+		r.log.Printf("wait source: event stream, %d subscription(s) opened", r.watch.connections())
+	}
+}
+
+func (w *watcher) connections() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.connects
+}
