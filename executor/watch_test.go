@@ -130,9 +130,11 @@ func TestWatcherWakesByNode(t *testing.T) {
 // buffer would): the reconnect must wake n1's wait to re-read anyway.
 func TestWatcherReconnectRelists(t *testing.T) {
 	for name, end := range map[string]func(ch chan *nomad.Events){
-		"closed":       func(ch chan *nomad.Events) { close(ch) },
-		"error":        func(ch chan *nomad.Events) { ch <- &nomad.Events{Err: errors.New("connection reset by peer")} },
-		"buffer error": func(ch chan *nomad.Events) { ch <- &nomad.Events{Err: errors.New("subscription closed by server, client may resubscribe")} },
+		"closed": func(ch chan *nomad.Events) { close(ch) },
+		"error":  func(ch chan *nomad.Events) { ch <- &nomad.Events{Err: errors.New("connection reset by peer")} },
+		"buffer error": func(ch chan *nomad.Events) {
+			ch <- &nomad.Events{Err: errors.New("subscription closed by server, client may resubscribe")}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeStream()
