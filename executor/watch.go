@@ -10,6 +10,8 @@ import (
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/nrun-dev/nrun/cluster"
 )
 
 // This file is the shared watcher: one subscription per run to Nomad's
@@ -36,8 +38,13 @@ const defaultWaitSource = WaitSourceStream
 
 // What a wake says changed, so a wait re-reads only that.
 const (
+	// wakeNode: re-read the node.
 	wakeNode uint32 = 1 << iota
+	// wakeAllocs: re-read the node's allocations.
 	wakeAllocs
+	// wakeNodeEvent: a Node event carried the node's record
+	// (watch.payload); no read is needed unless wakeNode is set too.
+	wakeNodeEvent
 	wakeAll = wakeNode | wakeAllocs
 )
 
@@ -70,6 +77,19 @@ type watch struct {
 	node    string
 	pending atomic.Uint32
 	ch      chan struct{}
+	// latest is the node record of the last Node event (under mu): the
+	// server's state at that event's index, used as a read would be.
+	mu     sync.Mutex
+	latest *nomad.Node
+}
+
+// payload returns the node record of the last Node event, once.
+func (s *watch) payload() *nomad.Node {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.latest
+	s.latest = nil
+	return n
 }
 
 func newWatcher(open streamFunc, say func(string)) *watcher {
@@ -206,11 +226,42 @@ func (w *watcher) follow(ctx context.Context, ch <-chan *nomad.Events) error {
 func (w *watcher) dispatch(ev *nomad.Event) {
 	switch ev.Topic {
 	case nomad.TopicNode:
-		w.wakeNode(ev.Key, wakeNode)
+		w.nodeEvent(ev)
 	case nomad.TopicAllocation:
 		a, _ := ev.Payload["Allocation"].(map[string]any)
 		id, _ := a["NodeID"].(string)
 		w.wakeNode(id, wakeAllocs)
+	}
+}
+
+// nodeEvent hands a Node event's record to the waits on that node, decoded
+// only when one waits on it; a record that cannot be decoded, or a
+// deregistration, makes them re-read.
+func (w *watcher) nodeEvent(ev *nomad.Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var n *nomad.Node
+	decoded := false
+	for s := range w.subs {
+		if s.node != ev.Key {
+			continue
+		}
+		if !decoded {
+			decoded = true
+			if ev.Type != "NodeDeregistration" {
+				n, _ = ev.Node()
+			}
+		}
+		if n == nil || n.ID != s.node {
+			s.wake(wakeNode)
+			continue
+		}
+		s.mu.Lock()
+		if s.latest == nil || s.latest.ModifyIndex < n.ModifyIndex {
+			s.latest = n
+		}
+		s.mu.Unlock()
+		s.wake(wakeNodeEvent)
 	}
 }
 
@@ -355,6 +406,9 @@ func (r *runner) streamNode(ctx context.Context, w *watcher, id string, withAllo
 		}
 	}
 	allocIdx := uint64(0)
+	// seen is the index of the newest node record sent: an event's
+	// record older than a read's is dropped.
+	seen := uint64(0)
 	for ctx.Err() == nil {
 		if w.failed() != nil {
 			r.blockNode(ctx, id, withAllocs, nodeIdx, ch)
@@ -370,8 +424,11 @@ func (r *runner) streamNode(ctx context.Context, w *watcher, id string, withAllo
 			if err != nil {
 				retry = true
 				s.pending.Or(wakeNode)
-			} else if b := below(next); b > nodeIdx {
-				nodeIdx = b
+			} else {
+				seen = max(seen, next)
+				if b := below(next); b > nodeIdx {
+					nodeIdx = b
+				}
 			}
 		}
 		if withAllocs && what&wakeAllocs != 0 {
@@ -385,6 +442,15 @@ func (r *runner) streamNode(ctx context.Context, w *watcher, id string, withAllo
 			} else if b := below(next); b > allocIdx {
 				allocIdx = b
 			}
+		}
+		// An event's record is sent when no read was newer (a read may
+		// have run on a server that is behind the stream's).
+		if p := s.payload(); p != nil && p.ModifyIndex > seen && p.ModifyIndex > nodeIdx {
+			nd := cluster.NodeFromAPI(p)
+			if !send(nodeUpdate{node: &nd}) {
+				return
+			}
+			seen = p.ModifyIndex
 		}
 		var again <-chan time.Time
 		if retry {

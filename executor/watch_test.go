@@ -68,8 +68,9 @@ func notWoken(t *testing.T, s *watch) {
 	}
 }
 
-func nodeEvent(id string) *nomad.Events {
-	return &nomad.Events{Index: 10, Events: []nomad.Event{{Topic: nomad.TopicNode, Key: id, Payload: map[string]any{"Node": map[string]any{"ID": id}}}}}
+func nodeEvent(id string, index uint64) *nomad.Events {
+	return &nomad.Events{Index: index, Events: []nomad.Event{{Topic: nomad.TopicNode, Type: "NodeDrain", Key: id, Index: index,
+		Payload: map[string]any{"Node": map[string]any{"ID": id, "ModifyIndex": index, "SchedulingEligibility": "ineligible"}}}}}
 }
 
 func allocEvent(node string) *nomad.Events {
@@ -99,12 +100,32 @@ func TestWatcherWakesByNode(t *testing.T) {
 	woken(t, s1)
 	woken(t, s2)
 
-	ch <- nodeEvent("n1")
+	ch <- nodeEvent("n1", 10)
 	ch <- &nomad.Events{}
-	if got := woken(t, s1); got != wakeNode {
-		t.Errorf("node event: pending %b, want the node only", got)
+	if got := woken(t, s1); got != wakeNodeEvent {
+		t.Errorf("node event: pending %b, want the node's record only", got)
+	}
+	if p := s1.payload(); p == nil || p.ModifyIndex != 10 || p.SchedulingEligibility != "ineligible" {
+		t.Errorf("node event: record %+v, want the payload's", p)
+	}
+	if p := s1.payload(); p != nil {
+		t.Errorf("a record is handed out once, got it twice")
 	}
 	notWoken(t, s2)
+	// Two events before the wait takes them: the newer record wins.
+	ch <- nodeEvent("n1", 12)
+	ch <- nodeEvent("n1", 11)
+	ch <- &nomad.Events{}
+	woken(t, s1)
+	if p := s1.payload(); p == nil || p.ModifyIndex != 12 {
+		t.Errorf("record %+v, want index 12", p)
+	}
+	// A deregistration carries no usable record: re-read.
+	ch <- &nomad.Events{Events: []nomad.Event{{Topic: nomad.TopicNode, Type: "NodeDeregistration", Key: "n1"}}}
+	ch <- &nomad.Events{}
+	if got := woken(t, s1); got != wakeNode {
+		t.Errorf("deregistration: pending %b, want a re-read of the node", got)
+	}
 	ch <- allocEvent("n2")
 	ch <- &nomad.Events{}
 	if got := woken(t, s2); got != wakeAllocs {
@@ -112,15 +133,16 @@ func TestWatcherWakesByNode(t *testing.T) {
 	}
 	notWoken(t, s1)
 	// A burst coalesces into one wake holding both.
-	ch <- nodeEvent("n1")
+	ch <- nodeEvent("n1", 13)
 	ch <- allocEvent("n1")
 	ch <- &nomad.Events{}
-	if got := woken(t, s1); got != wakeAll {
+	if got := woken(t, s1); got != wakeNodeEvent|wakeAllocs {
 		t.Errorf("burst: pending %b, want both", got)
 	}
 	notWoken(t, s1)
+	s1.payload()
 	w.unregister(s1)
-	ch <- nodeEvent("n1")
+	ch <- nodeEvent("n1", 14)
 	ch <- &nomad.Events{}
 	notWoken(t, s1)
 }
