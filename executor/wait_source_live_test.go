@@ -185,6 +185,13 @@ func TestLiveWaitSource(t *testing.T) {
 			log, _ := os.ReadFile(filepath.Join(res.RunDir, LogFile))
 			t.Fatalf("%s: %+v\n%s", source, res, log)
 		}
+		if log, err := os.ReadFile(filepath.Join(res.RunDir, LogFile)); err == nil {
+			for _, l := range strings.Split(string(log), "\n") {
+				if strings.Contains(l, "event stream") {
+					t.Logf("%s: audit log: %s", source, l)
+				}
+			}
+		}
 		out := waitSourceRun{took: took, requests: requests.Load(), blocking: blocking.Load(), stream: stream.Load()}
 		byEndpoint.Range(func(k, v any) bool {
 			out.endpoints = append(out.endpoints, fmt.Sprintf("%5d %s", v.(*atomic.Int64).Load(), k))

@@ -60,6 +60,8 @@ type watcher struct {
 	retry time.Duration
 	// say reports, once, that the stream cannot be used.
 	say func(string)
+	// note writes to the audit log (a subscription that ended).
+	note func(string)
 
 	mu   sync.Mutex
 	subs map[*watch]struct{}
@@ -93,7 +95,7 @@ func (s *watch) payload() *nomad.Node {
 }
 
 func newWatcher(open streamFunc, say func(string)) *watcher {
-	return &watcher{open: open, retry: time.Second, say: say, subs: map[*watch]struct{}{}, done: make(chan struct{})}
+	return &watcher{open: open, retry: time.Second, say: say, note: func(string) {}, subs: map[*watch]struct{}{}, done: make(chan struct{})}
 }
 
 // register starts following node; the first wake is already pending, so
@@ -158,6 +160,7 @@ func (w *watcher) wakeNode(node string, what uint32) {
 // subscription was open are lost, so each wait re-reads its state once.
 func (w *watcher) run(ctx context.Context) {
 	defer close(w.done)
+	failures := 0
 	for ctx.Err() == nil {
 		ch, err := w.open(ctx)
 		if err == nil {
@@ -165,7 +168,11 @@ func (w *watcher) run(ctx context.Context) {
 			w.connects++
 			w.mu.Unlock()
 			w.wakeAll()
-			err = w.follow(ctx, ch)
+			var frames int
+			frames, err = w.follow(ctx, ch)
+			if frames > 0 {
+				failures = 0
+			}
 		}
 		if ctx.Err() != nil {
 			return
@@ -180,6 +187,13 @@ func (w *watcher) run(ctx context.Context) {
 		}
 		// The subscription ended (a server restarted, the connection
 		// dropped); the waits' fallback timers keep them going meanwhile.
+		// A subscription that worked is opened again at once, one that
+		// failed after a pause.
+		w.note(fmt.Sprintf("the Nomad event stream ended (%v); subscribing again", err))
+		failures++
+		if failures == 1 {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -188,31 +202,31 @@ func (w *watcher) run(ctx context.Context) {
 	}
 }
 
-// follow wakes the waits the events concern until the subscription ends.
+// follow wakes the waits the events concern until the subscription ends,
+// and says how many frames it got.
 // The first frame of a connection (an event or a heartbeat) wakes every
 // wait once more: the server may have answered before it subscribed, and
 // a change in between would be in neither the wait's read nor the stream.
-func (w *watcher) follow(ctx context.Context, ch <-chan *nomad.Events) error {
-	first := true
+func (w *watcher) follow(ctx context.Context, ch <-chan *nomad.Events) (frames int, err error) {
 	for {
 		var evs *nomad.Events
 		var ok bool
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return frames, ctx.Err()
 		case evs, ok = <-ch:
 		}
 		if !ok {
-			return errors.New("the event stream closed")
+			return frames, errors.New("the event stream closed")
 		}
 		if evs == nil {
 			continue
 		}
 		if evs.Err != nil {
-			return evs.Err
+			return frames, evs.Err
 		}
-		if first {
-			first = false
+		frames++
+		if frames == 1 {
 			w.wakeAll()
 		}
 		for i := range evs.Events {
@@ -322,6 +336,7 @@ func (r *runner) streamWatcher() *watcher {
 			r.log.Printf("%s", msg)
 			r.emit(Event{Kind: EventInfo, Message: msg})
 		})
+		r.watch.note = func(msg string) { r.log.Printf("%s", msg) }
 		go r.watch.run(r.watchCtx)
 	})
 	if r.watch.failed() != nil {
