@@ -101,8 +101,9 @@ type Config struct {
 	// WaitSource says what wakes the waits on nodes (drains, node
 	// checks): WaitSourceStream, one shared subscription to Nomad's event
 	// stream per run, or WaitSourceBlocking, blocking queries per wait.
-	// Empty reads NRUN_WAIT_SOURCE, else the default (stream; README, "At
-	// scale"). Either way a wait re-reads the cluster before it holds.
+	// Empty reads NRUN_WAIT_SOURCE, else the default (blocking; README,
+	// "At scale", says why). Either way a wait reads the cluster before
+	// it holds: a wake from the stream is never taken as the answer.
 	WaitSource string
 	// WaitFallback is how often a wait woken by the stream re-reads the
 	// cluster when the stream says nothing; default 30s.
