@@ -102,8 +102,9 @@ type Config struct {
 	// checks): WaitSourceStream, one shared subscription to Nomad's event
 	// stream per run, or WaitSourceBlocking, blocking queries per wait.
 	// Empty reads NRUN_WAIT_SOURCE, else the default (blocking; README,
-	// "At scale", says why). Either way a wait reads the cluster before
-	// it holds: a wake from the stream is never taken as the answer.
+	// "At scale", says why). Either way a wait holds only on the
+	// servers' state (a read, or the node record a Node event carries),
+	// never on a wake alone.
 	WaitSource string
 	// WaitFallback is how often a wait woken by the stream re-reads the
 	// cluster when the stream says nothing; default 30s.
