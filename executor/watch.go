@@ -15,8 +15,10 @@ import (
 )
 
 // This file is the shared watcher: one subscription per run to Nomad's
-// event stream (topics Node, Allocation, Deployment) that wakes the waits
-// on nodes, instead of each wait running its own blocking queries.
+// event stream (topics Node and Allocation) that wakes the waits on
+// nodes, instead of each wait running its own blocking queries. The
+// deployment waits keep their blocking queries (cluster.WatchDeployment):
+// a run follows a few deployments at most, not one per node.
 //
 // A wake means "re-read now", never "it holds": every wait re-reads the
 // cluster and re-evaluates its check on a wake, on every (re)connect of the
@@ -304,7 +306,6 @@ func nomadStream(c *nomad.Client) streamFunc {
 		topics := map[nomad.Topic][]string{
 			nomad.TopicNode:       {"*"},
 			nomad.TopicAllocation: {"*"},
-			nomad.TopicDeployment: {"*"},
 		}
 		q := (&nomad.QueryOptions{Namespace: "*", AllowStale: true}).WithContext(ctx)
 		return c.EventStream().Stream(ctx, topics, 0, q)
