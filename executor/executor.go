@@ -109,6 +109,9 @@ type Config struct {
 	// WaitFallback is how often a wait woken by the stream re-reads the
 	// cluster when the stream says nothing; default 30s.
 	WaitFallback time.Duration
+	// openStream, when set, replaces the Nomad event stream (tests
+	// inject a silent or refusing stream through it).
+	openStream streamFunc
 	// afterOpen, when set, sees the journal right after it is opened
 	// (tests inject write faults through it).
 	afterOpen func(*journal.Journal)
@@ -301,6 +304,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &runner{cfg: cfg, red: NewRedactor(secrets...), now: cfg.Now, sc: cfg.Scope,
 		assumeDone: set(cfg.AssumeDone), redo: set(cfg.Redo), approve: set(cfg.Approve),
 		sens: lang.NewSensitivity(cfg.Runbook), waitSrc: src, waitFallback: cfg.WaitFallback}
+	r.openStream = cfg.openStream
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	r.watchCtx, r.stopWatch = watchCtx, stopWatch

@@ -199,14 +199,21 @@ func (w *watcher) run(ctx context.Context) {
 		// A subscription that worked is opened again at once, one that
 		// failed after a pause.
 		w.note(fmt.Sprintf("the Nomad event stream ended (%v); subscribing again", err))
+		// Failures in a row back off from retry, doubling up to 30s (a
+		// stream the servers do not offer must not cost a request a
+		// second; the waits' fallback reads go on meanwhile).
 		failures++
 		if failures == 1 {
 			continue
 		}
+		d := w.retry << min(failures-2, 5)
+		if d > 30*time.Second {
+			d = 30 * time.Second
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(w.retry):
+		case <-time.After(d):
 		}
 	}
 }
