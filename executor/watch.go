@@ -37,8 +37,8 @@ const (
 // defaultWaitSource is the wait source when neither Config.WaitSource nor
 // NRUN_WAIT_SOURCE sets one. Measured (TestLiveWaitSource, README "At
 // scale"): the stream sends about 13 % fewer requests on eight concurrent
-// drains but reacts later (median 34 ms against 19 ms, the slowest 145 ms
-// against 80 ms), because an allocation event still needs a read of the
+// drains but reacts later (median 22 to 34 ms against 18 to 19 ms, the
+// slowest 126 to 145 ms against 42 to 80 ms), because an allocation event still needs a read of the
 // node's allocations, one round trip after the event, where a blocking
 // query returns the new state itself; and an idle wait re-reads on its
 // fallback timer (30s) where a blocking query waits a minute. Blocking
