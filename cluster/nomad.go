@@ -344,6 +344,10 @@ func matchAny(filters []NodeFilter, n Node, match func(NodeFilter, Node) bool) b
 
 // nodeFrom converts a full node. version comes from the list stub, which
 // reads the nomad.version attribute for us.
+// NodeFromAPI is the Node of an API node record (an event stream's Node
+// payload, say); its Allocs are not filled.
+func NodeFromAPI(n *nomad.Node) Node { return nodeFrom(n, "") }
+
 func nodeFrom(n *nomad.Node, version string) Node {
 	if version == "" {
 		version = n.Attributes["nomad.version"]

@@ -72,46 +72,17 @@ type nodeUpdate struct {
 	err    error
 }
 
-// waitDrained follows the node and its allocations with blocking queries
-// until the drain is complete.
+// waitDrained follows the node and its allocations (followNode) until the
+// drain is complete.
 func (r *runner) waitDrained(ctx, soft context.Context, n *node, id, name string, since uint64, ignoreSys bool) (string, error) {
 	wctx, cancel := context.WithCancel(soft)
 	defer cancel()
 	ch := make(chan nodeUpdate, 4)
-	follow := func(read func(uint64) (nodeUpdate, uint64), start uint64) {
-		idx := start
-		for wctx.Err() == nil {
-			u, next := read(idx)
-			if u.err != nil && wctx.Err() != nil {
-				return
-			}
-			select {
-			case ch <- u:
-			case <-wctx.Done():
-				return
-			}
-			if u.err != nil {
-				time.Sleep(time.Second) // a server restarting; try again
-				continue
-			}
-			if next < idx {
-				next = 0 // index went backwards (a new leader's state); restart
-			}
-			idx = next
-		}
-	}
 	startIdx := uint64(0)
 	if since > 0 {
 		startIdx = since - 1
 	}
-	go follow(func(i uint64) (nodeUpdate, uint64) {
-		nd, next, err := r.cfg.Cluster.WaitNode(wctx, id, i)
-		return nodeUpdate{node: &nd, err: err}, next
-	}, startIdx)
-	go follow(func(i uint64) (nodeUpdate, uint64) {
-		a, next, err := r.cfg.Cluster.WaitNodeAllocs(wctx, id, i)
-		return nodeUpdate{allocs: &a, err: err}, next
-	}, 0)
+	r.followNode(wctx, id, true, startIdx, ch)
 	var cur *cluster.Node
 	var allocs *cluster.AllocCount
 	last := ""

@@ -98,6 +98,20 @@ type Config struct {
 	// counts; default 2s, autopilot's health refresh interval. Negative
 	// means 0.
 	Settle time.Duration
+	// WaitSource says what wakes the waits on nodes (drains, node
+	// checks): WaitSourceStream, one shared subscription to Nomad's event
+	// stream per run, or WaitSourceBlocking, blocking queries per wait.
+	// Empty reads NRUN_WAIT_SOURCE, else the default (blocking; README,
+	// "At scale", says why). Either way a wait holds only on the
+	// servers' state (a read, or the node record a Node event carries),
+	// never on a wake alone.
+	WaitSource string
+	// WaitFallback is how often a wait woken by the stream re-reads the
+	// cluster when the stream says nothing; default 30s.
+	WaitFallback time.Duration
+	// openStream, when set, replaces the Nomad event stream (tests
+	// inject a silent or refusing stream through it).
+	openStream streamFunc
 	// afterOpen, when set, sees the journal right after it is opened
 	// (tests inject write faults through it).
 	afterOpen func(*journal.Journal)
@@ -235,6 +249,17 @@ type runner struct {
 	// after the event that ended it; active is what heartbeats list.
 	evMu   sync.Mutex
 	active map[string]*activeInstance
+	// waitSrc is the run's wait source; watch the shared stream watcher
+	// (watch.go), started once by the first wait on a node, under
+	// watchCtx, which ends with Run.
+	waitSrc      string
+	waitFallback time.Duration
+	watchCtx     context.Context
+	stopWatch    context.CancelFunc
+	watchOnce    sync.Once
+	watch        *watcher
+	// openStream replaces the Nomad event stream (tests).
+	openStream streamFunc
 }
 
 type activeInstance struct {
@@ -272,9 +297,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		c := cfg.Cluster.Config()
 		secrets = append(secrets, c.NomadToken.Reveal(), c.ConsulToken.Reveal())
 	}
+	src, err := waitSource(cfg.WaitSource, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	r := &runner{cfg: cfg, red: NewRedactor(secrets...), now: cfg.Now, sc: cfg.Scope,
 		assumeDone: set(cfg.AssumeDone), redo: set(cfg.Redo), approve: set(cfg.Approve),
-		sens: lang.NewSensitivity(cfg.Runbook)}
+		sens: lang.NewSensitivity(cfg.Runbook), waitSrc: src, waitFallback: cfg.WaitFallback}
+	r.openStream = cfg.openStream
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	r.watchCtx, r.stopWatch = watchCtx, stopWatch
 	if cfg.Cluster != nil {
 		api, err := newNomadAPI(cfg.Cluster.Config())
 		if err != nil {
@@ -293,6 +326,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.j.Close()
 	defer r.log.Close()
+	defer r.stopWatcher()
 	if cfg.Lock != nil {
 		cfg.Lock.SetRun(r.runID)
 	}

@@ -203,39 +203,12 @@ func (r *runner) waitNodeID(ctx context.Context, n *node, a checks.Args) (string
 	return id, true
 }
 
-// waitNodeCheck re-evaluates a node check on every answer of two blocking
-// queries: the node and its allocations.
+// waitNodeCheck re-evaluates a node check on every read of the node and
+// its allocations (followNode: woken by the shared stream, or blocking
+// queries).
 func (r *runner) waitNodeCheck(ctx context.Context, n *node, name string, a checks.Args, id string, observe func(checks.Result)) error {
 	ch := make(chan nodeUpdate, 4)
-	follow := func(read func(uint64) (nodeUpdate, uint64)) {
-		idx := uint64(0)
-		for ctx.Err() == nil {
-			u, next := read(idx)
-			select {
-			case ch <- u:
-			case <-ctx.Done():
-				return
-			}
-			if u.err != nil {
-				time.Sleep(time.Second)
-				continue
-			}
-			if next < idx {
-				next = 0
-			}
-			idx = next
-		}
-	}
-	go follow(func(i uint64) (nodeUpdate, uint64) {
-		nd, next, err := r.cfg.Cluster.WaitNode(ctx, id, i)
-		return nodeUpdate{node: &nd, err: err}, next
-	})
-	if lang.CheckSpecs[name].Wait.Kind == lang.WaitNodeAllocs {
-		go follow(func(i uint64) (nodeUpdate, uint64) {
-			al, next, err := r.cfg.Cluster.WaitNodeAllocs(ctx, id, i)
-			return nodeUpdate{allocs: &al, err: err}, next
-		})
-	}
+	r.followNode(ctx, id, lang.CheckSpecs[name].Wait.Kind == lang.WaitNodeAllocs, 0, ch)
 	var cur *cluster.Node
 	var allocs cluster.AllocCount
 	haveAllocs := lang.CheckSpecs[name].Wait.Kind != lang.WaitNodeAllocs
