@@ -93,7 +93,7 @@ func (e liveEnv) waitHealthy(t *testing.T) {
 
 // liveConfig loads src, plans it against the sandbox and returns the
 // executor configuration.
-func (e liveEnv) liveConfig(t *testing.T, dir, src string, ev *eventLog, vars ...string) Config {
+func (e liveEnv) liveConfig(t testing.TB, dir, src string, ev *eventLog, vars ...string) Config {
 	t.Helper()
 	path := filepath.Join(dir, "main.nrun.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {

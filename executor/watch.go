@@ -35,7 +35,7 @@ const (
 )
 
 // defaultWaitSource is the wait source when neither Config.WaitSource nor
-// NRUN_WAIT_SOURCE sets one. Measured (TestLiveWaitSource, README "At
+// NRUN_WAIT_SOURCE sets one. Measured (BenchmarkWaitSource, README "At
 // scale"): the stream sends about 13 % fewer requests on eight concurrent
 // drains but reacts later (median 22 to 34 ms against 18 to 19 ms, the
 // slowest 126 to 145 ms against 42 to 80 ms), because an allocation event still needs a read of the
