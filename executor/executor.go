@@ -183,16 +183,18 @@ type runner struct {
 	// (true: Consul), read once per run by server_healthy.
 	stabMu sync.Mutex
 	stab   map[bool]time.Duration
-	red    *Redactor
-	j      *journal.Journal
-	log    *auditLog
-	runID  string
-	dir    string
-	now    func() time.Time
-	nodes  map[string]*node
-	order  []*node
-	groups []*group
-	steps  map[string]*lang.Step // top-level step name -> step
+	// settled lends the reads of settle waits to later ones (settle.go).
+	settled settleLog
+	red     *Redactor
+	j       *journal.Journal
+	log     *auditLog
+	runID   string
+	dir     string
+	now     func() time.Time
+	nodes   map[string]*node
+	order   []*node
+	groups  []*group
+	steps   map[string]*lang.Step // top-level step name -> step
 	// parallel is each top-level step's max_parallel as the plan
 	// resolved it.
 	parallel map[string]int
