@@ -183,18 +183,20 @@ type runner struct {
 	// (true: Consul), read once per run by server_healthy.
 	stabMu sync.Mutex
 	stab   map[bool]time.Duration
+
 	// settled lends the reads of settle waits to later ones (settle.go).
 	settled settleLog
-	red     *Redactor
-	j       *journal.Journal
-	log     *auditLog
-	runID   string
-	dir     string
-	now     func() time.Time
-	nodes   map[string]*node
-	order   []*node
-	groups  []*group
-	steps   map[string]*lang.Step // top-level step name -> step
+
+	red    *Redactor
+	j      *journal.Journal
+	log    *auditLog
+	runID  string
+	dir    string
+	now    func() time.Time
+	nodes  map[string]*node
+	order  []*node
+	groups []*group
+	steps  map[string]*lang.Step // top-level step name -> step
 	// parallel is each top-level step's max_parallel as the plan
 	// resolved it.
 	parallel map[string]int
