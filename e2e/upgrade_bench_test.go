@@ -97,6 +97,7 @@ func upgradeFloor(t testing.TB, e *env) time.Duration {
 	order = append(order, e2etest.TrimRegion(leader))
 	start := time.Now()
 	for _, s := range order {
+		began := time.Now()
 		if err := e.SB.StopServer(ctx, s); err != nil {
 			t.Fatal(err)
 		}
@@ -104,6 +105,8 @@ func upgradeFloor(t testing.TB, e *env) time.Duration {
 			t.Fatal(err)
 		}
 		waitStable(t, nc, s, sandbox.DefaultNomadVersion, stable)
+		// Per server, to set against nrun's instances phase by phase.
+		t.Logf("floor: %s upgraded and stable in %s", s, time.Since(began).Round(time.Millisecond))
 	}
 	return time.Since(start)
 }

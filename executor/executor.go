@@ -197,6 +197,10 @@ type runner struct {
 	// (true: Consul), read once per run by server_healthy.
 	stabMu sync.Mutex
 	stab   map[bool]time.Duration
+
+	// settled lends the reads of settle waits to later ones (settle.go).
+	settled settleLog
+
 	red    *Redactor
 	j      *journal.Journal
 	log    *auditLog

@@ -328,7 +328,13 @@ func (r *runner) runLeaf(ctx, soft context.Context, n *node) string {
 			}
 			r.log.Printf("%s: %s (attempt %d/%d)", n.addr, act.Type, attempt, attempts)
 			r.emit(Event{Kind: EventAction, Addr: n.addr, Action: act.Type, Attempt: attempt})
+			if changes(n.step.Action) {
+				r.settled.begin(time.Now())
+			}
 			detail, digest, err = r.doAction(ictx, isoft, n, attempt)
+			if changes(n.step.Action) {
+				r.settled.end(time.Now())
+			}
 			if err == nil || errors.Is(err, errPaused) || errors.Is(err, errInterrupted) || ctx.Err() != nil {
 				break
 			}

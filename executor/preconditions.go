@@ -254,6 +254,8 @@ func (r *runner) remedyTransfer(ctx context.Context, n *node, spec *lang.CheckSp
 	if lang.RemedyAction(spec.Remedy, c) == nil {
 		return fmt.Errorf("%s has no way to transfer leadership in the %s cluster", spec.Name, c.Noun())
 	}
+	r.settled.begin(time.Now())
+	defer func() { r.settled.end(time.Now()) }()
 	if c == lang.ClusterConsulServers {
 		if r.cfg.Cluster == nil {
 			return errors.New("no Consul cluster to transfer leadership in")
@@ -267,7 +269,7 @@ func (r *runner) remedyTransfer(ctx context.Context, n *node, spec *lang.CheckSp
 		// settle time, before the preconditions are read again.
 		before := view.Consul.Raft.HealthyVoters()
 		var since time.Time
-		return r.pollUntil(ctx, 60*time.Second, func() (bool, string, error) {
+		return r.pollEvery(ctx, 60*time.Second, r.cfg.PollMin, func() (bool, string, error) {
 			v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Consul: true})
 			if err != nil || v == nil || v.Consul == nil || v.Consul.Raft.HealthyVoters() < before {
 				since = time.Time{}
@@ -328,7 +330,9 @@ func (r *runner) transferAway(ctx context.Context, n *node, args checks.Args, vi
 	// as many healthy voters as before the transfer, for the settle time.
 	before := raft.HealthyVoters()
 	var since time.Time
-	return r.pollUntil(ctx, 60*time.Second, func() (bool, string, error) {
+	// Polled at PollMin throughout, not backing off: the settle is a
+	// few seconds, and a read every 2s would add up to 2s to it.
+	return r.pollEvery(ctx, 60*time.Second, r.cfg.PollMin, func() (bool, string, error) {
 		v, err := r.cfg.Cluster.Snapshot(ctx, cluster.SnapshotOptions{Nomad: true})
 		if err != nil || v == nil || v.Nomad == nil {
 			since = time.Time{}
@@ -355,8 +359,16 @@ func (r *runner) transferAway(ctx context.Context, n *node, args checks.Args, vi
 // pollUntil polls cond with backoff from PollMin (never faster) up to 2s
 // until it holds or limit passes.
 func (r *runner) pollUntil(ctx context.Context, limit time.Duration, cond func() (bool, string, error)) error {
+	return r.pollEvery(ctx, limit, 2*time.Second, cond)
+}
+
+// pollEvery is pollUntil backing off up to max (never below PollMin).
+func (r *runner) pollEvery(ctx context.Context, limit, max time.Duration, cond func() (bool, string, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	if max < r.cfg.PollMin {
+		max = r.cfg.PollMin
+	}
 	d := r.cfg.PollMin
 	last := ""
 	for {
@@ -373,8 +385,8 @@ func (r *runner) pollUntil(ctx context.Context, limit time.Duration, cond func()
 			return fmt.Errorf("timed out after %s (last seen: %s)", limit, last)
 		case <-time.After(d):
 		}
-		if d = d * 3 / 2; d > 2*time.Second {
-			d = 2 * time.Second
+		if d = d * 3 / 2; d > max {
+			d = max
 		}
 	}
 }

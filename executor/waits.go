@@ -126,13 +126,23 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check, timeout
 	// is seen hearing from the server while it reads healthy: it leads, or
 	// its LastContact changes between two reads.
 	var hear contactWatch
-	return done(r.poll(wctx, interval, func() (bool, error) {
+	due := func() time.Time {
+		if okSince.IsZero() {
+			return time.Time{}
+		}
+		return okSince.Add(settle)
+	}
+	return done(r.poll(wctx, interval, due, func() (bool, error) {
 		var res checks.Result
 		heard := true
 		if spec.Wait.Kind == lang.WaitProbe {
 			res = checks.EvalHTTP(wctx, args, checks.HTTPProbe(nil))
 		} else {
+			at := time.Now()
 			v, err := r.snapshotFor(wctx, n, []*lang.Check{c})
+			if err == nil && spec.Wait.Settle {
+				r.settled.add(at, v)
+			}
 			if err != nil {
 				// A server that restarts answers with errors for a
 				// moment; that is an observation, not a failure.
@@ -141,6 +151,17 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check, timeout
 				res = checks.Eval(c.Name, args, n.target(), v)
 				if spec.Wait.Stable {
 					hear.read(c.Name, args, n.target(), v, time.Now())
+				}
+				if res.OK && okSince.IsZero() && settle > 0 && !spec.Wait.Stable {
+					// The reads of earlier settle waits since the last
+					// change count when the check holds on each.
+					from, reads := r.settled.heldSince(at, interval+r.cfg.PollMin, func(v *cluster.View) bool {
+						return checks.Eval(c.Name, args, n.target(), v).OK
+					})
+					if from.Before(at) {
+						okSince = from
+						r.log.Printf("%s: wait %s: held on each of %d reads since %s (earlier waits' reads after the last change included)", n.addr, c.Name, reads, from.UTC().Format("15:04:05.000"))
+					}
 				}
 			}
 		}
@@ -165,7 +186,9 @@ func (r *runner) wait(ctx, soft context.Context, n *node, c *lang.Check, timeout
 }
 
 // poll calls f now, then after PollMin growing by half each time up to max.
-func (r *runner) poll(ctx context.Context, max time.Duration, f func() (bool, error)) error {
+// When due returns a time sooner than the next poll (the end of a settle
+// time), the next poll is then, though never sooner than PollMin.
+func (r *runner) poll(ctx context.Context, max time.Duration, due func() time.Time, f func() (bool, error)) error {
 	d := r.cfg.PollMin
 	if max < d {
 		max = d
@@ -175,10 +198,19 @@ func (r *runner) poll(ctx context.Context, max time.Duration, f func() (bool, er
 		if err != nil || ok {
 			return err
 		}
+		wait := d
+		if due != nil {
+			if at := due(); !at.IsZero() && time.Until(at) < wait {
+				wait = time.Until(at)
+				if wait < r.cfg.PollMin {
+					wait = r.cfg.PollMin
+				}
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(d):
+		case <-time.After(wait):
 		}
 		if d = d * 3 / 2; d > max {
 			d = max
