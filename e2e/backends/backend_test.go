@@ -330,35 +330,8 @@ func TestBackendForceUnlock(t *testing.T) {
 func TestBackendRollingUpgrade(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind, func(t *testing.T) {
-			if testing.Short() {
-				t.Skip("starts real agents; skipped with -short")
-			}
-			sandboxtest.Timer(t)
-			sandboxtest.Require(t, sandbox.DefaultSpec("", 3, 2, 3, sandbox.OldNomadVersion))
-			work := t.TempDir()
-			rb := filepath.Join(work, "runbooks")
-			for _, f := range []string{"nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl"} {
-				b, err := os.ReadFile(filepath.Join(e2etest.RunbooksDir(t), f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				os.MkdirAll(rb, 0o755)
-				if err := os.WriteFile(filepath.Join(rb, f), b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			sbDir := filepath.Join(work, "sandbox")
-			e := &env{&e2etest.Env{T: t, Dir: work, Vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}}
-			t.Cleanup(func() {
-				if c, err := sandbox.Open(sbDir, sandbox.Options{}); err == nil {
-					if t.Failed() {
-						t.Logf("agent logs:\n%s", c.LogTails(30))
-					}
-					if err := c.Stop(); err != nil {
-						t.Errorf("sandbox stop: %v", err)
-					}
-				}
-			})
+			qs, sbDir := e2etest.QuickStartEnv(t)
+			e := &env{qs}
 			r := e.Nrun("apply", "-sandbox", "-auto-approve", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
 			t.Logf("apply -sandbox -backend=%s took %s", kind, r.Took.Round(time.Millisecond))
 			if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, "finished. 11 finished, 0 failed") {
