@@ -161,16 +161,25 @@ func (s *started) exited() bool {
 
 var backendKinds = []string{"nomad", "consul"}
 
+// startHolder starts an apply, from state directory a, of a counter
+// runbook of n steps (each pausing pause seconds) with kind's backend, and
+// returns once ran steps have run: the apply then holds the lock.
+func startHolder(t *testing.T, kind, name string, n int, pause string, ran int) (e *env, rb, count string, a *started) {
+	t.Helper()
+	e = backendEnv(t)
+	rb, count = counterRunbook(t, e.Dir, name, n, pause)
+	a = e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
+	waitLines(t, a, count, ran, 60*time.Second)
+	return e, rb, count, a
+}
+
 // Two applies of one runbook from two state directories: one runs, the
 // other exits 1 within seconds naming the holder.
 func TestBackendSecondApplyRefused(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind, func(t *testing.T) {
-			e := backendEnv(t)
 			const n = 12
-			rb, count := counterRunbook(t, e.Dir, "two-"+kind, n, "0.2")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
-			waitLines(t, a, count, 1, 60*time.Second)
+			e, rb, count, a := startHolder(t, kind, "two-"+kind, n, "0.2", 1)
 			start := time.Now()
 			b := e.Nrun("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "b"), rb)
 			took := time.Since(start)
@@ -249,11 +258,8 @@ func TestBackendKillResumeAnywhere(t *testing.T) {
 func TestBackendFrozenHolder(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind, func(t *testing.T) {
-			e := backendEnv(t)
 			const n = 10
-			rb, count := counterRunbook(t, e.Dir, "frozen-"+kind, n, "0.5")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
-			waitLines(t, a, count, 2, 60*time.Second)
+			e, rb, count, a := startHolder(t, kind, "frozen-"+kind, n, "0.5", 2)
 			a.cmd.Process.Signal(syscall.SIGSTOP)
 			stopped := time.Now()
 			before := len(counts(t, count))
@@ -291,11 +297,8 @@ var lockIDRE = regexp.MustCompile(`lock ([0-9a-f-]{36})`)
 func TestBackendForceUnlock(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind, func(t *testing.T) {
-			e := backendEnv(t)
 			const n = 10
-			rb, count := counterRunbook(t, e.Dir, "force-"+kind, n, "0.5")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
-			waitLines(t, a, count, 1, 60*time.Second)
+			e, rb, count, a := startHolder(t, kind, "force-"+kind, n, "0.5", 1)
 			runs := e.MustNrun("runs", "-backend="+kind, rb)
 			m := lockIDRE.FindStringSubmatch(runs.Stdout)
 			if m == nil {
