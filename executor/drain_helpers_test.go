@@ -112,3 +112,20 @@ func (o *drainObserver) reactions(t testing.TB, label string, nodes map[string]s
 	}
 	return out
 }
+
+// sleepJob is a service job of count raw_exec sleeps on pool, migrated
+// maxParallel at a time once each is healthy for half a second.
+func sleepJob(name, pool string, count, maxParallel int) *nomad.Job {
+	j := nomad.NewServiceJob(name, name, "global", 50)
+	j.Datacenters = []string{"dc1"}
+	j.NodePool = &pool
+	tg := nomad.NewTaskGroup(name, count)
+	tg.Migrate = &nomad.MigrateStrategy{MaxParallel: ptr(maxParallel), HealthCheck: ptr("task_states"),
+		MinHealthyTime: ptr(500 * time.Millisecond), HealthyDeadline: ptr(30 * time.Second)}
+	task := nomad.NewTask("sleep", "raw_exec").SetConfig("command", "/bin/sleep").SetConfig("args", []string{"3600"})
+	task.Resources = &nomad.Resources{CPU: ptr(20), MemoryMB: ptr(16)}
+	task.KillTimeout = ptr(time.Second)
+	tg.AddTask(task)
+	j.AddTaskGroup(tg)
+	return j
+}

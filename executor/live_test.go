@@ -463,21 +463,8 @@ step "stop_s2" {
 // drainPool drains the nodes of pool blue one at a time.
 var drainPool = drainRunbook("blue", 1, "1m", "2m")
 
-func webJob() *nomad.Job {
-	j := nomad.NewServiceJob("web", "web", "global", 50)
-	j.Datacenters = []string{"dc1"}
-	pool := "blue"
-	j.NodePool = &pool
-	tg := nomad.NewTaskGroup("web", 2)
-	tg.Migrate = &nomad.MigrateStrategy{MaxParallel: ptr(1), HealthCheck: ptr("task_states"),
-		MinHealthyTime: ptr(500 * time.Millisecond), HealthyDeadline: ptr(30 * time.Second)}
-	task := nomad.NewTask("sleep", "raw_exec").SetConfig("command", "/bin/sleep").SetConfig("args", []string{"3600"})
-	task.Resources = &nomad.Resources{CPU: ptr(20), MemoryMB: ptr(16)}
-	task.KillTimeout = ptr(time.Second)
-	tg.AddTask(task)
-	j.AddTaskGroup(tg)
-	return j
-}
+// webJob runs two allocations on pool blue (migrate one at a time).
+func webJob() *nomad.Job { return sleepJob("web", "blue", 2, 1) }
 
 func ptr[T any](v T) *T { return &v }
 

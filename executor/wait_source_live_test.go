@@ -206,18 +206,4 @@ func uuidPath(p string) string {
 
 // churnJob places six allocations over every pool (migrate two at a
 // time), so the drains move allocations.
-func churnJob() *nomad.Job {
-	j := nomad.NewServiceJob("churn", "churn", "global", 50)
-	j.Datacenters = []string{"dc1"}
-	pool := "all"
-	j.NodePool = &pool
-	tg := nomad.NewTaskGroup("churn", 6)
-	tg.Migrate = &nomad.MigrateStrategy{MaxParallel: ptr(2), HealthCheck: ptr("task_states"),
-		MinHealthyTime: ptr(500 * time.Millisecond), HealthyDeadline: ptr(30 * time.Second)}
-	task := nomad.NewTask("sleep", "raw_exec").SetConfig("command", "/bin/sleep").SetConfig("args", []string{"3600"})
-	task.Resources = &nomad.Resources{CPU: ptr(20), MemoryMB: ptr(16)}
-	task.KillTimeout = ptr(time.Second)
-	tg.AddTask(task)
-	j.AddTaskGroup(tg)
-	return j
-}
+func churnJob() *nomad.Job { return sleepJob("churn", "all", 6, 2) }
