@@ -2,32 +2,19 @@ package backend
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nrun-dev/nrun/executor"
+	"github.com/nrun-dev/nrun/executor/executortest"
 	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/lang"
 	"github.com/nrun-dev/nrun/planner"
 )
-
-func noopRunbook(n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		dep := ""
-		if i > 0 {
-			dep = fmt.Sprintf("  depends_on = [step.s%d]\n", i-1)
-		}
-		fmt.Fprintf(&b, "step \"s%d\" {\n%s  action \"sleep\" {\n    duration = \"0s\"\n  }\n}\n", i, dep)
-	}
-	return b.String()
-}
 
 // runNoop runs the n no-op steps once with be (nil: local only) and
 // returns the wall time and the time between two steps finishing.
@@ -35,7 +22,7 @@ func runNoop(t testing.TB, be Backend, n int) (time.Duration, []time.Duration) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "main.nrun.hcl")
-	if err := os.WriteFile(path, []byte(noopRunbook(n)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(executortest.NoopRunbook(n)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	rb, diags := lang.Load(path)

@@ -30,20 +30,7 @@ type consulStore struct {
 const ConsulChunk = 16 << 10
 
 func newConsulStore(cfg cluster.Config, bc Config) (*consulStore, error) {
-	cc := &consul.Config{
-		Address:    cfg.ConsulAddress,
-		Scheme:     cfg.ConsulScheme,
-		Datacenter: cfg.ConsulDatacenter,
-		Token:      cfg.ConsulToken.Reveal(),
-		TLSConfig: consul.TLSConfig{
-			Address:            cfg.ConsulTLSServerName,
-			CAFile:             cfg.ConsulCACert,
-			CertFile:           cfg.ConsulClientCert,
-			KeyFile:            cfg.ConsulClientKey,
-			InsecureSkipVerify: cfg.ConsulSkipVerify,
-		},
-	}
-	c, err := consul.NewClient(cc)
+	c, err := cluster.ConsulAPI(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("the consul backend: cannot configure the client: %v", err)
 	}

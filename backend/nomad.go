@@ -36,20 +36,7 @@ const NomadChunk = 16 << 10
 const nomadItem = "v"
 
 func newNomadStore(cfg cluster.Config, bc Config) (*nomadStore, error) {
-	nc := &nomad.Config{
-		Address:   cfg.NomadAddress,
-		Region:    cfg.NomadRegion,
-		Namespace: cfg.NomadNamespace,
-		SecretID:  cfg.NomadToken.Reveal(),
-		TLSConfig: &nomad.TLSConfig{
-			CACert:        cfg.NomadCACert,
-			ClientCert:    cfg.NomadClientCert,
-			ClientKey:     cfg.NomadClientKey,
-			TLSServerName: cfg.NomadTLSServerName,
-			Insecure:      cfg.NomadSkipVerify,
-		},
-	}
-	c, err := nomad.NewClient(nc)
+	c, err := cluster.NomadAPI(cfg)
 	if err != nil {
 		return nil, errors.New("the nomad backend: cannot configure the client")
 	}

@@ -88,42 +88,13 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	cfg = cfg.Resolve(o.getenv)
 
-	nc := &nomad.Config{
-		Address:    cfg.NomadAddress,
-		Region:     cfg.NomadRegion,
-		Namespace:  cfg.NomadNamespace,
-		SecretID:   cfg.NomadToken.Reveal(),
-		HttpClient: o.httpClient,
-		TLSConfig: &nomad.TLSConfig{
-			CACert:        cfg.NomadCACert,
-			ClientCert:    cfg.NomadClientCert,
-			ClientKey:     cfg.NomadClientKey,
-			TLSServerName: cfg.NomadTLSServerName,
-			Insecure:      cfg.NomadSkipVerify,
-		},
+	n, e := nomadAPI(cfg, o.httpClient)
+	if e != nil {
+		return nil, e
 	}
-	n, err := nomad.NewClient(nc)
-	if err != nil {
-		return nil, shownError(newError("nomad", cfg.NomadShown(), cfg.NomadAddressFrom, "configure the client", cfg.NomadToken, err), cfg.NomadAddress)
-	}
-
-	cc := &consul.Config{
-		Address:    cfg.ConsulAddress,
-		Scheme:     cfg.ConsulScheme,
-		Datacenter: cfg.ConsulDatacenter,
-		Token:      cfg.ConsulToken.Reveal(),
-		HttpClient: o.httpClient,
-		TLSConfig: consul.TLSConfig{
-			Address:            cfg.ConsulTLSServerName,
-			CAFile:             cfg.ConsulCACert,
-			CertFile:           cfg.ConsulClientCert,
-			KeyFile:            cfg.ConsulClientKey,
-			InsecureSkipVerify: cfg.ConsulSkipVerify,
-		},
-	}
-	cs, err := consul.NewClient(cc)
-	if err != nil {
-		return nil, shownError(newError("consul", cfg.ConsulShown(), cfg.ConsulAddressFrom, "configure the client", cfg.ConsulToken, err), cfg.ConsulAddress)
+	cs, cc, e := consulAPI(cfg, o.httpClient)
+	if e != nil {
+		return nil, e
 	}
 	return &Client{cfg: cfg, nomad: n, consul: cs, consulConf: cc, waitTime: o.waitTime, now: o.now, dialRPC: o.dialRPC}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nrun-dev/nrun/sandbox"
-	"github.com/nrun-dev/nrun/sandbox/sandboxtest"
 )
 
 // TestRollingUpgradeQuickStart runs the README's first command, as a new
@@ -24,35 +23,8 @@ import (
 // on 1.10.0, healthy, with the job still running. Run again, it reuses the
 // sandbox and restarts nothing.
 func TestRollingUpgradeQuickStart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real agents; skipped with -short")
-	}
-	sandboxtest.Timer(t)
-	sandboxtest.Require(t, sandbox.DefaultSpec("", 3, 2, 3, sandbox.OldNomadVersion))
-	work := t.TempDir()
-	rb := filepath.Join(work, "runbooks")
-	for _, f := range []string{"nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl"} {
-		b, err := os.ReadFile(filepath.Join(e2etest.RunbooksDir(t), f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.MkdirAll(rb, 0o755)
-		if err := os.WriteFile(filepath.Join(rb, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sbDir := filepath.Join(work, "sandbox")
-	e := &env{&e2etest.Env{T: t, Dir: work, Vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}}
-	t.Cleanup(func() {
-		if c, err := sandbox.Open(sbDir, sandbox.Options{}); err == nil {
-			if t.Failed() {
-				t.Logf("agent logs:\n%s", c.LogTails(30))
-			}
-			if err := c.Stop(); err != nil {
-				t.Errorf("sandbox stop: %v", err)
-			}
-		}
-	})
+	qs, sbDir := e2etest.QuickStartEnv(t)
+	e := &env{qs}
 
 	r := e.Nrun("apply", "-sandbox", "-auto-approve", "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
 	t.Logf("apply -sandbox took %s", r.Took.Round(time.Millisecond))
@@ -125,7 +97,7 @@ func TestRollingUpgradeQuickStart(t *testing.T) {
 		t.Errorf("the second apply touched a server:\n%s", again)
 	}
 	for _, f := range []string{"nomad-pre-upgrade.snap", "nomad-post-upgrade.snap"} {
-		if fi, err := os.Stat(filepath.Join(rb, f)); err != nil || fi.Size() == 0 {
+		if fi, err := os.Stat(filepath.Join(e.Dir, "runbooks", f)); err != nil || fi.Size() == 0 {
 			t.Errorf("snapshot %s: %v", f, err)
 		}
 	}

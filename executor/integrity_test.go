@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nrun-dev/nrun/executor/executortest"
 	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/planner"
 )
@@ -243,7 +244,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
 	dir := t.TempDir()
-	rb, inputs, p := planFor(t, dir, noopRunbook(400))
+	rb, inputs, p := planFor(t, dir, executortest.NoopRunbook(400))
 	cfg := testConfig(t, dir, rb, inputs, p, nil)
 	cfg.StateDir = filepath.Join(mnt, ".nrun")
 	res, err := Run(context.Background(), cfg)

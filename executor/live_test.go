@@ -460,48 +460,11 @@ step "stop_s2" {
 	}
 }
 
-const drainPool = `
-data "nomad_nodes" "blue" {
-  node_pool = "blue"
-}
-step "cycle" {
-  for_each     = data.nomad_nodes.blue.by_name
-  max_parallel = 1
-  step "drain" {
-    action "nomad_node_drain" {
-      deadline = "1m"
-    }
-    wait "node_drained" {
-      timeout = "2m"
-    }
-  }
-  step "enable" {
-    depends_on = [step.drain]
-    action "nomad_node_eligibility" {
-      eligible = true
-    }
-    wait "node_ready" {
-      timeout = "1m"
-    }
-  }
-}
-`
+// drainPool drains the nodes of pool blue one at a time.
+var drainPool = drainRunbook("blue", 1, "1m", "2m")
 
-func webJob() *nomad.Job {
-	j := nomad.NewServiceJob("web", "web", "global", 50)
-	j.Datacenters = []string{"dc1"}
-	pool := "blue"
-	j.NodePool = &pool
-	tg := nomad.NewTaskGroup("web", 2)
-	tg.Migrate = &nomad.MigrateStrategy{MaxParallel: ptr(1), HealthCheck: ptr("task_states"),
-		MinHealthyTime: ptr(500 * time.Millisecond), HealthyDeadline: ptr(30 * time.Second)}
-	task := nomad.NewTask("sleep", "raw_exec").SetConfig("command", "/bin/sleep").SetConfig("args", []string{"3600"})
-	task.Resources = &nomad.Resources{CPU: ptr(20), MemoryMB: ptr(16)}
-	task.KillTimeout = ptr(time.Second)
-	tg.AddTask(task)
-	j.AddTaskGroup(tg)
-	return j
-}
+// webJob runs two allocations on pool blue (migrate one at a time).
+func webJob() *nomad.Job { return sleepJob("web", "blue", 2, 1) }
 
 func ptr[T any](v T) *T { return &v }
 
@@ -543,6 +506,7 @@ func TestLiveDrainPool(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	nodes := map[string]string{"c1": nodeIDOf(api, "c1"), "c2": nodeIDOf(api, "c2")}
 	var reactions []time.Duration
 	for round := 0; round < 2; round++ {
 		stop := make(chan struct{})
@@ -564,44 +528,14 @@ func TestLiveDrainPool(t *testing.T) {
 				}
 			}
 		}()
-		// An independent observer follows each node with its own
-		// blocking queries and notes when it first sees this round's
-		// drain complete: the moment "the drain completed in the
-		// sandbox" as any API client can know it (Nomad records
-		// LastDrain.UpdatedAt to the second only).
-		roundStart := time.Now().Add(-time.Second)
-		seen := map[string]time.Time{}
-		for _, node := range []string{"c1", "c2"} {
-			go func(node string) {
-				id := nodeIDOf(api, node)
-				idx := uint64(0)
-				for {
-					n, qm, err := api.Nodes().Info(id, (&nomad.QueryOptions{WaitIndex: idx, WaitTime: 5 * time.Second, AllowStale: true}))
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if err != nil {
-						time.Sleep(100 * time.Millisecond)
-						continue
-					}
-					if n.DrainStrategy == nil && n.LastDrain != nil && n.LastDrain.Status == nomad.DrainStatusComplete && n.LastDrain.StartedAt.After(roundStart) {
-						mu.Lock()
-						if _, ok := seen[node]; !ok {
-							seen[node] = time.Now()
-						}
-						mu.Unlock()
-					}
-					idx = qm.LastIndex
-				}
-			}(node)
-		}
+		// An independent observer notes when each drain completed.
+		obs := observeDrains(api, nodes, time.Now().Add(-time.Second))
 		dir := t.TempDir()
 		ev := &eventLog{}
 		cfg := e.liveConfig(t, dir, drainPool, ev)
 		res, err := Run(context.Background(), cfg)
 		close(stop)
+		obs.close()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -618,22 +552,7 @@ func TestLiveDrainPool(t *testing.T) {
 
 		// Reaction: from the observer seeing the drain complete to the
 		// start of the node's next step.
-		mu.Lock()
-		for _, node := range []string{"c1", "c2"} {
-			var next time.Time
-			for _, x := range ev.ev {
-				if x.Kind == EventStart && x.Addr == fmt.Sprintf(`step.cycle[%q].step.enable`, node) {
-					next = x.Time
-				}
-			}
-			done, ok := seen[node]
-			if !ok || next.IsZero() {
-				t.Errorf("round %d node %s: observer %v, next step %v", round, node, done, next)
-				continue
-			}
-			reactions = append(reactions, next.Sub(done))
-		}
-		mu.Unlock()
+		reactions = append(reactions, obs.reactions(t, fmt.Sprintf("round %d", round), nodes, ev)...)
 	}
 	sort.Slice(reactions, func(i, j int) bool { return reactions[i] < reactions[j] })
 	if len(reactions) == 0 {

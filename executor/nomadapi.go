@@ -18,19 +18,7 @@ import (
 type nomadAPI struct{ c *nomad.Client }
 
 func newNomadAPI(cfg cluster.Config) (*nomadAPI, error) {
-	c, err := nomad.NewClient(&nomad.Config{
-		Address:   cfg.NomadAddress,
-		Region:    cfg.NomadRegion,
-		Namespace: cfg.NomadNamespace,
-		SecretID:  cfg.NomadToken.Reveal(),
-		TLSConfig: &nomad.TLSConfig{
-			CACert:        cfg.NomadCACert,
-			ClientCert:    cfg.NomadClientCert,
-			ClientKey:     cfg.NomadClientKey,
-			TLSServerName: cfg.NomadTLSServerName,
-			Insecure:      cfg.NomadSkipVerify,
-		},
-	})
+	c, err := cluster.NomadAPI(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("configure the Nomad client: %w", err)
 	}

@@ -300,7 +300,7 @@ func Abandon(stateDir, runID, user, host string, now time.Time) (*Abandonment, e
 	}
 	data, _ := json.MarshalIndent(a, "", "  ")
 	tmp := filepath.Join(dir, AbandonFile+".tmp")
-	if err := writeSynced(tmp, append(data, '\n')); err != nil {
+	if err := journal.WriteFileSynced(tmp, append(data, '\n')); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, AbandonFile)); err != nil {
@@ -310,21 +310,6 @@ func Abandon(stateDir, runID, user, host string, now time.Time) (*Abandonment, e
 		return nil, err
 	}
 	return a, nil
-}
-
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // createRunDir makes a new run's directory and fsyncs the directories

@@ -25,32 +25,7 @@ import (
 
 // drainMany drains every node of pool m at once (eight concurrent drain
 // waits, then eight node_ready waits) and makes each eligible again.
-const drainMany = `
-data "nomad_nodes" "m" {
-  node_pool = "m"
-}
-step "cycle" {
-  for_each     = data.nomad_nodes.m.by_name
-  max_parallel = 8
-  step "drain" {
-    action "nomad_node_drain" {
-      deadline = "30s"
-    }
-    wait "node_drained" {
-      timeout = "2m"
-    }
-  }
-  step "enable" {
-    depends_on = [step.drain]
-    action "nomad_node_eligibility" {
-      eligible = true
-    }
-    wait "node_ready" {
-      timeout = "1m"
-    }
-  }
-}
-`
+var drainMany = drainRunbook("m", 8, "30s", "2m")
 
 // waitSourceRun is one measured run of drainMany.
 type waitSourceRun struct {
@@ -140,35 +115,7 @@ func BenchmarkWaitSource(b *testing.B) {
 
 	measure := func(source string) waitSourceRun {
 		settled()
-		stop := make(chan struct{})
-		var mu sync.Mutex
-		seen := map[string]time.Time{}
-		roundStart := time.Now().Add(-time.Second)
-		for name, id := range nodes {
-			go func() {
-				idx := uint64(0)
-				for {
-					n, qm, err := direct.Nodes().Info(id, &nomad.QueryOptions{WaitIndex: idx, WaitTime: 5 * time.Second, AllowStale: true})
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if err != nil {
-						time.Sleep(100 * time.Millisecond)
-						continue
-					}
-					if n.DrainStrategy == nil && n.LastDrain != nil && n.LastDrain.Status == nomad.DrainStatusComplete && n.LastDrain.StartedAt.After(roundStart) {
-						mu.Lock()
-						if _, ok := seen[name]; !ok {
-							seen[name] = time.Now()
-						}
-						mu.Unlock()
-					}
-					idx = qm.LastIndex
-				}
-			}()
-		}
+		obs := observeDrains(direct, nodes, time.Now().Add(-time.Second))
 		dir := t.TempDir()
 		ev := &eventLog{}
 		cfg := e.liveConfig(t, dir, drainMany, ev)
@@ -180,7 +127,7 @@ func BenchmarkWaitSource(b *testing.B) {
 		start := time.Now()
 		res, err := Run(context.Background(), cfg)
 		took := time.Since(start)
-		close(stop)
+		obs.close()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,22 +148,7 @@ func BenchmarkWaitSource(b *testing.B) {
 			return true
 		})
 		sort.Sort(sort.Reverse(sort.StringSlice(out.endpoints)))
-		mu.Lock()
-		defer mu.Unlock()
-		for name := range nodes {
-			var next time.Time
-			for _, x := range ev.ev {
-				if x.Kind == EventStart && x.Addr == fmt.Sprintf(`step.cycle[%q].step.enable`, name) {
-					next = x.Time
-				}
-			}
-			done, ok := seen[name]
-			if !ok || next.IsZero() {
-				t.Errorf("%s node %s: observer %v, next step %v", source, name, done, next)
-				continue
-			}
-			out.reactions = append(out.reactions, next.Sub(done))
-		}
+		out.reactions = obs.reactions(t, source, nodes, ev)
 		sort.Slice(out.reactions, func(i, j int) bool { return out.reactions[i] < out.reactions[j] })
 		return out
 	}
@@ -274,18 +206,4 @@ func uuidPath(p string) string {
 
 // churnJob places six allocations over every pool (migrate two at a
 // time), so the drains move allocations.
-func churnJob() *nomad.Job {
-	j := nomad.NewServiceJob("churn", "churn", "global", 50)
-	j.Datacenters = []string{"dc1"}
-	pool := "all"
-	j.NodePool = &pool
-	tg := nomad.NewTaskGroup("churn", 6)
-	tg.Migrate = &nomad.MigrateStrategy{MaxParallel: ptr(2), HealthCheck: ptr("task_states"),
-		MinHealthyTime: ptr(500 * time.Millisecond), HealthyDeadline: ptr(30 * time.Second)}
-	task := nomad.NewTask("sleep", "raw_exec").SetConfig("command", "/bin/sleep").SetConfig("args", []string{"3600"})
-	task.Resources = &nomad.Resources{CPU: ptr(20), MemoryMB: ptr(16)}
-	task.KillTimeout = ptr(time.Second)
-	tg.AddTask(task)
-	j.AddTaskGroup(tg)
-	return j
-}
+func churnJob() *nomad.Job { return sleepJob("churn", "all", 6, 2) }

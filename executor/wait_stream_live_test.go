@@ -17,32 +17,7 @@ import (
 
 // drainEach drains the nodes of pool blue one at a time and makes each
 // eligible again.
-const drainEach = `
-data "nomad_nodes" "blue" {
-  node_pool = "blue"
-}
-step "cycle" {
-  for_each     = data.nomad_nodes.blue.by_name
-  max_parallel = 1
-  step "drain" {
-    action "nomad_node_drain" {
-      deadline = "30s"
-    }
-    wait "node_drained" {
-      timeout = "1m"
-    }
-  }
-  step "enable" {
-    depends_on = [step.drain]
-    action "nomad_node_eligibility" {
-      eligible = true
-    }
-    wait "node_ready" {
-      timeout = "1m"
-    }
-  }
-}
-`
+var drainEach = drainRunbook("blue", 1, "30s", "1m")
 
 // TestLiveWaitStreamFailsClosed runs drains with the stream as the wait
 // source while the stream is silent (subscribed, never a frame) or

@@ -184,7 +184,7 @@ func prepareRemoteRun(ctx context.Context, be backend.Backend, stateDir string, 
 		return "", err
 	}
 	tmp := path + ".fetched"
-	if err := writeSynced(tmp, data); err != nil {
+	if err := journal.WriteFileSynced(tmp, data); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -196,21 +196,6 @@ func prepareRemoteRun(ctx context.Context, be backend.Backend, stateDir string, 
 		}
 	}
 	return last.ID, nil
-}
-
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // mirrorOpener adapts a backend's Mirror to the executor's.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nrun-dev/nrun/backend"
 	"github.com/nrun-dev/nrun/executor"
+	"github.com/nrun-dev/nrun/executor/journal"
 	"github.com/nrun-dev/nrun/views"
 )
 
@@ -162,19 +163,7 @@ func runStatus(s *streams, args []string) int {
 		fmt.Fprintf(s.Stderr, "nrun status: run %s was abandoned by %s at %s; it will not be resumed.\n", r.ID, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339))
 	}
 	lock, lerr := executor.ReadLock(dir)
-	locked := lerr == nil && lock.RunID == r.ID
-	if a.JSON {
-		if err := views.RunStatusJSON(s.Stdout, r.ID, r.State, locked); err != nil {
-			fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
-			return exitError
-		}
-	} else {
-		views.RunStatus(s.Stdout, r.ID, r.State, locked)
-	}
-	if r.State.Unfinished() {
-		return 2
-	}
-	return exitOK
+	return showRunStatus(s, a, r.ID, r.State, lerr == nil && lock.RunID == r.ID)
 }
 
 // backendStatus is status read from a consul or nomad backend.
@@ -212,16 +201,21 @@ func backendStatus(s *streams, a statusArgs, be backend.Backend) int {
 		fmt.Fprintf(s.Stderr, "nrun status: run %s was abandoned by %s at %s; it will not be resumed.\n", r.ID, r.Abandoned.By, r.Abandoned.Time.Format(time.RFC3339))
 	}
 	h, _ := be.ReadLock(ctx)
-	locked := h != nil && h.RunID == r.ID
+	return showRunStatus(s, a, r.ID, r.State, h != nil && h.RunID == r.ID)
+}
+
+// showRunStatus prints one run's state (text or -json) and returns the
+// exit code: 2 while the run is unfinished.
+func showRunStatus(s *streams, a statusArgs, id string, st *journal.State, locked bool) int {
 	if a.JSON {
-		if err := views.RunStatusJSON(s.Stdout, r.ID, r.State, locked); err != nil {
+		if err := views.RunStatusJSON(s.Stdout, id, st, locked); err != nil {
 			fmt.Fprintf(s.Stderr, "nrun status: %v\n", err)
 			return exitError
 		}
 	} else {
-		views.RunStatus(s.Stdout, r.ID, r.State, locked)
+		views.RunStatus(s.Stdout, id, st, locked)
 	}
-	if r.State.Unfinished() {
+	if st.Unfinished() {
 		return 2
 	}
 	return exitOK

@@ -161,16 +161,25 @@ func (s *started) exited() bool {
 
 var backendKinds = []string{"nomad", "consul"}
 
+// startHolder starts an apply, from state directory a, of a counter
+// runbook of n steps (each pausing pause seconds) with kind's backend, and
+// returns once ran steps have run: the apply then holds the lock.
+func startHolder(t *testing.T, kind, name string, n int, pause string, ran int) (e *env, rb, count string, a *started) {
+	t.Helper()
+	e = backendEnv(t)
+	rb, count = counterRunbook(t, e.Dir, name, n, pause)
+	a = e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
+	waitLines(t, a, count, ran, 60*time.Second)
+	return e, rb, count, a
+}
+
 // Two applies of one runbook from two state directories: one runs, the
 // other exits 1 within seconds naming the holder.
 func TestBackendSecondApplyRefused(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind, func(t *testing.T) {
-			e := backendEnv(t)
 			const n = 12
-			rb, count := counterRunbook(t, e.Dir, "two-"+kind, n, "0.2")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
-			waitLines(t, a, count, 1, 60*time.Second)
+			e, rb, count, a := startHolder(t, kind, "two-"+kind, n, "0.2", 1)
 			start := time.Now()
 			b := e.Nrun("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "b"), rb)
 			took := time.Since(start)
@@ -249,11 +258,8 @@ func TestBackendKillResumeAnywhere(t *testing.T) {
 func TestBackendFrozenHolder(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind, func(t *testing.T) {
-			e := backendEnv(t)
 			const n = 10
-			rb, count := counterRunbook(t, e.Dir, "frozen-"+kind, n, "0.5")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
-			waitLines(t, a, count, 2, 60*time.Second)
+			e, rb, count, a := startHolder(t, kind, "frozen-"+kind, n, "0.5", 2)
 			a.cmd.Process.Signal(syscall.SIGSTOP)
 			stopped := time.Now()
 			before := len(counts(t, count))
@@ -291,11 +297,8 @@ var lockIDRE = regexp.MustCompile(`lock ([0-9a-f-]{36})`)
 func TestBackendForceUnlock(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind, func(t *testing.T) {
-			e := backendEnv(t)
 			const n = 10
-			rb, count := counterRunbook(t, e.Dir, "force-"+kind, n, "0.5")
-			a := e.start("apply", "-auto-approve", "-backend="+kind, "-state-dir", filepath.Join(e.Dir, "a"), rb)
-			waitLines(t, a, count, 1, 60*time.Second)
+			e, rb, count, a := startHolder(t, kind, "force-"+kind, n, "0.5", 1)
 			runs := e.MustNrun("runs", "-backend="+kind, rb)
 			m := lockIDRE.FindStringSubmatch(runs.Stdout)
 			if m == nil {
@@ -330,35 +333,8 @@ func TestBackendForceUnlock(t *testing.T) {
 func TestBackendRollingUpgrade(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind, func(t *testing.T) {
-			if testing.Short() {
-				t.Skip("starts real agents; skipped with -short")
-			}
-			sandboxtest.Timer(t)
-			sandboxtest.Require(t, sandbox.DefaultSpec("", 3, 2, 3, sandbox.OldNomadVersion))
-			work := t.TempDir()
-			rb := filepath.Join(work, "runbooks")
-			for _, f := range []string{"nomad-server-rolling-upgrade.nrun.hcl", "sandbox.nrunvars.hcl"} {
-				b, err := os.ReadFile(filepath.Join(e2etest.RunbooksDir(t), f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				os.MkdirAll(rb, 0o755)
-				if err := os.WriteFile(filepath.Join(rb, f), b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			sbDir := filepath.Join(work, "sandbox")
-			e := &env{&e2etest.Env{T: t, Dir: work, Vars: map[string]string{"NRUN_SANDBOX_DIR": sbDir}}}
-			t.Cleanup(func() {
-				if c, err := sandbox.Open(sbDir, sandbox.Options{}); err == nil {
-					if t.Failed() {
-						t.Logf("agent logs:\n%s", c.LogTails(30))
-					}
-					if err := c.Stop(); err != nil {
-						t.Errorf("sandbox stop: %v", err)
-					}
-				}
-			})
+			qs, sbDir := e2etest.QuickStartEnv(t)
+			e := &env{qs}
 			r := e.Nrun("apply", "-sandbox", "-auto-approve", "-backend="+kind, "runbooks/nomad-server-rolling-upgrade.nrun.hcl")
 			t.Logf("apply -sandbox -backend=%s took %s", kind, r.Took.Round(time.Millisecond))
 			if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, "finished. 11 finished, 0 failed") {

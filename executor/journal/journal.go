@@ -411,6 +411,24 @@ func SyncDir(dir string) error {
 	return nil
 }
 
+// WriteFileSynced writes data to path (created 0600 or truncated) and
+// fsyncs it before closing, so a rename over another file that follows
+// never exposes an empty or partial file after a power cut.
+func WriteFileSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Contents is a journal read without opening it for writing.
 type Contents struct {
 	Records []Record
