@@ -1,8 +1,3 @@
-// Package e2etest holds what the end-to-end test packages under e2e/
-// share: the nrun binary built once per test binary (Main), a fresh sandbox
-// per test with the environment nrun runs in (Env), and the watchers that
-// follow a cluster while a runbook changes it (quorum, running
-// allocations). Each e2e package's TestMain calls Main.
 package e2etest
 
 import (

@@ -1,5 +1,3 @@
-// Package executortest holds runbooks that tests of the executor and of
-// the packages around it (backend, operation) share.
 package executortest
 
 import (
