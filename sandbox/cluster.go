@@ -526,6 +526,13 @@ func (c *Cluster) stopProcess(a *Agent, sig syscall.Signal, grace time.Duration)
 	if c.running(a) {
 		return fmt.Errorf("%s %s (pid %d) did not exit after SIGKILL", a.Kind, a.Name, a.PID)
 	}
+	// The leader thread turns zombie before the agent's other threads
+	// have exited, and the agent's sockets close only with the last of
+	// them: until then its ports still accept connections. A killed agent
+	// counts as gone once nothing of it runs.
+	for i := 0; i < 200 && threadsLeft(a.PID); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	a.PID = 0
 	return nil
 }
