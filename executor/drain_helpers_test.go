@@ -66,7 +66,12 @@ func observeDrains(c *nomad.Client, nodes map[string]string, since time.Time) *d
 				default:
 				}
 				if err != nil {
-					time.Sleep(100 * time.Millisecond)
+					// Back off before asking again; stop ends the wait.
+					select {
+					case <-o.stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
 					continue
 				}
 				if n.DrainStrategy == nil && n.LastDrain != nil && n.LastDrain.Status == nomad.DrainStatusComplete && n.LastDrain.StartedAt.After(since) {

@@ -404,8 +404,10 @@ func (e *Env) Follow(ctx context.Context, wg *sync.WaitGroup, query func(q *noma
 		for ctx.Err() == nil {
 			last, err := query((&nomad.QueryOptions{WaitIndex: idx, WaitTime: 5 * time.Second}).WithContext(ctx))
 			if err != nil {
-				if ctx.Err() == nil {
-					time.Sleep(100 * time.Millisecond)
+				// Back off before asking again; ctx ending stops the wait.
+				select {
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
 				}
 				continue
 			}
