@@ -406,29 +406,11 @@ func needsConsul(rb *lang.Runbook) bool {
 func (r *runner) openRun() error {
 	cfg := r.cfg
 	if cfg.Resume {
-		id := cfg.RunID
-		if id == "" {
-			rs, ok, err := LastUnfinished(cfg.StateDir, cfg.RunbookName)
-			if errors.Is(err, ErrFinished) {
-				return fmt.Errorf("run %s: %w", rs.ID, err)
-			}
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("there is no unfinished run of %s in %s to resume", cfg.RunbookName, cfg.StateDir)
-			}
-			id = rs.ID
+		id, err := ResumeTarget(cfg.StateDir, cfg.RunbookName, cfg.RunID)
+		if err != nil {
+			return err
 		}
 		r.runID, r.dir = id, RunDir(cfg.StateDir, id)
-		if _, err := os.Stat(r.dir); err != nil {
-			return fmt.Errorf("run %s: %w", id, err)
-		}
-		if a, err := readAbandonment(r.dir); err != nil {
-			return err
-		} else if a != nil {
-			return fmt.Errorf("run %s was abandoned by %s at %s; it cannot be resumed. Start a new run with nrun apply", id, a.By, a.Time.Format(time.RFC3339))
-		}
 	} else {
 		// A new run must not start over an older one that left an
 		// action in doubt, or over one nobody can read: the new plan

@@ -236,6 +236,39 @@ func LastUnfinished(stateDir, runbook string) (RunSummary, bool, error) {
 	return RunSummary{}, false, nil
 }
 
+// ResumeTarget returns the ID of the run that a resume of runbook (by its
+// name in the run header) continues: runID when given, else the newest
+// unfinished run. It fails closed: a finished run wraps ErrFinished, an
+// abandoned one ErrAbandoned, and a run that may be the runbook's and
+// cannot be read is a *DamagedError. It only reads the state directory,
+// so a resume can settle this before it reads the cluster; the executor
+// asks again under the lock.
+func ResumeTarget(stateDir, runbook, runID string) (string, error) {
+	if runID == "" {
+		rs, ok, err := LastUnfinished(stateDir, runbook)
+		if errors.Is(err, ErrFinished) {
+			return "", fmt.Errorf("run %s: %w", rs.ID, err)
+		}
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", fmt.Errorf("there is no unfinished run of %s in %s to resume", runbook, stateDir)
+		}
+		runID = rs.ID
+	}
+	dir := RunDir(stateDir, runID)
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("run %s: %w", runID, err)
+	}
+	if a, err := readAbandonment(dir); err != nil {
+		return "", err
+	} else if a != nil {
+		return "", fmt.Errorf("run %s was abandoned by %s at %s; it cannot be resumed (%w)", runID, a.By, a.Time.Format(time.RFC3339), ErrAbandoned)
+	}
+	return runID, nil
+}
+
 // AbandonFile is the marker a run directory holds once an operator gave
 // the run up. It is a file of its own because the journal of a damaged run
 // cannot be appended to.

@@ -190,6 +190,17 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 	if err != nil {
 		return failf("%v", err)
 	}
+	absRunbook, _ := filepath.Abs(runbookPath)
+	// A resume settles which run it continues before it reads the
+	// cluster: a finished, abandoned or damaged run is refused as what it
+	// is, even while the cluster has no leader. (A backend's runs are
+	// read under its lock, below; the executor asks again under the
+	// state directory's lock.)
+	if req.Resume && bcfg.Kind == backend.Local {
+		if _, err := executor.ResumeTarget(stateDir, absRunbook, req.RunID); err != nil {
+			return refuseResume(res, err)
+		}
+	}
 	var be backend.Backend
 	var block backend.Lock
 	// The tokens are checked against what the runbook and the backend
@@ -225,6 +236,33 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 			return failf("%v", err)
 		}
 		defer block.Release()
+	}
+	// The state directory's lock: a resume takes it now (there is no
+	// review to wait for) and, with a backend, fetches the run it
+	// continues before it reads the cluster.
+	lockState := func() (*executor.Lock, error) {
+		return executor.AcquireLock(ctx, stateDir, "apply", executor.LockOptions{
+			Timeout: req.LockTimeout,
+			Stale: func(l executor.LockInfo) {
+				ui.Info(fmt.Sprintf("removing the stale lock %s of pid %d on %s (that process no longer runs and holds no flock on it)", l.ID, l.PID, l.Host))
+			},
+			Waiting: func(e *executor.LockedError) {
+				ui.Info(fmt.Sprintf("the state directory is locked by %s (lock %s, pid %d on %s); waiting up to %s for it (-lock-timeout)", e.Info.Who, e.Info.ID, e.Info.PID, e.Info.Host, req.LockTimeout))
+			},
+		})
+	}
+	var lock *executor.Lock
+	runID := req.RunID
+	if req.Resume {
+		if lock, err = lockState(); err != nil {
+			return failf("%v", err)
+		}
+		defer lock.Release()
+		if be != nil {
+			if runID, err = prepareRemoteRun(ctx, be, stateDir, true, req.RunID); err != nil {
+				return refuseResume(res, err)
+			}
+		}
 	}
 
 	var view *cluster.View
@@ -293,31 +331,17 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 		}
 	}
 
-	lock, err := executor.AcquireLock(ctx, stateDir, "apply", executor.LockOptions{
-		Timeout: req.LockTimeout,
-		Stale: func(l executor.LockInfo) {
-			ui.Info(fmt.Sprintf("removing the stale lock %s of pid %d on %s (that process no longer runs and holds no flock on it)", l.ID, l.PID, l.Host))
-		},
-		Waiting: func(e *executor.LockedError) {
-			ui.Info(fmt.Sprintf("the state directory is locked by %s (lock %s, pid %d on %s); waiting up to %s for it (-lock-timeout)", e.Info.Who, e.Info.ID, e.Info.PID, e.Info.Host, req.LockTimeout))
-		},
-	})
-	if err != nil {
-		return failf("%v", err)
+	if lock == nil {
+		if lock, err = lockState(); err != nil {
+			return failf("%v", err)
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
-
-	runID := req.RunID
-	if be != nil {
-		if runID, err = prepareRemoteRun(ctx, be, stateDir, req.Resume, req.RunID); err != nil {
-			if errors.Is(err, executor.ErrFinished) || errors.Is(err, executor.ErrAbandoned) {
-				res.Outcome, res.Err = NothingToResume, err
-				return res
-			}
+	if be != nil && !req.Resume {
+		if runID, err = prepareRemoteRun(ctx, be, stateDir, false, req.RunID); err != nil {
 			return failf("%v", err)
 		}
 	}
-	absRunbook, _ := filepath.Abs(runbookPath)
 	var cl *cluster.Client
 	if cfg, cd := planner.ClusterConfig(rb, inputs); view != nil && !cd.HasErrors() {
 		cl, _ = cluster.New(cfg, cluster.WithGetenv(req.Getenv))
@@ -340,18 +364,25 @@ func Apply(ctx context.Context, req ApplyRequest, ui ApplyUI) *ApplyResult {
 	// read above, and the run evaluates in the same values.
 	cfg.Scope = p.Scope()
 	run, err := executor.Run(ctx, cfg)
-	if errors.Is(err, executor.ErrFinished) {
-		res.Outcome, res.Err = NothingToResume, err
-		return res
-	}
 	if err != nil {
-		return failf("%v", err)
+		return refuseResume(res, err)
 	}
 	res.Outcome, res.Run = Ran, run
 	if be != nil && run.Status == journal.StatusFinished && run.Stopped == nil {
 		if err := backend.Prune(ctx, be); err != nil {
 			ui.Info(fmt.Sprintf("could not remove old runs from %s: %v", be.Where(), err))
 		}
+	}
+	return res
+}
+
+// refuseResume ends an apply that did not run: a resume of a finished
+// run has nothing to do (exit 0); every other refusal, an abandoned or
+// damaged run among them, fails.
+func refuseResume(res *ApplyResult, err error) *ApplyResult {
+	res.Outcome, res.Err = Failed, err
+	if errors.Is(err, executor.ErrFinished) {
+		res.Outcome = NothingToResume
 	}
 	return res
 }

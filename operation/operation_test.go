@@ -2,6 +2,7 @@ package operation
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +129,65 @@ func TestPlanInventoryRefusesDamage(t *testing.T) {
 	res := Plan(context.Background(), PlanRequest{Path: path, Inventory: inv, Getenv: noEnv})
 	if res.Plan != nil || !res.Diags.HasErrors() || !strings.Contains(res.Diags.Error(), "nrun inventory -out") {
 		t.Fatalf("plan %v, diags %v", res.Plan, res.Diags)
+	}
+}
+
+// TestResumeSettledBeforeCluster: a resume finds out which run it
+// continues before it reads the cluster, so an abandoned run is refused
+// as abandoned (exit 1) and a finished one has nothing to resume (exit
+// 0) even while the cluster does not answer (here nothing listens at its
+// address), instead of failing on the cluster.
+func TestResumeSettledBeforeCluster(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "op.nrun.hcl")
+	write := func(src string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`runbook "op" {}
+step "fails" {
+  action "exec" {
+    command = ["false"]
+    effect  = "none"
+  }
+}
+`)
+	res := Apply(context.Background(), ApplyRequest{Path: path, Getenv: noEnv}, &recordUI{ok: true})
+	if res.Outcome != Ran || res.Run == nil || res.Run.Status != journal.StatusFailed {
+		t.Fatalf("first run: outcome %v, err %v, run %+v", res.Outcome, res.Err, res.Run)
+	}
+	if _, err := Abandon(context.Background(), AbandonRequest{Path: path, RunID: res.Run.RunID, Getenv: noEnv}, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	// The runbook now reads a cluster that does not answer.
+	write(`runbook "op" {}
+nomad {
+  address = "http://127.0.0.1:1"
+}
+step "fails" {
+  precondition "quorum_ok" {}
+  action "exec" {
+    command = ["true"]
+    effect  = "none"
+  }
+}
+`)
+	for _, runID := range []string{"", res.Run.RunID} {
+		r := Apply(context.Background(), ApplyRequest{Path: path, Resume: true, RunID: runID, Getenv: noEnv}, &recordUI{ok: true})
+		if r.Outcome != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), "abandoned") || !errors.Is(r.Err, executor.ErrAbandoned) {
+			t.Errorf("resume -run %q of the abandoned run: outcome %v, err %v, diags %v", runID, r.Outcome, r.Err, r.Diags)
+		}
+	}
+	// Without the abandoned run's marker, the newest run is a finished one.
+	write(execRunbook)
+	if r := Apply(context.Background(), ApplyRequest{Path: path, Getenv: noEnv}, &recordUI{ok: true}); r.Outcome != Ran || r.Run.Status != journal.StatusFinished {
+		t.Fatalf("second run: outcome %v, err %v", r.Outcome, r.Err)
+	}
+	write(strings.Replace(execRunbook, `runbook "op" {}`, "runbook \"op\" {}\nnomad {\n  address = \"http://127.0.0.1:1\"\n}\n", 1))
+	r := Apply(context.Background(), ApplyRequest{Path: path, Resume: true, Getenv: noEnv}, &recordUI{ok: true})
+	if r.Outcome != NothingToResume || !errors.Is(r.Err, executor.ErrFinished) {
+		t.Errorf("resume after a finished run: outcome %v, err %v, diags %v", r.Outcome, r.Err, r.Diags)
 	}
 }
