@@ -126,11 +126,13 @@ STATE/runs/RUN-ID/run.log; secrets (NOMAD_TOKEN, CONSUL_HTTP_TOKEN,
 sensitive variables) never appear in the journal, the log or the output.
 
 Exit codes:
-  0    every step instance finished
+  0    every step instance finished, or -resume found the last run
+       finished (nothing to resume)
   1    error: invalid runbook, unreadable cluster, a plan file that is
        empty, truncated, damaged or stale, state directory locked
        (after -lock-timeout), the state lock forced during the run, a
-       step failed, not approved, or bad usage
+       step failed, not approved, -resume of an abandoned or damaged
+       run, or bad usage
   3    paused: an approval, an in-doubt action or a failed step with
        on_failure = "pause" (its own or, for an inner step, its
        composite's) waits for the operator (the resume command is
