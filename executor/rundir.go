@@ -33,11 +33,18 @@ func StateDirFor(runbookPath string) string {
 }
 
 // NewRunID returns a run ID that sorts by start time:
-// 20261122T071500Z-1a2b3c.
+// 20261122T071500Z-1a2b3c. The first four hex digits of the suffix are
+// the fraction of the second in 1/65536 s, so two runs started within
+// one second still sort in the order they started (which run is the
+// newest decides what a resume continues); the last two are random, so
+// runs that two machines start at the same moment differ.
 func NewRunID(now time.Time) string {
+	now = now.UTC()
 	var b [3]byte
-	rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	rand.Read(b[2:])
+	frac := uint16(uint64(now.Nanosecond()) << 16 / uint64(time.Second))
+	b[0], b[1] = byte(frac>>8), byte(frac)
+	return now.Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // RunDir is the directory of one run.
