@@ -18,11 +18,22 @@ import (
 // agent has checked the client's certificate. When the agent then refuses
 // it, the request that follows sees either the agent's alert ("remote
 // error: tls: unknown certificate authority") or, when the agent's close
-// overtakes the request, a bare "connection reset by peer". Which one is a
-// race, so a refused certificate could be reported as an agent that is not
-// running. resetAfterTLS recognises the second case, and probeTLS settles
-// it: a handshake followed by a read and nothing written, so the agent's
-// alert always arrives before its close.
+// overtakes the request, a bare "connection reset by peer" (or, over
+// HTTP/2, "http2: client conn could not be established": the connection
+// died before the agent's settings arrived). Which one is a race, so a
+// refused certificate could be reported as an agent that is not running.
+// resetAfterTLS recognises the second case, and probeTLS settles it: a
+// handshake followed by a read and nothing written, so the agent's alert
+// always arrives before its close.
+
+// tornDown are the ways a connection torn down under a request reads.
+var tornDown = []string{
+	"connection reset by peer",
+	"broken pipe",
+	"unexpected EOF",
+	"http2: client conn could not be established",
+	"http2: client connection lost",
+}
 
 // resetAfterTLS reports whether e is a connection torn down under an https
 // request, the way a refused client certificate can look.
@@ -31,8 +42,15 @@ func resetAfterTLS(e *Error, scheme string) bool {
 		return false
 	}
 	d := e.Detail
-	return strings.Contains(d, "connection reset by peer") || strings.Contains(d, "broken pipe") ||
-		strings.HasSuffix(d, ": EOF") || strings.Contains(d, "unexpected EOF")
+	if strings.HasSuffix(d, ": EOF") {
+		return true
+	}
+	for _, s := range tornDown {
+		if strings.Contains(d, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // probeTLS makes one TLS connection to host (host:port) and reads from it
