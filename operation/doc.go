@@ -20,8 +20,11 @@
 // checks of a saved plan (its inputs, its fingerprint against the cluster
 // now, its structure against a plan made now), the state lock, the
 // backend (package backend: with consul or nomad, its lock is taken before
-// the cluster is read and planned, the run to resume is fetched from it,
-// and the executor mirrors the journal to it), and the executor.
+// the cluster is read and planned, and the executor mirrors the journal to
+// it), and the executor. A resume settles which run it continues (from the
+// state directory, or fetched from the backend under both locks) before
+// it reads the cluster, so a finished, abandoned or damaged run is refused
+// as such whatever state the cluster is in.
 //
 // It prints nothing and decides no exit code: what a person or a program
 // sees is the UI's and the views' business.
