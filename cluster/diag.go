@@ -78,6 +78,11 @@ func Diagnostics(err error) hcl.Diagnostics {
 			diags = append(diags, e.Diagnostic())
 			continue
 		}
+		var u *UnnamedError
+		if errors.As(err, &u) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "A Raft server has no name", Detail: "In " + u.Error() + "."})
+			continue
+		}
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cluster read failed", Detail: err.Error()})
 	}
 	return diags

@@ -256,7 +256,23 @@ func joinNomadServers(region string, raft *nomad.RaftConfiguration, members []Me
 	return r
 }
 
+// UnknownNode is the name Nomad and Consul give a Raft peer that the
+// answering server's gossip does not list at the peer's address: a server
+// that is restarting, seen by one that has not heard from it again yet,
+// or a server whose member was reaped. It is no server's name.
+const UnknownNode = "(unknown)"
+
+// fillFromMember completes s from the gossip member that matched it (by
+// ID, name or address). A Raft peer that the answering server could not
+// name takes the member's name; its Raft protocol, "unknown" then, the
+// member's.
 func fillFromMember(s *Server, m Member) {
+	if s.Name == "" || s.Name == UnknownNode {
+		s.Name = m.Name
+	}
+	if s.RaftProtocol == "unknown" {
+		s.RaftProtocol = ""
+	}
 	s.Version = m.Version
 	s.Status = m.Status
 	s.Datacenter = m.Datacenter

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -323,5 +324,94 @@ func TestSnapshotRaftFromAutopilot(t *testing.T) {
 	}
 	if denied.FailureTolerance() != full.FailureTolerance() {
 		t.Errorf("failure tolerance %d from autopilot, %d from Raft", denied.FailureTolerance(), full.FailureTolerance())
+	}
+}
+
+// TestSnapshotUnnamedPeer: a server that has just restarted can be in the
+// answering server's Raft configuration under "(unknown)" before that
+// server's gossip lists it again at its address. A gossip member that
+// matches it (here by ID) names it; with none, the view reports it
+// unnamed, SnapshotNamed reads again until it is named, and refuses it
+// once the wait is over.
+func TestSnapshotUnnamedPeer(t *testing.T) {
+	f := newFakeAPI(t, "testdata/api/healthy3.json")
+	const raftKey, membersKey = "nomad GET /v1/operator/raft/configuration", "nomad GET /v1/agent/members"
+	var raft map[string]any
+	if err := json.Unmarshal(f.routes[raftKey].Body, &raft); err != nil {
+		t.Fatal(err)
+	}
+	s3 := raft["Servers"].([]any)[2].(map[string]any)
+	s3["Node"], s3["RaftProtocol"] = UnknownNode, "unknown"
+	// Raft lists s3 at an address its member does not gossip (a
+	// restarted server's old RPC port): only its ID matches.
+	s3["Address"] = "127.0.0.1:4999"
+	body, _ := json.Marshal(raft)
+	f.set(raftKey, answer{Index: 26, Body: body})
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	opts := SnapshotOptions{Nomad: true}
+
+	v, err := c.Snapshot(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := v.Unnamed(); len(u) != 0 {
+		t.Fatalf("a peer that its member's ID names is unnamed: %v", u)
+	}
+	names := map[string]bool{}
+	for _, s := range v.Nomad.Raft.Servers {
+		names[s.Name] = true
+		if s.ID == "6b0c8b1a-2f0e-4a4c-9a57-1f0c5c1a0003" && (s.Name != "s3.global" || s.RaftProtocol != "3" || !s.InRaft) {
+			t.Errorf("the unnamed peer, matched by ID: %+v", s)
+		}
+	}
+	if len(v.Nomad.Raft.Servers) != 3 || !names["s3.global"] {
+		t.Fatalf("servers %+v", v.Nomad.Raft.Servers)
+	}
+
+	// Without s3's member, nothing names it.
+	members := f.routes[membersKey]
+	var m map[string]any
+	if err := json.Unmarshal(members.Body, &m); err != nil {
+		t.Fatal(err)
+	}
+	var kept []any
+	for _, mem := range m["Members"].([]any) {
+		if mem.(map[string]any)["Name"] != "s3.global" {
+			kept = append(kept, mem)
+		}
+	}
+	m["Members"] = kept
+	without, _ := json.Marshal(m)
+	f.set(membersKey, answer{Body: without})
+	v, err = c.Snapshot(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "nomad server 6b0c8b1a-2f0e-4a4c-9a57-1f0c5c1a0003 at 127.0.0.1:4999"
+	if u := v.Unnamed(); len(u) != 1 || u[0] != want {
+		t.Fatalf("unnamed %q, want [%q]", u, want)
+	}
+	if errs := v.Validate(); len(errs) == 0 || !strings.Contains(errors.Join(errs...).Error(), "no gossip member named it") {
+		t.Errorf("an inventory with the unnamed peer validates: %v", errs)
+	}
+	_, err = c.SnapshotNamed(ctx, opts, 200*time.Millisecond, 20*time.Millisecond)
+	var ue *UnnamedError
+	if !errors.As(err, &ue) || len(ue.Servers) != 1 || f.count(membersKey) < 3 {
+		t.Fatalf("SnapshotNamed on a peer that stays unnamed: %v (members read %d times)", err, f.count(membersKey))
+	}
+	d := Diagnostics(err)
+	if len(d) != 1 || d[0].Summary != "A Raft server has no name" || !strings.Contains(d[0].Detail, "remove-peer -peer-id ID") || !strings.Contains(d[0].Detail, want) {
+		t.Errorf("diagnostic %v", d)
+	}
+
+	// The member comes back while SnapshotNamed reads again.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		f.set(membersKey, members)
+	}()
+	v, err = c.SnapshotNamed(ctx, opts, 10*time.Second, 20*time.Millisecond)
+	if err != nil || len(v.Unnamed()) != 0 {
+		t.Fatalf("SnapshotNamed once the member is back: %v, unnamed %v", err, v.Unnamed())
 	}
 }

@@ -62,6 +62,8 @@ func raftProblems(where string, r RaftView, add func(string, ...any)) {
 		at := fmt.Sprintf("%s[%d]", where, i)
 		if s.Name == "" {
 			add("%s has no name", at)
+		} else if s.Name == UnknownNode {
+			add("%s (id %q at %s) is named %q: no gossip member named it when the view was read", at, s.ID, s.Address, s.Name)
 		} else if j, dup := names[s.Name]; dup {
 			add("%s and %s[%d] are both named %q", at, where, j, s.Name)
 		} else {

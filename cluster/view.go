@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"net"
 	"regexp"
 	"sort"
@@ -16,6 +17,31 @@ type View struct {
 	Taken  time.Time   `json:"taken"`
 	Nomad  *NomadView  `json:"nomad,omitempty"`
 	Consul *ConsulView `json:"consul,omitempty"`
+}
+
+// Unnamed returns the Raft peers, of either cluster, that no answer names
+// (Name "" or UnknownNode), each as "nomad server ID at ADDRESS". Steps
+// are planned over servers by name, so a view with one cannot be planned
+// on: the same server would be keyed differently in the next plan.
+func (v *View) Unnamed() []string {
+	var out []string
+	add := func(system string, r RaftView) {
+		for _, s := range r.Servers {
+			if s.InRaft && (s.Name == "" || s.Name == UnknownNode) {
+				out = append(out, fmt.Sprintf("%s server %s at %s", system, s.ID, s.Address))
+			}
+		}
+	}
+	if v == nil {
+		return nil
+	}
+	if v.Nomad != nil {
+		add("nomad", v.Nomad.Raft)
+	}
+	if v.Consul != nil {
+		add("consul", v.Consul.Raft)
+	}
+	return out
 }
 
 // NomadView is the Nomad part of a View.

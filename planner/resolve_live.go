@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -9,6 +10,14 @@ import (
 	cview "github.com/nrun-dev/nrun/cluster"
 	"github.com/nrun-dev/nrun/lang"
 )
+
+// UnnamedWait is how long LiveView reads the cluster again while a Raft
+// peer has no name (a server restarting, named again by the others within
+// seconds of rejoining) before it refuses the view: instances keyed by
+// server name would otherwise be keyed "(unknown)" in this plan and by
+// the server's name in the next, so a resume would see a new instance
+// for a server it had already handled.
+const UnnamedWait = 30 * time.Second
 
 // LiveView reads the view Resolve needs for rb from the live cluster, in
 // one snapshot: the addresses come from the runbook's nomad {} and consul
@@ -31,6 +40,6 @@ func LiveView(ctx context.Context, rb *lang.Runbook, inputs map[string]cty.Value
 	if err != nil {
 		return nil, append(diags, cview.Diagnostics(err)...)
 	}
-	view, err := c.Snapshot(ctx, sopts)
+	view, err := c.SnapshotNamed(ctx, sopts, UnnamedWait, 500*time.Millisecond)
 	return view, append(diags, cview.Diagnostics(err)...)
 }

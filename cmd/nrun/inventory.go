@@ -145,6 +145,8 @@ func snapshot(ctx context.Context, s *streams, cfg cluster.Config, opts cluster.
 	if err != nil {
 		return nil, cluster.Diagnostics(err)
 	}
-	v, err := c.Snapshot(ctx, opts)
+	// An inventory is planned on later: a Raft peer must be named, as for
+	// a live plan.
+	v, err := c.SnapshotNamed(ctx, opts, planner.UnnamedWait, 500*time.Millisecond)
 	return v, cluster.Diagnostics(err)
 }
