@@ -331,7 +331,7 @@ func TestSnapshotRaftFromAutopilot(t *testing.T) {
 // answering server's Raft configuration under "(unknown)" before that
 // server's gossip lists it again at its address. A gossip member that
 // matches it (here by ID) names it; with none, the view reports it
-// unnamed, SnapshotNamed reads again until it is named, and refuses it
+// unnamed, SnapshotSettled reads again until it is named, and refuses it
 // once the wait is over.
 func TestSnapshotUnnamedPeer(t *testing.T) {
 	f := newFakeAPI(t, "testdata/api/healthy3.json")
@@ -395,23 +395,62 @@ func TestSnapshotUnnamedPeer(t *testing.T) {
 	if errs := v.Validate(); len(errs) == 0 || !strings.Contains(errors.Join(errs...).Error(), "no gossip member named it") {
 		t.Errorf("an inventory with the unnamed peer validates: %v", errs)
 	}
-	_, err = c.SnapshotNamed(ctx, opts, 200*time.Millisecond, 20*time.Millisecond)
+	_, err = c.SnapshotSettled(ctx, opts, 200*time.Millisecond, 20*time.Millisecond)
 	var ue *UnnamedError
 	if !errors.As(err, &ue) || len(ue.Servers) != 1 || f.count(membersKey) < 3 {
-		t.Fatalf("SnapshotNamed on a peer that stays unnamed: %v (members read %d times)", err, f.count(membersKey))
+		t.Fatalf("SnapshotSettled on a peer that stays unnamed: %v (members read %d times)", err, f.count(membersKey))
 	}
 	d := Diagnostics(err)
 	if len(d) != 1 || d[0].Summary != "A Raft server has no name" || !strings.Contains(d[0].Detail, "remove-peer -peer-id ID") || !strings.Contains(d[0].Detail, want) {
 		t.Errorf("diagnostic %v", d)
 	}
 
-	// The member comes back while SnapshotNamed reads again.
+	// The member comes back while SnapshotSettled reads again.
 	go func() {
 		time.Sleep(100 * time.Millisecond)
 		f.set(membersKey, members)
 	}()
-	v, err = c.SnapshotNamed(ctx, opts, 10*time.Second, 20*time.Millisecond)
+	v, err = c.SnapshotSettled(ctx, opts, 10*time.Second, 20*time.Millisecond)
 	if err != nil || len(v.Unnamed()) != 0 {
-		t.Fatalf("SnapshotNamed once the member is back: %v, unnamed %v", err, v.Unnamed())
+		t.Fatalf("SnapshotSettled once the member is back: %v, unnamed %v", err, v.Unnamed())
+	}
+}
+
+// TestSnapshotSettledTransient: a server error from an agent whose server
+// is restarting ("failed to get conn") is asked again until it clears; one
+// that lasts is returned after the wait, saying how long nrun asked; any
+// other refusal is returned at once.
+func TestSnapshotSettledTransient(t *testing.T) {
+	f := newFakeAPI(t, "testdata/api/healthy3.json")
+	const raftKey = "nomad GET /v1/operator/raft/configuration"
+	good := f.routes[raftKey]
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	opts := SnapshotOptions{Nomad: true}
+
+	f.set(raftKey, answer{Status: 500, Body: json.RawMessage(`"rpc error: failed to get conn: dial tcp 127.0.0.1:16208: connect: connection refused"`)})
+	_, err := c.SnapshotSettled(ctx, opts, 200*time.Millisecond, 20*time.Millisecond)
+	var e *Error
+	if !errors.As(err, &e) || !e.Transient() || !strings.Contains(e.Detail, "failed to get conn") || !strings.Contains(e.Detail, "(nrun asked again for") || f.count(raftKey) < 3 {
+		t.Fatalf("a lasting server error: %v (read %d times)", err, f.count(raftKey))
+	}
+
+	before := f.count(raftKey)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		f.set(raftKey, good)
+	}()
+	v, err := c.SnapshotSettled(ctx, opts, 10*time.Second, 20*time.Millisecond)
+	if err != nil || v.Nomad == nil || len(v.Nomad.Raft.Servers) != 3 {
+		t.Fatalf("once the server answers again: %v", err)
+	}
+	if f.count(raftKey)-before < 2 {
+		t.Errorf("the server error was not asked again (%d reads)", f.count(raftKey)-before)
+	}
+
+	f.set(raftKey, answer{Status: 404, Body: json.RawMessage(`"Not found"`)})
+	before = f.count(raftKey)
+	if _, err := c.SnapshotSettled(ctx, opts, 10*time.Second, 20*time.Millisecond); !errors.As(err, &e) || e.Transient() || f.count(raftKey)-before != 1 {
+		t.Fatalf("a 404 is returned at once: %v (%d reads)", err, f.count(raftKey)-before)
 	}
 }

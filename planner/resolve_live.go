@@ -11,13 +11,15 @@ import (
 	"github.com/nrun-dev/nrun/lang"
 )
 
-// UnnamedWait is how long LiveView reads the cluster again while a Raft
-// peer has no name (a server restarting, named again by the others within
-// seconds of rejoining) before it refuses the view: instances keyed by
-// server name would otherwise be keyed "(unknown)" in this plan and by
-// the server's name in the next, so a resume would see a new instance
-// for a server it had already handled.
-const UnnamedWait = 30 * time.Second
+// SettleWait is how long LiveView reads the cluster again while its
+// answer is in flux (cluster.Client.SnapshotSettled): a server error from
+// an agent whose server is restarting or electing, or a Raft peer without
+// a name. A plan, and above all a resume made right after nrun was
+// stopped in the middle of a restart, is made on the settled view instead
+// of failing, or keying a server "(unknown)" in this plan and by its name
+// in the next (a resume would see a new instance for a server it had
+// already handled).
+const SettleWait = 30 * time.Second
 
 // LiveView reads the view Resolve needs for rb from the live cluster, in
 // one snapshot: the addresses come from the runbook's nomad {} and consul
@@ -40,6 +42,6 @@ func LiveView(ctx context.Context, rb *lang.Runbook, inputs map[string]cty.Value
 	if err != nil {
 		return nil, append(diags, cview.Diagnostics(err)...)
 	}
-	view, err := c.SnapshotNamed(ctx, sopts, UnnamedWait, 500*time.Millisecond)
+	view, err := c.SnapshotSettled(ctx, sopts, SettleWait, 500*time.Millisecond)
 	return view, append(diags, cview.Diagnostics(err)...)
 }

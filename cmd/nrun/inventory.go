@@ -147,6 +147,6 @@ func snapshot(ctx context.Context, s *streams, cfg cluster.Config, opts cluster.
 	}
 	// An inventory is planned on later: a Raft peer must be named, as for
 	// a live plan.
-	v, err := c.SnapshotNamed(ctx, opts, planner.UnnamedWait, 500*time.Millisecond)
+	v, err := c.SnapshotSettled(ctx, opts, planner.SettleWait, 500*time.Millisecond)
 	return v, cluster.Diagnostics(err)
 }
