@@ -7,7 +7,10 @@
 // Output: typed, plain views of the cluster. Snapshot reads the Raft
 // configuration, autopilot health, members and leader of both clusters, the
 // Nomad client nodes and the jobs asked for, into a View: a JSON-serialisable
-// value with no live handles in it. The quorum arithmetic (Voters, Quorum,
+// value with no live handles in it. SnapshotSettled is Snapshot for a view
+// to plan on: it reads again, for a bounded time, while an agent answers
+// with a server error or a Raft peer has no name (a server restarting),
+// and then refuses. The quorum arithmetic (Voters, Quorum,
 // FailureTolerance) and the leader rule (RaftView.Leader) live on the view
 // so that every consumer counts and picks the leader the same way. The Wait* functions are small blocking queries for the executor's
 // waits. The job and Consul operations (jobs.go, consul_ops.go: parse, plan
