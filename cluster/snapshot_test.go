@@ -405,9 +405,13 @@ func TestSnapshotUnnamedPeer(t *testing.T) {
 		t.Errorf("diagnostic %v", d)
 	}
 
-	// The member comes back while SnapshotSettled reads again.
+	// The member comes back while SnapshotSettled reads again: after two
+	// more reads without it.
+	back := f.count(membersKey) + 2
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		for f.count(membersKey) < back {
+			time.Sleep(5 * time.Millisecond)
+		}
 		f.set(membersKey, members)
 	}()
 	v, err = c.SnapshotSettled(ctx, opts, 10*time.Second, 20*time.Millisecond)
@@ -435,17 +439,20 @@ func TestSnapshotSettledTransient(t *testing.T) {
 		t.Fatalf("a lasting server error: %v (read %d times)", err, f.count(raftKey))
 	}
 
+	// The server answers again after two more failed reads.
 	before := f.count(raftKey)
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		for f.count(raftKey) < before+2 {
+			time.Sleep(5 * time.Millisecond)
+		}
 		f.set(raftKey, good)
 	}()
 	v, err := c.SnapshotSettled(ctx, opts, 10*time.Second, 20*time.Millisecond)
 	if err != nil || v.Nomad == nil || len(v.Nomad.Raft.Servers) != 3 {
 		t.Fatalf("once the server answers again: %v", err)
 	}
-	if f.count(raftKey)-before < 2 {
-		t.Errorf("the server error was not asked again (%d reads)", f.count(raftKey)-before)
+	if f.count(raftKey)-before < 3 {
+		t.Errorf("the server error was not asked again until it cleared (%d reads)", f.count(raftKey)-before)
 	}
 
 	f.set(raftKey, answer{Status: 404, Body: json.RawMessage(`"Not found"`)})
