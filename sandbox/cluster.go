@@ -540,9 +540,10 @@ func (c *Cluster) stopProcess(a *Agent, sig syscall.Signal, grace time.Duration)
 // Stop kills every process of the sandbox: each recorded agent by its PID
 // (after checking the PID still runs from the agent's directory), then any
 // leftover process whose command line or working directory is inside Root
-// (raw_exec tasks, Nomad's executor and logmon). It waits until every
-// recorded port is free again. Data and logs stay; Start or Resume can use
-// the directory again.
+// (raw_exec tasks, Nomad's executor and logmon). It waits until no thread
+// of an agent is left, so that the agents' ports are free again (unless
+// another process took one since). Data and logs stay; Start or Resume
+// can use the directory again.
 func (c *Cluster) Stop() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -556,8 +557,10 @@ func (c *Cluster) Stop() error {
 
 func (c *Cluster) stopLocked() error {
 	t0 := time.Now()
+	var pids []int
 	for _, a := range c.st.Agents {
 		if c.running(a) {
+			pids = append(pids, a.PID)
 			syscall.Kill(-a.PID, syscall.SIGKILL)
 		}
 	}
@@ -582,8 +585,20 @@ func (c *Cluster) stopLocked() error {
 	if err := unmountUnder(c.root); err != nil {
 		errs = append(errs, err.Error())
 	}
-	if busy := c.busyPorts(10 * time.Second); len(busy) > 0 {
-		errs = append(errs, fmt.Sprintf("ports still in use: %v", busy))
+	// An agent's sockets close with its last thread. Once no thread of
+	// any agent is left, a recorded port that is still bound belongs to
+	// another process (another sandbox's agent or task took it after it
+	// was freed), which is not this sandbox's to wait for.
+	deadline := time.Now().Add(10 * time.Second)
+	for agentThreadsLeft(pids) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if agentThreadsLeft(pids) {
+		if busy := c.busyPorts(0); len(busy) > 0 {
+			errs = append(errs, fmt.Sprintf("ports still in use by agents that are still exiting: %v", busy))
+		} else {
+			errs = append(errs, "agent threads still running 10s after SIGKILL")
+		}
 	}
 	if err := c.save(); err != nil {
 		errs = append(errs, err.Error())
@@ -593,6 +608,16 @@ func (c *Cluster) stopLocked() error {
 		return fmt.Errorf("sandbox stop in %s: %s", c.root, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// agentThreadsLeft reports whether a thread of any of pids still runs.
+func agentThreadsLeft(pids []int) bool {
+	for _, pid := range pids {
+		if threadsLeft(pid) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Cluster) busyPorts(wait time.Duration) []int {
