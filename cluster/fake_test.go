@@ -36,6 +36,9 @@ type fakeAPI struct {
 	// block, when set, is called for requests with ?index= so tests can
 	// check the blocking parameters.
 	block func(system string, r *http.Request)
+	// later holds, by route key, an answer that replaces the route's
+	// once the route has been read n times in all (a fault that clears).
+	later map[string]laterAnswer
 
 	nomad, consul *httptest.Server
 }
@@ -63,6 +66,22 @@ func (f *fakeAPI) set(key string, a answer) {
 	f.routes[key] = a
 }
 
+type laterAnswer struct {
+	n int
+	a answer
+}
+
+// setAfter makes the route key answer a once it has been read n more
+// times: a fault that clears while the client reads again.
+func (f *fakeAPI) setAfter(key string, n int, a answer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.later == nil {
+		f.later = map[string]laterAnswer{}
+	}
+	f.later[key] = laterAnswer{n: f.seen[key] + n, a: a}
+}
+
 func (f *fakeAPI) count(key string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -74,6 +93,10 @@ func (f *fakeAPI) handler(system, tokenHeader, indexHeader string) http.Handler 
 		key := system + " " + r.Method + " " + r.URL.Path
 		f.mu.Lock()
 		f.seen[key]++
+		if l, ok := f.later[key]; ok && f.seen[key] > l.n {
+			f.routes[key] = l.a
+			delete(f.later, key)
+		}
 		f.tokens = append(f.tokens, r.Header.Get(tokenHeader))
 		a, ok := f.routes[key]
 		block := f.block

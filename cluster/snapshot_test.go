@@ -407,13 +407,7 @@ func TestSnapshotUnnamedPeer(t *testing.T) {
 
 	// The member comes back while SnapshotSettled reads again: after two
 	// more reads without it.
-	back := f.count(membersKey) + 2
-	go func() {
-		for f.count(membersKey) < back {
-			time.Sleep(5 * time.Millisecond)
-		}
-		f.set(membersKey, members)
-	}()
+	f.setAfter(membersKey, 2, members)
 	v, err = c.SnapshotSettled(ctx, opts, 10*time.Second, 20*time.Millisecond)
 	if err != nil || len(v.Unnamed()) != 0 {
 		t.Fatalf("SnapshotSettled once the member is back: %v, unnamed %v", err, v.Unnamed())
@@ -441,12 +435,7 @@ func TestSnapshotSettledTransient(t *testing.T) {
 
 	// The server answers again after two more failed reads.
 	before := f.count(raftKey)
-	go func() {
-		for f.count(raftKey) < before+2 {
-			time.Sleep(5 * time.Millisecond)
-		}
-		f.set(raftKey, good)
-	}()
+	f.setAfter(raftKey, 2, good)
 	v, err := c.SnapshotSettled(ctx, opts, 10*time.Second, 20*time.Millisecond)
 	if err != nil || v.Nomad == nil || len(v.Nomad.Raft.Servers) != 3 {
 		t.Fatalf("once the server answers again: %v", err)
